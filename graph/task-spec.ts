@@ -1,0 +1,156 @@
+/**
+ * The task-graph model every part of weft shares.
+ *
+ * A task is the name of a registered function plus its arguments. Arguments are plain data that may
+ * nest arrays and plain objects; inside them a {@link Ref} stands for another task's output and a
+ * {@link Call} for a function applied inline (what fusion produces). A graph is a map from key to task.
+ */
+
+/** The name of a task, unique within a graph; also the name of its result. */
+export type Key = string;
+
+/**
+ * A reference to another task's output, placed anywhere inside a task's arguments. When the task
+ * runs, the reference is replaced by the referenced task's result.
+ *
+ * @example
+ * ```ts
+ * taskSpec("total", "sum", [[new Ref("a"), new Ref("b")]]);
+ * ```
+ */
+export class Ref {
+  constructor(readonly key: Key) {}
+}
+
+/**
+ * A registered function applied to arguments inline, as part of the task that contains it. Fusion
+ * turns a linear chain `a -> b -> c` into one task whose arguments nest `Call`s, so the chain's
+ * intermediate results never leave the executing thread.
+ */
+export class Call {
+  constructor(
+    readonly fn: string,
+    readonly args: readonly unknown[],
+  ) {}
+}
+
+/** Per-task options a user may set; all optional. */
+export interface TaskOptions {
+  /** How many times to rerun the task when its function throws. Default 0. */
+  readonly retries?: number;
+  /**
+   * User priority: higher runs earlier among ready tasks, before weft's own ordering is consulted.
+   * Default 0.
+   */
+  readonly priority?: number;
+}
+
+/** One task of a graph. Build it with {@link taskSpec}, which works out `deps`. */
+export interface TaskSpec extends TaskOptions {
+  readonly key: Key;
+  /** Name of a registered function. */
+  readonly fn: string;
+  readonly args: readonly unknown[];
+  /** Keys of the tasks this one reads, in order of first appearance in `args`, without repeats. */
+  readonly deps: readonly Key[];
+}
+
+/** A task graph: key to task. Insertion order is kept but carries no meaning. */
+export type Graph = Map<Key, TaskSpec>;
+
+/** A read-only view of a graph, as the passes that only inspect it take it. */
+export type ReadonlyGraph = ReadonlyMap<Key, TaskSpec>;
+
+/** Builds a task, collecting the keys its arguments refer to. */
+export function taskSpec(key: Key, fn: string, args: readonly unknown[], options: TaskOptions = {}): TaskSpec {
+  const deps = collectRefs(args);
+  const spec: { -readonly [K in keyof TaskSpec]: TaskSpec[K] } = { key, fn, args, deps };
+  if (options.retries !== undefined && options.retries !== 0) spec.retries = options.retries;
+  if (options.priority !== undefined && options.priority !== 0) spec.priority = options.priority;
+  return spec;
+}
+
+/** Keys referred to anywhere inside `value`, in order of first appearance, without repeats. */
+export function collectRefs(value: unknown): Key[] {
+  const found: Key[] = [];
+  const seen = new Set<Key>();
+  visitRefs(value, (key) => {
+    if (!seen.has(key)) {
+      seen.add(key);
+      found.push(key);
+    }
+  });
+  return found;
+}
+
+function visitRefs(value: unknown, onRef: (key: Key) => void): void {
+  if (value === null || typeof value !== "object") return;
+  if (value instanceof Ref) {
+    onRef(value.key);
+  } else if (value instanceof Call) {
+    for (const arg of value.args) visitRefs(arg, onRef);
+  } else if (Array.isArray(value)) {
+    for (const item of value) visitRefs(item, onRef);
+  } else if (isPlainObject(value)) {
+    for (const k in value) visitRefs((value as Record<string, unknown>)[k], onRef);
+  }
+}
+
+/**
+ * Copies `value`, replacing every {@link Ref} by `replace(ref)`. Parts without references are shared,
+ * not copied, so large literal arguments (typed arrays, tables) cost nothing.
+ */
+export function replaceRefs(value: unknown, replace: (ref: Ref) => unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (value instanceof Ref) return replace(value);
+  if (value instanceof Call) {
+    const args = replaceRefsInArray(value.args, replace);
+    return args === value.args ? value : new Call(value.fn, args);
+  }
+  if (Array.isArray(value)) return replaceRefsInArray(value, replace);
+  if (isPlainObject(value)) {
+    let copy: Record<string, unknown> | undefined;
+    const source = value as Record<string, unknown>;
+    for (const k in source) {
+      const item = source[k];
+      const replaced = replaceRefs(item, replace);
+      if (replaced !== item) {
+        copy ??= { ...source };
+        copy[k] = replaced;
+      }
+    }
+    return copy ?? value;
+  }
+  return value;
+}
+
+/** {@link replaceRefs} for an argument list; returns the same array when nothing was replaced. */
+export function replaceRefsInArray(values: readonly unknown[], replace: (ref: Ref) => unknown): readonly unknown[] {
+  let copy: unknown[] | undefined;
+  for (let i = 0; i < values.length; i++) {
+    const item = values[i];
+    const replaced = replaceRefs(item, replace);
+    if (replaced !== item) {
+      copy ??= values.slice();
+      copy[i] = replaced;
+    }
+  }
+  return copy ?? values;
+}
+
+/** True for `{}`-style objects (prototype `Object.prototype` or `null`), the only objects args may nest. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object") return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** The dependents of every task: the inverse of `deps`. Keys missing from the graph are skipped. */
+export function dependentsOf(graph: ReadonlyGraph): Map<Key, Key[]> {
+  const dependents = new Map<Key, Key[]>();
+  for (const key of graph.keys()) dependents.set(key, []);
+  for (const spec of graph.values()) {
+    for (const dep of spec.deps) dependents.get(dep)?.push(spec.key);
+  }
+  return dependents;
+}

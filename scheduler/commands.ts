@@ -1,0 +1,79 @@
+import type { Key } from "../graph/task-spec.js";
+import type { ClientId, TaskFailure, WorkerId } from "./events.js";
+
+/** Everything the scheduling core asks its shell to do. */
+export type SchedulerCommand =
+  | AssignTask
+  | StealTask
+  | CancelTask
+  | ReleaseResult
+  | ReportResult
+  | ReportError
+  | RejectGraph
+  | ForgetTask;
+
+/** Send a task to a worker. Its inputs are held by the workers listed in each dependency's `who has`. */
+export interface AssignTask {
+  readonly type: "assign";
+  readonly key: Key;
+  readonly worker: WorkerId;
+  /** Smaller runs first on the worker. */
+  readonly priority: number;
+}
+
+/**
+ * Ask `victim` to give up a task it has not started. It answers with `steal-accepted` (and then must
+ * never run it) or `steal-refused`; only after acceptance is the task assigned to `thief`, so a task
+ * never runs twice through a steal.
+ */
+export interface StealTask {
+  readonly type: "steal";
+  readonly key: Key;
+  readonly victim: WorkerId;
+  readonly thief: WorkerId;
+}
+
+/** The task is no longer needed: drop it from the worker's queue, or drop its result if it has run. */
+export interface CancelTask {
+  readonly type: "cancel";
+  readonly key: Key;
+  readonly worker: WorkerId;
+}
+
+/** Free a result from these workers' memory: nothing needs it any more. */
+export interface ReleaseResult {
+  readonly type: "release";
+  readonly key: Key;
+  readonly workers: readonly WorkerId[];
+}
+
+/** A wanted result is in memory on these workers. */
+export interface ReportResult {
+  readonly type: "result";
+  readonly key: Key;
+  readonly clients: readonly ClientId[];
+  readonly workers: readonly WorkerId[];
+  readonly nbytes: number;
+}
+
+/** A wanted key failed, itself or through a dependency (`error.blame`). */
+export interface ReportError {
+  readonly type: "error";
+  readonly key: Key;
+  readonly clients: readonly ClientId[];
+  readonly error: TaskFailure;
+}
+
+/** A submission was refused as a whole; nothing of it was kept. */
+export interface RejectGraph {
+  readonly type: "graph-rejected";
+  readonly client: ClientId;
+  readonly reason: string;
+  readonly keys: readonly Key[];
+}
+
+/** The core no longer knows this task: the shell may drop its spec. */
+export interface ForgetTask {
+  readonly type: "forget";
+  readonly key: Key;
+}

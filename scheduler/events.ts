@@ -1,0 +1,134 @@
+import type { Key } from "../graph/task-spec.js";
+
+/** A worker's name, unique among the workers of one scheduler. */
+export type WorkerId = string;
+
+/** Whoever submitted graphs and wants their results: a `Client`, an HTTP job. */
+export type ClientId = string;
+
+/** How a task failed, in a form that survives the wire. */
+export interface TaskFailure {
+  /** The error class name, e.g. `TypeError`, or `KilledWorker` for the scheduler's own verdict. */
+  readonly name: string;
+  readonly message: string;
+  /** The stack where the error was thrown, on the worker. */
+  readonly stack?: string;
+  /** For a task that failed because a dependency failed: the key of the task that really failed. */
+  readonly blame?: Key;
+}
+
+/** One task of a submitted graph, as far as the scheduler needs it: no function, no arguments. */
+export interface SubmittedTask {
+  readonly key: Key;
+  readonly deps: readonly Key[];
+  /** Position in the graph's ordering: lower runs first (see `orderGraph`). */
+  readonly order: number;
+  /** User priority: higher runs first, before `order` is consulted. Default 0. */
+  readonly userPriority?: number;
+  /** How many times to rerun the task when its function throws. Default 0. */
+  readonly retries?: number;
+  /** Groups tasks for duration estimates; usually the function name. Default: the key. */
+  readonly prefix?: string;
+}
+
+/** Everything the scheduling core reacts to. Time enters only through `tick`. */
+export type SchedulerEvent =
+  | GraphSubmitted
+  | KeysReleased
+  | WorkerJoined
+  | WorkerLeft
+  | TaskStarted
+  | TaskFinished
+  | TaskErred
+  | TaskMissingData
+  | StealAccepted
+  | StealRefused
+  | Tick;
+
+/** A client submits tasks and names the keys it wants. Tasks already known are shared, not rerun. */
+export interface GraphSubmitted {
+  readonly type: "graph-submitted";
+  readonly client: ClientId;
+  readonly tasks: readonly SubmittedTask[];
+  readonly wanted: readonly Key[];
+}
+
+/** A client no longer wants these keys (it has their results, or it cancels). */
+export interface KeysReleased {
+  readonly type: "keys-released";
+  readonly client: ClientId;
+  readonly keys: readonly Key[];
+}
+
+export interface WorkerJoined {
+  readonly type: "worker-joined";
+  readonly worker: WorkerId;
+  /** Tasks the worker runs at once. */
+  readonly nthreads: number;
+}
+
+/** A worker stopped, cleanly or not. */
+export interface WorkerLeft {
+  readonly type: "worker-left";
+  readonly worker: WorkerId;
+  /**
+   * Tasks the worker had started and not finished when it left, when the shell knows them (for
+   * example from the worker's in-flight list). Each counts as a death suspect; when absent, the tasks
+   * reported by `task-started` are used.
+   */
+  readonly running?: readonly Key[];
+}
+
+/** A worker began running a task: from now on the task can no longer be stolen. */
+export interface TaskStarted {
+  readonly type: "task-started";
+  readonly key: Key;
+  readonly worker: WorkerId;
+}
+
+export interface TaskFinished {
+  readonly type: "task-finished";
+  readonly key: Key;
+  readonly worker: WorkerId;
+  /** Size of the result in bytes, as held by the worker. */
+  readonly nbytes: number;
+  /** Time the function ran, in milliseconds. */
+  readonly durationMs: number;
+}
+
+export interface TaskErred {
+  readonly type: "task-erred";
+  readonly key: Key;
+  readonly worker: WorkerId;
+  readonly error: TaskFailure;
+  readonly durationMs?: number;
+}
+
+/** A worker could not obtain a task's inputs: the named results are gone from the workers said to hold them. */
+export interface TaskMissingData {
+  readonly type: "task-missing-data";
+  readonly key: Key;
+  readonly worker: WorkerId;
+  /** Each missing input, with the worker that was expected to hold it. */
+  readonly missing: readonly { readonly key: Key; readonly worker: WorkerId }[];
+}
+
+/** The victim of a steal removed the task before starting it; it will not run there. */
+export interface StealAccepted {
+  readonly type: "steal-accepted";
+  readonly key: Key;
+  readonly victim: WorkerId;
+}
+
+/** The victim of a steal had already started (or finished) the task; it stays there. */
+export interface StealRefused {
+  readonly type: "steal-refused";
+  readonly key: Key;
+  readonly victim: WorkerId;
+}
+
+/** Periodic: lets the core rebalance work (stealing). `now` is in milliseconds. */
+export interface Tick {
+  readonly type: "tick";
+  readonly now: number;
+}

@@ -1,0 +1,445 @@
+import type { Key } from "../graph/task-spec.js";
+import { chooseWorker } from "./choose-worker.js";
+import type { SchedulerCommand } from "./commands.js";
+import { CoreState, type TransitionObserver } from "./core-state.js";
+import type {
+  GraphSubmitted,
+  SchedulerEvent,
+  StealAccepted,
+  TaskErred,
+  TaskFinished,
+  TaskMissingData,
+  WorkerId,
+  WorkerLeft,
+} from "./events.js";
+import { resolveSchedulerConfig, type SchedulerConfig } from "./scheduler-config.js";
+import { comparePriority, TaskState, type TaskStateName, WorkerState } from "./task-state.js";
+import { transition } from "./transitions.js";
+import { validateCoreState } from "./validate-core-state.js";
+import { planSteals } from "./work-stealing.js";
+
+/**
+ * The scheduling core: a pure state machine. Events go in, commands come out; it does no I/O, keeps
+ * no timers and never reads the clock (time arrives with `tick`). The local executor and the
+ * distributed scheduler both drive it, differing only in how they carry out its commands.
+ *
+ * @example
+ * ```ts
+ * const core = new SchedulerCore();
+ * core.handle({ type: "worker-joined", worker: "w1", nthreads: 2 });
+ * const commands = core.handle({
+ *   type: "graph-submitted", client: "c1", wanted: ["b"],
+ *   tasks: [{ key: "a", deps: [], order: 0 }, { key: "b", deps: ["a"], order: 1 }],
+ * });
+ * // commands: [{ type: "assign", key: "a", worker: "w1", priority: 0 }]
+ * ```
+ */
+export class SchedulerCore {
+  private readonly state: CoreState;
+
+  constructor(config: SchedulerConfig = {}, options: { onTransition?: TransitionObserver } = {}) {
+    this.state = new CoreState(resolveSchedulerConfig(config), options.onTransition);
+  }
+
+  /** Applies one event and returns the commands it produced, in the order they must be carried out. */
+  handle(event: SchedulerEvent): SchedulerCommand[] {
+    this.apply(event);
+    return this.finish();
+  }
+
+  /**
+   * Applies several events, then places ready tasks once: cheaper than one `handle` per event when a
+   * worker reports a batch of completions.
+   */
+  handleAll(events: Iterable<SchedulerEvent>): SchedulerCommand[] {
+    for (const event of events) this.apply(event);
+    return this.finish();
+  }
+
+  /** Checks every invariant of the state; throws an error naming the first one broken. For tests. */
+  validate(): void {
+    validateCoreState(this.state);
+  }
+
+  /** The state of a task, or undefined when the core does not know (or has forgotten) it. */
+  stateOf(key: Key): TaskStateName | undefined {
+    return this.state.tasks.get(key)?.state;
+  }
+
+  /** The workers holding a task's result. */
+  whoHas(key: Key): WorkerId[] {
+    const task = this.state.tasks.get(key);
+    return task === undefined ? [] : [...task.whoHas].map((w) => w.id);
+  }
+
+  /** The worker a task is assigned to, if it is processing. */
+  processingOn(key: Key): WorkerId | undefined {
+    return this.state.tasks.get(key)?.processingOn?.id ?? undefined;
+  }
+
+  /** Counts of known tasks per state. */
+  counts(): Record<Exclude<TaskStateName, "forgotten">, number> {
+    const counts = { released: 0, waiting: 0, queued: 0, processing: 0, memory: 0, erred: 0 };
+    for (const task of this.state.tasks.values()) counts[task.state as keyof typeof counts]++;
+    return counts;
+  }
+
+  /** Number of tasks the core knows. */
+  get size(): number {
+    return this.state.tasks.size;
+  }
+
+  /** Ids of the workers that have joined and not left. */
+  get workers(): WorkerId[] {
+    return [...this.state.workers.keys()];
+  }
+
+  private apply(event: SchedulerEvent): void {
+    switch (event.type) {
+      case "graph-submitted":
+        return this.graphSubmitted(event);
+      case "keys-released":
+        for (const key of event.keys) {
+          const task = this.state.tasks.get(key);
+          if (task !== undefined && task.wantedBy.delete(event.client)) this.state.releaseCandidates.push(task);
+        }
+        return;
+      case "worker-joined":
+        if (this.state.workers.has(event.worker)) return;
+        if (!(event.nthreads >= 1)) throw new RangeError(`worker "${event.worker}" must have nthreads >= 1`);
+        this.state.workers.set(event.worker, new WorkerState(event.worker, event.nthreads, this.state.workerSeq++));
+        return;
+      case "worker-left":
+        return this.workerLeft(event);
+      case "task-started": {
+        const task = this.state.tasks.get(event.key);
+        if (task?.state === "processing" && task.processingOn!.id === event.worker) task.started = true;
+        return;
+      }
+      case "task-finished":
+        return this.taskFinished(event);
+      case "task-erred":
+        return this.taskErred(event);
+      case "task-missing-data":
+        return this.taskMissingData(event);
+      case "steal-accepted":
+        return this.stealAccepted(event);
+      case "steal-refused": {
+        const task = this.state.tasks.get(event.key);
+        if (task?.state === "processing" && task.processingOn!.id === event.victim) task.stealingTo = null;
+        return;
+      }
+      case "tick":
+        return planSteals(this.state);
+    }
+  }
+
+  private graphSubmitted(event: GraphSubmitted): void {
+    const { state } = this;
+    const problem = checkSubmission(state.tasks, event);
+    if (problem !== undefined) {
+      state.emit({ type: "graph-rejected", client: event.client, reason: problem.reason, keys: problem.keys });
+      return;
+    }
+    const generation = state.generation++;
+    const created: TaskState[] = [];
+    for (const spec of event.tasks) {
+      if (state.tasks.has(spec.key)) continue;
+      const task = new TaskState(
+        spec.key,
+        spec.prefix ?? spec.key,
+        -(spec.userPriority ?? 0),
+        generation,
+        spec.order,
+        spec.retries ?? 0,
+      );
+      state.tasks.set(spec.key, task);
+      created.push(task);
+    }
+    let i = 0;
+    for (const spec of event.tasks) {
+      const task = created[i];
+      if (task === undefined || task.key !== spec.key) continue;
+      i++;
+      for (const depKey of spec.deps) {
+        const dep = state.tasks.get(depKey)!;
+        if (dep.dependents.has(task)) continue;
+        task.dependencies.push(dep);
+        dep.dependents.add(task);
+      }
+    }
+    const wanted: TaskState[] = [];
+    for (const key of event.wanted) {
+      const task = state.tasks.get(key)!;
+      task.wantedBy.add(event.client);
+      wanted.push(task);
+      if (task.state === "memory") {
+        state.emit({
+          type: "result",
+          key,
+          clients: [event.client],
+          workers: [...task.whoHas].map((w) => w.id),
+          nbytes: task.nbytes,
+        });
+      } else if (task.state === "erred") {
+        state.emit({ type: "error", key, clients: [event.client], error: task.error! });
+      }
+    }
+    this.require(wanted);
+    // Tasks of this graph that nothing needs (their dependents are already in memory) go at once.
+    for (const task of created) if (task.state === "released") state.releaseCandidates.push(task);
+  }
+
+  /**
+   * Makes `roots` and, transitively, their inputs that are not in memory, move from released to
+   * waiting, inputs first. Iterative: a chain of 100,000 tasks must not overflow the stack.
+   */
+  private require(roots: readonly TaskState[]): void {
+    const { state } = this;
+    const stamp = ++state.visitStamp;
+    const stack: TaskState[] = [];
+    const nextDep: number[] = [];
+    for (const root of roots) {
+      if (root.state !== "released" || state.visited.get(root) === stamp) continue;
+      state.visited.set(root, stamp);
+      stack.push(root);
+      nextDep.push(0);
+      while (stack.length > 0) {
+        const top = stack.length - 1;
+        const task = stack[top];
+        const deps = task.dependencies;
+        let descended = false;
+        while (nextDep[top] < deps.length) {
+          const dep = deps[nextDep[top]++];
+          if (dep.state === "released" && state.visited.get(dep) !== stamp) {
+            state.visited.set(dep, stamp);
+            stack.push(dep);
+            nextDep.push(0);
+            descended = true;
+            break;
+          }
+        }
+        if (descended) continue;
+        stack.pop();
+        nextDep.pop();
+        if (task.state === "released") transition(state, task, "waiting");
+      }
+    }
+  }
+
+  private workerLeft(event: WorkerLeft): void {
+    const { state } = this;
+    const worker = state.workers.get(event.worker);
+    if (worker === undefined) return;
+    state.workers.delete(event.worker);
+
+    const lost: TaskState[] = [];
+    for (const task of worker.hasWhat) {
+      task.whoHas.delete(worker);
+      if (task.whoHas.size === 0) lost.push(task);
+    }
+    worker.hasWhat.clear();
+    worker.nbytes = 0;
+
+    const running = event.running === undefined ? undefined : new Set(event.running);
+    for (const task of [...worker.processing]) {
+      const wasRunning = running === undefined ? task.started : running.has(task.key);
+      if (wasRunning) task.deaths.push(worker.id);
+      if (task.deaths.length >= state.config.allowedWorkerDeaths) {
+        transition(state, task, "erred", { error: killedWorkerError(task) });
+      } else {
+        transition(state, task, "waiting");
+      }
+    }
+    for (const task of state.tasks.values()) {
+      if (task.stealingTo === worker) task.stealingTo = null;
+    }
+    this.loseResults(lost);
+  }
+
+  /** Results whose last copy is gone: dependents wait again, and what is still needed is recomputed. */
+  private loseResults(lost: readonly TaskState[]): void {
+    for (const task of lost) transition(this.state, task, "released");
+    this.require(lost.filter((task) => task.needed));
+  }
+
+  private taskFinished(event: TaskFinished): void {
+    const { state } = this;
+    const worker = state.workers.get(event.worker);
+    if (worker === undefined) return;
+    const task = state.tasks.get(event.key);
+    if (task === undefined || task.state !== "processing" || task.processingOn !== worker) {
+      if (task?.state === "memory" && !task.whoHas.has(worker)) {
+        // A second copy, e.g. from a worker whose death was declared too early: keep it as a replica.
+        task.whoHas.add(worker);
+        worker.hasWhat.add(task);
+        worker.nbytes += task.nbytes;
+      } else if (task === undefined || task.state !== "memory") {
+        state.emit({ type: "release", key: event.key, workers: [worker.id] });
+      }
+      return;
+    }
+    state.durations.record(task.prefix, event.durationMs);
+    transition(state, task, "memory", { worker, nbytes: event.nbytes });
+  }
+
+  private taskErred(event: TaskErred): void {
+    const { state } = this;
+    const task = state.tasks.get(event.key);
+    if (task === undefined || task.state !== "processing" || task.processingOn?.id !== event.worker) return;
+    if (event.durationMs !== undefined) state.durations.record(task.prefix, event.durationMs);
+    if (task.retriesLeft > 0) {
+      task.retriesLeft--;
+      transition(state, task, "waiting");
+    } else {
+      transition(state, task, "erred", { error: event.error });
+    }
+  }
+
+  private taskMissingData(event: TaskMissingData): void {
+    const { state } = this;
+    const lost: TaskState[] = [];
+    for (const { key, worker: holderId } of event.missing) {
+      const input = state.tasks.get(key);
+      const holder = state.workers.get(holderId);
+      if (input === undefined || holder === undefined || !input.whoHas.delete(holder)) continue;
+      holder.hasWhat.delete(input);
+      holder.nbytes -= input.nbytes;
+      if (input.whoHas.size === 0 && input.state === "memory") lost.push(input);
+    }
+    const task = state.tasks.get(event.key);
+    if (task?.state === "processing" && task.processingOn?.id === event.worker) transition(state, task, "waiting");
+    this.loseResults(lost);
+  }
+
+  private stealAccepted(event: StealAccepted): void {
+    const { state } = this;
+    const task = state.tasks.get(event.key);
+    if (task?.state !== "processing" || task.processingOn!.id !== event.victim) return;
+    const thief = task.stealingTo;
+    // Rescheduling through waiting clears the steal mark and frees the victim's slot; the task is then
+    // placed like any ready task, on the thief when it is still the best choice.
+    transition(state, task, "waiting");
+    if (thief !== null && state.workers.get(thief.id) === thief && state.hasRoom(thief) && task.waitingOn === 0) {
+      transition(state, task, "processing", { worker: thief });
+    }
+  }
+
+  /** End of an event batch: release what is no longer needed, place ready tasks, hand out commands. */
+  private finish(): SchedulerCommand[] {
+    const { state } = this;
+    this.releaseUnneeded();
+    this.placeReady();
+    const commands = state.commands;
+    state.commands = [];
+    return commands;
+  }
+
+  private releaseUnneeded(): void {
+    const { state } = this;
+    const candidates = state.releaseCandidates;
+    while (candidates.length > 0) {
+      const task = candidates.pop()!;
+      if (task.needed) continue;
+      switch (task.state) {
+        case "memory":
+        case "waiting":
+        case "queued":
+        case "processing":
+          transition(state, task, "released");
+          break;
+        case "released":
+        case "erred":
+          if (task.dependents.size === 0) transition(state, task, "forgotten");
+          break;
+      }
+    }
+  }
+
+  /**
+   * Gives ready tasks to workers in priority order; those that find no worker with room join the
+   * scheduler's queue. Then fills any room left from the queue.
+   */
+  private placeReady(): void {
+    const { state } = this;
+    const ready = state.ready;
+    if (ready.length > 1) ready.sort(comparePriority);
+    for (const task of ready) {
+      if (task.state !== "waiting" || task.waitingOn !== 0) continue;
+      const top = state.queue.peek();
+      const worker = top === undefined || comparePriority(task, top) < 0 ? chooseWorker(state, task) : undefined;
+      if (worker !== undefined) transition(state, task, "processing", { worker });
+      else transition(state, task, "queued");
+    }
+    ready.length = 0;
+    while (state.queue.size > 0) {
+      const task = state.queue.peek()!;
+      const worker = chooseWorker(state, task);
+      if (worker === undefined) break;
+      transition(state, task, "processing", { worker });
+    }
+  }
+}
+
+/** Why a submission cannot be accepted, or undefined when it can. */
+function checkSubmission(
+  known: ReadonlyMap<Key, TaskState>,
+  event: GraphSubmitted,
+): { reason: string; keys: Key[] } | undefined {
+  const incoming = new Map<Key, (typeof event.tasks)[number]>();
+  for (const spec of event.tasks) {
+    if (incoming.has(spec.key)) return { reason: `task "${spec.key}" is submitted twice`, keys: [spec.key] };
+    incoming.set(spec.key, spec);
+  }
+  for (const spec of event.tasks) {
+    for (const dep of spec.deps) {
+      if (!incoming.has(dep) && !known.has(dep)) {
+        return { reason: `task "${spec.key}" depends on "${dep}", which is not in the graph`, keys: [spec.key, dep] };
+      }
+    }
+  }
+  for (const key of event.wanted) {
+    if (!incoming.has(key) && !known.has(key)) return { reason: `wanted key "${key}" is not in the graph`, keys: [key] };
+  }
+  // Known tasks cannot depend on new ones, so a cycle can only run through new tasks: Kahn's algorithm over them.
+  const pendingDeps = new Map<Key, number>();
+  const dependents = new Map<Key, Key[]>();
+  for (const spec of event.tasks) {
+    if (known.has(spec.key)) continue;
+    let count = 0;
+    for (const dep of spec.deps) {
+      if (known.has(dep)) continue;
+      count++;
+      let list = dependents.get(dep);
+      if (list === undefined) dependents.set(dep, (list = []));
+      list.push(spec.key);
+    }
+    pendingDeps.set(spec.key, count);
+  }
+  const free: Key[] = [];
+  for (const [key, count] of pendingDeps) if (count === 0) free.push(key);
+  let done = 0;
+  while (free.length > 0) {
+    const key = free.pop()!;
+    done++;
+    for (const dependent of dependents.get(key) ?? []) {
+      const left = pendingDeps.get(dependent)! - 1;
+      pendingDeps.set(dependent, left);
+      if (left === 0) free.push(dependent);
+    }
+  }
+  if (done < pendingDeps.size) {
+    const inCycle = [...pendingDeps].filter(([, count]) => count > 0).map(([key]) => key);
+    return { reason: `the graph has a cycle through ${inCycle.length} tasks, e.g. "${inCycle[0]}"`, keys: inCycle };
+  }
+  return undefined;
+}
+
+function killedWorkerError(task: TaskState): { name: string; message: string } {
+  return {
+    name: "KilledWorker",
+    message:
+      `task "${task.key}" was running on ${task.deaths.length} workers that died: ${task.deaths.join(", ")}; ` +
+      `it probably kills its worker (out of memory, a crash in native code, process.exit), so it is not retried again`,
+  };
+}

@@ -1,0 +1,249 @@
+import type { CoreState } from "./core-state.js";
+import type { TaskFailure, WorkerId } from "./events.js";
+import type { TaskState, TaskStateName, WorkerState } from "./task-state.js";
+
+/** What a transition may need besides the task: the worker involved, the result size, the failure. */
+export interface TransitionArgs {
+  readonly worker?: WorkerState;
+  readonly nbytes?: number;
+  readonly error?: TaskFailure;
+}
+
+type TransitionFn = (state: CoreState, task: TaskState, args: TransitionArgs) => void;
+
+/**
+ * Every state change the scheduler makes, keyed `from->to`. Nothing else assigns `task.state`: a
+ * change not in this table is a bug and throws. Each entry keeps the bookkeeping of both ends in step
+ * (worker sets, waiters, counters), which `validateCoreState` checks.
+ */
+export const TRANSITIONS = {
+  /** Needed now: count the inputs to wait for; ready at once when all are in memory; erred if one failed. */
+  "released->waiting": (state, task) => {
+    let waitingOn = 0;
+    let failed: TaskState | undefined;
+    for (const dep of task.dependencies) {
+      dep.waiters.add(task);
+      if (dep.state !== "memory") waitingOn++;
+      if (dep.state === "erred") failed ??= dep;
+    }
+    setState(state, task, "waiting");
+    task.waitingOn = waitingOn;
+    if (failed !== undefined) {
+      transition(state, task, "erred", { error: blameOf(failed) });
+    } else if (waitingOn === 0) {
+      state.ready.push(task);
+    }
+  },
+
+  "waiting->processing": (state, task, { worker }) => {
+    assign(state, task, worker!);
+    setState(state, task, "processing");
+  },
+
+  "waiting->queued": (state, task) => {
+    state.queue.push(task);
+    setState(state, task, "queued");
+  },
+
+  "queued->processing": (state, task, { worker }) => {
+    state.queue.remove(task);
+    assign(state, task, worker!);
+    setState(state, task, "processing");
+  },
+
+  /** An input was lost while the task sat in the queue. */
+  "queued->waiting": (state, task) => {
+    state.queue.remove(task);
+    setState(state, task, "waiting");
+    task.waitingOn = countMissingInputs(task);
+  },
+
+  "processing->memory": (state, task, { worker, nbytes }) => {
+    const w = worker!;
+    unassign(task);
+    task.nbytes = nbytes ?? 0;
+    task.whoHas.add(w);
+    w.hasWhat.add(task);
+    w.nbytes += task.nbytes;
+    setState(state, task, "memory");
+    stopWaitingOnInputs(state, task);
+    for (const dependent of task.dependents) {
+      if (dependent.state === "waiting" && --dependent.waitingOn === 0) state.ready.push(dependent);
+    }
+    if (task.wantedBy.size > 0) {
+      state.emit({ type: "result", key: task.key, clients: [...task.wantedBy], workers: [w.id], nbytes: task.nbytes });
+    }
+    if (!task.needed) state.releaseCandidates.push(task);
+  },
+
+  /** Rescheduled: its worker died, it is retried after an error, or an input went missing. */
+  "processing->waiting": (state, task) => {
+    unassign(task);
+    setState(state, task, "waiting");
+    task.waitingOn = countMissingInputs(task);
+    if (task.waitingOn === 0) state.ready.push(task);
+  },
+
+  "processing->erred": (state, task, { error }) => {
+    unassign(task);
+    fail(state, task, error!);
+  },
+
+  /** No longer needed while running: tell the worker to drop it. */
+  "processing->released": (state, task) => {
+    const worker = task.processingOn!;
+    unassign(task);
+    state.emit({ type: "cancel", key: task.key, worker: worker.id });
+    setState(state, task, "released");
+    stopWaitingOnInputs(state, task);
+    state.releaseCandidates.push(task);
+  },
+
+  /**
+   * The result is dropped: either nothing needs it, or its last holder left. In the second case the
+   * dependents that counted on it wait again (and those already sent to a worker are called back,
+   * unless they started and may already have fetched it).
+   */
+  "memory->released": (state, task) => {
+    if (task.whoHas.size > 0) {
+      const workers: WorkerId[] = [];
+      for (const w of task.whoHas) {
+        workers.push(w.id);
+        w.hasWhat.delete(task);
+        w.nbytes -= task.nbytes;
+      }
+      task.whoHas.clear();
+      state.emit({ type: "release", key: task.key, workers });
+    }
+    setState(state, task, "released");
+    for (const waiter of task.waiters) {
+      if (waiter.state === "waiting") {
+        waiter.waitingOn++;
+      } else if (waiter.state === "queued") {
+        transition(state, waiter, "waiting");
+      } else if (waiter.state === "processing" && !waiter.started) {
+        const worker = waiter.processingOn!;
+        transition(state, waiter, "waiting");
+        state.emit({ type: "cancel", key: waiter.key, worker: worker.id });
+      }
+    }
+    state.releaseCandidates.push(task);
+  },
+
+  "waiting->released": (state, task) => {
+    setState(state, task, "released");
+    stopWaitingOnInputs(state, task);
+    state.releaseCandidates.push(task);
+  },
+
+  "queued->released": (state, task) => {
+    state.queue.remove(task);
+    setState(state, task, "released");
+    stopWaitingOnInputs(state, task);
+    state.releaseCandidates.push(task);
+  },
+
+  /** An input failed. */
+  "waiting->erred": (state, task, { error }) => {
+    fail(state, task, error!);
+  },
+
+  "released->forgotten": (state, task) => forget(state, task),
+
+  "erred->forgotten": (state, task) => forget(state, task),
+} satisfies Record<string, TransitionFn>;
+
+/** The name of a transition in {@link TRANSITIONS}, e.g. `"waiting->processing"`. */
+export type TransitionName = keyof typeof TRANSITIONS;
+
+/** Every transition of the table. */
+export const TRANSITION_NAMES = Object.keys(TRANSITIONS) as TransitionName[];
+
+/** Moves `task` to `to` through the table; throws for a change the table does not allow. */
+export function transition(state: CoreState, task: TaskState, to: TaskStateName, args: TransitionArgs = {}): void {
+  const name = `${task.state}->${to}`;
+  const fn = (TRANSITIONS as Record<string, TransitionFn>)[name];
+  if (fn === undefined) throw new Error(`scheduler bug: no transition ${name} for task "${task.key}"`);
+  fn(state, task, args);
+}
+
+function setState(state: CoreState, task: TaskState, to: TaskStateName): void {
+  const from = task.state;
+  task.state = to;
+  state.onTransition?.(task.key, from, to);
+}
+
+function assign(state: CoreState, task: TaskState, worker: WorkerState): void {
+  const estimate = state.durations.of(task.prefix);
+  task.processingOn = worker;
+  task.estimateMs = estimate;
+  task.started = false;
+  worker.processing.add(task);
+  worker.occupancy += estimate;
+  state.emit({ type: "assign", key: task.key, worker: worker.id, priority: task.order });
+}
+
+function unassign(task: TaskState): void {
+  const worker = task.processingOn!;
+  worker.processing.delete(task);
+  worker.occupancy = worker.processing.size === 0 ? 0 : worker.occupancy - task.estimateMs;
+  task.processingOn = null;
+  task.started = false;
+  task.stealingTo = null;
+}
+
+function countMissingInputs(task: TaskState): number {
+  let missing = 0;
+  for (const dep of task.dependencies) if (dep.state !== "memory") missing++;
+  return missing;
+}
+
+/** The task will not read its inputs any more; inputs nobody else needs can go. */
+function stopWaitingOnInputs(state: CoreState, task: TaskState): void {
+  for (const dep of task.dependencies) {
+    if (dep.waiters.delete(task) && !dep.needed) state.releaseCandidates.push(dep);
+  }
+}
+
+/** Marks `task` erred and, iteratively, every dependent waiting on it, blaming the original failure. */
+function fail(state: CoreState, task: TaskState, error: TaskFailure): void {
+  markErred(state, task, error);
+  const blame = blameOf(task);
+  const pending: TaskState[] = [task];
+  while (pending.length > 0) {
+    const failed = pending.pop()!;
+    for (const dependent of failed.dependents) {
+      if (dependent.state === "waiting") {
+        markErred(state, dependent, blame);
+        pending.push(dependent);
+      }
+    }
+  }
+}
+
+function markErred(state: CoreState, task: TaskState, error: TaskFailure): void {
+  task.error = error;
+  setState(state, task, "erred");
+  stopWaitingOnInputs(state, task);
+  if (task.wantedBy.size > 0) {
+    state.emit({ type: "error", key: task.key, clients: [...task.wantedBy], error });
+  }
+  state.releaseCandidates.push(task);
+}
+
+/** The failure to report for tasks downstream of `failed`: its own, marked with who is to blame. */
+function blameOf(failed: TaskState): TaskFailure {
+  const error = failed.error!;
+  return error.blame !== undefined ? error : { ...error, blame: failed.key };
+}
+
+function forget(state: CoreState, task: TaskState): void {
+  setState(state, task, "forgotten");
+  state.tasks.delete(task.key);
+  for (const dep of task.dependencies) {
+    dep.dependents.delete(task);
+    dep.waiters.delete(task);
+    state.releaseCandidates.push(dep);
+  }
+  state.emit({ type: "forget", key: task.key });
+}

@@ -1,0 +1,111 @@
+import type { CoreState } from "./core-state.js";
+import type { TaskState } from "./task-state.js";
+
+/**
+ * Checks every invariant of the scheduler's state and throws an Error naming the first broken one.
+ * Tests call it after every event; it is O(tasks + edges), too slow for production paths.
+ */
+export function validateCoreState(state: CoreState): void {
+  const fail = (task: TaskState | undefined, what: string): never => {
+    throw new Error(`scheduler invariant broken${task ? ` for task "${task.key}" (${task.state})` : ""}: ${what}`);
+  };
+
+  for (const [key, task] of state.tasks) {
+    if (task.key !== key) fail(task, `stored under key "${key}"`);
+    for (const dep of task.dependencies) {
+      if (state.tasks.get(dep.key) !== dep) fail(task, `input "${dep.key}" is not a known task`);
+      if (!dep.dependents.has(task)) fail(task, `input "${dep.key}" does not list it as a dependent`);
+    }
+    for (const dependent of task.dependents) {
+      if (state.tasks.get(dependent.key) !== dependent) fail(task, `dependent "${dependent.key}" is not a known task`);
+      if (!dependent.dependencies.includes(task)) fail(task, `dependent "${dependent.key}" does not list it as input`);
+    }
+    for (const waiter of task.waiters) {
+      if (!task.dependents.has(waiter)) fail(task, `waiter "${waiter.key}" is not a dependent`);
+    }
+    for (const dependent of task.dependents) {
+      const shouldWait = dependent.state === "waiting" || dependent.state === "queued" || dependent.state === "processing";
+      if (shouldWait !== task.waiters.has(dependent)) {
+        fail(task, `dependent "${dependent.key}" (${dependent.state}) ${shouldWait ? "missing from" : "wrongly in"} waiters`);
+      }
+    }
+    if (task.state !== "processing" && task.processingOn !== null) fail(task, "has a worker but is not processing");
+    if (task.state !== "memory" && task.whoHas.size > 0) fail(task, "has holders but is not in memory");
+    if ((task.state === "queued") !== state.queue.has(task)) fail(task, "queue membership does not match state");
+    if (task.state !== "processing" && task.stealingTo !== null) fail(task, "steal pending but not processing");
+    const missingInputs = task.dependencies.filter((dep) => dep.state !== "memory");
+
+    switch (task.state) {
+      case "released":
+        break;
+      case "waiting":
+        if (!task.needed) fail(task, "waiting but not needed");
+        if (task.waitingOn !== missingInputs.length) {
+          fail(task, `waitingOn is ${task.waitingOn}, but ${missingInputs.length} inputs are not in memory`);
+        }
+        if (task.waitingOn === 0) fail(task, "waiting with every input in memory");
+        for (const dep of missingInputs) {
+          if (dep.state !== "waiting" && dep.state !== "queued" && dep.state !== "processing") {
+            fail(task, `input "${dep.key}" is ${dep.state}, so it will never arrive`);
+          }
+        }
+        break;
+      case "queued":
+        if (!task.needed) fail(task, "queued but not needed");
+        if (missingInputs.length > 0) fail(task, `queued while input "${missingInputs[0].key}" is ${missingInputs[0].state}`);
+        break;
+      case "processing": {
+        const worker = task.processingOn;
+        if (worker === null) fail(task, "processing without a worker");
+        if (state.workers.get(worker!.id) !== worker) fail(task, `processing on departed worker "${worker!.id}"`);
+        if (!worker!.processing.has(task)) fail(task, `worker "${worker!.id}" does not list it as processing`);
+        if (!task.needed) fail(task, "processing but not needed");
+        if (!task.started && missingInputs.length > 0) {
+          fail(task, `sent to a worker while input "${missingInputs[0].key}" is ${missingInputs[0].state}`);
+        }
+        break;
+      }
+      case "memory":
+        if (task.whoHas.size === 0) fail(task, "in memory on no worker");
+        for (const worker of task.whoHas) {
+          if (state.workers.get(worker.id) !== worker) fail(task, `held by departed worker "${worker.id}"`);
+          if (!worker.hasWhat.has(task)) fail(task, `worker "${worker.id}" does not list it as held`);
+        }
+        if (!task.needed) fail(task, "in memory but nothing needs it");
+        break;
+      case "erred":
+        if (task.error === null) fail(task, "erred without an error");
+        break;
+      default:
+        fail(task, "unknown state");
+    }
+    if ((task.state === "released" || task.state === "erred") && !task.needed && task.dependents.size === 0) {
+      fail(task, "should have been forgotten");
+    }
+  }
+
+  for (const [id, worker] of state.workers) {
+    if (worker.id !== id) fail(undefined, `worker "${worker.id}" stored under "${id}"`);
+    let occupancy = 0;
+    for (const task of worker.processing) {
+      if (task.processingOn !== worker) fail(task, `listed as processing on "${id}" but assigned elsewhere`);
+      occupancy += task.estimateMs;
+    }
+    if (Math.abs(occupancy - worker.occupancy) > 1e-6 * Math.max(1, occupancy)) {
+      fail(undefined, `worker "${id}" occupancy ${worker.occupancy} != sum of estimates ${occupancy}`);
+    }
+    let nbytes = 0;
+    for (const task of worker.hasWhat) {
+      if (!task.whoHas.has(worker)) fail(task, `listed as held by "${id}" but not in its holders`);
+      nbytes += task.nbytes;
+    }
+    if (nbytes !== worker.nbytes) fail(undefined, `worker "${id}" holds ${worker.nbytes} bytes by count, ${nbytes} by sum`);
+    if (state.queue.size > 0 && state.hasRoom(worker)) {
+      fail(undefined, `worker "${id}" has room while ${state.queue.size} tasks are queued`);
+    }
+  }
+  for (const task of state.queue) {
+    if (state.tasks.get(task.key) !== task) fail(task, "queued but not a known task");
+  }
+  if (state.ready.length > 0 || state.releaseCandidates.length > 0) fail(undefined, "buffers not drained after an event");
+}

@@ -1,0 +1,554 @@
+import { describe, expect, it } from "vitest";
+import type { AssignTask, StealTask } from "../../scheduler/commands.js";
+import { SchedulerCore } from "../../scheduler/scheduler-core.js";
+import { SimulatedCluster, treeReduction, type SimTask } from "./simulated-cluster.js";
+
+const sum = (inputs: number[]) => inputs.reduce((a, b) => a + b, 0);
+const assigned = (commands: readonly { type: string }[]) =>
+  commands.filter((c): c is AssignTask => c.type === "assign");
+const steals = (commands: readonly { type: string }[]) => commands.filter((c): c is StealTask => c.type === "steal");
+
+/** Tasks that take `ms` each, so that the core learns they are long. */
+function learnDuration(cluster: SimulatedCluster, worker: string, prefix: string, ms: number): void {
+  cluster.submit([{ key: `${prefix}-warmup`, deps: [], run: () => 0 }], [`${prefix}-warmup`], "warmup");
+  cluster.start(worker);
+  cluster.finish(worker, `${prefix}-warmup`, ms);
+  cluster.send({ type: "keys-released", client: "warmup", keys: [`${prefix}-warmup`] });
+}
+
+describe("scheduler core: running graphs", () => {
+  it("runs a chain in dependency order and reports the wanted result", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("w1");
+    cluster.submit(
+      [
+        { key: "a", deps: [], run: () => 1 },
+        { key: "b", deps: ["a"], run: ([a]) => a + 1 },
+        { key: "c", deps: ["b"], run: ([b]) => b * 10 },
+      ],
+      ["c"],
+    );
+    cluster.runToCompletion();
+    expect(cluster.results.get("c")).toBe(20);
+    expect(cluster.starts.get("a")).toEqual(["w1"]);
+    expect(cluster.log.filter((c) => c.type === "assign").map((c) => (c as AssignTask).key)).toEqual(["a", "b", "c"]);
+  });
+
+  it("releases an intermediate result once its last dependent has run", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("w1");
+    cluster.submit(
+      [
+        { key: "a", deps: [], run: () => 1 },
+        { key: "b", deps: ["a"], run: ([a]) => a + 1 },
+        { key: "c", deps: ["a", "b"], run: sum },
+      ],
+      ["c"],
+    );
+    cluster.start("w1");
+    cluster.finish("w1", "a");
+    cluster.start("w1");
+    cluster.finish("w1", "b");
+    expect(cluster.stateOf("a")).toBe("memory");
+    cluster.start("w1");
+    cluster.finish("w1", "c");
+    expect(cluster.log).toContainEqual({ type: "release", key: "a", workers: ["w1"] });
+    expect(cluster.log).toContainEqual({ type: "release", key: "b", workers: ["w1"] });
+    expect(cluster.workers.get("w1")!.data.has("a")).toBe(false);
+    expect(cluster.results.get("c")).toBe(3);
+  });
+
+  it("runs a task shared by two graphs once", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("w1");
+    const shared: SimTask = { key: "shared", deps: [], run: () => 5 };
+    cluster.submit([shared, { key: "x", deps: ["shared"], run: ([s]) => s + 1 }], ["x"], "alice");
+    cluster.submit([shared, { key: "y", deps: ["shared"], run: ([s]) => s + 2 }], ["y"], "bob");
+    cluster.runToCompletion();
+    expect(cluster.results.get("x")).toBe(6);
+    expect(cluster.results.get("y")).toBe(7);
+    expect(cluster.starts.get("shared")).toHaveLength(1);
+  });
+
+  it("reports a wanted key already in memory at once, without running it again", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("w1");
+    cluster.submit([{ key: "a", deps: [], run: () => 3 }], ["a"], "alice");
+    cluster.runToCompletion();
+    const commands = cluster.submit([{ key: "a", deps: [], run: () => 3 }], ["a"], "bob");
+    expect(commands).toEqual([{ type: "result", key: "a", clients: ["bob"], workers: ["w1"], nbytes: 8 }]);
+    expect(cluster.starts.get("a")).toHaveLength(1);
+  });
+
+  it("rejects a graph with a missing dependency and keeps nothing of it", () => {
+    const core = new SchedulerCore();
+    const commands = core.handle({
+      type: "graph-submitted",
+      client: "c",
+      tasks: [
+        { key: "a", deps: [], order: 0 },
+        { key: "b", deps: ["nope"], order: 1 },
+      ],
+      wanted: ["b"],
+    });
+    expect(commands).toEqual([
+      {
+        type: "graph-rejected",
+        client: "c",
+        reason: 'task "b" depends on "nope", which is not in the graph',
+        keys: ["b", "nope"],
+      },
+    ]);
+    expect(core.size).toBe(0);
+  });
+
+  it("rejects a graph with a cycle, naming the keys on it", () => {
+    const core = new SchedulerCore();
+    const [command] = core.handle({
+      type: "graph-submitted",
+      client: "c",
+      tasks: [
+        { key: "a", deps: ["c"], order: 0 },
+        { key: "b", deps: ["a"], order: 1 },
+        { key: "c", deps: ["b"], order: 2 },
+        { key: "d", deps: [], order: 3 },
+      ],
+      wanted: ["c", "d"],
+    });
+    expect(command.type).toBe("graph-rejected");
+    expect(command.type === "graph-rejected" && [...command.keys].sort()).toEqual(["a", "b", "c"]);
+    expect(core.size).toBe(0);
+  });
+
+  it("keeps serving other graphs after rejecting one", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("w1");
+    cluster.submit([{ key: "bad", deps: ["missing"], run: () => 0 }], ["bad"], "mallory");
+    cluster.submit([{ key: "good", deps: [], run: () => 1 }], ["good"], "alice");
+    cluster.runToCompletion();
+    expect(cluster.rejected).toHaveLength(1);
+    expect(cluster.results.get("good")).toBe(1);
+  });
+
+  it("forgets every task once the client releases what it wanted", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("w1");
+    const { tasks, root } = treeReduction(16);
+    cluster.submit(tasks, [root]);
+    cluster.runToCompletion();
+    expect(cluster.core.counts().memory).toBe(1);
+    cluster.send({ type: "keys-released", client: "client", keys: [root] });
+    expect(cluster.core.size).toBe(0);
+    expect(cluster.workers.get("w1")!.data.size).toBe(0);
+  });
+
+  it("cancels a running task nobody wants any more", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("w1");
+    cluster.submit([{ key: "slow", deps: [], run: () => 1 }], ["slow"]);
+    const commands = cluster.send({ type: "keys-released", client: "client", keys: ["slow"] });
+    expect(commands).toContainEqual({ type: "cancel", key: "slow", worker: "w1" });
+    expect(cluster.core.size).toBe(0);
+  });
+});
+
+describe("scheduler core: queuing and priorities", () => {
+  it("gives a worker at most nthreads × saturation tasks of unknown duration; the rest wait in the scheduler", () => {
+    const cluster = new SimulatedCluster({ saturation: 1.5, fillMs: 0 });
+    cluster.addWorker("w1", 2);
+    const tasks = Array.from({ length: 10 }, (_, i): SimTask => ({ key: `t-${i}`, deps: [], run: () => i }));
+    const commands = cluster.submit(tasks, tasks.map((t) => t.key));
+    expect(assigned(commands).map((c) => c.key)).toEqual(["t-0", "t-1", "t-2"]);
+    expect(cluster.core.counts().queued).toBe(7);
+  });
+
+  it("sends queued tasks out in priority order as room opens", () => {
+    const cluster = new SimulatedCluster({ saturation: 1, fillMs: 0 });
+    cluster.addWorker("w1", 1);
+    const tasks = Array.from({ length: 5 }, (_, i): SimTask => ({ key: `t-${i}`, deps: [], run: () => i }));
+    cluster.submit(tasks.slice().reverse(), tasks.map((t) => t.key)); // order 0 is t-4
+    cluster.runToCompletion();
+    expect(assigned(cluster.log).map((c) => c.key)).toEqual(["t-4", "t-3", "t-2", "t-1", "t-0"]);
+  });
+
+  it("lets user priority override graph order", () => {
+    const core = new SchedulerCore({ saturation: 1, fillMs: 0 });
+    core.handle({ type: "worker-joined", worker: "w1", nthreads: 1 });
+    const commands = core.handle({
+      type: "graph-submitted",
+      client: "c",
+      tasks: [
+        { key: "first-in-order", deps: [], order: 0 },
+        { key: "urgent", deps: [], order: 1, userPriority: 10 },
+      ],
+      wanted: ["first-in-order", "urgent"],
+    });
+    expect(assigned(commands).map((c) => c.key)).toEqual(["urgent"]);
+  });
+
+  it("raises a worker's limit for tasks measured to be short, so round trips do not set the pace", () => {
+    const cluster = new SimulatedCluster({ saturation: 1, fillMs: 5, maxTasksPerThread: 100 });
+    cluster.addWorker("w1", 1);
+    learnDuration(cluster, "w1", "tiny", 0.01);
+    const tasks = Array.from({ length: 500 }, (_, i): SimTask => ({ key: `tiny-${i}`, deps: [], run: () => i }));
+    const commands = cluster.submit(tasks, tasks.map((t) => t.key));
+    expect(assigned(commands)).toHaveLength(100);
+  });
+
+  it("keeps long tasks at nthreads × saturation however short the first ones were", () => {
+    const cluster = new SimulatedCluster({ saturation: 1, fillMs: 5 });
+    cluster.addWorker("w1", 2);
+    learnDuration(cluster, "w1", "long", 1000);
+    const tasks = Array.from({ length: 20 }, (_, i): SimTask => ({ key: `long-${i}`, deps: [], run: () => i }));
+    expect(assigned(cluster.submit(tasks, tasks.map((t) => t.key)))).toHaveLength(2);
+  });
+});
+
+describe("scheduler core: data locality", () => {
+  it("sends a task to the worker holding its large input", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("a");
+    cluster.addWorker("b");
+    cluster.submit([{ key: "big", deps: [], run: () => 1, nbytes: 50e6 }], ["big"], "setup");
+    const holder = cluster.core.processingOn("big")!;
+    cluster.start(holder);
+    cluster.finish(holder, "big");
+    // Load the holder a little more than the other worker: 50 MB still outweighs it.
+    const commands = cluster.submit([{ key: "use", deps: ["big"], run: ([x]) => x + 1 }], ["use"], "user");
+    expect(assigned(commands)).toEqual([{ type: "assign", key: "use", worker: holder, priority: 0 }]);
+  });
+
+  it("sends a task with a small input to a less loaded worker instead of a busy holder", () => {
+    const cluster = new SimulatedCluster({ saturation: 10, fillMs: 0 });
+    cluster.addWorker("a");
+    cluster.addWorker("b");
+    learnDuration(cluster, "a", "use", 100);
+    cluster.submit([{ key: "small", deps: [], run: () => 1, nbytes: 8 }], ["small"], "setup");
+    const holder = cluster.core.processingOn("small")!;
+    const other = holder === "a" ? "b" : "a";
+    cluster.start(holder);
+    cluster.finish(holder, "small");
+    const first = cluster.submit([{ key: "use-1", deps: ["small"], run: ([x]) => x }], ["use-1"], "user");
+    expect(assigned(first)[0].worker).toBe(holder);
+    // The holder now has 100 ms of work; fetching 8 bytes costs about the 1 ms transfer latency.
+    const second = cluster.submit([{ key: "use-2", deps: ["small"], run: ([x]) => x }], ["use-2"], "user");
+    expect(assigned(second)[0].worker).toBe(other);
+  });
+
+  it("spreads tasks without inputs over the least loaded workers", () => {
+    const cluster = new SimulatedCluster({ saturation: 2, fillMs: 0 });
+    cluster.addWorker("a", 1);
+    cluster.addWorker("b", 1);
+    const tasks = Array.from({ length: 4 }, (_, i): SimTask => ({ key: `t-${i}`, deps: [], run: () => i }));
+    const commands = cluster.submit(tasks, tasks.map((t) => t.key));
+    expect(assigned(commands).map((c) => c.worker)).toEqual(["a", "b", "a", "b"]);
+  });
+
+  it("does not wait for a saturated holder when another worker has room", () => {
+    const cluster = new SimulatedCluster({ saturation: 1, fillMs: 0 });
+    cluster.addWorker("a", 1);
+    cluster.addWorker("b", 1);
+    cluster.submit([{ key: "big", deps: [], run: () => 1, nbytes: 50e6 }], ["big"], "setup");
+    const holder = cluster.core.processingOn("big")!;
+    const other = holder === "a" ? "b" : "a";
+    cluster.start(holder);
+    cluster.finish(holder, "big");
+    cluster.submit([{ key: "blocker", deps: ["big"], run: () => 0 }], ["blocker"], "blocker");
+    expect(cluster.core.processingOn("blocker")).toBe(holder);
+    const commands = cluster.submit([{ key: "use", deps: ["big"], run: ([x]) => x }], ["use"], "user");
+    expect(assigned(commands)).toEqual([{ type: "assign", key: "use", worker: other, priority: 0 }]);
+  });
+});
+
+describe("scheduler core: work stealing", () => {
+  /** A straggler `slow` with a long queue of 100 ms tasks and an idle worker `fast`. */
+  function straggler(): SimulatedCluster {
+    const cluster = new SimulatedCluster({ saturation: 100, fillMs: 0 });
+    cluster.addWorker("slow", 1);
+    learnDuration(cluster, "slow", "work", 100);
+    const tasks = Array.from({ length: 10 }, (_, i): SimTask => ({ key: `work-${i}`, deps: [], run: () => i }));
+    cluster.submit(tasks, tasks.map((t) => t.key));
+    cluster.start("slow");
+    cluster.addWorker("fast", 1);
+    return cluster;
+  }
+
+  it("moves queued tasks from a straggler to an idle worker", () => {
+    const cluster = straggler();
+    cluster.tick();
+    expect(cluster.queueOf("fast").length).toBeGreaterThan(0);
+    expect(cluster.queueOf("slow").length + cluster.queueOf("fast").length).toBe(9);
+  });
+
+  it("steals the tasks that would run last, never the running one", () => {
+    const cluster = straggler();
+    const requested = steals(cluster.send({ type: "tick", now: 100 }));
+    expect(requested.length).toBeGreaterThan(0);
+    expect(requested.map((s) => s.key)).not.toContain("work-0");
+    expect(requested[0].key).toBe("work-9");
+  });
+
+  it("assigns a stolen task to the thief only after the victim accepts", () => {
+    const cluster = new SimulatedCluster({ saturation: 100, fillMs: 0 });
+    cluster.addWorker("slow", 1);
+    learnDuration(cluster, "slow", "work", 100);
+    const tasks = Array.from({ length: 4 }, (_, i): SimTask => ({ key: `work-${i}`, deps: [], run: () => i }));
+    cluster.submit(tasks, tasks.map((t) => t.key));
+    cluster.addWorker("fast", 1);
+    // Drive the core directly, so the steal is not answered.
+    const core = cluster.core;
+    const requested = steals(core.handle({ type: "tick", now: 1 }));
+    expect(requested.length).toBeGreaterThan(0);
+    const { key } = requested[0];
+    expect(core.processingOn(key)).toBe("slow");
+    const after = core.handle({ type: "steal-accepted", key, victim: "slow" });
+    core.validate();
+    expect(after).toContainEqual({ type: "assign", key, worker: "fast", priority: expect.any(Number) });
+    expect(core.processingOn(key)).toBe("fast");
+  });
+
+  it("leaves a task with its victim when the steal is refused", () => {
+    const cluster = new SimulatedCluster({ saturation: 100, fillMs: 0 });
+    cluster.addWorker("slow", 1);
+    learnDuration(cluster, "slow", "work", 100);
+    const tasks = Array.from({ length: 4 }, (_, i): SimTask => ({ key: `work-${i}`, deps: [], run: () => i }));
+    cluster.submit(tasks, tasks.map((t) => t.key));
+    cluster.addWorker("fast", 1);
+    const core = cluster.core;
+    const [{ key }] = steals(core.handle({ type: "tick", now: 1 }));
+    const after = core.handle({ type: "steal-refused", key, victim: "slow" });
+    core.validate();
+    expect(after).toEqual([]);
+    expect(core.processingOn(key)).toBe("slow");
+  });
+
+  it("does not steal a task whose input is too large to move", () => {
+    const cluster = new SimulatedCluster({ saturation: 100, fillMs: 0 });
+    cluster.addWorker("slow", 1);
+    learnDuration(cluster, "slow", "work", 100);
+    cluster.submit([{ key: "big", deps: [], run: () => 1, nbytes: 1e9 }], ["big"], "setup");
+    cluster.start("slow");
+    cluster.finish("slow", "big");
+    const tasks = Array.from({ length: 6 }, (_, i): SimTask => ({ key: `work-${i}`, deps: ["big"], run: () => i }));
+    cluster.submit(tasks, tasks.map((t) => t.key));
+    cluster.addWorker("fast", 1);
+    expect(steals(cluster.send({ type: "tick", now: 1 }))).toEqual([]);
+  });
+
+  it("does not steal tasks too short to be worth a message", () => {
+    const cluster = new SimulatedCluster({ saturation: 100, fillMs: 0 });
+    cluster.addWorker("slow", 1);
+    learnDuration(cluster, "slow", "tiny", 0.01);
+    const tasks = Array.from({ length: 50 }, (_, i): SimTask => ({ key: `tiny-${i}`, deps: [], run: () => i }));
+    cluster.submit(tasks, tasks.map((t) => t.key));
+    cluster.addWorker("fast", 1);
+    expect(steals(cluster.send({ type: "tick", now: 1 }))).toEqual([]);
+  });
+
+  it("rescues a straggler: with stealing, the idle worker runs part of the work and no task runs twice", () => {
+    const cluster = straggler();
+    // The fast worker runs everything it gets; the slow one finishes its running task only every 5 ticks.
+    for (let step = 0; step < 200; step++) {
+      cluster.tick();
+      let key: string | undefined;
+      while ((key = cluster.start("fast")) !== undefined) cluster.finish("fast", key);
+      if (step % 5 === 4) {
+        const running = [...cluster.workers.get("slow")!.running];
+        for (const k of running) cluster.finish("slow", k, 100);
+        cluster.start("slow");
+      }
+    }
+    for (let i = 0; i < 10; i++) expect(cluster.results.get(`work-${i}`)).toBe(i);
+    const ranOnFast = [...cluster.starts.values()].filter((ws) => ws[0] === "fast").length;
+    expect(ranOnFast).toBeGreaterThanOrEqual(5);
+    for (const [key, workers] of cluster.starts) expect(workers, key).toHaveLength(1);
+  });
+});
+
+describe("scheduler core: failures", () => {
+  it("retries a task that throws up to its retries, then succeeds", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("w1");
+    cluster.submit([{ key: "flaky", deps: [], run: () => 7, retries: 2, failures: 2 }], ["flaky"]);
+    cluster.runToCompletion();
+    expect(cluster.results.get("flaky")).toBe(7);
+    expect(cluster.starts.get("flaky")).toHaveLength(3);
+  });
+
+  it("errs once retries are used up, reporting the original error and stack", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("w1");
+    cluster.submit([{ key: "broken", deps: [], run: () => 7, retries: 1, failures: 5 }], ["broken"]);
+    cluster.runToCompletion();
+    expect(cluster.starts.get("broken")).toHaveLength(2);
+    expect(cluster.errors.get("broken")).toEqual({
+      name: "Error",
+      message: "broken failed",
+      stack: "Error: broken failed\n    at run",
+    });
+  });
+
+  it("errs the dependents of a failed task, blaming it, and runs nothing downstream", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("w1");
+    cluster.submit(
+      [
+        { key: "broken", deps: [], run: () => 0, failures: 1 },
+        { key: "mid", deps: ["broken"], run: ([x]) => x },
+        { key: "top", deps: ["mid"], run: ([x]) => x },
+      ],
+      ["top"],
+    );
+    cluster.runToCompletion();
+    expect(cluster.errors.get("top")).toMatchObject({ message: "broken failed", blame: "broken" });
+    expect(cluster.starts.has("mid")).toBe(false);
+    cluster.send({ type: "keys-released", client: "client", keys: ["top"] });
+    expect(cluster.core.size).toBe(0);
+  });
+
+  it("still yields the right result when a worker leaves mid-graph", () => {
+    const cluster = new SimulatedCluster({ saturation: 2, fillMs: 0 });
+    cluster.addWorker("a");
+    cluster.addWorker("b");
+    const { tasks, root, expected } = treeReduction(64);
+    cluster.submit(tasks, [root]);
+    for (let round = 0; round < 40; round++) {
+      for (const id of ["a", "b"]) {
+        const key = cluster.start(id);
+        if (key !== undefined) cluster.finish(id, key);
+      }
+    }
+    cluster.kill("b");
+    cluster.runToCompletion();
+    expect(cluster.results.get(root)).toBe(expected);
+  });
+
+  it("recomputes results that only the departed worker held", () => {
+    const cluster = new SimulatedCluster({ saturation: 1, fillMs: 0 });
+    cluster.addWorker("a");
+    cluster.addWorker("b");
+    cluster.submit(
+      [
+        { key: "x", deps: [], run: () => 2 },
+        { key: "y", deps: [], run: () => 3 },
+        { key: "z", deps: ["x", "y"], run: ([x, y]) => x * y },
+      ],
+      ["z"],
+    );
+    const onA = cluster.start("a")!;
+    cluster.finish("a", onA);
+    const onB = cluster.start("b")!;
+    cluster.finish("b", onB);
+    cluster.kill("b");
+    expect(cluster.stateOf(onB)).not.toBe("memory");
+    cluster.runToCompletion();
+    expect(cluster.results.get("z")).toBe(6);
+    expect(cluster.starts.get(onB)).toEqual(["b", "a"]);
+  });
+
+  it("fails a task that killed 3 workers with an error naming them, instead of looping", () => {
+    const cluster = new SimulatedCluster();
+    cluster.submit([{ key: "poison", deps: [], run: () => 0, killsWorker: true }], ["poison"]);
+    for (const id of ["w1", "w2", "w3"]) {
+      cluster.addWorker(id);
+      const key = cluster.start(id);
+      expect(key).toBe("poison");
+      cluster.finish(id, key!);
+    }
+    const error = cluster.errors.get("poison");
+    expect(error?.name).toBe("KilledWorker");
+    expect(error?.message).toContain("w1, w2, w3");
+    cluster.addWorker("w4");
+    expect(cluster.queueOf("w4")).toEqual([]);
+  });
+
+  it("does not count a death against tasks that had not started", () => {
+    const cluster = new SimulatedCluster({ saturation: 5, fillMs: 0 });
+    const tasks = [
+      { key: "running", deps: [], run: () => 1 },
+      { key: "queued", deps: [], run: () => 2 },
+    ];
+    cluster.submit(tasks, ["running", "queued"]);
+    for (const id of ["w1", "w2", "w3"]) {
+      cluster.addWorker(id);
+      cluster.start(id);
+      cluster.kill(id);
+    }
+    expect(cluster.errors.get("running")?.name).toBe("KilledWorker");
+    expect(cluster.errors.has("queued")).toBe(false);
+    cluster.addWorker("w4");
+    cluster.runToCompletion();
+    expect(cluster.results.get("queued")).toBe(2);
+  });
+
+  it("recomputes an input that a worker reports missing", () => {
+    const cluster = new SimulatedCluster({ saturation: 1, fillMs: 0 });
+    cluster.addWorker("a");
+    cluster.addWorker("b");
+    cluster.submit(
+      [
+        { key: "x", deps: [], run: () => 4 },
+        { key: "y", deps: ["x"], run: ([x]) => x + 1 },
+      ],
+      ["y"],
+    );
+    const holder = cluster.core.processingOn("x")!;
+    cluster.start(holder);
+    cluster.finish(holder, "x");
+    // The holder silently lost the result (say, a restart the scheduler did not notice).
+    cluster.workers.get(holder)!.data.delete("x");
+    cluster.runToCompletion();
+    expect(cluster.results.get("y")).toBe(5);
+    expect(cluster.starts.get("x")).toHaveLength(2);
+  });
+});
+
+describe("scheduler core: random interleavings", () => {
+  function mulberry32(seed: number): () => number {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  it.each(Array.from({ length: 24 }, (_, i) => i + 1))(
+    "ends with the right result whatever the order of runs, steals, joins and deaths (seed %i)",
+    (seed) => {
+      const random = mulberry32(seed);
+      // Deaths here are random, not caused by the tasks: the killed-workers verdict is tested on its own.
+      const cluster = new SimulatedCluster({
+        saturation: 1 + random() * 3,
+        fillMs: random() < 0.5 ? 0 : 5,
+        allowedWorkerDeaths: 1000,
+      });
+      let nextWorker = 0;
+      const addWorker = () => cluster.addWorker(`w${nextWorker++}`, 1 + Math.floor(random() * 2));
+      addWorker();
+      addWorker();
+      const { tasks, root, expected } = treeReduction(32 + Math.floor(random() * 32), random() < 0.5 ? 8 : 5e6);
+      cluster.submit(tasks, [root]);
+      for (let step = 0; step < 20_000 && !cluster.results.has(root); step++) {
+        const workers = [...cluster.workers.values()];
+        const roll = random();
+        if (roll < 0.02 && workers.length > 1) {
+          cluster.kill(workers[Math.floor(random() * workers.length)].id);
+        } else if (roll < 0.04 && workers.length < 4) {
+          addWorker();
+        } else if (roll < 0.1) {
+          cluster.tick();
+        } else if (workers.length > 0) {
+          const worker = workers[Math.floor(random() * workers.length)];
+          const running = [...worker.running];
+          if (running.length > 0 && random() < 0.6) {
+            cluster.finish(worker.id, running[Math.floor(random() * running.length)], random() * 300);
+          } else {
+            cluster.start(worker.id);
+          }
+        }
+      }
+      expect(cluster.results.get(root)).toBe(expected);
+    },
+  );
+});

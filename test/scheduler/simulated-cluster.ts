@@ -1,0 +1,254 @@
+import type { SchedulerCommand } from "../../scheduler/commands.js";
+import type { SchedulerEvent, SubmittedTask, TaskFailure, WorkerId } from "../../scheduler/events.js";
+import type { SchedulerConfig } from "../../scheduler/scheduler-config.js";
+import { SchedulerCore } from "../../scheduler/scheduler-core.js";
+import type { TaskStateName } from "../../scheduler/task-state.js";
+
+/** A task of a simulated graph: its inputs' values in, a number out. */
+export interface SimTask {
+  readonly key: string;
+  readonly deps: readonly string[];
+  readonly run: (inputs: number[]) => number;
+  readonly nbytes?: number;
+  readonly retries?: number;
+  /** Throws on its first `failures` runs. */
+  readonly failures?: number;
+  /** Kills the worker it runs on, every time. */
+  readonly killsWorker?: boolean;
+}
+
+interface SimWorker {
+  readonly id: WorkerId;
+  readonly nthreads: number;
+  /** Assigned, not started: what a steal can still take. */
+  readonly queue: string[];
+  readonly running: Set<string>;
+  readonly data: Map<string, number>;
+}
+
+/** Every transition any simulated or harnessed core made, across the whole test file. */
+export const observedTransitions = new Set<string>();
+
+/**
+ * A cluster of pretend workers around a real `SchedulerCore`: it carries out the core's commands the
+ * way a real shell would (queues, steals that the victim confirms, results fetched from holders), so
+ * tests can drive it step by step or at random and check results. `validate()` runs after every event.
+ */
+export class SimulatedCluster {
+  readonly core: SchedulerCore;
+  readonly workers = new Map<WorkerId, SimWorker>();
+  readonly tasks = new Map<string, SimTask>();
+  readonly results = new Map<string, number>();
+  readonly errors = new Map<string, TaskFailure>();
+  readonly rejected: string[] = [];
+  /** Every command the core produced, in order. */
+  readonly log: SchedulerCommand[] = [];
+  /** Every state change, as `key: from->to`. */
+  readonly transitions: string[] = [];
+  /** Task key -> workers that started it, in order. */
+  readonly starts = new Map<string, WorkerId[]>();
+  private readonly failuresLeft = new Map<string, number>();
+  now = 0;
+
+  constructor(config: SchedulerConfig = {}) {
+    this.core = new SchedulerCore(config, {
+      onTransition: (key, from, to) => {
+        observedTransitions.add(`${from}->${to}`);
+        this.transitions.push(`${key}: ${from}->${to}`);
+      },
+    });
+  }
+
+  send(event: SchedulerEvent): SchedulerCommand[] {
+    const commands = this.core.handle(event);
+    this.core.validate();
+    this.log.push(...commands);
+    for (const command of commands) this.carryOut(command);
+    return commands;
+  }
+
+  addWorker(id: WorkerId, nthreads = 1): void {
+    this.workers.set(id, { id, nthreads, queue: [], running: new Set(), data: new Map() });
+    this.send({ type: "worker-joined", worker: id, nthreads });
+  }
+
+  submit(tasks: readonly SimTask[], wanted: readonly string[], client = "client"): SchedulerCommand[] {
+    const submitted: SubmittedTask[] = tasks.map((task, order) => ({
+      key: task.key,
+      deps: task.deps,
+      order,
+      retries: task.retries,
+      prefix: task.key.split("-")[0],
+    }));
+    for (const task of tasks) {
+      this.tasks.set(task.key, task);
+      if (task.failures) this.failuresLeft.set(task.key, task.failures);
+    }
+    return this.send({ type: "graph-submitted", client, tasks: submitted, wanted });
+  }
+
+  /** Starts the next queued task on `worker`, if it has a free thread and a task. Returns its key. */
+  start(workerId: WorkerId): string | undefined {
+    const worker = this.workers.get(workerId)!;
+    if (worker.running.size >= worker.nthreads || worker.queue.length === 0) return undefined;
+    const key = worker.queue.shift()!;
+    worker.running.add(key);
+    const starts = this.starts.get(key) ?? [];
+    starts.push(workerId);
+    this.starts.set(key, starts);
+    this.send({ type: "task-started", key, worker: workerId });
+    return key;
+  }
+
+  /** Finishes a running task: fetches its inputs from holders, runs it, reports the outcome. */
+  finish(workerId: WorkerId, key: string, durationMs = 1): void {
+    const worker = this.workers.get(workerId)!;
+    if (!worker.running.delete(key)) throw new Error(`${key} is not running on ${workerId}`);
+    const task = this.tasks.get(key)!;
+    if (task.killsWorker) {
+      this.kill(workerId, [key]);
+      return;
+    }
+    const inputs: number[] = [];
+    const missing: { key: string; worker: WorkerId }[] = [];
+    for (const dep of task.deps) {
+      const holders = this.core.whoHas(dep);
+      const holder = holders.find((id) => this.workers.get(id)?.data.has(dep));
+      if (holder === undefined) {
+        for (const id of holders) missing.push({ key: dep, worker: id });
+        if (holders.length === 0) missing.push({ key: dep, worker: workerId });
+      } else {
+        inputs.push(this.workers.get(holder)!.data.get(dep)!);
+      }
+    }
+    if (missing.length > 0) {
+      this.send({ type: "task-missing-data", key, worker: workerId, missing });
+      return;
+    }
+    const failures = this.failuresLeft.get(key) ?? 0;
+    if (failures > 0) {
+      this.failuresLeft.set(key, failures - 1);
+      this.send({
+        type: "task-erred",
+        key,
+        worker: workerId,
+        error: { name: "Error", message: `${key} failed`, stack: `Error: ${key} failed\n    at run` },
+        durationMs,
+      });
+      return;
+    }
+    worker.data.set(key, task.run(inputs));
+    this.send({ type: "task-finished", key, worker: workerId, nbytes: task.nbytes ?? 8, durationMs });
+  }
+
+  /** Runs everything to completion, round-robin over workers, one task per worker per round. */
+  runToCompletion(maxRounds = 100_000): void {
+    for (let round = 0; round < maxRounds; round++) {
+      let progressed = false;
+      for (const worker of [...this.workers.values()]) {
+        const key = this.start(worker.id);
+        if (key !== undefined) {
+          this.finish(worker.id, key);
+          progressed = true;
+        }
+      }
+      if (!progressed) return;
+    }
+    throw new Error("simulation did not finish");
+  }
+
+  /** The worker process dies: its data and queue are gone. */
+  kill(workerId: WorkerId, running?: string[]): void {
+    const worker = this.workers.get(workerId)!;
+    this.workers.delete(workerId);
+    this.send({ type: "worker-left", worker: workerId, running: running ?? [...worker.running] });
+  }
+
+  tick(advanceMs = 100): void {
+    this.now += advanceMs;
+    this.send({ type: "tick", now: this.now });
+  }
+
+  stateOf(key: string): TaskStateName | undefined {
+    return this.core.stateOf(key);
+  }
+
+  queueOf(workerId: WorkerId): readonly string[] {
+    return this.workers.get(workerId)!.queue;
+  }
+
+  private carryOut(command: SchedulerCommand): void {
+    switch (command.type) {
+      case "assign": {
+        const worker = this.workers.get(command.worker);
+        if (worker === undefined) throw new Error(`assigned ${command.key} to unknown worker ${command.worker}`);
+        for (const other of this.workers.values()) {
+          if (other.queue.includes(command.key) || other.running.has(command.key)) {
+            throw new Error(`${command.key} assigned to ${command.worker} while still on ${other.id}`);
+          }
+        }
+        worker.queue.push(command.key);
+        break;
+      }
+      case "steal": {
+        // Answered at once, like the atomic Lua script of the distributed shell.
+        const victim = this.workers.get(command.victim);
+        const index = victim?.queue.indexOf(command.key) ?? -1;
+        if (victim !== undefined && index >= 0) {
+          victim.queue.splice(index, 1);
+          this.send({ type: "steal-accepted", key: command.key, victim: command.victim });
+        } else {
+          this.send({ type: "steal-refused", key: command.key, victim: command.victim });
+        }
+        break;
+      }
+      case "cancel": {
+        const worker = this.workers.get(command.worker);
+        const index = worker?.queue.indexOf(command.key) ?? -1;
+        if (index >= 0) worker!.queue.splice(index, 1);
+        worker?.data.delete(command.key);
+        break;
+      }
+      case "release":
+        for (const id of command.workers) this.workers.get(id)?.data.delete(command.key);
+        break;
+      case "result": {
+        const holder = command.workers.map((id) => this.workers.get(id)).find((w) => w?.data.has(command.key));
+        if (holder !== undefined) this.results.set(command.key, holder.data.get(command.key)!);
+        break;
+      }
+      case "error":
+        this.errors.set(command.key, command.error);
+        break;
+      case "graph-rejected":
+        this.rejected.push(command.reason);
+        break;
+      case "forget":
+        break;
+    }
+  }
+}
+
+/** A pairwise tree reduction over `leaves` leaves: leaf-i = i, sum-* adds its two inputs. */
+export function treeReduction(leaves: number, nbytes = 8): { tasks: SimTask[]; root: string; expected: number } {
+  const tasks: SimTask[] = [];
+  let level: string[] = [];
+  for (let i = 0; i < leaves; i++) {
+    const key = `leaf-${i}`;
+    tasks.push({ key, deps: [], run: () => i, nbytes });
+    level.push(key);
+  }
+  let depth = 0;
+  while (level.length > 1) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      const pair = level.slice(i, i + 2);
+      const key = `sum-${depth}-${i / 2}`;
+      tasks.push({ key, deps: pair, run: (inputs) => inputs.reduce((a, b) => a + b, 0), nbytes });
+      next.push(key);
+    }
+    level = next;
+    depth++;
+  }
+  return { tasks, root: level[0], expected: (leaves * (leaves - 1)) / 2 };
+}

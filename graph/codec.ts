@@ -34,6 +34,7 @@ import { GraphError } from "./graph-error.js";
 import {
   Call,
   Ref,
+  isPlainObject,
   taskSpec,
   type Graph,
   type Key,
@@ -156,7 +157,8 @@ function unpackBytes(data: Uint8Array): unknown {
   if (pad > PAD_BUDGET) throw new Error(`typed-array extension has padding ${pad} (at most ${PAD_BUDGET})`);
   const byteLength = data.length - BYTES_HEADER - PAD_BUDGET;
   const payload = data.subarray(BYTES_HEADER + pad, BYTES_HEADER + pad + byteLength);
-  if (classCode === ARRAY_BUFFER_CODE) return payload.slice().buffer;
+  // Uint8Array's slice copies; Buffer's (what msgpackr hands over in Node) would not.
+  if (classCode === ARRAY_BUFFER_CODE) return copyOf(payload).buffer;
   const View = VIEW_CLASSES[classCode];
   if (View === undefined) throw new Error(`unknown typed-array class code ${classCode}`);
   if (classCode === DATA_VIEW_CODE) return new DataView(payload.buffer, payload.byteOffset, byteLength);
@@ -165,8 +167,12 @@ function unpackBytes(data: Uint8Array): unknown {
     throw new Error(`${View.name} payload of ${byteLength} bytes is not a whole number of elements`);
   }
   // A view onto the input avoids copying; unaligned input (copied to an odd offset) needs a copy.
-  const source = payload.byteOffset % elementSize === 0 ? payload : payload.slice();
+  const source = payload.byteOffset % elementSize === 0 ? payload : copyOf(payload);
   return new View(source.buffer as ArrayBuffer, source.byteOffset, byteLength / elementSize);
+}
+
+function copyOf(bytes: Uint8Array): Uint8Array {
+  return Uint8Array.prototype.slice.call(bytes);
 }
 
 addExtension({
@@ -174,7 +180,7 @@ addExtension({
   type: EXT_REF,
   write: (ref: Ref) => ref.key,
   read: (key: unknown) => {
-    if (typeof key !== "string") throw new Error(`a Ref holds a ${typeName(key)}, not a string key`);
+    if (typeof key !== "string") throw new Error(`a Ref holds ${aTypeName(key)}, not a string key`);
     return new Ref(key);
   },
 });
@@ -252,8 +258,18 @@ interface Walk {
   readonly segments: Segment[];
   /** Containers from the root to the current one; `ancestors[i]` is reached by `segments[0..i)`. */
   readonly ancestors: object[];
+  /** Those of `ancestors` at depth `trackFrom` or deeper, for finding cycles. */
   readonly onPath: Set<object>;
+  readonly trackFrom: number;
 }
+
+/**
+ * Depth from which the first walk tracks containers. Keeping a set of every container on the path
+ * made checking a value cost as much as packing it; a cycle drives the depth past any bound, so it
+ * is still found, and then a second walk that tracks from the root reports where it first closes.
+ */
+const TRACK_FROM = 64;
+const CYCLE_SUSPECTED = new Unserializable("a cycle, to be located by tracking from the root");
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
@@ -283,6 +299,14 @@ function typeName(value: unknown): string {
   return ctor?.name || "object";
 }
 
+/** `value`'s type with an article, for messages: "a number", "an array", "an object", "a Map". */
+function aTypeName(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return "an array";
+  const name = typeof value === "object" && isPlainObject(value) ? "object" : typeName(value);
+  return /^[aeiou]/i.test(name) ? `an ${name}` : `a ${name}`;
+}
+
 function refuse(walk: Walk, what: string): Unserializable {
   return new Unserializable(`${formatPath(walk.root, walk.segments)} ${what}`);
 }
@@ -295,17 +319,20 @@ function child(walk: Walk, segment: Segment, value: unknown): unknown {
 }
 
 function enter(walk: Walk, container: object): void {
-  if (walk.onPath.has(container)) {
-    const target = walk.ancestors.indexOf(container);
-    throw refuse(walk, `is a circular reference to ${formatPath(walk.root, walk.segments.slice(0, target))}`);
+  if (walk.ancestors.length >= walk.trackFrom) {
+    if (walk.onPath.has(container)) {
+      if (walk.trackFrom > 0) throw CYCLE_SUSPECTED;
+      const target = walk.ancestors.indexOf(container);
+      throw refuse(walk, `is a circular reference to ${formatPath(walk.root, walk.segments.slice(0, target))}`);
+    }
+    walk.onPath.add(container);
   }
-  walk.onPath.add(container);
   walk.ancestors.push(container);
 }
 
 function leave(walk: Walk, container: object): void {
-  walk.onPath.delete(container);
   walk.ancestors.pop();
+  if (walk.ancestors.length >= walk.trackFrom) walk.onPath.delete(container);
 }
 
 /** The wire form of `value`: itself where msgpackr handles it, otherwise a copy with wrappers inside. */
@@ -335,7 +362,7 @@ function toWire(value: unknown, walk: Walk): unknown {
   }
   if (proto === Ref.prototype) {
     const key = (object as Ref).key;
-    if (typeof key !== "string") throw refuse(walk, `is a Ref whose key is a ${typeName(key)}, not a string`);
+    if (typeof key !== "string") throw refuse(walk, `is a Ref whose key is ${aTypeName(key)}, not a string`);
     return object;
   }
   if (proto === Call.prototype) return callToWire(object as Call, walk);
@@ -382,8 +409,8 @@ function objectToWire(object: Record<string, unknown>, walk: Walk): Record<strin
 }
 
 function callToWire(call: Call, walk: Walk): Call {
-  if (typeof call.fn !== "string") throw refuse(walk, `is a Call whose fn is a ${typeName(call.fn)}, not a string`);
-  if (!Array.isArray(call.args)) throw refuse(walk, `is a Call whose args are a ${typeName(call.args)}, not an array`);
+  if (typeof call.fn !== "string") throw refuse(walk, `is a Call whose fn is ${aTypeName(call.fn)}, not a string`);
+  if (!Array.isArray(call.args)) throw refuse(walk, `is a Call whose args are ${aTypeName(call.args)}, not an array`);
   enter(walk, call);
   walk.segments.push("args");
   const args = arrayToWire(call.args, walk);
@@ -418,8 +445,14 @@ function setToWire(set: Set<unknown>, walk: Walk): Set<unknown> {
   return changed ? new Set(items) : set;
 }
 
-function newWalk(root: string): Walk {
-  return { root, segments: [], ancestors: [], onPath: new Set() };
+/** The wire form of `value`, named `root` in messages; throws {@link Unserializable}. */
+function wireOf(value: unknown, root: string): unknown {
+  try {
+    return toWire(value, { root, segments: [], ancestors: [], onPath: new Set(), trackFrom: TRACK_FROM });
+  } catch (error) {
+    if (error !== CYCLE_SUSPECTED) throw error;
+    return toWire(value, { root, segments: [], ancestors: [], onPath: new Set(), trackFrom: 0 });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -445,7 +478,7 @@ function newWalk(root: string): Walk {
  */
 export function checkSerializable(value: unknown, path: string): string | undefined {
   try {
-    toWire(value, newWalk(path));
+    wireOf(value, path);
     return undefined;
   } catch (error) {
     if (error instanceof Unserializable) return error.message;
@@ -471,7 +504,7 @@ export function checkSerializable(value: unknown, path: string): string | undefi
 export function encodeValue(value: unknown): Uint8Array {
   let wire: unknown;
   try {
-    wire = toWire(value, newWalk("value"));
+    wire = wireOf(value, "value");
   } catch (error) {
     if (error instanceof Unserializable) throw new TypeError(error.message);
     throw error;
@@ -531,7 +564,7 @@ export function encodeGraph(graph: ReadonlyGraph): Uint8Array {
     }
     let args: unknown;
     try {
-      args = toWire(spec.args, newWalk("args"));
+      args = wireOf(spec.args, "args");
     } catch (error) {
       if (error instanceof Unserializable) {
         throw new GraphError("unserializable-argument", `task ${JSON.stringify(key)}: ${error.message}`, [key]);
@@ -557,8 +590,9 @@ function optionsOf(spec: TaskSpec): TaskOptions | undefined {
 /**
  * Decodes bytes written by {@link encodeGraph}. Every task is rebuilt with {@link taskSpec}, so
  * `deps` comes from the arguments, never from the wire. Structure is checked (format, version, task
- * shape, option types, duplicate keys); whether dependencies exist or form a cycle is for graph
- * validation to judge.
+ * shape, option types, duplicate keys, and that arguments hold only what {@link checkSerializable}
+ * accepts); whether dependencies exist or form a cycle is for graph validation to judge. As with
+ * {@link decodeValue}, typed arrays in arguments may be views onto `bytes`.
  *
  * @throws GraphError `"invalid-graph"` saying what is wrong, with the task's key in `keys` when the
  *   fault lies in one task.
@@ -571,7 +605,7 @@ export function decodeGraph(bytes: Uint8Array): Graph {
     throw invalid(`graph bytes are not valid weft MessagePack: ${messageOf(error)}`);
   }
   if (decoded === null || typeof decoded !== "object" || Array.isArray(decoded)) {
-    throw invalid(`graph bytes hold a ${typeName(decoded)}, not a weft graph`);
+    throw invalid(`graph bytes hold ${aTypeName(decoded)}, not a weft graph`);
   }
   const envelope = decoded as Record<string, unknown>;
   if (envelope.format !== GRAPH_FORMAT) throw invalid(`graph bytes are not a weft graph (format is ${describeKey(envelope.format)})`);
@@ -579,7 +613,7 @@ export function decodeGraph(bytes: Uint8Array): Graph {
     throw invalid(`unsupported weft graph version ${describeKey(envelope.version)} (this reader knows ${GRAPH_VERSION})`);
   }
   const tasks = envelope.tasks;
-  if (!Array.isArray(tasks)) throw invalid(`graph "tasks" is a ${typeName(tasks)}, not an array`);
+  if (!Array.isArray(tasks)) throw invalid(`graph "tasks" is ${aTypeName(tasks)}, not an array`);
   const graph: Graph = new Map();
   for (let i = 0; i < tasks.length; i++) {
     const spec = decodeTask(tasks[i], i);
@@ -597,13 +631,17 @@ function decodeTask(task: unknown, index: number): TaskSpec {
   if (typeof key !== "string" || key === "") throw invalid(`task ${index} has a key that is not a non-empty string`);
   const where = `task ${JSON.stringify(key)}`;
   if (typeof fn !== "string" || fn === "") throw invalid(`${where} has a fn that is not a non-empty string`, [key]);
-  if (!Array.isArray(args)) throw invalid(`${where} has args that are a ${typeName(args)}, not an array`, [key]);
+  if (!Array.isArray(args)) throw invalid(`${where} has args that are ${aTypeName(args)}, not an array`, [key]);
+  // msgpackr also decodes things weft would never send (Error, the 0xC1 marker); refusing them here
+  // means every decoded graph can be encoded, tokenized and run like one built in process.
+  const problem = checkSerializable(args, "args");
+  if (problem !== undefined) throw invalid(`${where}: ${problem}`, [key]);
   return taskSpec(key, fn, args, task.length === 4 ? decodeOptions(options, where, key) : {});
 }
 
 function decodeOptions(options: unknown, where: string, key: Key): TaskOptions {
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    throw invalid(`${where} has options that are a ${typeName(options)}, not an object`, [key]);
+    throw invalid(`${where} has options that are ${aTypeName(options)}, not an object`, [key]);
   }
   const result: { retries?: number; priority?: number } = {};
   for (const [name, value] of Object.entries(options)) {

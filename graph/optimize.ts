@@ -21,7 +21,9 @@ export interface OptimizeOptions {
 
 /**
  * A new, optimized graph computing `outputs`; `graph` is not changed, and the result is a new map
- * even when every pass is off. Output keys survive every pass.
+ * even when every pass is off. Output keys survive every pass. Expects a valid graph (see
+ * `validateGraph`); when culling, an output missing from the graph is a `GraphError`
+ * `"missing-dependency"`.
  *
  * @example
  * ```ts

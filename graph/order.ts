@@ -7,19 +7,28 @@
  * uses these numbers to choose among ready tasks (lower first), and to decide which queued tasks to
  * hand to workers, so a good static order keeps a whole cluster's memory down, not only one thread's.
  *
- * The algorithm has two passes, both linear apart from sorting each task's dependencies:
+ * The algorithm has two passes:
  *
  * 1. **Static rank.** A depth-first post-order from the outputs. At each task its dependencies are
  *    visited longest-path-to-a-leaf first (the critical path), ties by argument order. Post-order
  *    finishes one subtree before it starts the next, which is what keeps a reduction at O(log n).
- * 2. **Simulated run.** A serial execution in which, at every step, a ready task that lets an input
- *    be freed (it is the last task still needing that input) runs first, most inputs freed first;
- *    when there is none, the task with the lowest static rank runs. Running a task that frees an
- *    input never raises the count of held results (it adds one and frees at least one), so it is a
- *    safe greedy step; it is what fixes the cases a single DFS gets wrong, such as several
- *    reductions sharing their inputs (the DFS of the first reduction would hold every shared input
- *    until the second reduction is reached). A ready task that frees nothing waits for its static
- *    turn, so an input with many dependents does not trigger all of them at once.
+ * 2. **Simulated run.** A serial execution that at every step takes the first of:
+ *    - a ready task that lets inputs be freed (it is the last task still reading them), most
+ *      inputs freed first. Such a task adds one result and frees at least one, so running it never
+ *      raises the count of held results: a safe greedy step. It fixes what a single DFS gets
+ *      wrong when reductions share inputs: the DFS of the first reduction would hold every shared
+ *      input until the second reduction reached it.
+ *    - a step towards the nearest such task: of the tasks that are the last reader of some held
+ *      result but are not ready, the one missing the fewest dependencies; run the first ready task
+ *      under it, critical path first. After a subtree finishes, this picks up the work that frees
+ *      what is still held, where the static rank might start an unrelated subtree; on graphs with
+ *      many outputs that share inputs it is the difference between following the structure and
+ *      following key names (dask's `test_use_structure_not_keys` graph: 3 held inputs, not 7).
+ *    - the lowest-ranked task not yet run: start the next subtree in static order.
+ *
+ *    A ready task that frees nothing is never run merely because it is ready or just became ready,
+ *    so an input with many readers (a root feeding many branches, a shuffle's split) does not
+ *    trigger all of them at once, each result then waiting for the rest of its branch.
  *
  * The priority of a task is its step in the simulated run.
  *
@@ -39,8 +48,8 @@ import type { Key, ReadonlyGraph } from "./task-spec.js";
  * on the graph's structure, argument order and key names, never on the `Map`'s insertion order.
  *
  * Dependencies that are not keys of `graph` are taken to be computed already and are ignored, as are
- * `outputs` that are not keys of `graph`. Runs in about linear time, without recursion, so a chain of
- * a million tasks is fine.
+ * `outputs` that are not keys of `graph`. Takes time about linear in tasks plus dependencies (Map
+ * lookups of the keys dominate), and uses no recursion, so a chain of a million tasks is fine.
  *
  * @param graph - The tasks to order.
  * @param outputs - The results the caller wants. They are held in memory to the end, so running a
@@ -62,7 +71,8 @@ import type { Key, ReadonlyGraph } from "./task-spec.js";
  * ]);
  * orderGraph(graph);
  * // Map { "a" => 0, "b" => 1, "ab" => 2, "c" => 3, "d" => 4, "cd" => 5, "total" => 6 }
- * // "ab" runs before "c" is loaded: at most three results are ever held, not four.
+ * // "ab" runs before "c" is loaded, so "a" and "b" are gone by then: 4 results held at the peak
+ * // (ab, c, d and the cd being produced), where loading all four inputs first would hold 5.
  * ```
  */
 export function orderGraph(graph: ReadonlyGraph, outputs?: readonly Key[]): Map<Key, number> {
@@ -74,8 +84,9 @@ export function orderGraph(graph: ReadonlyGraph, outputs?: readonly Key[]): Map<
   const height = heightsOrThrow(g);
   const isOutput = outputFlags(g, outputs);
   const roots = dfsRoots(g, height, isOutput, outputs);
-  const rank = staticRank(g, height, roots);
-  const runOrder = simulateRun(g, rank, isOutput);
+  const children = sortedByHeight(g, height);
+  const rank = staticRank(g, children, roots);
+  const runOrder = simulateRun(g, rank, children, isOutput);
 
   for (let step = 0; step < n; step++) result.set(g.keys[runOrder[step]], step);
   return result;
@@ -94,7 +105,7 @@ export function orderGraph(graph: ReadonlyGraph, outputs?: readonly Key[]): Map<
  *
  * @example
  * ```ts
- * simulatePeakMemory(graph, orderGraph(graph)); // 3 for the graph in orderGraph's example
+ * simulatePeakMemory(graph, orderGraph(graph)); // 4 for the graph in orderGraph's example
  * ```
  */
 export function simulatePeakMemory(
@@ -303,9 +314,8 @@ function dfsRoots(
  * Depth-first post-order from `roots`, dependencies longest-path-first (ties by argument order), as
  * an explicit stack so a 100,000-task chain cannot overflow the call stack.
  */
-function staticRank(g: IndexedGraph, height: Int32Array, roots: readonly number[]): Int32Array {
+function staticRank(g: IndexedGraph, children: Int32Array, roots: readonly number[]): Int32Array {
   const n = g.keys.length;
-  const children = sortedByHeight(g, height);
   const rank = new Int32Array(n);
   const visited = new Uint8Array(n);
   const stackTask = new Int32Array(n);
@@ -366,47 +376,91 @@ function sortedByHeight(g: IndexedGraph, height: Int32Array): Int32Array {
 }
 
 /**
- * Serial execution: a ready task that frees inputs first (most freed, then lowest rank), else the
- * lowest-ranked task not yet run. Returns the tasks in run order.
+ * Serial execution, choosing at every step by the first rule that applies:
  *
- * The fallback needs no queue: rank is itself a topological order, and everything run so far is a
- * rank prefix plus some extra tasks, so the lowest-ranked task not yet run always has its
- * dependencies done. Only "frees an input" changes as tasks run, so only those tasks sit in a heap.
+ * 1. a ready task that frees inputs: most inputs freed, then lowest rank;
+ * 2. a step towards the nearest "freeing" task: among tasks not yet ready that are the last reader
+ *    of some held result, the one missing the fewest direct dependencies (then lowest rank); walk
+ *    down its unfinished dependencies, critical path first, to a ready one and run that;
+ * 3. the lowest-ranked task not yet run.
+ *
+ * Returns the tasks in run order.
  */
-function simulateRun(g: IndexedGraph, rank: Int32Array, isOutput: Uint8Array): Int32Array {
+function simulateRun(g: IndexedGraph, rank: Int32Array, children: Int32Array, isOutput: Uint8Array): Int32Array {
   const n = g.keys.length;
   const byRank = new Int32Array(n);
   for (let t = 0; t < n; t++) byRank[rank[t]] = t;
 
-  // Dependents that have not run yet; an output counts one more, a reader that never comes, so it
-  // is never freed.
+  // Readers that have not run yet; an output counts one more, a reader that never comes, so it is
+  // never freed.
   const remaining = new Int32Array(n);
+  // Dependencies that have not run yet; 0 means ready.
   const missing = new Int32Array(n);
   for (let t = 0; t < n; t++) {
     remaining[t] = g.dependentStart[t + 1] - g.dependentStart[t] + isOutput[t];
     missing[t] = g.depStart[t + 1] - g.depStart[t];
   }
-  const frees = new Int32Array(n);
   const done = new Uint8Array(n);
-  // Each task enters the heap when it becomes ready and again each time its `frees` grows (at most
-  // once per dependency), so 2n entries always suffice.
-  const heap = new FreeingHeap(2 * n + 1, n);
+  // For ready tasks only: how many inputs running it would free.
+  const frees = new Int32Array(n);
+  // Set once a task is the last reader of a held result; it stays so until it runs.
+  const lastReader = new Uint8Array(n);
+  // Per task, the first of its `children` that may not have run; only ever moves forward, so the
+  // walks of rule 2 cost amortized O(edges) in scanning.
+  const childCursor = g.depStart.slice(0, n);
+
+  // Keys only improve while a task waits (frees grows, missing shrinks), so instead of a
+  // decrease-key each change pushes a fresh entry, and entries whose stamp no longer matches the
+  // task are dropped when they reach the top. `freeing` is keyed by (n - frees, rank), so more
+  // frees come first; `nearlyFreeing` by (missing, rank). Capacities count the pushes: for
+  // `freeing`, one per task becoming ready plus one per result reaching its last reader; for
+  // `nearlyFreeing`, one per result reaching its last reader plus one per edge.
+  const freeing = new RankHeap(2 * n + 1, n);
+  const nearlyFreeing = new RankHeap(n + g.deps.length + 1, n);
+
+  const noteLastReader = (u: number): void => {
+    if (missing[u] === 0) {
+      frees[u]++;
+      freeing.push(n - frees[u], rank[u]);
+    } else {
+      lastReader[u] = 1;
+      nearlyFreeing.push(missing[u], rank[u]);
+    }
+  };
 
   const runOrder = new Int32Array(n);
   let cursor = 0;
   for (let step = 0; step < n; step++) {
     let t = -1;
-    while (heap.size > 0) {
-      const entry = heap.pop();
-      // Stale entries (task already run, or pushed before its `frees` grew) are dropped here.
-      if (!done[entry.task] && entry.frees === frees[entry.task]) {
-        t = entry.task;
-        break;
-      }
+    while (freeing.size > 0 && t < 0) {
+      const u = byRank[freeing.topRank];
+      if (!done[u] && n - freeing.topStamp === frees[u]) t = u;
+      freeing.pop();
     }
     if (t < 0) {
-      while (done[byRank[cursor]]) cursor++;
-      t = byRank[cursor];
+      while (nearlyFreeing.size > 0) {
+        const u = byRank[nearlyFreeing.topRank];
+        // Left in the heap while valid: the target stays the same until it becomes ready.
+        if (missing[u] > 0 && nearlyFreeing.topStamp === missing[u]) break;
+        nearlyFreeing.pop();
+      }
+      if (nearlyFreeing.size > 0) {
+        let v = byRank[nearlyFreeing.topRank];
+        for (;;) {
+          const end = g.depStart[v + 1];
+          let e = childCursor[v];
+          while (e < end && done[children[e]]) e++;
+          childCursor[v] = e;
+          if (e === end) break;
+          v = children[e];
+        }
+        t = v;
+      } else {
+        // Rank is a topological order and everything with a lower rank has run, so this task's
+        // dependencies are done, whatever the rules above ran out of rank order.
+        while (done[byRank[cursor]]) cursor++;
+        t = byRank[cursor];
+      }
     }
     done[t] = 1;
     runOrder[step] = t;
@@ -414,90 +468,89 @@ function simulateRun(g: IndexedGraph, rank: Int32Array, isOutput: Uint8Array): I
     for (let e = g.depStart[t]; e < g.depStart[t + 1]; e++) {
       const d = g.deps[e];
       if (--remaining[d] !== 1 || isOutput[d]) continue;
-      // Exactly one reader of d is left: running it would free d. Tell it, if it is ready; if not,
-      // it counts d itself when it becomes ready.
       for (let f = g.dependentStart[d]; f < g.dependentStart[d + 1]; f++) {
         const u = g.dependents[f];
-        if (done[u]) continue;
-        if (missing[u] === 0) heap.push(u, ++frees[u], rank[u]);
-        break;
+        if (!done[u]) {
+          noteLastReader(u);
+          break;
+        }
       }
     }
+    if (remaining[t] === 1 && !isOutput[t]) noteLastReader(g.dependents[g.dependentStart[t]]);
     for (let e = g.dependentStart[t]; e < g.dependentStart[t + 1]; e++) {
       const u = g.dependents[e];
-      if (--missing[u] !== 0) continue;
+      if (--missing[u] !== 0) {
+        if (lastReader[u]) nearlyFreeing.push(missing[u], rank[u]);
+        continue;
+      }
+      // Counted afresh on becoming ready; from now on noteLastReader keeps the count up to date.
       let k = 0;
       for (let f = g.depStart[u]; f < g.depStart[u + 1]; f++) {
         const d = g.deps[f];
         if (remaining[d] === 1 && !isOutput[d]) k++;
       }
       frees[u] = k;
-      if (k > 0) heap.push(u, k, rank[u]);
+      if (k > 0) freeing.push(n - k, rank[u]);
     }
   }
   return runOrder;
 }
 
 /**
- * A binary min-heap of tasks ordered by (inputs freed, descending; static rank, ascending), packed
- * into one number per entry so comparisons are a single float compare.
+ * A binary min-heap of (stamp, rank) pairs, ordered by stamp and then rank. Each pair is packed into
+ * one float, `stamp * rankBound + rank`, exact while below 2^53, so the heap is a single typed array
+ * and a comparison is one float compare. The stamp is the value the caller's ordering was computed
+ * from, which lets it tell a stale entry from a current one.
  */
-class FreeingHeap {
+class RankHeap {
   size = 0;
-  private readonly order: Float64Array;
-  private readonly tasks: Int32Array;
-  private readonly freed: Int32Array;
-  private readonly popped = { task: 0, frees: 0 };
+  private readonly keys: Float64Array;
 
   constructor(
     capacity: number,
-    /** Ranks are below this, so `rank - frees * rankBound` sorts by frees first. */
+    /** Ranks are below this. */
     private readonly rankBound: number,
   ) {
-    this.order = new Float64Array(capacity);
-    this.tasks = new Int32Array(capacity);
-    this.freed = new Int32Array(capacity);
+    this.keys = new Float64Array(capacity);
   }
 
-  push(task: number, frees: number, rank: number): void {
-    const value = rank - frees * this.rankBound;
+  get topStamp(): number {
+    return (this.keys[0] - this.topRank) / this.rankBound;
+  }
+
+  get topRank(): number {
+    // Float remainder is exact, unlike flooring a quotient that may round up.
+    return this.keys[0] % this.rankBound;
+  }
+
+  push(stamp: number, rank: number): void {
+    const key = stamp * this.rankBound + rank;
+    const keys = this.keys;
     let i = this.size++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (this.order[parent] <= value) break;
-      this.move(parent, i);
+      if (keys[parent] <= key) break;
+      keys[i] = keys[parent];
       i = parent;
     }
-    this.order[i] = value;
-    this.tasks[i] = task;
-    this.freed[i] = frees;
+    keys[i] = key;
   }
 
-  /** The best entry; the returned object is reused by the next call. */
-  pop(): { task: number; frees: number } {
-    this.popped.task = this.tasks[0];
-    this.popped.frees = this.freed[0];
+  pop(): void {
+    const keys = this.keys;
     const last = --this.size;
-    if (last > 0) {
-      const value = this.order[last];
-      let i = 0;
-      for (;;) {
-        let child = 2 * i + 1;
-        if (child >= last) break;
-        if (child + 1 < last && this.order[child + 1] < this.order[child]) child++;
-        if (this.order[child] >= value) break;
-        this.move(child, i);
-        i = child;
-      }
-      this.move(last, i);
+    if (last <= 0) return;
+    const key = keys[last];
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= last) break;
+      if (child + 1 < last && keys[child + 1] < keys[child]) child++;
+      if (keys[child] >= key) break;
+      keys[i] = keys[child];
+      i = child;
     }
-    return this.popped;
-  }
-
-  private move(from: number, to: number): void {
-    this.order[to] = this.order[from];
-    this.tasks[to] = this.tasks[from];
-    this.freed[to] = this.freed[from];
+    keys[i] = key;
   }
 }
 

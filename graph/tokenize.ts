@@ -43,8 +43,8 @@ export function tokenize(...values: unknown[]): string {
   return murmur3x86_128(state.out);
 }
 
-/** An array index, an object key, or a step already written as text (into a `Map` or `Set`). */
-type Segment = number | string | { readonly text: string };
+/** How to reach a child from its container, kept raw so paths are only formatted on failure. */
+type Segment = number | string | { readonly kind: "map-key" | "map-value" | "set-item"; readonly at: unknown };
 
 interface State {
   out: string;
@@ -158,9 +158,9 @@ function writeMap(map: Map<unknown, unknown>, state: State): void {
   const entries: string[] = [];
   let index = 0;
   for (const [key, item] of map) {
-    state.segments.push({ text: `.keys()[${index}]` });
+    state.segments.push({ kind: "map-key", at: index });
     const keyText = writeApart(key, state);
-    state.segments[state.segments.length - 1] = { text: `.get(${describeKey(key)})` };
+    state.segments[state.segments.length - 1] = { kind: "map-value", at: key };
     entries.push(keyText + writeApart(item, state));
     state.segments.pop();
     index++;
@@ -172,7 +172,7 @@ function writeSet(set: Set<unknown>, state: State): void {
   const items: string[] = [];
   let index = 0;
   for (const item of set) {
-    state.segments.push({ text: `.values()[${index++}]` });
+    state.segments.push({ kind: "set-item", at: index++ });
     items.push(writeApart(item, state));
     state.segments.pop();
   }
@@ -237,7 +237,9 @@ function refuse(state: State, what: string): TypeError {
   for (const segment of state.segments) {
     if (typeof segment === "number") path += `[${segment}]`;
     else if (typeof segment === "string") path += IDENTIFIER.test(segment) ? `.${segment}` : `[${JSON.stringify(segment)}]`;
-    else path += segment.text;
+    else if (segment.kind === "map-value") path += `.get(${describeKey(segment.at)})`;
+    else if (segment.kind === "map-key") path += `.keys()[${segment.at as number}]`;
+    else path += `.values()[${segment.at as number}]`;
   }
   return new TypeError(`cannot tokenize ${path}: it ${what}`);
 }
@@ -270,11 +272,12 @@ function fmix(h: number): number {
   return h ^ (h >>> 16);
 }
 
-// Number#toString(16) was a measurable share of tokenizing a small value; a table is not.
-const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+// Building the token with one fromCharCode call makes one flat string; converting each word with
+// toString(16) or concatenating per-byte pieces was a large share of tokenizing a small value.
+const HEX_CODE = Array.from("0123456789abcdef", (digit) => digit.charCodeAt(0));
 
-function hex(h: number): string {
-  return HEX_BYTE[h >>> 24] + HEX_BYTE[(h >>> 16) & 0xff] + HEX_BYTE[(h >>> 8) & 0xff] + HEX_BYTE[h & 0xff];
+function nibble(h: number, shift: number): number {
+  return HEX_CODE[(h >>> shift) & 15];
 }
 
 /** The first 80 bits of the hash, as 20 hex characters. */
@@ -304,9 +307,8 @@ function murmur3x86_128(text: string): string {
     h4 ^= k4;
     h4 = (Math.imul((rotl(h4, 13) + h1) | 0, 5) + 0x32ac3b17) | 0;
   }
-  // Tail: the 0–7 code units left, zero-padded into words; the length folded in below keeps
-  // "a" and "a\0" apart.
-  // Past the end, charCodeAt gives NaN, which the bitwise operators read as 0.
+  // Tail: the 0–7 code units left, zero-padded into words (past the end charCodeAt gives NaN, which
+  // bitwise operators read as 0); the length folded in below keeps "a" and "a\0" apart.
   const t1 = text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16);
   const t2 = text.charCodeAt(i + 2) | (text.charCodeAt(i + 3) << 16);
   const t3 = text.charCodeAt(i + 4) | (text.charCodeAt(i + 5) << 16);
@@ -332,5 +334,10 @@ function murmur3x86_128(text: string): string {
   h1 = (h1 + h2 + h3 + h4) | 0;
   h2 = (h2 + h1) | 0;
   h3 = (h3 + h1) | 0;
-  return hex(h1) + hex(h2) + hex(h3).slice(0, 4);
+  // prettier-ignore
+  return String.fromCharCode(
+    nibble(h1, 28), nibble(h1, 24), nibble(h1, 20), nibble(h1, 16), nibble(h1, 12), nibble(h1, 8), nibble(h1, 4), nibble(h1, 0),
+    nibble(h2, 28), nibble(h2, 24), nibble(h2, 20), nibble(h2, 16), nibble(h2, 12), nibble(h2, 8), nibble(h2, 4), nibble(h2, 0),
+    nibble(h3, 28), nibble(h3, 24), nibble(h3, 20), nibble(h3, 16),
+  );
 }

@@ -6,7 +6,7 @@
  */
 
 import { GraphError } from "./graph-error.js";
-import { Call, isPlainObject, type Key, type ReadonlyGraph, type TaskSpec } from "./task-spec.js";
+import { Call, isPlainObject, Ref, type Key, type ReadonlyGraph, type TaskSpec } from "./task-spec.js";
 
 /** Options of {@link validateGraph}. */
 export interface ValidateOptions {
@@ -25,7 +25,7 @@ export interface ValidateOptions {
 
 /**
  * Throws a {@link GraphError} naming the offending key when `graph` cannot run; returns nothing
- * otherwise. The checks, in the order a task meets them:
+ * otherwise. The checks:
  *
  * - `"invalid-graph"`: a task's `key` differs from the key it is stored under;
  * - `"unknown-function"`: a task, or a `Call` nested in its arguments, names a function that
@@ -35,8 +35,10 @@ export interface ValidateOptions {
  *   data flows (`a -> b` means b reads a's result), closing on its first key, and `keys` lists the
  *   loop's keys once each in that order.
  *
- * Tasks are checked in the graph's insertion order, so the error names the first bad task.
- * Linear in the number of tasks plus dependencies (plus argument size when checking functions).
+ * Keys and functions are checked first, task by task in insertion order; then a depth-first search
+ * from each task in insertion order finds missing dependencies and cycles. A given graph therefore
+ * always gets the same error. Linear in the number of tasks plus dependencies (plus the size of
+ * the arguments when checking functions); iterative, so a graph's depth cannot overflow the stack.
  *
  * @example
  * ```ts
@@ -67,17 +69,8 @@ export function validateGraph(graph: ReadonlyGraph, options: ValidateOptions = {
       );
     }
     if (isKnown) checkFunctions(spec, isKnown);
-    for (const dep of spec.deps) {
-      if (!graph.has(dep) && !isExternal(dep)) {
-        throw new GraphError(
-          "missing-dependency",
-          `task "${key}" depends on "${dep}", which is not in the graph`,
-          [key, dep],
-        );
-      }
-    }
   }
-  const cycle = findCycle(graph);
+  const cycle = findCycle(graph, isExternal);
   if (cycle !== undefined) {
     throw new GraphError("cycle", `cycle in graph: ${[...cycle, cycle[0]].join(" -> ")}`, cycle);
   }
@@ -112,6 +105,7 @@ function checkFunctions(spec: TaskSpec, isKnownFunction: (name: string) => boole
 
 /** Calls live only in Calls, arrays and plain objects; Refs, typed arrays and tables hold none. */
 function mayHoldCall(value: unknown): boolean {
+  if (value === null || typeof value !== "object" || value instanceof Ref) return false;
   return value instanceof Call || Array.isArray(value) || isPlainObject(value);
 }
 
@@ -123,17 +117,19 @@ const ON_PATH = 1;
 const DONE = 2;
 
 /**
- * A cycle as keys in data-flow order, or undefined. Depth-first search along `deps` with an explicit
- * stack; a dependency found on the current path closes a cycle. Dependencies outside the graph are
- * skipped (validateGraph has already judged them).
+ * A cycle as keys in data-flow order, or undefined; throws on a missing dependency. Depth-first
+ * search along `deps` with an explicit stack; a dependency found on the current path closes a cycle.
+ * The search is where each edge gets looked up anyway, so it also checks that dependencies exist.
  */
-function findCycle(graph: ReadonlyGraph): Key[] | undefined {
+function findCycle(graph: ReadonlyGraph, isExternal: (key: Key) => boolean): Key[] | undefined {
+  // Tasks without dependencies (half of a tree reduction) cannot be on a cycle and never get a
+  // state: keeping them out of the map is most of what makes this pass cheap.
   const state = new Map<Key, number>();
   const path: Key[] = [];
   const pathDeps: (readonly Key[])[] = [];
   const nextDep: number[] = [];
   for (const [root, rootSpec] of graph) {
-    if (state.has(root)) continue;
+    if (rootSpec.deps.length === 0 || state.has(root)) continue;
     state.set(root, ON_PATH);
     path.push(root);
     pathDeps.push(rootSpec.deps);
@@ -153,12 +149,16 @@ function findCycle(graph: ReadonlyGraph): Key[] | undefined {
       if (depState === DONE) continue;
       if (depState === ON_PATH) return cycleFromPath(path, dep);
       const depSpec = graph.get(dep);
-      if (depSpec === undefined) continue;
-      // Leaves (half of a tree reduction) are finished at once, without a trip through the stack.
-      if (depSpec.deps.length === 0) {
-        state.set(dep, DONE);
-        continue;
+      if (depSpec === undefined) {
+        if (isExternal(dep)) continue;
+        const key = path[top];
+        throw new GraphError(
+          "missing-dependency",
+          `task "${key}" depends on "${dep}", which is not in the graph`,
+          [key, dep],
+        );
       }
+      if (depSpec.deps.length === 0) continue;
       state.set(dep, ON_PATH);
       path.push(dep);
       pathDeps.push(depSpec.deps);

@@ -26,9 +26,8 @@ export class CoreState {
   readonly releaseCandidates: TaskState[] = [];
   generation = 0;
   workerSeq = 0;
-  /** Bumped per traversal so a traversal can mark tasks without clearing marks afterwards. */
+  /** Bumped per traversal so a traversal can mark tasks (`TaskState.visitStamp`) without clearing marks afterwards. */
   visitStamp = 0;
-  readonly visited = new WeakMap<TaskState, number>();
 
   constructor(
     readonly config: ResolvedSchedulerConfig,
@@ -61,7 +60,7 @@ export class CoreState {
     let bytes = 0;
     let fetches = 0;
     for (const dep of task.dependencies) {
-      if (!dep.whoHas.has(worker)) {
+      if (!dep.holds(worker)) {
         bytes += dep.nbytes;
         fetches++;
       }

@@ -69,7 +69,7 @@ export class SchedulerCore {
   /** The workers holding a task's result. */
   whoHas(key: Key): WorkerId[] {
     const task = this.state.tasks.get(key);
-    return task === undefined ? [] : [...task.whoHas].map((w) => w.id);
+    return task === undefined ? [] : task.whoHas.map((w) => w.id);
   }
 
   /** The worker a task is assigned to, if it is processing. */
@@ -101,7 +101,7 @@ export class SchedulerCore {
       case "keys-released":
         for (const key of event.keys) {
           const task = this.state.tasks.get(key);
-          if (task !== undefined && task.wantedBy.delete(event.client)) this.state.releaseCandidates.push(task);
+          if (task?.wantedBy?.delete(event.client)) this.state.releaseCandidates.push(task);
         }
         return;
       case "worker-joined":
@@ -136,49 +136,23 @@ export class SchedulerCore {
 
   private graphSubmitted(event: GraphSubmitted): void {
     const { state } = this;
-    const problem = checkSubmission(state.tasks, event);
-    if (problem !== undefined) {
-      state.emit({ type: "graph-rejected", client: event.client, reason: problem.reason, keys: problem.keys });
-      return;
-    }
     const generation = state.generation++;
-    const created: TaskState[] = [];
-    for (const spec of event.tasks) {
-      if (state.tasks.has(spec.key)) continue;
-      const task = new TaskState(
-        spec.key,
-        spec.prefix ?? spec.key,
-        -(spec.userPriority ?? 0),
-        generation,
-        spec.order,
-        spec.retries ?? 0,
-      );
-      state.tasks.set(spec.key, task);
-      created.push(task);
-    }
-    let i = 0;
-    for (const spec of event.tasks) {
-      const task = created[i];
-      if (task === undefined || task.key !== spec.key) continue;
-      i++;
-      for (const depKey of spec.deps) {
-        const dep = state.tasks.get(depKey)!;
-        if (dep.dependents.has(task)) continue;
-        task.dependencies.push(dep);
-        dep.dependents.add(task);
-      }
+    const created = this.createTasks(event, generation);
+    if (!Array.isArray(created)) {
+      state.emit({ type: "graph-rejected", client: event.client, reason: created.reason, keys: created.keys });
+      return;
     }
     const wanted: TaskState[] = [];
     for (const key of event.wanted) {
       const task = state.tasks.get(key)!;
-      task.wantedBy.add(event.client);
+      (task.wantedBy ??= new Set()).add(event.client);
       wanted.push(task);
       if (task.state === "memory") {
         state.emit({
           type: "result",
           key,
           clients: [event.client],
-          workers: [...task.whoHas].map((w) => w.id),
+          workers: task.whoHas.map((w) => w.id),
           nbytes: task.nbytes,
         });
       } else if (task.state === "erred") {
@@ -191,6 +165,60 @@ export class SchedulerCore {
   }
 
   /**
+   * Creates and links the submission's new tasks, or refuses the whole submission — duplicate keys, a
+   * dependency or wanted key that exists nowhere, a cycle — leaving the state as it was.
+   */
+  private createTasks(event: GraphSubmitted, generation: number): TaskState[] | { reason: string; keys: Key[] } {
+    const { state } = this;
+    const submission = generation + 1;
+    const created: TaskState[] = [];
+    const specs: (typeof event.tasks)[number][] = [];
+    const refuse = (reason: string, keys: Key[]) => {
+      for (const task of created) {
+        state.tasks.delete(task.key);
+        for (const dep of task.dependencies) dep.unlinkDependent(task);
+      }
+      return { reason, keys };
+    };
+    for (const spec of event.tasks) {
+      const known = state.tasks.get(spec.key);
+      if (known !== undefined) {
+        if (known.submission === submission) return refuse(`task "${spec.key}" is submitted twice`, [spec.key]);
+        continue;
+      }
+      const task = new TaskState(spec.key, spec.prefix ?? spec.key, -(spec.userPriority ?? 0), generation, spec.order, spec.retries ?? 0);
+      task.submission = submission;
+      state.tasks.set(spec.key, task);
+      created.push(task);
+      specs.push(spec);
+    }
+    for (let i = 0; i < created.length; i++) {
+      const task = created[i];
+      // A dependency listed twice is linked once: stamp each as it is linked.
+      const stamp = ++state.visitStamp;
+      for (const depKey of specs[i].deps) {
+        const dep = state.tasks.get(depKey);
+        if (dep === undefined) {
+          return refuse(`task "${task.key}" depends on "${depKey}", which is not in the graph`, [task.key, depKey]);
+        }
+        if (dep.visitStamp === stamp) continue;
+        dep.visitStamp = stamp;
+        task.dependencies.push(dep);
+        dep.addDependent(task);
+      }
+    }
+    for (const key of event.wanted) {
+      if (!state.tasks.has(key)) return refuse(`wanted key "${key}" is not in the graph`, [key]);
+    }
+    const cycle = findCycle(state, created, submission);
+    if (cycle !== undefined) {
+      return refuse(`the graph has a cycle: ${[...cycle, cycle[0]].map((k) => `"${k}"`).join(" -> ")}`, cycle);
+    }
+    for (const task of created) task.submission = 0;
+    return created;
+  }
+
+  /**
    * Makes `roots` and, transitively, their inputs that are not in memory, move from released to
    * waiting, inputs first. Iterative: a chain of 100,000 tasks must not overflow the stack.
    */
@@ -200,8 +228,8 @@ export class SchedulerCore {
     const stack: TaskState[] = [];
     const nextDep: number[] = [];
     for (const root of roots) {
-      if (root.state !== "released" || state.visited.get(root) === stamp) continue;
-      state.visited.set(root, stamp);
+      if (root.state !== "released" || root.visitStamp === stamp) continue;
+      root.visitStamp = stamp;
       stack.push(root);
       nextDep.push(0);
       while (stack.length > 0) {
@@ -211,8 +239,8 @@ export class SchedulerCore {
         let descended = false;
         while (nextDep[top] < deps.length) {
           const dep = deps[nextDep[top]++];
-          if (dep.state === "released" && state.visited.get(dep) !== stamp) {
-            state.visited.set(dep, stamp);
+          if (dep.state === "released" && dep.visitStamp !== stamp) {
+            dep.visitStamp = stamp;
             stack.push(dep);
             nextDep.push(0);
             descended = true;
@@ -235,8 +263,8 @@ export class SchedulerCore {
 
     const lost: TaskState[] = [];
     for (const task of worker.hasWhat) {
-      task.whoHas.delete(worker);
-      if (task.whoHas.size === 0) lost.push(task);
+      task.dropHolder(worker);
+      if (task.whoHas.length === 0) lost.push(task);
     }
     worker.hasWhat.clear();
     worker.nbytes = 0;
@@ -244,8 +272,8 @@ export class SchedulerCore {
     const running = event.running === undefined ? undefined : new Set(event.running);
     for (const task of [...worker.processing]) {
       const wasRunning = running === undefined ? task.started : running.has(task.key);
-      if (wasRunning) task.deaths.push(worker.id);
-      if (task.deaths.length >= state.config.allowedWorkerDeaths) {
+      if (wasRunning) (task.deaths ??= []).push(worker.id);
+      if (task.deaths !== null && task.deaths.length >= state.config.allowedWorkerDeaths) {
         transition(state, task, "erred", { error: killedWorkerError(task) });
       } else {
         transition(state, task, "waiting");
@@ -269,9 +297,9 @@ export class SchedulerCore {
     if (worker === undefined) return;
     const task = state.tasks.get(event.key);
     if (task === undefined || task.state !== "processing" || task.processingOn !== worker) {
-      if (task?.state === "memory" && !task.whoHas.has(worker)) {
+      if (task?.state === "memory" && !task.holds(worker)) {
         // A second copy, e.g. from a worker whose death was declared too early: keep it as a replica.
-        task.whoHas.add(worker);
+        task.whoHas.push(worker);
         worker.hasWhat.add(task);
         worker.nbytes += task.nbytes;
       } else if (task === undefined || task.state !== "memory") {
@@ -302,10 +330,10 @@ export class SchedulerCore {
     for (const { key, worker: holderId } of event.missing) {
       const input = state.tasks.get(key);
       const holder = state.workers.get(holderId);
-      if (input === undefined || holder === undefined || !input.whoHas.delete(holder)) continue;
+      if (input === undefined || holder === undefined || !input.dropHolder(holder)) continue;
       holder.hasWhat.delete(input);
       holder.nbytes -= input.nbytes;
-      if (input.whoHas.size === 0 && input.state === "memory") lost.push(input);
+      if (input.whoHas.length === 0 && input.state === "memory") lost.push(input);
     }
     const task = state.tasks.get(event.key);
     if (task?.state === "processing" && task.processingOn?.id === event.worker) transition(state, task, "waiting");
@@ -350,7 +378,7 @@ export class SchedulerCore {
           break;
         case "released":
         case "erred":
-          if (task.dependents.size === 0) transition(state, task, "forgotten");
+          if (task.dependentCount === 0) transition(state, task, "forgotten");
           break;
       }
     }
@@ -381,56 +409,39 @@ export class SchedulerCore {
   }
 }
 
-/** Why a submission cannot be accepted, or undefined when it can. */
-function checkSubmission(
-  known: ReadonlyMap<Key, TaskState>,
-  event: GraphSubmitted,
-): { reason: string; keys: Key[] } | undefined {
-  const incoming = new Map<Key, (typeof event.tasks)[number]>();
-  for (const spec of event.tasks) {
-    if (incoming.has(spec.key)) return { reason: `task "${spec.key}" is submitted twice`, keys: [spec.key] };
-    incoming.set(spec.key, spec);
-  }
-  for (const spec of event.tasks) {
-    for (const dep of spec.deps) {
-      if (!incoming.has(dep) && !known.has(dep)) {
-        return { reason: `task "${spec.key}" depends on "${dep}", which is not in the graph`, keys: [spec.key, dep] };
+/**
+ * A cycle among the tasks of one submission (known tasks cannot depend on new ones, so a cycle can
+ * only run through new tasks), as its keys; undefined when there is none. Iterative three-colour DFS
+ * marking `visitStamp` with two fresh stamps: on the current path, and done.
+ */
+function findCycle(state: CoreState, created: readonly TaskState[], submission: number): Key[] | undefined {
+  const ON_PATH = ++state.visitStamp;
+  const DONE = ++state.visitStamp;
+  const path: TaskState[] = [];
+  const next: number[] = [];
+  for (const root of created) {
+    if (root.visitStamp === ON_PATH || root.visitStamp === DONE) continue;
+    root.visitStamp = ON_PATH;
+    path.push(root);
+    next.push(0);
+    while (path.length > 0) {
+      const top = path.length - 1;
+      const task = path[top];
+      if (next[top] < task.dependencies.length) {
+        const dep = task.dependencies[next[top]++];
+        if (dep.submission !== submission) continue;
+        if (dep.visitStamp === ON_PATH) return path.slice(path.indexOf(dep)).map((t) => t.key).reverse();
+        if (dep.visitStamp !== DONE) {
+          dep.visitStamp = ON_PATH;
+          path.push(dep);
+          next.push(0);
+        }
+        continue;
       }
+      task.visitStamp = DONE;
+      path.pop();
+      next.pop();
     }
-  }
-  for (const key of event.wanted) {
-    if (!incoming.has(key) && !known.has(key)) return { reason: `wanted key "${key}" is not in the graph`, keys: [key] };
-  }
-  // Known tasks cannot depend on new ones, so a cycle can only run through new tasks: Kahn's algorithm over them.
-  const pendingDeps = new Map<Key, number>();
-  const dependents = new Map<Key, Key[]>();
-  for (const spec of event.tasks) {
-    if (known.has(spec.key)) continue;
-    let count = 0;
-    for (const dep of spec.deps) {
-      if (known.has(dep)) continue;
-      count++;
-      let list = dependents.get(dep);
-      if (list === undefined) dependents.set(dep, (list = []));
-      list.push(spec.key);
-    }
-    pendingDeps.set(spec.key, count);
-  }
-  const free: Key[] = [];
-  for (const [key, count] of pendingDeps) if (count === 0) free.push(key);
-  let done = 0;
-  while (free.length > 0) {
-    const key = free.pop()!;
-    done++;
-    for (const dependent of dependents.get(key) ?? []) {
-      const left = pendingDeps.get(dependent)! - 1;
-      pendingDeps.set(dependent, left);
-      if (left === 0) free.push(dependent);
-    }
-  }
-  if (done < pendingDeps.size) {
-    const inCycle = [...pendingDeps].filter(([, count]) => count > 0).map(([key]) => key);
-    return { reason: `the graph has a cycle through ${inCycle.length} tasks, e.g. "${inCycle[0]}"`, keys: inCycle };
   }
   return undefined;
 }
@@ -439,7 +450,7 @@ function killedWorkerError(task: TaskState): { name: string; message: string } {
   return {
     name: "KilledWorker",
     message:
-      `task "${task.key}" was running on ${task.deaths.length} workers that died: ${task.deaths.join(", ")}; ` +
+      `task "${task.key}" was running on ${task.deaths!.length} workers that died: ${task.deaths!.join(", ")}; ` +
       `it probably kills its worker (out of memory, a crash in native code, process.exit), so it is not retried again`,
   };
 }

@@ -17,16 +17,25 @@ export type TaskStateName = "released" | "waiting" | "queued" | "processing" | "
 /** The scheduler's record of one task. Mutated only through the transition table. */
 export class TaskState {
   state: TaskStateName = "released";
-  /** Keys of inputs, resolved once the graph is linked. */
+  /** Inputs, linked when the graph is submitted. */
   readonly dependencies: TaskState[] = [];
-  /** Tasks that read this one's result; shrinks as they are forgotten. */
-  readonly dependents = new Set<TaskState>();
-  /** Dependents that still have to run and will read this result: while non-empty it is kept. */
-  readonly waiters = new Set<TaskState>();
+  /**
+   * Tasks that read this one's result. Forgotten dependents stay in the array until it is compacted
+   * (see {@link TaskState.dropDependent}); code that walks it looks at their state anyway.
+   */
+  dependents: TaskState[] = [];
+  /** Dependents not forgotten: while non-zero, this task is kept so that they could be recomputed. */
+  dependentCount = 0;
+  /**
+   * Dependents that still have to run and will read this result — those waiting, queued or processing.
+   * While non-zero the result is kept. A count rather than a set: membership follows from the
+   * dependents' states, and the transitions keep it in step.
+   */
+  waiterCount = 0;
   /** Inputs not in memory yet (meaningful in `waiting`). */
   waitingOn = 0;
-  /** Clients that asked for this key. */
-  readonly wantedBy = new Set<ClientId>();
+  /** Clients that asked for this key; null until one does (most tasks are never asked for). */
+  wantedBy: Set<ClientId> | null = null;
   processingOn: WorkerState | null = null;
   /** Duration estimate counted into the worker's occupancy when assigned, so exactly it is taken off again. */
   estimateMs = 0;
@@ -34,14 +43,19 @@ export class TaskState {
   started = false;
   /** A steal request is out for this task. */
   stealingTo: WorkerState | null = null;
-  readonly whoHas = new Set<WorkerState>();
+  /** Workers holding the result: usually one, so an array beats a set. */
+  readonly whoHas: WorkerState[] = [];
   nbytes = 0;
   retriesLeft: number;
-  /** Workers that died while running this task, oldest first. */
-  readonly deaths: WorkerId[] = [];
+  /** Workers that died while running this task, oldest first; null until one does. */
+  deaths: WorkerId[] | null = null;
   error: TaskFailure | null = null;
   /** Position in the ready queue's heap, or -1 when not queued. */
   heapIndex = -1;
+  /** Marks tasks during one traversal (see `CoreState.visitStamp`), instead of a visited set per traversal. */
+  visitStamp = 0;
+  /** The submission that created this task, while that submission is being checked. */
+  submission = 0;
 
   constructor(
     readonly key: Key,
@@ -60,7 +74,49 @@ export class TaskState {
 
   /** True when something still needs this task's result: a client, or a dependent yet to run. */
   get needed(): boolean {
-    return this.wantedBy.size > 0 || this.waiters.size > 0;
+    return this.waiterCount > 0 || (this.wantedBy !== null && this.wantedBy.size > 0);
+  }
+
+  /** True when some client asked for this key. */
+  get wanted(): boolean {
+    return this.wantedBy !== null && this.wantedBy.size > 0;
+  }
+
+  holds(worker: WorkerState): boolean {
+    return this.whoHas.includes(worker);
+  }
+
+  /** Removes a holder; false when it did not hold the result. */
+  dropHolder(worker: WorkerState): boolean {
+    const index = this.whoHas.indexOf(worker);
+    if (index < 0) return false;
+    this.whoHas.splice(index, 1);
+    return true;
+  }
+
+  addDependent(dependent: TaskState): void {
+    this.dependents.push(dependent);
+    this.dependentCount++;
+  }
+
+  /**
+   * A dependent was forgotten. Compacts the array once forgotten entries are the majority, so a
+   * long-lived result read by many short-lived graphs does not accumulate them.
+   */
+  dropDependent(): void {
+    this.dependentCount--;
+    if (this.dependents.length > 8 && this.dependentCount * 2 < this.dependents.length) {
+      this.dependents = this.dependents.filter((d) => d.state !== "forgotten");
+    }
+  }
+
+  /** Rolls back a link made by a submission that was then refused. */
+  unlinkDependent(dependent: TaskState): void {
+    const index = this.dependents.lastIndexOf(dependent);
+    if (index >= 0) {
+      this.dependents.splice(index, 1);
+      this.dependentCount--;
+    }
   }
 }
 

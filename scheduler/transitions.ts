@@ -14,7 +14,7 @@ type TransitionFn = (state: CoreState, task: TaskState, args: TransitionArgs) =>
 /**
  * Every state change the scheduler makes, keyed `from->to`. Nothing else assigns `task.state`: a
  * change not in this table is a bug and throws. Each entry keeps the bookkeeping of both ends in step
- * (worker sets, waiters, counters), which `validateCoreState` checks.
+ * (worker sets, waiter counts, holders), which `validateCoreState` checks.
  */
 export const TRANSITIONS = {
   /** Needed now: count the inputs to wait for; ready at once when all are in memory; erred if one failed. */
@@ -22,7 +22,7 @@ export const TRANSITIONS = {
     let waitingOn = 0;
     let failed: TaskState | undefined;
     for (const dep of task.dependencies) {
-      dep.waiters.add(task);
+      dep.waiterCount++;
       if (dep.state !== "memory") waitingOn++;
       if (dep.state === "erred") failed ??= dep;
     }
@@ -62,7 +62,7 @@ export const TRANSITIONS = {
     const w = worker!;
     unassign(task);
     task.nbytes = nbytes ?? 0;
-    task.whoHas.add(w);
+    task.whoHas.push(w);
     w.hasWhat.add(task);
     w.nbytes += task.nbytes;
     setState(state, task, "memory");
@@ -70,8 +70,8 @@ export const TRANSITIONS = {
     for (const dependent of task.dependents) {
       if (dependent.state === "waiting" && --dependent.waitingOn === 0) state.ready.push(dependent);
     }
-    if (task.wantedBy.size > 0) {
-      state.emit({ type: "result", key: task.key, clients: [...task.wantedBy], workers: [w.id], nbytes: task.nbytes });
+    if (task.wanted) {
+      state.emit({ type: "result", key: task.key, clients: [...task.wantedBy!], workers: [w.id], nbytes: task.nbytes });
     }
     if (!task.needed) state.releaseCandidates.push(task);
   },
@@ -105,18 +105,22 @@ export const TRANSITIONS = {
    * unless they started and may already have fetched it).
    */
   "memory->released": (state, task) => {
-    if (task.whoHas.size > 0) {
+    if (task.whoHas.length > 0) {
       const workers: WorkerId[] = [];
       for (const w of task.whoHas) {
         workers.push(w.id);
         w.hasWhat.delete(task);
         w.nbytes -= task.nbytes;
       }
-      task.whoHas.clear();
+      task.whoHas.length = 0;
       state.emit({ type: "release", key: task.key, workers });
     }
     setState(state, task, "released");
-    for (const waiter of task.waiters) {
+    if (task.waiterCount === 0) {
+      state.releaseCandidates.push(task);
+      return;
+    }
+    for (const waiter of task.dependents) {
       if (waiter.state === "waiting") {
         waiter.waitingOn++;
       } else if (waiter.state === "queued") {
@@ -159,11 +163,19 @@ export type TransitionName = keyof typeof TRANSITIONS;
 /** Every transition of the table. */
 export const TRANSITION_NAMES = Object.keys(TRANSITIONS) as TransitionName[];
 
+/** The table as `from -> to -> fn`, so a transition is two property reads, not a string built per call. */
+const BY_STATE: Partial<Record<TaskStateName, Partial<Record<TaskStateName, TransitionFn>>>> = {};
+for (const name of TRANSITION_NAMES) {
+  const [from, to] = name.split("->") as [TaskStateName, TaskStateName];
+  (BY_STATE[from] ??= {})[to] = TRANSITIONS[name];
+}
+
+const NO_ARGS: TransitionArgs = {};
+
 /** Moves `task` to `to` through the table; throws for a change the table does not allow. */
-export function transition(state: CoreState, task: TaskState, to: TaskStateName, args: TransitionArgs = {}): void {
-  const name = `${task.state}->${to}`;
-  const fn = (TRANSITIONS as Record<string, TransitionFn>)[name];
-  if (fn === undefined) throw new Error(`scheduler bug: no transition ${name} for task "${task.key}"`);
+export function transition(state: CoreState, task: TaskState, to: TaskStateName, args: TransitionArgs = NO_ARGS): void {
+  const fn = BY_STATE[task.state]?.[to];
+  if (fn === undefined) throw new Error(`scheduler bug: no transition ${task.state}->${to} for task "${task.key}"`);
   fn(state, task, args);
 }
 
@@ -201,7 +213,7 @@ function countMissingInputs(task: TaskState): number {
 /** The task will not read its inputs any more; inputs nobody else needs can go. */
 function stopWaitingOnInputs(state: CoreState, task: TaskState): void {
   for (const dep of task.dependencies) {
-    if (dep.waiters.delete(task) && !dep.needed) state.releaseCandidates.push(dep);
+    if (--dep.waiterCount === 0 && !dep.wanted) state.releaseCandidates.push(dep);
   }
 }
 
@@ -225,8 +237,8 @@ function markErred(state: CoreState, task: TaskState, error: TaskFailure): void 
   task.error = error;
   setState(state, task, "erred");
   stopWaitingOnInputs(state, task);
-  if (task.wantedBy.size > 0) {
-    state.emit({ type: "error", key: task.key, clients: [...task.wantedBy], error });
+  if (task.wanted) {
+    state.emit({ type: "error", key: task.key, clients: [...task.wantedBy!], error });
   }
   state.releaseCandidates.push(task);
 }
@@ -241,9 +253,8 @@ function forget(state: CoreState, task: TaskState): void {
   setState(state, task, "forgotten");
   state.tasks.delete(task.key);
   for (const dep of task.dependencies) {
-    dep.dependents.delete(task);
-    dep.waiters.delete(task);
-    state.releaseCandidates.push(dep);
+    dep.dropDependent();
+    if (dep.dependentCount === 0) state.releaseCandidates.push(dep);
   }
   state.emit({ type: "forget", key: task.key });
 }

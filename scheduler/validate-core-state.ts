@@ -14,23 +14,23 @@ export function validateCoreState(state: CoreState): void {
     if (task.key !== key) fail(task, `stored under key "${key}"`);
     for (const dep of task.dependencies) {
       if (state.tasks.get(dep.key) !== dep) fail(task, `input "${dep.key}" is not a known task`);
-      if (!dep.dependents.has(task)) fail(task, `input "${dep.key}" does not list it as a dependent`);
+      if (!dep.dependents.includes(task)) fail(task, `input "${dep.key}" does not list it as a dependent`);
     }
+    if (new Set(task.dependencies).size !== task.dependencies.length) fail(task, "an input is linked twice");
+    let live = 0;
+    let waiters = 0;
     for (const dependent of task.dependents) {
+      if (dependent.state === "forgotten") continue;
+      live++;
       if (state.tasks.get(dependent.key) !== dependent) fail(task, `dependent "${dependent.key}" is not a known task`);
       if (!dependent.dependencies.includes(task)) fail(task, `dependent "${dependent.key}" does not list it as input`);
+      if (dependent.state === "waiting" || dependent.state === "queued" || dependent.state === "processing") waiters++;
     }
-    for (const waiter of task.waiters) {
-      if (!task.dependents.has(waiter)) fail(task, `waiter "${waiter.key}" is not a dependent`);
-    }
-    for (const dependent of task.dependents) {
-      const shouldWait = dependent.state === "waiting" || dependent.state === "queued" || dependent.state === "processing";
-      if (shouldWait !== task.waiters.has(dependent)) {
-        fail(task, `dependent "${dependent.key}" (${dependent.state}) ${shouldWait ? "missing from" : "wrongly in"} waiters`);
-      }
-    }
+    if (live !== task.dependentCount) fail(task, `dependentCount is ${task.dependentCount}, but ${live} dependents are live`);
+    if (waiters !== task.waiterCount) fail(task, `waiterCount is ${task.waiterCount}, but ${waiters} dependents still have to run`);
     if (task.state !== "processing" && task.processingOn !== null) fail(task, "has a worker but is not processing");
-    if (task.state !== "memory" && task.whoHas.size > 0) fail(task, "has holders but is not in memory");
+    if (task.state !== "memory" && task.whoHas.length > 0) fail(task, "has holders but is not in memory");
+    if (new Set(task.whoHas).size !== task.whoHas.length) fail(task, "a holder is listed twice");
     if ((task.state === "queued") !== state.queue.has(task)) fail(task, "queue membership does not match state");
     if (task.state !== "processing" && task.stealingTo !== null) fail(task, "steal pending but not processing");
     const missingInputs = task.dependencies.filter((dep) => dep.state !== "memory");
@@ -66,7 +66,7 @@ export function validateCoreState(state: CoreState): void {
         break;
       }
       case "memory":
-        if (task.whoHas.size === 0) fail(task, "in memory on no worker");
+        if (task.whoHas.length === 0) fail(task, "in memory on no worker");
         for (const worker of task.whoHas) {
           if (state.workers.get(worker.id) !== worker) fail(task, `held by departed worker "${worker.id}"`);
           if (!worker.hasWhat.has(task)) fail(task, `worker "${worker.id}" does not list it as held`);
@@ -79,7 +79,7 @@ export function validateCoreState(state: CoreState): void {
       default:
         fail(task, "unknown state");
     }
-    if ((task.state === "released" || task.state === "erred") && !task.needed && task.dependents.size === 0) {
+    if ((task.state === "released" || task.state === "erred") && !task.needed && task.dependentCount === 0) {
       fail(task, "should have been forgotten");
     }
   }
@@ -96,7 +96,7 @@ export function validateCoreState(state: CoreState): void {
     }
     let nbytes = 0;
     for (const task of worker.hasWhat) {
-      if (!task.whoHas.has(worker)) fail(task, `listed as held by "${id}" but not in its holders`);
+      if (!task.holds(worker)) fail(task, `listed as held by "${id}" but not in its holders`);
       nbytes += task.nbytes;
     }
     if (nbytes !== worker.nbytes) fail(undefined, `worker "${id}" holds ${worker.nbytes} bytes by count, ${nbytes} by sum`);

@@ -1,0 +1,81 @@
+import { Client } from "../client/client.js";
+import type { LocalExecutorKind } from "../scheduler/local-scheduler.js";
+import { WORKLOADS } from "./workloads.js";
+
+/** Options of {@link runBench}. */
+export interface BenchOptions {
+  readonly workload: string;
+  readonly executor: LocalExecutorKind;
+  /** The workload's size parameter (tasks or leaves). Default: the workload's own. */
+  readonly tasks?: number;
+  /** Timed repeats; the median is reported. Default 5. */
+  readonly repeat?: number;
+  readonly nthreads?: number;
+}
+
+/** What one benchmark run measured. `seconds` is the median compute time; build time is apart. */
+export interface BenchResult {
+  readonly workload: string;
+  readonly executor: string;
+  readonly tasks: number;
+  readonly seconds: number;
+  readonly tasksPerSecond: number;
+  readonly buildSeconds: number;
+  readonly runs: readonly number[];
+}
+
+/**
+ * Builds the workload's graph once per repeat (timed apart), computes it on a warm client (threads
+ * started before timing, as a long-lived program has them), checks the result, and reports the median.
+ */
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+  const workload = WORKLOADS[options.workload];
+  if (workload === undefined) {
+    throw new Error(`unknown workload "${options.workload}"; known: ${Object.keys(WORKLOADS).join(", ")}`);
+  }
+  const size = options.tasks ?? workload.defaultTasks;
+  const repeat = options.repeat ?? 5;
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`--tasks must be a whole number >= 1, got ${size}`);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new RangeError(`--repeat must be a whole number >= 1, got ${repeat}`);
+
+  const client = await Client.local({ executor: options.executor, nthreads: options.nthreads });
+  try {
+    // Warm-up: threads import the task module, the JIT sees the hot paths.
+    const warm = workload.build(Math.min(size, 1000));
+    await client.compute(warm.output);
+
+    const runs: number[] = [];
+    const builds: number[] = [];
+    let tasks = 0;
+    for (let i = 0; i < repeat; i++) {
+      const buildStart = performance.now();
+      const built = workload.build(size);
+      builds.push((performance.now() - buildStart) / 1000);
+      tasks = built.tasks;
+      const start = performance.now();
+      const [result] = await client.compute(built.output);
+      runs.push((performance.now() - start) / 1000);
+      if (result !== built.expected) {
+        throw new Error(`${options.workload} computed ${String(result)}, expected ${built.expected}`);
+      }
+    }
+    const seconds = median(runs);
+    return {
+      workload: options.workload,
+      executor: options.executor,
+      tasks,
+      seconds,
+      tasksPerSecond: tasks / seconds,
+      buildSeconds: median(builds),
+      runs,
+    };
+  } finally {
+    await client.close();
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}

@@ -1,0 +1,94 @@
+import { parseArgs } from "node:util";
+import { runBench } from "../bench/run-bench.js";
+import { WORKLOADS } from "../bench/workloads.js";
+import type { LocalExecutorKind } from "../scheduler/local-scheduler.js";
+
+const EXECUTORS: readonly LocalExecutorKind[] = ["sync", "threads"];
+
+function usage(): string {
+  const workloads = Object.entries(WORKLOADS)
+    .map(([name, w]) => `  ${name.padEnd(14)} ${w.describe} (default N = ${w.defaultTasks})`)
+    .join("\n");
+  return `usage: weft bench <workload> [--executor sync|threads] [--tasks N] [--repeat R] [--nthreads T] [--json]
+
+Times the compute of a workload whose graph is already built (build time is reported apart) and
+prints the median of R runs.
+
+workloads:
+${workloads}
+
+options:
+  --executor   sync | threads (default threads)
+  --tasks      size parameter N of the workload
+  --repeat     timed runs, median reported (default 5)
+  --nthreads   threads of the threads executor (default: CPU count)
+  --json       print one JSON line {workload, executor, tasks, seconds, tasksPerSecond}`;
+}
+
+/** `weft bench <workload> ...`: runs a benchmark and prints its result. */
+export async function benchCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        executor: { type: "string", default: "threads" },
+        tasks: { type: "string" },
+        repeat: { type: "string", default: "5" },
+        nthreads: { type: "string" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    console.error(`weft bench: ${(error as Error).message}\n\n${usage()}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(usage());
+    return 0;
+  }
+  const [workload] = positionals;
+  if (workload === undefined || positionals.length > 1) {
+    console.error(`weft bench: name one workload\n\n${usage()}`);
+    return 2;
+  }
+  if (!(workload in WORKLOADS)) {
+    console.error(`weft bench: unknown workload "${workload}"; known: ${Object.keys(WORKLOADS).join(", ")}`);
+    return 2;
+  }
+  const executor = values.executor as LocalExecutorKind;
+  if (!EXECUTORS.includes(executor)) {
+    console.error(`weft bench: unknown executor "${values.executor}"; use ${EXECUTORS.join(" or ")}`);
+    return 2;
+  }
+  const tasks = values.tasks === undefined ? undefined : parseCount("--tasks", values.tasks);
+  const repeat = parseCount("--repeat", values.repeat);
+  const nthreads = values.nthreads === undefined ? undefined : parseCount("--nthreads", values.nthreads);
+  if (tasks === null || repeat === null || nthreads === null) return 2;
+
+  const result = await runBench({ workload, executor, tasks, repeat, nthreads });
+  if (values.json) {
+    const { workload: w, executor: e, tasks: t, seconds, tasksPerSecond } = result;
+    console.log(JSON.stringify({ workload: w, executor: e, tasks: t, seconds, tasksPerSecond }));
+  } else {
+    console.log(
+      `${result.workload} on ${result.executor}: ${result.tasks} tasks in ${(result.seconds * 1000).toFixed(1)} ms ` +
+        `(median of ${result.runs.length}) = ${Math.round(result.tasksPerSecond).toLocaleString("en-US")} tasks/s; ` +
+        `graph built in ${(result.buildSeconds * 1000).toFixed(1)} ms`,
+    );
+  }
+  return 0;
+}
+
+/** A whole number >= 1, or null after printing what is wrong. */
+function parseCount(flag: string, text: string): number | null {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`weft bench: ${flag} must be a whole number >= 1, got "${text}"`);
+    return null;
+  }
+  return value;
+}

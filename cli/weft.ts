@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/**
+ * The `weft` command line. Subcommands live in their own modules; this file only dispatches.
+ */
+import { benchCommand } from "./bench-command.js";
+
+const USAGE = `usage: weft <command> [options]
+
+commands:
+  bench <workload>   time a workload on an executor (weft bench --help)
+  help               show this message`;
+
+const commands: Record<string, (args: string[]) => Promise<number>> = {
+  bench: benchCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    console.log(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (command === undefined) {
+    console.error(`weft: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  return command(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(`weft: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,231 @@
+import { randomUUID } from "node:crypto";
+import { GraphError } from "../graph/graph-error.js";
+import { renderSpec, sameSpec } from "../graph/merge.js";
+import { isPlainObject, Ref, taskSpec, type Graph, type Key, type TaskSpec } from "../graph/task-spec.js";
+import { tokenize } from "../graph/tokenize.js";
+import { GETATTR, GETITEM, IDENTITY } from "../worker/builtin-tasks.js";
+import { registerTask } from "../worker/task-registry.js";
+import { isTaskFunction } from "./task.js";
+
+/**
+ * A value not computed yet: the result of a task, and through its inputs the whole graph that
+ * produces it. Build one with {@link delayed}; run it with `compute`.
+ *
+ * Property and index access build further tasks: `.get("name")` and `.at(i)` (methods rather than
+ * `d.name` and `d[i]`, so that a Delayed is never mistaken for a promise or an array by code that
+ * probes its properties, and so that TypeScript checks the name).
+ */
+export class Delayed<T = unknown> {
+  /** Brand for the type parameter. */
+  declare readonly __type?: T;
+
+  /** @internal Use {@link delayed}. */
+  constructor(
+    /** The key of the task computing this value. */
+    readonly key: Key,
+    /** The task, or undefined for a value already held by a scheduler (from `persist`). */
+    readonly spec: TaskSpec | undefined,
+    /** Delayed values this task reads. */
+    readonly inputs: readonly Delayed[],
+  ) {}
+
+  /** A task reading property `name` of this value. */
+  get<K extends keyof T & string>(name: K): Delayed<T[K]> {
+    return call(GETATTR, [this, name], {}) as Delayed<T[K]>;
+  }
+
+  /** A task reading element `index` of this value (an array, typed array or tuple); negative counts from the end. */
+  at<I extends number>(index: I): Delayed<T extends readonly unknown[] ? T[I] : unknown> {
+    return call(GETITEM, [this, index], {}) as Delayed<T extends readonly unknown[] ? T[I] : unknown>;
+  }
+
+  /** Computes this value on the default client (see `configure`). */
+  async compute(): Promise<T> {
+    const { compute } = await import("./default-client.js");
+    const [value] = await compute(this);
+    return value as T;
+  }
+
+  /** Computes this value on the default client and keeps the result there (see `Client.persist`). */
+  async persist(): Promise<Delayed<T>> {
+    const { persist } = await import("./default-client.js");
+    const [held] = await persist(this);
+    return held as Delayed<T>;
+  }
+
+  /** The graph of every task this value needs, itself included. */
+  graph(): Graph {
+    return collectGraph([this]);
+  }
+
+  toString(): string {
+    return `Delayed(${this.key})`;
+  }
+}
+
+/** Options of {@link delayed}. */
+export interface DelayedOptions {
+  /**
+   * Pure tasks get a key hashed from function and arguments, so building the same call twice gives one
+   * task, computed once. Impure tasks (`pure: false`) get a fresh key per call: use it for functions
+   * with side effects or randomness. Default `true`.
+   */
+  readonly pure?: boolean;
+  /** An explicit key for the task (one call only, since keys are unique). Default: derived as above. */
+  readonly key?: Key;
+  /** Reruns when the function throws. Default 0. */
+  readonly retries?: number;
+  /** Higher runs first among ready tasks. Default 0. */
+  readonly priority?: number;
+}
+
+/** A value, or a delayed value, or arrays and plain objects holding either: what delayed calls accept. */
+export type Lazy<T> =
+  | T
+  | Delayed<T>
+  | (T extends readonly (infer E)[] ? readonly Lazy<E>[] : never)
+  | (T extends Record<string, unknown> ? { readonly [K in keyof T]: Lazy<T[K]> } : never);
+
+type LazyArgs<A extends unknown[]> = { [I in keyof A]: Lazy<A[I]> };
+
+/** Delayed values of a fixed-length result, one per element. */
+export type DelayedTuple<R extends readonly unknown[]> = { readonly [I in keyof R]: Delayed<R[I]> };
+
+/**
+ * Wraps a function so that calling it builds a task instead of running it; or wraps a value so that it
+ * becomes a task of its own.
+ *
+ * Functions registered with `task()` run on every executor. A plain closure also works but runs only on
+ * the calling thread (it cannot be sent to worker threads or processes).
+ *
+ * With `nout`, the call returns that many delayed values, one per element of the function's result.
+ *
+ * @example
+ * ```ts
+ * const inc = task("inc", (x: number) => x + 1);
+ * const add = task("add", (a: number, b: number) => a + b);
+ * const total = delayed(add)(delayed(inc)(1), delayed(inc)(2)); // nothing has run yet
+ * await total.compute(); // 5
+ * const [q, r] = delayed(divmod, { nout: 2 })(7, 2);
+ * ```
+ */
+export function delayed<A extends unknown[], R extends readonly unknown[]>(
+  fn: (...args: A) => R,
+  options: DelayedOptions & { readonly nout: number },
+): (...args: LazyArgs<A>) => DelayedTuple<R>;
+export function delayed<A extends unknown[], R>(
+  fn: (...args: A) => R,
+  options?: DelayedOptions,
+): (...args: LazyArgs<A>) => Delayed<Awaited<R>>;
+export function delayed<T>(value: Lazy<T>, options?: DelayedOptions): Delayed<T>;
+export function delayed(target: unknown, options: DelayedOptions & { readonly nout?: number } = {}): unknown {
+  if (typeof target !== "function") {
+    if (target instanceof Delayed) return target;
+    return call(IDENTITY, [target], options);
+  }
+  const name = functionName(target as (...args: never[]) => unknown);
+  const { nout } = options;
+  if (nout !== undefined && (!Number.isInteger(nout) || nout < 0)) {
+    throw new RangeError(`nout must be a whole number >= 0, got ${nout}`);
+  }
+  return (...args: unknown[]) => {
+    const result = call(name, args, options);
+    return nout === undefined ? result : Array.from({ length: nout }, (_, i) => result.at(i));
+  };
+}
+
+/** True when `value` is a {@link Delayed}. */
+export function isDelayed(value: unknown): value is Delayed {
+  return value instanceof Delayed;
+}
+
+/** Closures get a generated name, once per function object. */
+const closureNames = new WeakMap<object, string>();
+
+function functionName(fn: (...args: never[]) => unknown): string {
+  if (isTaskFunction(fn)) return fn.taskName;
+  let name = closureNames.get(fn);
+  if (name === undefined) {
+    name = `${fn.name || "anonymous"}.local-${randomUUID().slice(0, 8)}`;
+    registerTask(name, fn);
+    closureNames.set(fn, name);
+  }
+  return name;
+}
+
+function call(fn: string, args: readonly unknown[], options: DelayedOptions): Delayed {
+  const inputs: Delayed[] = [];
+  const seen = new Map<Key, Delayed>();
+  const graphArgs = args.map((arg) => toGraphValue(arg, inputs, seen));
+  const key = options.key ?? (options.pure === false ? `${fn}-${randomUUID()}` : `${fn}-${tokenize(fn, graphArgs)}`);
+  const spec = taskSpec(key, fn, graphArgs, { retries: options.retries, priority: options.priority });
+  return new Delayed(key, spec, inputs);
+}
+
+/** Replaces delayed values inside `value` by references, copying only the containers that hold some. */
+function toGraphValue(value: unknown, inputs: Delayed[], seen: Map<Key, Delayed>): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (value instanceof Delayed) {
+    const known = seen.get(value.key);
+    if (known === undefined) {
+      seen.set(value.key, value);
+      inputs.push(value);
+    } else if (known !== value && known.spec !== undefined && value.spec !== undefined) {
+      checkSameSpec(known.spec, value.spec);
+    }
+    return new Ref(value.key);
+  }
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const converted = toGraphValue(value[i], inputs, seen);
+      if (converted !== value[i]) (copy ??= value.slice())[i] = converted;
+    }
+    return copy ?? value;
+  }
+  if (isPlainObject(value)) {
+    let copy: Record<string, unknown> | undefined;
+    for (const k in value) {
+      const converted = toGraphValue(value[k], inputs, seen);
+      if (converted !== value[k]) (copy ??= { ...value })[k] = converted;
+    }
+    return copy ?? value;
+  }
+  return value;
+}
+
+/**
+ * The graph of every task the given values need. Iterative, linear in the graph; a key reached twice
+ * with two different specs is an error naming the key.
+ */
+export function collectGraph(roots: readonly Delayed[]): Graph {
+  const graph: Graph = new Map();
+  const stack: Delayed[] = [...roots];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.spec === undefined) continue;
+    const known = graph.get(node.key);
+    if (known !== undefined) {
+      checkSameSpec(known, node.spec);
+      continue;
+    }
+    graph.set(node.key, node.spec);
+    for (const input of node.inputs) stack.push(input);
+  }
+  return graph;
+}
+
+function checkSameSpec(known: TaskSpec, other: TaskSpec): void {
+  if (known !== other && !sameSpec(known, other)) {
+    throw new GraphError(
+      "conflicting-spec",
+      `key "${known.key}" has two different specs: ${renderSpec(known)} and ${renderSpec(other)}`,
+      [known.key],
+    );
+  }
+}
+
+/** A delayed value standing for a result a scheduler already holds (what `persist` returns). */
+export function heldValue<T>(key: Key): Delayed<T> {
+  return new Delayed<T>(key, undefined, []);
+}

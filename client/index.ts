@@ -1,0 +1,21 @@
+/**
+ * weft: lazy task graphs for TypeScript, run in this process or on a cluster.
+ *
+ * @example
+ * ```ts
+ * import { delayed, task } from "weft";
+ * const inc = task("inc", (x: number) => x + 1);
+ * const add = task("add", (a: number, b: number) => a + b);
+ * console.log(await delayed(add)(delayed(inc)(1), delayed(inc)(2)).compute()); // 5
+ * ```
+ */
+export { Client, type Computed, type LocalClientOptions } from "./client.js";
+export { compute, configure, defaultClient, persist } from "./default-client.js";
+export { collectGraph, Delayed, delayed, isDelayed, type DelayedOptions, type DelayedTuple, type Lazy } from "./delayed.js";
+export { task, isTaskFunction, type TaskDefinitionOptions, type TaskFunction } from "./task.js";
+export { TaskError } from "./task-error.js";
+export { GraphError, type GraphErrorCode } from "../graph/graph-error.js";
+export { Call, Ref, taskSpec, type Graph, type Key, type TaskSpec } from "../graph/task-spec.js";
+export type { OptimizeOptions } from "../graph/optimize.js";
+export type { SchedulerConfig } from "../scheduler/scheduler-config.js";
+export type { LocalExecutorKind } from "../scheduler/local-scheduler.js";

@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Client } from "../../client/client.js";
+import { Delayed, delayed } from "../../client/delayed.js";
+import { TaskError } from "../../client/task-error.js";
+import { GraphError } from "../../graph/graph-error.js";
+import { add, asyncInc, divmod, double, fail, inc, sum } from "../fixtures/math-tasks.js";
+
+let client: Client;
+beforeAll(async () => {
+  client = await Client.local({ executor: "sync" });
+});
+afterAll(() => client.close());
+
+describe("delayed: building graphs", () => {
+  it("builds a task per call and runs nothing until computed", () => {
+    let calls = 0;
+    const counting = (x: number) => {
+      calls++;
+      return x;
+    };
+    const value = delayed(counting)(1);
+    expect(value).toBeInstanceOf(Delayed);
+    expect(calls).toBe(0);
+  });
+
+  it("gives the same call built twice the same key (pure by default)", () => {
+    expect(delayed(inc)(1).key).toBe(delayed(inc)(1).key);
+    expect(delayed(inc)(1).key).not.toBe(delayed(inc)(2).key);
+    expect(delayed(add)(delayed(inc)(1), 2).key).toBe(delayed(add)(delayed(inc)(1), 2).key);
+  });
+
+  it("gives impure calls a fresh key every time", () => {
+    expect(delayed(inc, { pure: false })(1).key).not.toBe(delayed(inc, { pure: false })(1).key);
+  });
+
+  it("uses a key the user names", async () => {
+    const named = delayed(inc, { key: "my-key" })(41);
+    expect(named.key).toBe("my-key");
+    expect(await client.compute(named)).toEqual([42]);
+  });
+
+  it("names keys after the function, as Dask does", () => {
+    expect(delayed(inc)(1).key).toMatch(/^test\.inc-[0-9a-f]+$/);
+  });
+
+  it("finds delayed values nested in arrays and objects among the arguments", () => {
+    const a = delayed(inc)(1);
+    const b = delayed(inc)(2);
+    const total = delayed((parts: { xs: number[]; y: number }) => parts.xs[0] + parts.y)({ xs: [a], y: b as never });
+    expect(total.spec!.deps).toEqual([a.key, b.key]);
+  });
+
+  it("collects the whole graph a value needs, each task once", () => {
+    const a = delayed(inc)(1);
+    const graph = delayed(add)(a, a).graph();
+    expect([...graph.keys()].sort()).toEqual([a.key, delayed(add)(a, a).key].sort());
+  });
+
+  it("refuses two different specs under one key, naming the key", () => {
+    const first = delayed(inc, { key: "clash" })(1);
+    const second = delayed(inc, { key: "clash" })(2);
+    expect(() => delayed(add)(first, second).graph()).toThrow(GraphError);
+    expect(() => delayed(add)(first, second).graph()).toThrow(/key "clash" has two different specs/);
+  });
+});
+
+describe("delayed: computing", () => {
+  it("computes a small graph", async () => {
+    expect(await client.compute(delayed(add)(delayed(inc)(1), delayed(inc)(2)))).toEqual([5]);
+  });
+
+  it("returns values that are not delayed as they are", async () => {
+    expect(await client.compute(delayed(inc)(1), "plain", 3)).toEqual([2, "plain", 3]);
+  });
+
+  it("runs work shared by several computed values once", async () => {
+    let runs = 0;
+    const expensive = delayed((x: number) => {
+      runs++;
+      return x * 10;
+    })(4);
+    const [a, b] = await client.compute(delayed(inc)(expensive), delayed(double)(expensive));
+    expect([a, b]).toEqual([41, 80]);
+    expect(runs).toBe(1);
+  });
+
+  it("wraps a value with delayed(value)", async () => {
+    const data = delayed([1, 2, 3]);
+    expect(await client.compute(delayed(sum)(data))).toEqual([6]);
+  });
+
+  it("gives several outputs with nout", async () => {
+    const [quotient, remainder] = delayed(divmod, { nout: 2 })(17, 5);
+    expect(await client.compute(quotient, remainder)).toEqual([3, 2]);
+  });
+
+  it("reads properties and elements of a delayed result", async () => {
+    const record = delayed((n: number) => ({ name: `n${n}`, items: [n, n + 1, n + 2] }))(7);
+    expect(await client.compute(record.get("name"), record.get("items").at(-1))).toEqual(["n7", 9]);
+  });
+
+  it("awaits async task functions", async () => {
+    expect(await client.compute(delayed(asyncInc)(delayed(asyncInc)(1)))).toEqual([3]);
+  });
+
+  it("computes through Delayed#compute on the default client", async () => {
+    const { configure } = await import("../../client/default-client.js");
+    await configure({ executor: "sync" });
+    expect(await delayed(inc)(9).compute()).toBe(10);
+    await configure({});
+  });
+
+  it("rejects with the task's key and the original error and stack", async () => {
+    const broken = delayed(fail)("boom");
+    const error = await client.compute(broken).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskError);
+    const taskError = error as TaskError;
+    expect(taskError.key).toBe(broken.key);
+    expect(taskError.remoteName).toBe("TypeError");
+    expect(taskError.message).toContain("boom");
+    expect(taskError.stack).toContain("math-tasks.ts");
+  });
+
+  it("blames the input that failed when a dependent cannot run", async () => {
+    const broken = delayed(fail)("bad input");
+    const downstream = delayed(add)(broken, delayed(inc)(1));
+    const error = (await client.compute(downstream).catch((e: unknown) => e)) as TaskError;
+    expect(error.key).toBe(downstream.key);
+    expect(error.blame).toBe(broken.key);
+    expect(error.message).toContain(`because its input "${broken.key}" failed`);
+  });
+
+  it("retries a task that throws, up to its retries", async () => {
+    let attempts = 0;
+    const flaky = delayed(
+      () => {
+        if (++attempts < 3) throw new Error("not yet");
+        return "done";
+      },
+      { retries: 2, pure: false },
+    )();
+    expect(await client.compute(flaky)).toEqual(["done"]);
+    expect(attempts).toBe(3);
+  });
+
+  it("keeps serving after a failed computation", async () => {
+    await client.compute(delayed(fail)("once")).catch(() => undefined);
+    expect(await client.compute(delayed(inc)(100))).toEqual([101]);
+  });
+
+  it("frees every result once the computation returned", async () => {
+    await client.compute(delayed(sum)(Array.from({ length: 50 }, (_, i) => delayed(inc)(i))));
+    const stats = (client as unknown as { scheduler: { stats(): { heldResults: number; tasks: Record<string, number> } } }).scheduler.stats();
+    expect(stats.heldResults).toBe(0);
+    expect(Object.values(stats.tasks).reduce((a, b) => a + b, 0)).toBe(0);
+  });
+});
+
+describe("delayed: persist", () => {
+  it("keeps persisted results so later graphs start from them", async () => {
+    let runs = 0;
+    const base = delayed(
+      (x: number) => {
+        runs++;
+        return x;
+      },
+      { pure: false },
+    )(5);
+    const [held] = await client.persist(base);
+    expect(runs).toBe(1);
+    expect(await client.compute(delayed(inc)(held), delayed(double)(held))).toEqual([6, 10]);
+    expect(runs).toBe(1);
+  });
+});

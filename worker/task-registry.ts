@@ -1,0 +1,58 @@
+/** A function that tasks can call by name. */
+export interface RegisteredTask {
+  readonly name: string;
+  readonly fn: (...args: never[]) => unknown;
+  /**
+   * URL of the module that registers the function, when known. Worker threads and processes import
+   * it to get the same function; a task without one can only run in the process that registered it.
+   */
+  readonly module: string | undefined;
+}
+
+/**
+ * The process-wide (per thread) table of task functions. It lives on `globalThis` under a registered
+ * symbol so that every copy of weft loaded into one thread (the package and a relative import of its
+ * sources, say) shares one table.
+ */
+const REGISTRY_SYMBOL = Symbol.for("weft.task-registry");
+
+function registry(): Map<string, RegisteredTask> {
+  const holder = globalThis as { [REGISTRY_SYMBOL]?: Map<string, RegisteredTask> };
+  return (holder[REGISTRY_SYMBOL] ??= new Map());
+}
+
+/**
+ * Registers `fn` under `name`. Registering the same function again under its name is harmless (a
+ * module imported twice); a different function under a taken name is an error, since a graph that
+ * names it would otherwise run whichever came last.
+ */
+export function registerTask(name: string, fn: (...args: never[]) => unknown, module?: string): RegisteredTask {
+  if (typeof name !== "string" || name.length === 0) throw new TypeError("a task function needs a non-empty name");
+  if (typeof fn !== "function") throw new TypeError(`task "${name}" must be a function, got ${typeof fn}`);
+  const table = registry();
+  const existing = table.get(name);
+  if (existing !== undefined) {
+    if (existing.fn === fn || (module !== undefined && existing.module === module)) {
+      // Same function, or the same module evaluated again (a second module instance): keep the first.
+      return existing;
+    }
+    throw new Error(
+      `task name "${name}" is already registered` +
+        (existing.module ? ` by ${existing.module}` : "") +
+        `; choose another name`,
+    );
+  }
+  const entry: RegisteredTask = { name, fn, module };
+  table.set(name, entry);
+  return entry;
+}
+
+/** The function registered under `name`, if any. */
+export function lookupTask(name: string): RegisteredTask | undefined {
+  return registry().get(name);
+}
+
+/** Forgets a registration; for functions defined for one computation (closures). */
+export function unregisterTask(name: string): void {
+  registry().delete(name);
+}

@@ -116,7 +116,7 @@ export class Client {
             finish(() => reject(new TaskError(key, failure)));
           },
         },
-        { optimize: this.optimize },
+        { optimize: this.optimize, collected: true },
       );
     });
   }

@@ -1,9 +1,19 @@
+/** Tasks grouped for duration estimates (Dask's "task prefix"): usually those of one function. */
+export class TaskPrefix {
+  /** Moving average of measured durations in ms; undefined until one finished. */
+  averageMs: number | undefined = undefined;
+
+  constructor(readonly name: string) {}
+}
+
 /**
  * How long tasks take, learned from the tasks that finish: an exponential moving average per task
- * prefix (usually the function name, as in Dask's task prefixes), and one over all tasks.
+ * prefix, and one over all tasks. Tasks hold their {@link TaskPrefix}, so recording a duration is a
+ * field update, not a map lookup per task.
  */
 export class DurationEstimates {
-  private readonly byPrefix = new Map<string, number>();
+  private readonly prefixes = new Map<string, TaskPrefix>();
+  private last: TaskPrefix | undefined;
   private overall: number | undefined;
 
   constructor(
@@ -13,9 +23,18 @@ export class DurationEstimates {
     private readonly alpha = 0.2,
   ) {}
 
+  /** The prefix record for `name`, created on first use. Consecutive tasks mostly share one. */
+  prefix(name: string): TaskPrefix {
+    if (this.last?.name === name) return this.last;
+    let prefix = this.prefixes.get(name);
+    if (prefix === undefined) this.prefixes.set(name, (prefix = new TaskPrefix(name)));
+    this.last = prefix;
+    return prefix;
+  }
+
   /** Estimated duration of a task of this prefix, in ms. */
-  of(prefix: string): number {
-    return this.byPrefix.get(prefix) ?? this.overall ?? this.defaultMs;
+  of(prefix: TaskPrefix): number {
+    return prefix.averageMs ?? this.overall ?? this.defaultMs;
   }
 
   /** Average duration over all tasks, in ms; the default until something finished. */
@@ -23,10 +42,10 @@ export class DurationEstimates {
     return this.overall ?? this.defaultMs;
   }
 
-  record(prefix: string, durationMs: number): void {
+  record(prefix: TaskPrefix, durationMs: number): void {
     if (!(durationMs >= 0)) return;
-    const old = this.byPrefix.get(prefix);
-    this.byPrefix.set(prefix, old === undefined ? durationMs : old + this.alpha * (durationMs - old));
+    const old = prefix.averageMs;
+    prefix.averageMs = old === undefined ? durationMs : old + this.alpha * (durationMs - old);
     this.overall = this.overall === undefined ? durationMs : this.overall + this.alpha * (durationMs - this.overall);
   }
 }

@@ -34,6 +34,12 @@ export interface LocalSchedulerOptions {
 export interface SubmitOptions {
   /** Graph optimizations; all on by default. */
   readonly optimize?: OptimizeOptions;
+  /**
+   * The graph is exactly what the outputs need and well-formed by construction — built by
+   * `collectGraph` from delayed values — so dependency and cycle checks and culling are skipped.
+   * Default `false`.
+   */
+  readonly collected?: boolean;
 }
 
 /** Where a submission's outcomes go, key by key. */
@@ -105,8 +111,9 @@ export class LocalScheduler {
         throw new GraphError("missing-dependency", `output "${key}" is not in the graph`, [key]);
       }
     }
-    validateGraph(graph, { isKnownFunction: (name) => lookupTask(name) !== undefined, external: isHeld });
-    const optimized = optimizeGraph(graph, outputs, options.optimize);
+    const collected = options.collected === true;
+    validateGraph(graph, { isKnownFunction: (name) => lookupTask(name) !== undefined, external: isHeld, structure: !collected });
+    const optimized = optimizeGraph(graph, outputs, collected ? { ...options.optimize, cull: false } : options.optimize);
     for (const [key, spec] of optimized) {
       const known = this.specs.get(key);
       if (known !== undefined && known !== spec && !sameSpec(known, spec)) {

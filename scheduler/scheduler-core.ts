@@ -186,7 +186,8 @@ export class SchedulerCore {
         if (known.submission === submission) return refuse(`task "${spec.key}" is submitted twice`, [spec.key]);
         continue;
       }
-      const task = new TaskState(spec.key, spec.prefix ?? spec.key, -(spec.userPriority ?? 0), generation, spec.order, spec.retries ?? 0);
+      const prefix = state.durations.prefix(spec.prefix ?? spec.key);
+      const task = new TaskState(spec.key, prefix, -(spec.userPriority ?? 0), generation, spec.order, spec.retries ?? 0);
       task.submission = submission;
       state.tasks.set(spec.key, task);
       created.push(task);

@@ -1,4 +1,5 @@
 import type { Key } from "../graph/task-spec.js";
+import type { TaskPrefix } from "./duration-estimates.js";
 import type { ClientId, TaskFailure, WorkerId } from "./events.js";
 
 /**
@@ -60,7 +61,7 @@ export class TaskState {
   constructor(
     readonly key: Key,
     /** Groups tasks for duration estimates. */
-    readonly prefix: string,
+    readonly prefix: TaskPrefix,
     /** Negated user priority, so that smaller is always earlier. */
     readonly userRank: number,
     /** Submission number: earlier graphs run first. */
@@ -136,10 +137,15 @@ export class WorkerState {
   /** Bytes of results held. */
   nbytes = 0;
 
+  /** `[id]`, shared by the commands about results only this worker holds (the common case). */
+  readonly idList: readonly WorkerId[];
+
   constructor(
     readonly id: WorkerId,
     readonly nthreads: number,
     /** Join order, the last tie-breaker between otherwise equal workers. */
     readonly seq: number,
-  ) {}
+  ) {
+    this.idList = Object.freeze([id]);
+  }
 }

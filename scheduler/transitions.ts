@@ -71,7 +71,7 @@ export const TRANSITIONS = {
       if (dependent.state === "waiting" && --dependent.waitingOn === 0) state.ready.push(dependent);
     }
     if (task.wanted) {
-      state.emit({ type: "result", key: task.key, clients: [...task.wantedBy!], workers: [w.id], nbytes: task.nbytes });
+      state.emit({ type: "result", key: task.key, clients: [...task.wantedBy!], workers: w.idList, nbytes: task.nbytes });
     }
     if (!task.needed) state.releaseCandidates.push(task);
   },
@@ -106,12 +106,11 @@ export const TRANSITIONS = {
    */
   "memory->released": (state, task) => {
     if (task.whoHas.length > 0) {
-      const workers: WorkerId[] = [];
       for (const w of task.whoHas) {
-        workers.push(w.id);
         w.hasWhat.delete(task);
         w.nbytes -= task.nbytes;
       }
+      const workers = task.whoHas.length === 1 ? task.whoHas[0].idList : task.whoHas.map((w) => w.id);
       task.whoHas.length = 0;
       state.emit({ type: "release", key: task.key, workers });
     }

@@ -17,7 +17,7 @@ export class UnknownFunctionError extends Error {
  */
 export function evaluateTask(fn: string, args: readonly unknown[], resolve: InputResolver): unknown {
   const state = { async: false };
-  const values = args.map((arg) => evaluateValue(arg, resolve, state));
+  const values = evaluateValue(args, resolve, state) as unknown[];
   return state.async ? awaitDeep(values).then((ready) => callFunction(fn, ready as unknown[])) : callFunction(fn, values);
 }
 

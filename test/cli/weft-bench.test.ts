@@ -1,0 +1,56 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+/** Runs the CLI from its sources, as `npm run weft` runs its build. */
+async function weft(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "cli/weft.ts", ...args], { cwd: root });
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const failed = error as { stdout: string; stderr: string; code: number };
+    return { stdout: failed.stdout, stderr: failed.stderr, code: failed.code };
+  }
+}
+
+describe("weft bench", () => {
+  it.each(["independent", "tree"])("prints one JSON line for the %s workload with --json", async (workload) => {
+    const { stdout, code } = await weft("bench", workload, "--executor", "sync", "--tasks", "256", "--repeat", "3", "--json");
+    expect(code).toBe(0);
+    const lines = stdout.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    const result = JSON.parse(lines[0]);
+    expect(Object.keys(result).sort()).toEqual(["executor", "seconds", "tasks", "tasksPerSecond", "workload"]);
+    expect(result).toMatchObject({ workload, executor: "sync", tasks: workload === "tree" ? 511 : 257 });
+    expect(result.seconds).toBeGreaterThan(0);
+    expect(result.tasksPerSecond).toBeCloseTo(result.tasks / result.seconds, 6);
+  });
+
+  it("runs on the threads executor", async () => {
+    const { stdout, code } = await weft("bench", "tree", "--executor", "threads", "--nthreads", "2", "--tasks", "128", "--repeat", "2");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^tree on threads: 255 tasks in [\d.]+ ms \(median of 2\) = [\d,]+ tasks\/s; graph built in/);
+  });
+
+  it("refuses an unknown workload, naming it and the known ones", async () => {
+    const { stderr, code } = await weft("bench", "nope");
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown workload "nope"; known: independent, tree');
+  });
+
+  it("refuses an unknown executor", async () => {
+    const { stderr, code } = await weft("bench", "tree", "--executor", "gpu");
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown executor "gpu"');
+  });
+
+  it("refuses a task count that is not a whole number", async () => {
+    const { stderr, code } = await weft("bench", "tree", "--tasks", "ten");
+    expect(code).toBe(2);
+    expect(stderr).toContain('--tasks must be a whole number >= 1, got "ten"');
+  });
+});

@@ -27,8 +27,9 @@
  *    - the lowest-ranked task not yet run: start the next subtree in static order.
  *
  *    A ready task that frees nothing is never run merely because it is ready or just became ready,
- *    so an input with many readers (a root feeding many branches, a shuffle's split) does not
- *    trigger all of them at once, each result then waiting for the rest of its branch.
+ *    so an input with many readers (a root feeding many branches, a partition split once per
+ *    output of a shuffle) does not set off all of them at once, each result then waiting for the
+ *    rest of its branch.
  *
  * The priority of a task is its step in the simulated run.
  *
@@ -412,20 +413,18 @@ function simulateRun(g: IndexedGraph, rank: Int32Array, children: Int32Array, is
   // Keys only improve while a task waits (frees grows, missing shrinks), so instead of a
   // decrease-key each change pushes a fresh entry, and entries whose stamp no longer matches the
   // task are dropped when they reach the top. `freeing` is keyed by (n - frees, rank), so more
-  // frees come first; `nearlyFreeing` by (missing, rank). Capacities count the pushes: for
+  // frees come first; `nearlyFreeing` by (missing, rank). Capacities bound the pushes: for
   // `freeing`, one per task becoming ready plus one per result reaching its last reader; for
-  // `nearlyFreeing`, one per result reaching its last reader plus one per edge.
+  // `nearlyFreeing`, one per value of `missing` per task, at most one per edge.
   const freeing = new RankHeap(2 * n + 1, n);
-  const nearlyFreeing = new RankHeap(n + g.deps.length + 1, n);
+  const nearlyFreeing = new RankHeap(g.deps.length + 1, n);
 
-  const noteLastReader = (u: number): void => {
-    if (missing[u] === 0) {
-      frees[u]++;
-      freeing.push(n - frees[u], rank[u]);
-    } else {
-      lastReader[u] = 1;
-      nearlyFreeing.push(missing[u], rank[u]);
-    }
+  // The `missing` a task was last pushed to `nearlyFreeing` with, so each value is pushed once.
+  const queuedMissing = new Int32Array(n).fill(-1);
+  const queueNearlyFreeing = (u: number): void => {
+    if (queuedMissing[u] === missing[u]) return;
+    queuedMissing[u] = missing[u];
+    nearlyFreeing.push(missing[u], rank[u]);
   };
 
   const runOrder = new Int32Array(n);
@@ -440,11 +439,14 @@ function simulateRun(g: IndexedGraph, rank: Int32Array, children: Int32Array, is
     if (t < 0) {
       while (nearlyFreeing.size > 0) {
         const u = byRank[nearlyFreeing.topRank];
-        // Left in the heap while valid: the target stays the same until it becomes ready.
+        // A valid top stays in the heap: it remains the target, step after step, until it becomes
+        // ready and rule 1 takes it.
         if (missing[u] > 0 && nearlyFreeing.topStamp === missing[u]) break;
         nearlyFreeing.pop();
       }
       if (nearlyFreeing.size > 0) {
+        // Down from the target through its first unfinished dependency, deepest first as in the
+        // static rank, to a task whose dependencies are all done.
         let v = byRank[nearlyFreeing.topRank];
         for (;;) {
           const end = g.depStart[v + 1];
@@ -468,22 +470,30 @@ function simulateRun(g: IndexedGraph, rank: Int32Array, children: Int32Array, is
     for (let e = g.depStart[t]; e < g.depStart[t + 1]; e++) {
       const d = g.deps[e];
       if (--remaining[d] !== 1 || isOutput[d]) continue;
+      // d is down to its last reader u: if u is ready, running it now frees one more input.
       for (let f = g.dependentStart[d]; f < g.dependentStart[d + 1]; f++) {
         const u = g.dependents[f];
-        if (!done[u]) {
-          noteLastReader(u);
-          break;
+        if (done[u]) continue;
+        if (missing[u] === 0) {
+          frees[u]++;
+          freeing.push(n - frees[u], rank[u]);
+        } else {
+          lastReader[u] = 1;
+          queueNearlyFreeing(u);
         }
+        break;
       }
     }
-    if (remaining[t] === 1 && !isOutput[t]) noteLastReader(g.dependents[g.dependentStart[t]]);
+    // A result with a single reader has its last reader from the start; the loop below queues it
+    // (or, if this makes it ready, counts t among the inputs it frees).
+    if (remaining[t] === 1 && !isOutput[t]) lastReader[g.dependents[g.dependentStart[t]]] = 1;
     for (let e = g.dependentStart[t]; e < g.dependentStart[t + 1]; e++) {
       const u = g.dependents[e];
       if (--missing[u] !== 0) {
-        if (lastReader[u]) nearlyFreeing.push(missing[u], rank[u]);
+        if (lastReader[u]) queueNearlyFreeing(u);
         continue;
       }
-      // Counted afresh on becoming ready; from now on noteLastReader keeps the count up to date.
+      // Counted afresh on becoming ready; from then on the loop over inputs above keeps it current.
       let k = 0;
       for (let f = g.depStart[u]; f < g.depStart[u + 1]; f++) {
         const d = g.deps[f];
@@ -515,12 +525,14 @@ class RankHeap {
   }
 
   get topStamp(): number {
-    return (this.keys[0] - this.topRank) / this.rankBound;
+    const stamp = Math.floor(this.keys[0] / this.rankBound);
+    // The quotient can round up to the next integer; the product and difference are exact.
+    return this.keys[0] - stamp * this.rankBound < 0 ? stamp - 1 : stamp;
   }
 
   get topRank(): number {
-    // Float remainder is exact, unlike flooring a quotient that may round up.
-    return this.keys[0] % this.rankBound;
+    // Not `key % rankBound`: the float remainder is exact but several times slower.
+    return this.keys[0] - this.topStamp * this.rankBound;
   }
 
   push(stamp: number, rank: number): void {

@@ -108,6 +108,11 @@ export class Client {
               finish(() => resolve(results));
             }
           },
+          onRejected: (error) => {
+            if (settled) return;
+            settled = true;
+            finish(() => reject(error));
+          },
           onError: (key, failure) => {
             if (settled) return;
             settled = true;

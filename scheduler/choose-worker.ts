@@ -47,8 +47,8 @@ function leastLoadedWithRoom(state: CoreState): WorkerState | undefined {
       best === undefined ||
       load < bestLoad ||
       (load === bestLoad &&
-        (worker.processing.size < best.processing.size ||
-          (worker.processing.size === best.processing.size && worker.seq < best.seq)))
+        (worker.processing.length < best.processing.length ||
+          (worker.processing.length === best.processing.length && worker.seq < best.seq)))
     ) {
       best = worker;
       bestLoad = load;

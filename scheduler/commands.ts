@@ -19,6 +19,8 @@ export interface AssignTask {
   readonly worker: WorkerId;
   /** Smaller runs first on the worker. */
   readonly priority: number;
+  /** The `runSpec` the task was submitted with. */
+  readonly runSpec: unknown;
 }
 
 /**

@@ -52,7 +52,7 @@ export class CoreState {
   }
 
   hasRoom(worker: WorkerState): boolean {
-    return worker.processing.size < this.capacity(worker);
+    return worker.processing.length < this.capacity(worker);
   }
 
   /** Milliseconds to bring the inputs of `task` that `worker` lacks; 0 when it holds them all. */

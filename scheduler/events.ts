@@ -29,6 +29,12 @@ export interface SubmittedTask {
   readonly retries?: number;
   /** Groups tasks for duration estimates; usually the function name. Default: the key. */
   readonly prefix?: string;
+  /**
+   * What the shell needs to run the task (its function and arguments, in whatever form the shell
+   * likes). The core never looks inside; it keeps it, as Dask's scheduler keeps a task's `run_spec`,
+   * and hands it back with every `assign`, sparing the shell a table of its own.
+   */
+  readonly runSpec?: unknown;
 }
 
 /** Everything the scheduling core reacts to. Time enters only through `tick`. */

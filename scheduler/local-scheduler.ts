@@ -46,6 +46,8 @@ export interface SubmitOptions {
 export interface SubmissionHandlers {
   onResult(key: Key, value: unknown): void;
   onError(key: Key, error: TaskFailure): void;
+  /** The core refused the submission as a whole (say, a key reused for a different computation). */
+  onRejected(error: GraphError): void;
 }
 
 const LOCAL_WORKER = "local";
@@ -64,7 +66,6 @@ const LOCAL_WORKER = "local";
 export class LocalScheduler {
   private readonly core: SchedulerCore;
   private executor!: Executor;
-  private readonly specs = new Map<Key, TaskSpec>();
   private readonly values = new Map<Key, unknown>();
   private readonly clients = new Map<ClientId, SubmissionHandlers>();
   /** Events waiting to be handed to the core, so outcomes reported during a dispatch are not handled re-entrantly. */
@@ -73,7 +74,7 @@ export class LocalScheduler {
   private closed = false;
 
   private constructor(readonly executorKind: LocalExecutorKind, config: SchedulerConfig | undefined) {
-    this.core = new SchedulerCore(config);
+    this.core = new SchedulerCore(config, { sameRunSpec: (a, b) => sameSpec(a as TaskSpec, b as TaskSpec) });
   }
 
   /** Creates a scheduler and starts its executor. */
@@ -105,7 +106,7 @@ export class LocalScheduler {
    */
   submit(graph: Graph, outputs: readonly Key[], client: ClientId, handlers: SubmissionHandlers, options: SubmitOptions = {}): void {
     if (this.closed) throw new Error("the local scheduler is closed");
-    const isHeld = (key: Key) => !graph.has(key) && this.core.stateOf(key) !== undefined && this.specs.has(key);
+    const isHeld = (key: Key) => !graph.has(key) && this.core.stateOf(key) !== undefined;
     for (const key of outputs) {
       if (!graph.has(key) && !isHeld(key)) {
         throw new GraphError("missing-dependency", `output "${key}" is not in the graph`, [key]);
@@ -114,16 +115,9 @@ export class LocalScheduler {
     const collected = options.collected === true;
     validateGraph(graph, { isKnownFunction: (name) => lookupTask(name) !== undefined, external: isHeld, structure: !collected });
     const optimized = optimizeGraph(graph, outputs, collected ? { ...options.optimize, cull: false } : options.optimize);
-    for (const [key, spec] of optimized) {
-      const known = this.specs.get(key);
-      if (known !== undefined && known !== spec && !sameSpec(known, spec)) {
-        throw new GraphError("conflicting-spec", `key "${key}" is already running with a different spec`, [key]);
-      }
-    }
     const order = orderGraph(optimized, outputs.filter((key) => optimized.has(key)));
     const tasks: SubmittedTask[] = [];
     for (const [key, spec] of optimized) {
-      if (!this.specs.has(key)) this.specs.set(key, spec);
       tasks.push({
         key,
         deps: spec.deps,
@@ -131,6 +125,7 @@ export class LocalScheduler {
         userPriority: spec.priority,
         retries: spec.retries,
         prefix: spec.fn,
+        runSpec: spec,
       });
     }
     this.clients.set(client, handlers);
@@ -207,7 +202,7 @@ export class LocalScheduler {
     for (const command of commands) {
       switch (command.type) {
         case "assign": {
-          const spec = this.specs.get(command.key)!;
+          const spec = command.runSpec as TaskSpec;
           const args = spec.deps.length === 0 ? spec.args : replaceRefsInArray(spec.args, this.resolve);
           (requests ??= []).push({ key: spec.key, fn: spec.fn, args });
           break;
@@ -216,7 +211,6 @@ export class LocalScheduler {
           this.values.delete(command.key);
           break;
         case "forget":
-          this.specs.delete(command.key);
           this.values.delete(command.key);
           break;
         case "result":
@@ -226,7 +220,7 @@ export class LocalScheduler {
           for (const client of command.clients) this.clients.get(client)?.onError(command.key, command.error);
           break;
         case "graph-rejected":
-          this.clients.get(command.client)?.onError(command.keys[0] ?? "", { name: "GraphError", message: command.reason });
+          this.clients.get(command.client)?.onRejected(new GraphError("conflicting-spec", command.reason, command.keys));
           break;
         case "cancel":
         case "steal":

@@ -18,6 +18,18 @@ import { transition } from "./transitions.js";
 import { validateCoreState } from "./validate-core-state.js";
 import { planSteals } from "./work-stealing.js";
 
+/** Hooks of a {@link SchedulerCore}; all optional. */
+export interface SchedulerCoreOptions {
+  /** Called on every state change (tests use it to check every transition is exercised). */
+  readonly onTransition?: TransitionObserver;
+  /**
+   * Compares the run specs of a submitted task and the known task of the same key. When given, a
+   * submission that reuses a key for a different computation is refused instead of silently sharing
+   * the known task's result. Default: keys are trusted.
+   */
+  readonly sameRunSpec?: (known: unknown, submitted: unknown) => boolean;
+}
+
 /**
  * The scheduling core: a pure state machine. Events go in, commands come out; it does no I/O, keeps
  * no timers and never reads the clock (time arrives with `tick`). The local executor and the
@@ -37,8 +49,11 @@ import { planSteals } from "./work-stealing.js";
 export class SchedulerCore {
   private readonly state: CoreState;
 
-  constructor(config: SchedulerConfig = {}, options: { onTransition?: TransitionObserver } = {}) {
+  private readonly sameRunSpec: ((a: unknown, b: unknown) => boolean) | undefined;
+
+  constructor(config: SchedulerConfig = {}, options: SchedulerCoreOptions = {}) {
     this.state = new CoreState(resolveSchedulerConfig(config), options.onTransition);
+    this.sameRunSpec = options.sameRunSpec;
   }
 
   /** Applies one event and returns the commands it produced, in the order they must be carried out. */
@@ -184,10 +199,21 @@ export class SchedulerCore {
       const known = state.tasks.get(spec.key);
       if (known !== undefined) {
         if (known.submission === submission) return refuse(`task "${spec.key}" is submitted twice`, [spec.key]);
+        if (this.sameRunSpec !== undefined && known.runSpec !== spec.runSpec && !this.sameRunSpec(known.runSpec, spec.runSpec)) {
+          return refuse(`key "${spec.key}" is already known with a different computation`, [spec.key]);
+        }
         continue;
       }
       const prefix = state.durations.prefix(spec.prefix ?? spec.key);
-      const task = new TaskState(spec.key, prefix, -(spec.userPriority ?? 0), generation, spec.order, spec.retries ?? 0);
+      const task = new TaskState(
+        spec.key,
+        prefix,
+        -(spec.userPriority ?? 0),
+        generation,
+        spec.order,
+        spec.retries ?? 0,
+        spec.runSpec,
+      );
       task.submission = submission;
       state.tasks.set(spec.key, task);
       created.push(task);
@@ -204,7 +230,7 @@ export class SchedulerCore {
         }
         if (dep.visitStamp === stamp) continue;
         dep.visitStamp = stamp;
-        task.dependencies.push(dep);
+        task.addDependency(dep);
         dep.addDependent(task);
       }
     }
@@ -263,11 +289,12 @@ export class SchedulerCore {
     state.workers.delete(event.worker);
 
     const lost: TaskState[] = [];
-    for (const task of worker.hasWhat) {
-      task.dropHolder(worker);
-      if (task.whoHas.length === 0) lost.push(task);
+    if (worker.resultCount > 0) {
+      for (const task of state.tasks.values()) {
+        if (task.state === "memory" && task.dropHolder(worker) && task.whoHas.length === 0) lost.push(task);
+      }
     }
-    worker.hasWhat.clear();
+    worker.resultCount = 0;
     worker.nbytes = 0;
 
     const running = event.running === undefined ? undefined : new Set(event.running);
@@ -301,7 +328,7 @@ export class SchedulerCore {
       if (task?.state === "memory" && !task.holds(worker)) {
         // A second copy, e.g. from a worker whose death was declared too early: keep it as a replica.
         task.whoHas.push(worker);
-        worker.hasWhat.add(task);
+        worker.resultCount++;
         worker.nbytes += task.nbytes;
       } else if (task === undefined || task.state !== "memory") {
         state.emit({ type: "release", key: event.key, workers: [worker.id] });
@@ -332,7 +359,7 @@ export class SchedulerCore {
       const input = state.tasks.get(key);
       const holder = state.workers.get(holderId);
       if (input === undefined || holder === undefined || !input.dropHolder(holder)) continue;
-      holder.hasWhat.delete(input);
+      holder.resultCount--;
       holder.nbytes -= input.nbytes;
       if (input.whoHas.length === 0 && input.state === "memory") lost.push(input);
     }

@@ -15,16 +15,22 @@ import type { ClientId, TaskFailure, WorkerId } from "./events.js";
  */
 export type TaskStateName = "released" | "waiting" | "queued" | "processing" | "memory" | "erred" | "forgotten";
 
+/**
+ * The empty task list that tasks without inputs or dependents share, so half of a tree reduction's
+ * tasks allocate no arrays. Never mutated: `addDependent` and `addDependency` replace it.
+ */
+const NO_TASKS: TaskState[] = [];
+
 /** The scheduler's record of one task. Mutated only through the transition table. */
 export class TaskState {
   state: TaskStateName = "released";
-  /** Inputs, linked when the graph is submitted. */
-  readonly dependencies: TaskState[] = [];
+  /** Inputs, linked when the graph is submitted; the shared {@link NO_TASKS} when there are none. */
+  dependencies: TaskState[] = NO_TASKS;
   /**
    * Tasks that read this one's result. Forgotten dependents stay in the array until it is compacted
    * (see {@link TaskState.dropDependent}); code that walks it looks at their state anyway.
    */
-  dependents: TaskState[] = [];
+  dependents: TaskState[] = NO_TASKS;
   /** Dependents not forgotten: while non-zero, this task is kept so that they could be recomputed. */
   dependentCount = 0;
   /**
@@ -51,6 +57,8 @@ export class TaskState {
   /** Workers that died while running this task, oldest first; null until one does. */
   deaths: WorkerId[] | null = null;
   error: TaskFailure | null = null;
+  /** Position in `processingOn.processing`, or -1. */
+  processingIndex = -1;
   /** Position in the ready queue's heap, or -1 when not queued. */
   heapIndex = -1;
   /** Marks tasks during one traversal (see `CoreState.visitStamp`), instead of a visited set per traversal. */
@@ -69,6 +77,8 @@ export class TaskState {
     /** Position in its graph's ordering. */
     readonly order: number,
     retries: number,
+    /** The shell's description of how to run the task; opaque to the core. */
+    readonly runSpec: unknown,
   ) {
     this.retriesLeft = retries;
   }
@@ -96,8 +106,14 @@ export class TaskState {
   }
 
   addDependent(dependent: TaskState): void {
-    this.dependents.push(dependent);
+    if (this.dependents === NO_TASKS) this.dependents = [dependent];
+    else this.dependents.push(dependent);
     this.dependentCount++;
+  }
+
+  addDependency(dependency: TaskState): void {
+    if (this.dependencies === NO_TASKS) this.dependencies = [dependency];
+    else this.dependencies.push(dependency);
   }
 
   /**
@@ -128,10 +144,13 @@ export function comparePriority(a: TaskState, b: TaskState): number {
 
 /** The scheduler's record of one worker. */
 export class WorkerState {
-  /** Tasks given to this worker and not finished. */
-  readonly processing = new Set<TaskState>();
-  /** Results this worker holds. */
-  readonly hasWhat = new Set<TaskState>();
+  /**
+   * Tasks given to this worker and not finished. An array with each task's position kept in
+   * `processingIndex`, so removal is a swap with the last element rather than a hash-set delete.
+   */
+  readonly processing: TaskState[] = [];
+  /** Number of results this worker holds; which ones is derived from the tasks' `whoHas` when needed. */
+  resultCount = 0;
   /** Estimated milliseconds of work in `processing`. */
   occupancy = 0;
   /** Bytes of results held. */

@@ -63,7 +63,7 @@ export const TRANSITIONS = {
     unassign(task);
     task.nbytes = nbytes ?? 0;
     task.whoHas.push(w);
-    w.hasWhat.add(task);
+    w.resultCount++;
     w.nbytes += task.nbytes;
     setState(state, task, "memory");
     stopWaitingOnInputs(state, task);
@@ -107,7 +107,7 @@ export const TRANSITIONS = {
   "memory->released": (state, task) => {
     if (task.whoHas.length > 0) {
       for (const w of task.whoHas) {
-        w.hasWhat.delete(task);
+        w.resultCount--;
         w.nbytes -= task.nbytes;
       }
       const workers = task.whoHas.length === 1 ? task.whoHas[0].idList : task.whoHas.map((w) => w.id);
@@ -189,15 +189,22 @@ function assign(state: CoreState, task: TaskState, worker: WorkerState): void {
   task.processingOn = worker;
   task.estimateMs = estimate;
   task.started = false;
-  worker.processing.add(task);
+  task.processingIndex = worker.processing.length;
+  worker.processing.push(task);
   worker.occupancy += estimate;
-  state.emit({ type: "assign", key: task.key, worker: worker.id, priority: task.order });
+  state.emit({ type: "assign", key: task.key, worker: worker.id, priority: task.order, runSpec: task.runSpec });
 }
 
 function unassign(task: TaskState): void {
   const worker = task.processingOn!;
-  worker.processing.delete(task);
-  worker.occupancy = worker.processing.size === 0 ? 0 : worker.occupancy - task.estimateMs;
+  const list = worker.processing;
+  const last = list.pop()!;
+  if (last !== task) {
+    list[task.processingIndex] = last;
+    last.processingIndex = task.processingIndex;
+  }
+  task.processingIndex = -1;
+  worker.occupancy = list.length === 0 ? 0 : worker.occupancy - task.estimateMs;
   task.processingOn = null;
   task.started = false;
   task.stealingTo = null;

@@ -58,7 +58,7 @@ export function validateCoreState(state: CoreState): void {
         const worker = task.processingOn;
         if (worker === null) fail(task, "processing without a worker");
         if (state.workers.get(worker!.id) !== worker) fail(task, `processing on departed worker "${worker!.id}"`);
-        if (!worker!.processing.has(task)) fail(task, `worker "${worker!.id}" does not list it as processing`);
+        if (worker!.processing[task.processingIndex] !== task) fail(task, `worker "${worker!.id}" does not list it as processing`);
         if (!task.needed) fail(task, "processing but not needed");
         if (!task.started && missingInputs.length > 0) {
           fail(task, `sent to a worker while input "${missingInputs[0].key}" is ${missingInputs[0].state}`);
@@ -69,7 +69,6 @@ export function validateCoreState(state: CoreState): void {
         if (task.whoHas.length === 0) fail(task, "in memory on no worker");
         for (const worker of task.whoHas) {
           if (state.workers.get(worker.id) !== worker) fail(task, `held by departed worker "${worker.id}"`);
-          if (!worker.hasWhat.has(task)) fail(task, `worker "${worker.id}" does not list it as held`);
         }
         if (!task.needed) fail(task, "in memory but nothing needs it");
         break;
@@ -95,11 +94,18 @@ export function validateCoreState(state: CoreState): void {
       fail(undefined, `worker "${id}" occupancy ${worker.occupancy} != sum of estimates ${occupancy}`);
     }
     let nbytes = 0;
-    for (const task of worker.hasWhat) {
-      if (!task.holds(worker)) fail(task, `listed as held by "${id}" but not in its holders`);
-      nbytes += task.nbytes;
+    let results = 0;
+    for (const task of state.tasks.values()) {
+      if (task.holds(worker)) {
+        nbytes += task.nbytes;
+        results++;
+      }
     }
     if (nbytes !== worker.nbytes) fail(undefined, `worker "${id}" holds ${worker.nbytes} bytes by count, ${nbytes} by sum`);
+    if (results !== worker.resultCount) fail(undefined, `worker "${id}" holds ${worker.resultCount} results by count, ${results} by sum`);
+    worker.processing.forEach((task, index) => {
+      if (task.processingIndex !== index) fail(task, `processingIndex ${task.processingIndex} but at ${index} on "${id}"`);
+    });
     if (state.queue.size > 0 && state.hasRoom(worker)) {
       fail(undefined, `worker "${id}" has room while ${state.queue.size} tasks are queued`);
     }

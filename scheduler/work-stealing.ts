@@ -21,8 +21,8 @@ export function planSteals(state: CoreState): void {
   const thieves: WorkerState[] = [];
   const victims: WorkerState[] = [];
   for (const worker of state.workers.values()) {
-    if (worker.processing.size < worker.nthreads) thieves.push(worker);
-    else if (worker.processing.size > worker.nthreads) victims.push(worker);
+    if (worker.processing.length < worker.nthreads) thieves.push(worker);
+    else if (worker.processing.length > worker.nthreads) victims.push(worker);
   }
   if (thieves.length === 0 || victims.length === 0) return;
   victims.sort((a, b) => b.occupancy / b.nthreads - a.occupancy / a.nthreads || a.seq - b.seq);
@@ -44,7 +44,7 @@ export function planSteals(state: CoreState): void {
       let best: WorkerState | undefined;
       let bestStart = Infinity;
       for (const thief of thieves) {
-        if (thief.processing.size + incoming.get(thief)! >= state.capacity(thief)) continue;
+        if (thief.processing.length + incoming.get(thief)! >= state.capacity(thief)) continue;
         const start = startTime(state, task, thief) + transferLatencyMs;
         if (start < bestStart) {
           best = thief;

@@ -172,3 +172,21 @@ describe("delayed: persist", () => {
     expect(runs).toBe(1);
   });
 });
+
+describe("delayed: keys shared between computations", () => {
+  it("refuses a key already running for a different computation, with a GraphError naming it", async () => {
+    const slow = delayed(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        return 1;
+      },
+      { key: "shared-key" },
+    )();
+    const running = client.compute(slow);
+    const other = delayed(inc, { key: "shared-key" })(5);
+    const error = await client.compute(other).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GraphError);
+    expect((error as GraphError).keys).toEqual(["shared-key"]);
+    expect(await running).toEqual([1]);
+  });
+});

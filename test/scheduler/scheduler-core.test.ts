@@ -120,6 +120,21 @@ describe("scheduler core: running graphs", () => {
     expect(core.size).toBe(0);
   });
 
+  it("refuses a key reused for a different computation when it can compare run specs", () => {
+    const core = new SchedulerCore({}, { sameRunSpec: (a, b) => JSON.stringify(a) === JSON.stringify(b) });
+    core.handle({ type: "graph-submitted", client: "a", tasks: [{ key: "k", deps: [], order: 0, runSpec: "inc(1)" }], wanted: ["k"] });
+    const commands = core.handle({
+      type: "graph-submitted",
+      client: "b",
+      tasks: [{ key: "k", deps: [], order: 0, runSpec: "inc(2)" }],
+      wanted: ["k"],
+    });
+    expect(commands).toEqual([
+      { type: "graph-rejected", client: "b", reason: 'key "k" is already known with a different computation', keys: ["k"] },
+    ]);
+    core.validate();
+  });
+
   it("keeps serving other graphs after rejecting one", () => {
     const cluster = new SimulatedCluster();
     cluster.addWorker("w1");

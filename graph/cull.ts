@@ -8,7 +8,8 @@ import { GraphError } from "./graph-error.js";
 import type { Graph, Key, ReadonlyGraph } from "./task-spec.js";
 
 /**
- * A new graph holding only `outputs` and the tasks they depend on, directly or not; `graph` is not
+ * A graph holding only `outputs` and the tasks they depend on, directly or not (`graph` itself when
+ * it holds nothing else, so a caller must not mutate the result); `graph` is not
  * changed. Tasks keep their spec objects and their relative insertion order.
  *
  * Dependencies that are not in the graph are passed over (they may be results held elsewhere;
@@ -23,7 +24,7 @@ import type { Graph, Key, ReadonlyGraph } from "./task-spec.js";
  * cullGraph(graph, ["b"]); // Map { a, b }
  * ```
  */
-export function cullGraph(graph: ReadonlyGraph, outputs: readonly Key[]): Graph {
+export function cullGraph(graph: ReadonlyGraph, outputs: readonly Key[]): ReadonlyGraph {
   const needed = new Set<Key>();
   const pending: Key[] = [];
   for (const key of outputs) {
@@ -49,7 +50,7 @@ export function cullGraph(graph: ReadonlyGraph, outputs: readonly Key[]): Graph 
       }
     }
   }
-  if (kept === graph.size) return new Map(graph);
+  if (kept === graph.size) return graph;
   const culled: Graph = new Map();
   // A pass over the graph, not over `needed`, keeps the input's order, so results are reproducible.
   for (const [key, spec] of graph) {

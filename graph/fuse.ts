@@ -38,7 +38,8 @@ export interface FuseOptions {
 export const DEFAULT_MAX_CHAIN_LENGTH = 64;
 
 /**
- * A new graph in which every linear chain is fused into one task; `graph` is not changed.
+ * A graph in which every linear chain is fused into one task; `graph` is not changed, and is
+ * returned itself when it has no chain to fuse (so a caller must not mutate the result).
  *
  * Task `t` is fused into its dependent `d` when all of these hold:
  * - `t` is not in `outputs` (its result must stay addressable by its key);
@@ -60,15 +61,15 @@ export const DEFAULT_MAX_CHAIN_LENGTH = 64;
  * fused.get("c")?.args; // [Call { fn: "inc", args: [Call { fn: "inc", args: [1] }] }]
  * ```
  */
-export function fuseLinearChains(graph: ReadonlyGraph, outputs: readonly Key[], options: FuseOptions = {}): Graph {
+export function fuseLinearChains(graph: ReadonlyGraph, outputs: readonly Key[], options: FuseOptions = {}): ReadonlyGraph {
   const maxChainLength = options.maxChainLength ?? DEFAULT_MAX_CHAIN_LENGTH;
   if (!(maxChainLength >= 1) || (!Number.isInteger(maxChainLength) && maxChainLength !== Infinity)) {
     throw new RangeError(`maxChainLength must be a whole number of at least 1, or Infinity; got ${maxChainLength}`);
   }
-  if (maxChainLength === 1) return new Map(graph);
+  if (maxChainLength === 1) return graph;
 
   const next = findLinks(graph, new Set(outputs));
-  if (next.size === 0) return new Map(graph);
+  if (next.size === 0) return graph;
   const hasPrevious = new Set(next.values());
 
   const fused: Graph = new Map();

@@ -20,8 +20,9 @@ export interface OptimizeOptions {
 }
 
 /**
- * A new, optimized graph computing `outputs`; `graph` is not changed, and the result is a new map
- * even when every pass is off. Output keys survive every pass. Expects a valid graph (see
+ * An optimized graph computing `outputs`; `graph` is not changed. When no pass changes anything the
+ * result is `graph` itself, so a caller must not mutate it; the passes never copy a graph just to
+ * return it. Output keys survive every pass. Expects a valid graph (see
  * `validateGraph`); when culling, an output missing from the graph is a `GraphError`
  * `"missing-dependency"`.
  *
@@ -32,9 +33,9 @@ export interface OptimizeOptions {
  * const shortChains = optimizeGraph(graph, ["total"], { fuse: { maxChainLength: 8 } });
  * ```
  */
-export function optimizeGraph(graph: ReadonlyGraph, outputs: readonly Key[], options: OptimizeOptions = {}): Graph {
+export function optimizeGraph(graph: ReadonlyGraph, outputs: readonly Key[], options: OptimizeOptions = {}): ReadonlyGraph {
   const { cull = true, fuse = true } = options;
-  if (fuse === false) return cull ? cullGraph(graph, outputs) : new Map(graph);
+  if (fuse === false) return cull ? cullGraph(graph, outputs) : graph;
   const culled = cull ? cullGraph(graph, outputs) : graph;
   return fuseLinearChains(culled, outputs, fuse === true ? {} : fuse);
 }

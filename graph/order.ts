@@ -77,20 +77,34 @@ import type { Key, ReadonlyGraph } from "./task-spec.js";
  * ```
  */
 export function orderGraph(graph: ReadonlyGraph, outputs?: readonly Key[]): Map<Key, number> {
-  const g = indexGraph(graph);
-  const n = g.keys.length;
+  const { keys, runOrder } = runOrderOf(graph, outputs);
   const result = new Map<Key, number>();
-  if (n === 0) return result;
+  for (let step = 0; step < runOrder.length; step++) result.set(keys[runOrder[step]], step);
+  return result;
+}
 
+/**
+ * {@link orderGraph} without the map: `positions[i]` is the priority of the i-th task in `graph`'s
+ * iteration order. For callers that walk the graph anyway, it saves building and reading a map of
+ * every key.
+ */
+export function orderPositions(graph: ReadonlyGraph, outputs?: readonly Key[]): Int32Array {
+  const { runOrder } = runOrderOf(graph, outputs);
+  const positions = new Int32Array(runOrder.length);
+  for (let step = 0; step < runOrder.length; step++) positions[runOrder[step]] = step;
+  return positions;
+}
+
+/** The tasks' indexes (in graph iteration order) in the order they should run. */
+function runOrderOf(graph: ReadonlyGraph, outputs: readonly Key[] | undefined): { keys: readonly Key[]; runOrder: Int32Array } {
+  const g = indexGraph(graph);
+  if (g.keys.length === 0) return { keys: g.keys, runOrder: new Int32Array(0) };
   const height = heightsOrThrow(g);
   const isOutput = outputFlags(g, outputs);
   const roots = dfsRoots(g, height, isOutput, outputs);
   const children = sortedByHeight(g, height);
   const rank = staticRank(g, children, roots);
-  const runOrder = simulateRun(g, rank, children, isOutput);
-
-  for (let step = 0; step < n; step++) result.set(g.keys[runOrder[step]], step);
-  return result;
+  return { keys: g.keys, runOrder: simulateRun(g, rank, children, isOutput) };
 }
 
 /**

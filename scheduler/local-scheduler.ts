@@ -1,8 +1,8 @@
 import { GraphError } from "../graph/graph-error.js";
 import { sameSpec } from "../graph/merge.js";
 import { optimizeGraph, type OptimizeOptions } from "../graph/optimize.js";
-import { orderGraph } from "../graph/order.js";
-import { replaceRefsInArray, type Graph, type Key, type Ref, type TaskSpec } from "../graph/task-spec.js";
+import { orderPositions } from "../graph/order.js";
+import { replaceRefsInArray, type Key, type ReadonlyGraph, type Ref, type TaskSpec } from "../graph/task-spec.js";
 import { validateGraph } from "../graph/validate.js";
 import "../worker/builtin-tasks.js";
 import type { ExecutionOutcome, ExecutionRequest, Executor } from "../worker/executor.js";
@@ -104,7 +104,7 @@ export class LocalScheduler {
    * output's value or error reaches `handlers` once; results of other tasks are freed as soon as
    * nothing needs them. Keys already held (from an earlier `persist`) are reused, not recomputed.
    */
-  submit(graph: Graph, outputs: readonly Key[], client: ClientId, handlers: SubmissionHandlers, options: SubmitOptions = {}): void {
+  submit(graph: ReadonlyGraph, outputs: readonly Key[], client: ClientId, handlers: SubmissionHandlers, options: SubmitOptions = {}): void {
     if (this.closed) throw new Error("the local scheduler is closed");
     const isHeld = (key: Key) => !graph.has(key) && this.core.stateOf(key) !== undefined;
     for (const key of outputs) {
@@ -115,13 +115,14 @@ export class LocalScheduler {
     const collected = options.collected === true;
     validateGraph(graph, { isKnownFunction: (name) => lookupTask(name) !== undefined, external: isHeld, structure: !collected });
     const optimized = optimizeGraph(graph, outputs, collected ? { ...options.optimize, cull: false } : options.optimize);
-    const order = orderGraph(optimized, outputs.filter((key) => optimized.has(key)));
+    const order = orderPositions(optimized, outputs.filter((key) => optimized.has(key)));
     const tasks: SubmittedTask[] = [];
-    for (const [key, spec] of optimized) {
+    let i = 0;
+    for (const spec of optimized.values()) {
       tasks.push({
-        key,
+        key: spec.key,
         deps: spec.deps,
-        order: order.get(key)!,
+        order: order[i++],
         userPriority: spec.priority,
         retries: spec.retries,
         prefix: spec.fn,

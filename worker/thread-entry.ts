@@ -3,12 +3,13 @@
  * task functions, then runs batches of tasks and posts their outcomes back, one message per batch.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import type { TaskFailure } from "../scheduler/events.js";
 import "./builtin-tasks.js";
-import { fillHoles } from "./call-holes.js";
+import { fillHoles, type CallHole } from "./call-holes.js";
 import { callFunction } from "./evaluate-task.js";
 import { shareLargeBuffers } from "./shared-buffers.js";
 import { toTaskFailure } from "./task-failure.js";
-import type { FromThread, ThreadOutcome, ThreadTask, ToThread } from "./thread-messages.js";
+import type { BatchDone, FromThread, RunBatch, TaskSettled, ToThread } from "./thread-messages.js";
 
 const port = parentPort!;
 const imported = new Set<string>();
@@ -20,16 +21,8 @@ const imported = new Set<string>();
 let pending: Promise<void> = importModules((workerData as { imports: string[] }).imports);
 
 port.on("message", (message: ToThread) => {
-  pending = pending.then(() => handle(message));
+  pending = pending.then(() => (message.type === "import" ? importModules(message.modules) : runBatch(message)));
 });
-
-async function handle(message: ToThread): Promise<void> {
-  if (message.type === "import") {
-    await importModules(message.modules);
-  } else {
-    runBatch(message.tasks);
-  }
-}
 
 async function importModules(modules: readonly string[]): Promise<void> {
   for (const module of modules) {
@@ -44,71 +37,88 @@ async function importModules(modules: readonly string[]): Promise<void> {
 }
 
 /** Runs a task; its arguments are this thread's own copy, so fused calls' results are written into them. */
-function runTask(task: ThreadTask): unknown {
-  const args = task.args as unknown[];
-  if (task.holes === undefined) return callFunction(task.fn, args);
-  const filled = fillHoles(args, task.holes, callFunction);
-  return filled === undefined ? callFunction(task.fn, args) : filled.then(() => callFunction(task.fn, args));
+function runTask(fn: string, args: unknown[], holes: readonly CallHole[] | null): unknown {
+  if (holes === null) return callFunction(fn, args);
+  const filled = fillHoles(args, holes, callFunction);
+  return filled === undefined ? callFunction(fn, args) : filled.then(() => callFunction(fn, args));
 }
 
-function runBatch(tasks: readonly ThreadTask[]): void {
-  const outcomes: ThreadOutcome[] = [];
-  for (const task of tasks) {
+function runBatch(message: RunBatch): void {
+  const n = message.args.length;
+  const values: unknown[] = new Array(n);
+  const durations = new Float64Array(n);
+  let failures: [number, TaskFailure][] | null = null;
+  let later: number[] | null = null;
+  for (let i = 0; i < n; i++) {
     const start = performance.now();
     try {
-      const value = runTask(task);
+      const value = runTask(message.fnTable[message.fnIndex[i]], message.args[i] as unknown[], message.holes?.[i] ?? null);
       if (value !== null && typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function") {
-        (value as PromiseLike<unknown>).then(
-          (resolved) => post({ type: "done", outcomes: [success(task.key, resolved, start)] }),
-          (error) => post({ type: "done", outcomes: [failure(task.key, error, start)] }),
-        );
+        (later ??= []).push(i);
+        settleLater(message.batch, i, value as PromiseLike<unknown>, start);
         continue;
       }
-      outcomes.push(success(task.key, value, start));
+      values[i] = shareLargeBuffers(value);
     } catch (error) {
-      outcomes.push(failure(task.key, error, start));
+      (failures ??= []).push([i, toTaskFailure(error)]);
     }
+    durations[i] = performance.now() - start;
   }
-  // Async tasks report on their own when they settle; the thread goes on with the next batch meanwhile
-  // (the pool bounds how many tasks a thread holds).
-  if (outcomes.length > 0) post({ type: "done", outcomes });
+  postDone({ type: "done", batch: message.batch, values, durations, failures, later });
 }
 
-function success(key: string, value: unknown, start: number): ThreadOutcome {
-  return { key, ok: true, value: shareLargeBuffers(value), durationMs: performance.now() - start };
-}
-
-function failure(key: string, error: unknown, start: number): ThreadOutcome {
-  return { key, ok: false, error: toTaskFailure(error), durationMs: performance.now() - start };
-}
-
-/** Posts a message; a result that cannot be cloned fails its own task, not the batch. */
-function post(message: FromThread): void {
-  try {
-    port.postMessage(message);
-  } catch (error) {
-    if (message.type !== "done" || message.outcomes.length === 0) throw error;
-    for (const outcome of message.outcomes) {
+function settleLater(batch: number, index: number, value: PromiseLike<unknown>, start: number): void {
+  value.then(
+    (resolved) => {
+      const settled: TaskSettled = {
+        type: "settled",
+        batch,
+        index,
+        ok: true,
+        value: shareLargeBuffers(resolved),
+        durationMs: performance.now() - start,
+      };
       try {
-        port.postMessage({ type: "done", outcomes: [outcome] });
+        port.postMessage(settled);
       } catch (cloneError) {
-        port.postMessage({
-          type: "done",
-          outcomes: [
-            {
-              key: outcome.key,
-              ok: false,
-              error: {
-                name: "DataCloneError",
-                message: `the result of task "${outcome.key}" cannot leave its worker thread: ${(cloneError as Error).message}`,
-              },
-              durationMs: outcome.durationMs,
-            },
-          ],
-        });
+        post({ type: "settled", batch, index, ok: false, error: unclonable(cloneError), durationMs: settled.durationMs });
       }
+    },
+    (error) => post({ type: "settled", batch, index, ok: false, error: toTaskFailure(error), durationMs: performance.now() - start }),
+  );
+}
+
+/** Posts a batch's outcomes; a result that cannot be cloned fails its own task, not the batch. */
+function postDone(done: BatchDone): void {
+  try {
+    port.postMessage(done);
+    return;
+  } catch {
+    // Find the results that cannot be cloned.
+  }
+  const values = done.values.slice();
+  const failures = done.failures?.slice() ?? [];
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] === undefined) continue;
+    try {
+      structuredClone(values[i]);
+    } catch (cloneError) {
+      values[i] = undefined;
+      failures.push([i, unclonable(cloneError)]);
     }
   }
+  port.postMessage({ ...done, values, failures });
+}
+
+function unclonable(cloneError: unknown): TaskFailure {
+  return {
+    name: "DataCloneError",
+    message: `the result cannot leave its worker thread: ${(cloneError as Error).message}`,
+  };
+}
+
+function post(message: FromThread): void {
+  port.postMessage(message);
 }
 
 await pending;

@@ -1,7 +1,7 @@
 import type { TaskFailure } from "../scheduler/events.js";
 import type { CallHole } from "./call-holes.js";
 
-/** A task as a thread receives it: inputs substituted, fused calls cut out into `holes`. */
+/** A task as the pool queues it: inputs substituted, fused calls cut out into `holes`. */
 export interface ThreadTask {
   readonly key: string;
   readonly fn: string;
@@ -9,18 +9,45 @@ export interface ThreadTask {
   readonly holes?: readonly CallHole[];
 }
 
-/** From the pool to a thread. */
-export type ToThread =
-  | { readonly type: "import"; readonly modules: readonly string[] }
-  | { readonly type: "run"; readonly tasks: readonly ThreadTask[] };
+/**
+ * A batch of tasks as it crosses to a thread: parallel arrays rather than an object per task, so
+ * structured cloning handles a few arrays per batch. Keys stay behind: outcomes come back by position.
+ */
+export interface RunBatch {
+  readonly type: "run";
+  readonly batch: number;
+  /** The distinct function names of the batch; `fnIndex[i]` points into it. */
+  readonly fnTable: readonly string[];
+  readonly fnIndex: Uint16Array;
+  readonly args: readonly (readonly unknown[])[];
+  /** Per task, its fused calls; null when no task of the batch has any. */
+  readonly holes: readonly (readonly CallHole[] | null)[] | null;
+}
 
-/** One task's outcome as a thread reports it. */
-export type ThreadOutcome =
-  | { readonly key: string; readonly ok: true; readonly value: unknown; readonly durationMs: number }
-  | { readonly key: string; readonly ok: false; readonly error: TaskFailure; readonly durationMs: number };
+/** From the pool to a thread. */
+export type ToThread = { readonly type: "import"; readonly modules: readonly string[] } | RunBatch;
+
+/** Outcomes of a batch's synchronous tasks, by position. */
+export interface BatchDone {
+  readonly type: "done";
+  readonly batch: number;
+  /** Results by position; a hole where the task failed or is still running (async). */
+  readonly values: readonly unknown[];
+  readonly durations: Float64Array;
+  /** Positions that failed, with why. */
+  readonly failures: readonly (readonly [number, TaskFailure])[] | null;
+  /** Positions whose async task is still running; each reports with a `settled` message. */
+  readonly later: readonly number[] | null;
+}
+
+/** The outcome of one async task of a batch. */
+export type TaskSettled =
+  | { readonly type: "settled"; readonly batch: number; readonly index: number; readonly ok: true; readonly value: unknown; readonly durationMs: number }
+  | { readonly type: "settled"; readonly batch: number; readonly index: number; readonly ok: false; readonly error: TaskFailure; readonly durationMs: number };
 
 /** From a thread to the pool. */
 export type FromThread =
   | { readonly type: "ready" }
   | { readonly type: "import-failed"; readonly module: string; readonly error: TaskFailure }
-  | { readonly type: "done"; readonly outcomes: readonly ThreadOutcome[] };
+  | BatchDone
+  | TaskSettled;

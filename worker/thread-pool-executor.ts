@@ -6,7 +6,7 @@ import { cutCalls, type CallHole } from "./call-holes.js";
 import type { ExecutionOutcome, ExecutionRequest, Executor, OutcomeSink } from "./executor.js";
 import { InlineExecutor } from "./inline-executor.js";
 import { lookupTask } from "./task-registry.js";
-import type { FromThread, ThreadOutcome, ThreadTask, ToThread } from "./thread-messages.js";
+import type { BatchDone, FromThread, RunBatch, TaskSettled, ThreadTask, ToThread } from "./thread-messages.js";
 
 /** Options of {@link ThreadPoolExecutor}. */
 export interface ThreadPoolOptions {
@@ -28,7 +28,17 @@ export interface ThreadPoolOptions {
 interface PoolThread {
   worker: Worker;
   /** Tasks sent and not reported back. */
-  readonly inflight: Map<string, ThreadTask>;
+  inflight: number;
+}
+
+/** A batch sent to a thread and not fully reported back. */
+interface OpenBatch {
+  readonly id: number;
+  readonly thread: PoolThread;
+  readonly tasks: readonly ThreadTask[];
+  /** Per task: 1 once its outcome is in. */
+  readonly settled: Uint8Array;
+  open: number;
 }
 
 /** A thread holds up to this many batches, so the next is there when one finishes. */
@@ -61,6 +71,8 @@ export class ThreadPoolExecutor implements Executor {
   private readonly imported = new Set<string>();
   /** Per function name: its module URL, or null when it can only run on this thread. */
   private readonly moduleOf = new Map<string, string | null>();
+  private readonly batches = new Map<number, OpenBatch>();
+  private batchSeq = 0;
   private averageMs = 1;
   private closed = false;
   private readonly batchMs: number;
@@ -136,18 +148,26 @@ export class ThreadPoolExecutor implements Executor {
     return true;
   }
 
+  /**
+   * Sends pending tasks to threads. Each thread with room gets an equal share, at most one batch
+   * (`target` tasks, about `batchMs` of work). A thread that is still busy gets a batch only when it
+   * is worth a message (a quarter of a batch or more): otherwise, results arriving in small groups
+   * would turn into ever smaller batches. It is never left idle while tasks wait, and a busy thread's
+   * next report calls `dispatch` again, so nothing is held back for long.
+   */
   private dispatch(): void {
+    const pendingCount = this.pending.length - this.pendingHead;
+    if (pendingCount === 0) return;
     const target = Math.max(1, Math.min(MAX_BATCH, Math.floor(this.batchMs / Math.max(this.averageMs, 1e-4))));
     const limit = BATCHES_PER_THREAD * target;
-    while (this.pending.length > this.pendingHead) {
-      let thread: PoolThread | undefined;
-      for (const candidate of this.threads) {
-        if (candidate.inflight.size >= limit) continue;
-        if (thread === undefined || candidate.inflight.size < thread.inflight.size) thread = candidate;
-      }
-      if (thread === undefined) break;
-      const fairShare = Math.ceil((this.pending.length - this.pendingHead) / this.threads.length);
-      const size = Math.min(target, limit - thread.inflight.size, fairShare);
+    const eligible = this.threads.filter((thread) => thread.inflight < limit).sort((a, b) => a.inflight - b.inflight);
+    if (eligible.length === 0) return;
+    const share = Math.min(target, Math.ceil(pendingCount / eligible.length));
+    const worthSending = Math.max(1, target >> 2);
+    for (const thread of eligible) {
+      const size = Math.min(share, limit - thread.inflight, this.pending.length - this.pendingHead);
+      if (size <= 0) break;
+      if (thread.inflight > 0 && size < worthSending) continue;
       const batch = this.pending.slice(this.pendingHead, this.pendingHead + size);
       this.pendingHead += size;
       this.send(thread, batch);
@@ -161,33 +181,42 @@ export class ThreadPoolExecutor implements Executor {
     }
   }
 
-  private send(thread: PoolThread, batch: ThreadTask[]): void {
-    if (thread.inflight.size === 0) thread.worker.ref();
-    for (const request of batch) thread.inflight.set(request.key, request);
+  private send(thread: PoolThread, tasks: ThreadTask[]): void {
+    if (thread.inflight === 0) thread.worker.ref();
+    const message = toRunBatch(++this.batchSeq, tasks);
     try {
-      thread.worker.postMessage({ type: "run", tasks: batch } satisfies ToThread);
-      return;
+      thread.worker.postMessage(message);
     } catch {
-      // Some argument cannot be cloned; find which, one task at a time.
+      // Some task's arguments cannot be cloned: send the others, fail those.
+      this.sendCloneable(thread, tasks);
+      return;
     }
-    for (const request of batch) {
+    thread.inflight += tasks.length;
+    this.batches.set(message.batch, { id: message.batch, thread, tasks, settled: new Uint8Array(tasks.length), open: tasks.length });
+  }
+
+  private sendCloneable(thread: PoolThread, tasks: ThreadTask[]): void {
+    const good: ThreadTask[] = [];
+    const bad: ExecutionOutcome[] = [];
+    for (const task of tasks) {
       try {
-        thread.worker.postMessage({ type: "run", tasks: [request] } satisfies ToThread);
+        structuredClone(task.args);
+        good.push(task);
       } catch (error) {
-        thread.inflight.delete(request.key);
-        this.sink([
-          {
-            key: request.key,
-            ok: false,
-            error: {
-              name: "DataCloneError",
-              message: `the arguments of task "${request.key}" cannot be sent to a worker thread: ${(error as Error).message}`,
-            },
-            durationMs: 0,
+        bad.push({
+          key: task.key,
+          ok: false,
+          error: {
+            name: "DataCloneError",
+            message: `the arguments of task "${task.key}" cannot be sent to a worker thread: ${(error as Error).message}`,
           },
-        ]);
+          durationMs: 0,
+        });
       }
     }
+    if (good.length > 0) this.send(thread, good);
+    if (thread.inflight === 0) thread.worker.unref();
+    this.sink(bad);
   }
 
   private broadcast(message: ToThread): void {
@@ -196,7 +225,7 @@ export class ThreadPoolExecutor implements Executor {
 
   private spawn(imports: readonly string[]): Promise<void> {
     const worker = startThreadWorker(imports);
-    const thread: PoolThread = { worker, inflight: new Map() };
+    const thread: PoolThread = { worker, inflight: 0 };
     this.threads.push(thread);
     return new Promise<void>((resolve, reject) => {
       let ready = false;
@@ -208,7 +237,9 @@ export class ThreadPoolExecutor implements Executor {
           worker.unref();
           resolve();
         } else if (message.type === "done") {
-          this.onDone(thread, message.outcomes);
+          this.onDone(message);
+        } else if (message.type === "settled") {
+          this.onSettled(message);
         } else if (message.type === "import-failed") {
           process.emitWarning(`worker thread could not import ${message.module}: ${message.error.message}`);
         }
@@ -224,15 +255,48 @@ export class ThreadPoolExecutor implements Executor {
     });
   }
 
-  private onDone(thread: PoolThread, outcomes: readonly ThreadOutcome[]): void {
+  private onDone(done: BatchDone): void {
+    const open = this.batches.get(done.batch);
+    if (open === undefined) return;
+    const { tasks, settled } = open;
+    const outcomes: ExecutionOutcome[] = [];
+    const failed = new Map(done.failures ?? []);
+    const later = new Set(done.later ?? []);
     let total = 0;
-    for (const outcome of outcomes) {
-      thread.inflight.delete(outcome.key);
-      total += outcome.durationMs;
+    for (let i = 0; i < tasks.length; i++) {
+      if (later.has(i) || settled[i] === 1) continue;
+      settled[i] = 1;
+      const durationMs = done.durations[i];
+      total += durationMs;
+      const error = failed.get(i);
+      outcomes.push(
+        error === undefined
+          ? { key: tasks[i].key, ok: true, value: done.values[i], durationMs }
+          : { key: tasks[i].key, ok: false, error, durationMs },
+      );
     }
-    if (thread.inflight.size === 0) thread.worker.unref();
-    this.averageMs += 0.2 * (total / outcomes.length - this.averageMs);
-    this.sink(outcomes as ExecutionOutcome[]);
+    if (outcomes.length > 0) this.averageMs += 0.2 * (total / outcomes.length - this.averageMs);
+    this.finishOutcomes(open, outcomes);
+  }
+
+  private onSettled(message: TaskSettled): void {
+    const open = this.batches.get(message.batch);
+    if (open === undefined || open.settled[message.index] === 1) return;
+    open.settled[message.index] = 1;
+    const key = open.tasks[message.index].key;
+    const outcome: ExecutionOutcome = message.ok
+      ? { key, ok: true, value: message.value, durationMs: message.durationMs }
+      : { key, ok: false, error: message.error, durationMs: message.durationMs };
+    this.finishOutcomes(open, [outcome]);
+  }
+
+  private finishOutcomes(open: OpenBatch, outcomes: ExecutionOutcome[]): void {
+    const { thread } = open;
+    open.open -= outcomes.length;
+    thread.inflight -= outcomes.length;
+    if (open.open === 0) this.batches.delete(open.id);
+    if (thread.inflight === 0) thread.worker.unref();
+    this.sink(outcomes);
     this.dispatch();
   }
 
@@ -240,18 +304,22 @@ export class ThreadPoolExecutor implements Executor {
     const index = this.threads.indexOf(thread);
     if (index < 0) return;
     this.threads.splice(index, 1);
-    const lost = [...thread.inflight.values()];
-    thread.inflight.clear();
-    if (lost.length > 0) {
-      this.sink(
-        lost.map((request) => ({
-          key: request.key,
-          ok: false as const,
-          error: { name: "WorkerThreadDied", message: `the worker thread running task "${request.key}" died: ${error.message}` },
+    const lost: ExecutionOutcome[] = [];
+    for (const [id, open] of this.batches) {
+      if (open.thread !== thread) continue;
+      this.batches.delete(id);
+      open.tasks.forEach((task, i) => {
+        if (open.settled[i] === 1) return;
+        lost.push({
+          key: task.key,
+          ok: false,
+          error: { name: "WorkerThreadDied", message: `the worker thread running task "${task.key}" died: ${error.message}` },
           durationMs: 0,
-        })),
-      );
+        });
+      });
     }
+    thread.inflight = 0;
+    if (lost.length > 0) this.sink(lost);
     if (!this.closed) {
       this.spawn([...this.imported]).then(
         () => this.dispatch(),
@@ -259,6 +327,31 @@ export class ThreadPoolExecutor implements Executor {
       );
     }
   }
+}
+
+/** Packs tasks into the parallel arrays a thread receives. */
+function toRunBatch(batch: number, tasks: readonly ThreadTask[]): RunBatch {
+  const fnTable: string[] = [];
+  const fnIndex = new Uint16Array(tasks.length);
+  const args: (readonly unknown[])[] = new Array(tasks.length);
+  let holes: (readonly CallHole[] | null)[] | null = null;
+  let lastFn: string | undefined;
+  let lastIndex = 0;
+  for (let i = 0; i < tasks.length; i++) {
+    const task = tasks[i];
+    if (task.fn !== lastFn) {
+      lastFn = task.fn;
+      lastIndex = fnTable.indexOf(task.fn);
+      if (lastIndex < 0) lastIndex = fnTable.push(task.fn) - 1;
+    }
+    fnIndex[i] = lastIndex;
+    args[i] = task.args;
+    if (task.holes !== undefined) {
+      holes ??= new Array(tasks.length).fill(null);
+      holes[i] = task.holes;
+    }
+  }
+  return { type: "run", batch, fnTable, fnIndex, args, holes };
 }
 
 /**

@@ -33,11 +33,9 @@ describe("optimizeGraph", () => {
     expect([...optimizeGraph(sample(), ["c"], { fuse: false }).keys()]).toEqual(["a", "b", "c"]);
   });
 
-  it("returns an equal copy, not the input, with every pass off", () => {
+  it("returns the input itself, uncopied, with every pass off", () => {
     const graph = sample();
-    const optimized = optimizeGraph(graph, ["c"], { cull: false, fuse: false });
-    expect(optimized).not.toBe(graph);
-    expect([...optimized.entries()]).toEqual([...graph.entries()]);
+    expect(optimizeGraph(graph, ["c"], { cull: false, fuse: false })).toBe(graph);
   });
 
   it("passes fuse options through", () => {

@@ -154,22 +154,20 @@ function functionName(fn: (...args: never[]) => unknown): string {
 }
 
 function call(fn: string, args: readonly unknown[], options: DelayedOptions): Delayed {
-  const inputs: Delayed[] = [];
-  const seen = new Map<Key, Delayed>();
-  const graphArgs = args.map((arg) => toGraphValue(arg, inputs, seen));
+  const inputs = new Inputs();
+  const graphArgs = args.map((arg) => toGraphValue(arg, inputs));
   const key = options.key ?? (options.pure === false ? `${fn}-${randomUUID()}` : `${fn}-${tokenize(fn, graphArgs)}`);
   const spec = taskSpec(key, fn, graphArgs, { retries: options.retries, priority: options.priority });
-  return new Delayed(key, spec, inputs);
+  return new Delayed(key, spec, inputs.list);
 }
 
 /** Replaces delayed values inside `value` by references, copying only the containers that hold some. */
-function toGraphValue(value: unknown, inputs: Delayed[], seen: Map<Key, Delayed>): unknown {
+function toGraphValue(value: unknown, inputs: Inputs): unknown {
   if (value === null || typeof value !== "object") return value;
   if (value instanceof Delayed) {
-    const known = seen.get(value.key);
+    const known = inputs.find(value.key);
     if (known === undefined) {
-      seen.set(value.key, value);
-      inputs.push(value);
+      inputs.add(value);
     } else if (known !== value && known.spec !== undefined && value.spec !== undefined) {
       checkSameSpec(known.spec, value.spec);
     }
@@ -178,7 +176,7 @@ function toGraphValue(value: unknown, inputs: Delayed[], seen: Map<Key, Delayed>
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
-      const converted = toGraphValue(value[i], inputs, seen);
+      const converted = toGraphValue(value[i], inputs);
       if (converted !== value[i]) (copy ??= value.slice())[i] = converted;
     }
     return copy ?? value;
@@ -186,12 +184,33 @@ function toGraphValue(value: unknown, inputs: Delayed[], seen: Map<Key, Delayed>
   if (isPlainObject(value)) {
     let copy: Record<string, unknown> | undefined;
     for (const k in value) {
-      const converted = toGraphValue(value[k], inputs, seen);
+      const converted = toGraphValue(value[k], inputs);
       if (converted !== value[k]) (copy ??= { ...value })[k] = converted;
     }
     return copy ?? value;
   }
   return value;
+}
+
+/**
+ * The distinct delayed inputs of one call. Most calls have a few, where a scan beats a map; a map is
+ * built only past a handful (a sum over thousands of parts).
+ */
+class Inputs {
+  readonly list: Delayed[] = [];
+  private byKey: Map<Key, Delayed> | undefined;
+
+  find(key: Key): Delayed | undefined {
+    if (this.byKey !== undefined) return this.byKey.get(key);
+    for (const input of this.list) if (input.key === key) return input;
+    return undefined;
+  }
+
+  add(input: Delayed): void {
+    this.list.push(input);
+    if (this.byKey !== undefined) this.byKey.set(input.key, input);
+    else if (this.list.length > 8) this.byKey = new Map(this.list.map((d) => [d.key, d]));
+  }
 }
 
 /**

@@ -221,18 +221,23 @@ export class SchedulerCore {
     }
     for (let i = 0; i < created.length; i++) {
       const task = created[i];
-      // A dependency listed twice is linked once: stamp each as it is linked.
+      const keys = specs[i].deps;
+      if (keys.length === 0) continue;
+      // A dependency listed twice is linked once: stamp each as it is found.
       const stamp = ++state.visitStamp;
-      for (const depKey of specs[i].deps) {
+      const deps: TaskState[] = new Array(keys.length);
+      let count = 0;
+      for (const depKey of keys) {
         const dep = state.tasks.get(depKey);
         if (dep === undefined) {
           return refuse(`task "${task.key}" depends on "${depKey}", which is not in the graph`, [task.key, depKey]);
         }
         if (dep.visitStamp === stamp) continue;
         dep.visitStamp = stamp;
-        task.addDependency(dep);
-        dep.addDependent(task);
+        deps[count++] = dep;
       }
+      deps.length = count;
+      task.linkDependencies(deps);
     }
     for (const key of event.wanted) {
       if (!state.tasks.has(key)) return refuse(`wanted key "${key}" is not in the graph`, [key]);
@@ -327,7 +332,7 @@ export class SchedulerCore {
     if (task === undefined || task.state !== "processing" || task.processingOn !== worker) {
       if (task?.state === "memory" && !task.holds(worker)) {
         // A second copy, e.g. from a worker whose death was declared too early: keep it as a replica.
-        task.whoHas.push(worker);
+        task.addHolder(worker);
         worker.resultCount++;
         worker.nbytes += task.nbytes;
       } else if (task === undefined || task.state !== "memory") {

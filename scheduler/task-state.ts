@@ -20,6 +20,7 @@ export type TaskStateName = "released" | "waiting" | "queued" | "processing" | "
  * tasks allocate no arrays. Never mutated: `addDependent` and `addDependency` replace it.
  */
 const NO_TASKS: TaskState[] = [];
+const NO_WORKERS: WorkerState[] = [];
 
 /** The scheduler's record of one task. Mutated only through the transition table. */
 export class TaskState {
@@ -50,8 +51,8 @@ export class TaskState {
   started = false;
   /** A steal request is out for this task. */
   stealingTo: WorkerState | null = null;
-  /** Workers holding the result: usually one, so an array beats a set. */
-  readonly whoHas: WorkerState[] = [];
+  /** Workers holding the result: usually one, so an array beats a set. Shared and empty until one does. */
+  whoHas: WorkerState[] = NO_WORKERS;
   nbytes = 0;
   retriesLeft: number;
   /** Workers that died while running this task, oldest first; null until one does. */
@@ -97,6 +98,18 @@ export class TaskState {
     return this.whoHas.includes(worker);
   }
 
+  addHolder(worker: WorkerState): void {
+    if (this.whoHas === NO_WORKERS) this.whoHas = [worker];
+    else this.whoHas.push(worker);
+  }
+
+  /** Drops every holder; returns who they were. */
+  clearHolders(): WorkerState[] {
+    const holders = this.whoHas;
+    this.whoHas = NO_WORKERS;
+    return holders;
+  }
+
   /** Removes a holder; false when it did not hold the result. */
   dropHolder(worker: WorkerState): boolean {
     const index = this.whoHas.indexOf(worker);
@@ -111,9 +124,10 @@ export class TaskState {
     this.dependentCount++;
   }
 
-  addDependency(dependency: TaskState): void {
-    if (this.dependencies === NO_TASKS) this.dependencies = [dependency];
-    else this.dependencies.push(dependency);
+  /** Links inputs, each once, in the given order. */
+  linkDependencies(dependencies: readonly TaskState[]): void {
+    this.dependencies = dependencies.length === 0 ? NO_TASKS : (dependencies as TaskState[]);
+    for (const dependency of dependencies) dependency.addDependent(this);
   }
 
   /**

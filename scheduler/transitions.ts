@@ -62,7 +62,7 @@ export const TRANSITIONS = {
     const w = worker!;
     unassign(task);
     task.nbytes = nbytes ?? 0;
-    task.whoHas.push(w);
+    task.addHolder(w);
     w.resultCount++;
     w.nbytes += task.nbytes;
     setState(state, task, "memory");
@@ -106,12 +106,12 @@ export const TRANSITIONS = {
    */
   "memory->released": (state, task) => {
     if (task.whoHas.length > 0) {
-      for (const w of task.whoHas) {
+      const holders = task.clearHolders();
+      for (const w of holders) {
         w.resultCount--;
         w.nbytes -= task.nbytes;
       }
-      const workers = task.whoHas.length === 1 ? task.whoHas[0].idList : task.whoHas.map((w) => w.id);
-      task.whoHas.length = 0;
+      const workers = holders.length === 1 ? holders[0].idList : holders.map((w) => w.id);
       state.emit({ type: "release", key: task.key, workers });
     }
     setState(state, task, "released");

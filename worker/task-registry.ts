@@ -16,10 +16,10 @@ export interface RegisteredTask {
  */
 const REGISTRY_SYMBOL = Symbol.for("weft.task-registry");
 
-function registry(): Map<string, RegisteredTask> {
-  const holder = globalThis as { [REGISTRY_SYMBOL]?: Map<string, RegisteredTask> };
-  return (holder[REGISTRY_SYMBOL] ??= new Map());
-}
+const table: Map<string, RegisteredTask> = ((globalThis as { [REGISTRY_SYMBOL]?: Map<string, RegisteredTask> })[
+  REGISTRY_SYMBOL
+] ??= new Map());
+
 
 /**
  * Registers `fn` under `name`. Registering the same function again under its name is harmless (a
@@ -29,7 +29,6 @@ function registry(): Map<string, RegisteredTask> {
 export function registerTask(name: string, fn: (...args: never[]) => unknown, module?: string): RegisteredTask {
   if (typeof name !== "string" || name.length === 0) throw new TypeError("a task function needs a non-empty name");
   if (typeof fn !== "function") throw new TypeError(`task "${name}" must be a function, got ${typeof fn}`);
-  const table = registry();
   const existing = table.get(name);
   if (existing !== undefined) {
     if (existing.fn === fn || (module !== undefined && existing.module === module)) {
@@ -47,12 +46,13 @@ export function registerTask(name: string, fn: (...args: never[]) => unknown, mo
   return entry;
 }
 
+/** The last lookup: consecutive tasks mostly call the same function. */
+let lastFound: RegisteredTask | undefined;
+
 /** The function registered under `name`, if any. */
 export function lookupTask(name: string): RegisteredTask | undefined {
-  return registry().get(name);
-}
-
-/** Forgets a registration; for functions defined for one computation (closures). */
-export function unregisterTask(name: string): void {
-  registry().delete(name);
+  if (lastFound !== undefined && lastFound.name === name) return lastFound;
+  const found = table.get(name);
+  if (found !== undefined) lastFound = found;
+  return found;
 }

@@ -21,6 +21,8 @@ export interface AssignTask {
   readonly priority: number;
   /** The `runSpec` the task was submitted with. */
   readonly runSpec: unknown;
+  /** The run specs of the task's dependencies, in the order its `deps` list them (each once). */
+  readonly inputs: readonly unknown[];
 }
 
 /**
@@ -47,6 +49,8 @@ export interface ReleaseResult {
   readonly type: "release";
   readonly key: Key;
   readonly workers: readonly WorkerId[];
+  /** The task's run spec, or undefined for a result the core never knew (a stale completion). */
+  readonly runSpec: unknown;
 }
 
 /** A wanted result is in memory on these workers. */
@@ -56,6 +60,7 @@ export interface ReportResult {
   readonly clients: readonly ClientId[];
   readonly workers: readonly WorkerId[];
   readonly nbytes: number;
+  readonly runSpec: unknown;
 }
 
 /** A wanted key failed, itself or through a dependency (`error.blame`). */
@@ -78,4 +83,5 @@ export interface RejectGraph {
 export interface ForgetTask {
   readonly type: "forget";
   readonly key: Key;
+  readonly runSpec: unknown;
 }

@@ -2,7 +2,7 @@ import { GraphError } from "../graph/graph-error.js";
 import { sameSpec } from "../graph/merge.js";
 import { optimizeGraph, type OptimizeOptions } from "../graph/optimize.js";
 import { orderPositions } from "../graph/order.js";
-import { replaceRefsInArray, type Key, type ReadonlyGraph, type Ref, type TaskSpec } from "../graph/task-spec.js";
+import type { Key, ReadonlyGraph, TaskSpec } from "../graph/task-spec.js";
 import { validateGraph } from "../graph/validate.js";
 import "../worker/builtin-tasks.js";
 import type { ExecutionOutcome, ExecutionRequest, Executor } from "../worker/executor.js";
@@ -11,7 +11,8 @@ import { sizeOf } from "../worker/size-of.js";
 import { lookupTask } from "../worker/task-registry.js";
 import { ThreadPoolExecutor } from "../worker/thread-pool-executor.js";
 import type { SchedulerCommand } from "./commands.js";
-import type { ClientId, SchedulerEvent, SubmittedTask, TaskFailure } from "./events.js";
+import type { ClientId, SchedulerEvent, TaskFailure } from "./events.js";
+import { LocalTask } from "./local-task.js";
 import type { SchedulerConfig } from "./scheduler-config.js";
 import { SchedulerCore } from "./scheduler-core.js";
 
@@ -66,7 +67,8 @@ const LOCAL_WORKER = "local";
 export class LocalScheduler {
   private readonly core: SchedulerCore;
   private executor!: Executor;
-  private readonly values = new Map<Key, unknown>();
+  /** Results held, for `stats`. */
+  private heldResults = 0;
   private readonly clients = new Map<ClientId, SubmissionHandlers>();
   /** Events waiting to be handed to the core, so outcomes reported during a dispatch are not handled re-entrantly. */
   private inbox: SchedulerEvent[] = [];
@@ -116,19 +118,9 @@ export class LocalScheduler {
     validateGraph(graph, { isKnownFunction: (name) => lookupTask(name) !== undefined, external: isHeld, structure: !collected });
     const optimized = optimizeGraph(graph, outputs, collected ? { ...options.optimize, cull: false } : options.optimize);
     const order = orderPositions(optimized, outputs.filter((key) => optimized.has(key)));
-    const tasks: SubmittedTask[] = [];
+    const tasks: LocalTask[] = [];
     let i = 0;
-    for (const spec of optimized.values()) {
-      tasks.push({
-        key: spec.key,
-        deps: spec.deps,
-        order: order[i++],
-        userPriority: spec.priority,
-        retries: spec.retries,
-        prefix: spec.fn,
-        runSpec: spec,
-      });
-    }
+    for (const spec of optimized.values()) tasks.push(new LocalTask(spec, order[i++]));
     this.clients.set(client, handlers);
     this.enqueue({ type: "graph-submitted", client, tasks, wanted: outputs });
   }
@@ -143,14 +135,9 @@ export class LocalScheduler {
     this.clients.delete(client);
   }
 
-  /** The held value of a key in memory. */
-  valueOf(key: Key): unknown {
-    return this.values.get(key);
-  }
-
   /** Counts of known tasks per state, and the number of held results. */
   stats(): { tasks: ReturnType<SchedulerCore["counts"]>; heldResults: number } {
-    return { tasks: this.core.counts(), heldResults: this.values.size };
+    return { tasks: this.core.counts(), heldResults: this.heldResults };
   }
 
   /** Stops the executor. Pending computations never complete. */
@@ -162,17 +149,18 @@ export class LocalScheduler {
   private onOutcomes(outcomes: ExecutionOutcome[]): void {
     if (this.closed) return;
     for (const outcome of outcomes) {
+      const task = outcome.request as LocalTask;
       if (outcome.ok) {
-        this.values.set(outcome.key, outcome.value);
+        this.hold(task, outcome.value);
         this.inbox.push({
           type: "task-finished",
-          key: outcome.key,
+          key: task.key,
           worker: LOCAL_WORKER,
           nbytes: sizeOf(outcome.value),
           durationMs: outcome.durationMs,
         });
       } else {
-        this.inbox.push({ type: "task-erred", key: outcome.key, worker: LOCAL_WORKER, error: outcome.error, durationMs: outcome.durationMs });
+        this.inbox.push({ type: "task-erred", key: task.key, worker: LOCAL_WORKER, error: outcome.error, durationMs: outcome.durationMs });
       }
     }
     this.drain();
@@ -203,20 +191,20 @@ export class LocalScheduler {
     for (const command of commands) {
       switch (command.type) {
         case "assign": {
-          const spec = command.runSpec as TaskSpec;
-          const args = spec.deps.length === 0 ? spec.args : replaceRefsInArray(spec.args, this.resolve);
-          (requests ??= []).push({ key: spec.key, fn: spec.fn, args });
+          const task = command.runSpec as LocalTask;
+          task.resolveArgs(command.inputs as readonly LocalTask[]);
+          (requests ??= []).push(task);
           break;
         }
         case "release":
-          this.values.delete(command.key);
-          break;
         case "forget":
-          this.values.delete(command.key);
+          if (command.runSpec !== undefined) this.drop(command.runSpec as LocalTask);
           break;
-        case "result":
-          for (const client of command.clients) this.clients.get(client)?.onResult(command.key, this.values.get(command.key));
+        case "result": {
+          const { value } = command.runSpec as LocalTask;
+          for (const client of command.clients) this.clients.get(client)?.onResult(command.key, value);
           break;
+        }
         case "error":
           for (const client of command.clients) this.clients.get(client)?.onError(command.key, command.error);
           break;
@@ -233,5 +221,16 @@ export class LocalScheduler {
     if (requests !== undefined) this.executor.run(requests);
   }
 
-  private readonly resolve = (ref: Ref): unknown => this.values.get(ref.key);
+  private hold(task: LocalTask, value: unknown): void {
+    if (!task.hasValue) this.heldResults++;
+    task.value = value;
+    task.hasValue = true;
+  }
+
+  private drop(task: LocalTask): void {
+    if (task.hasValue) this.heldResults--;
+    task.value = undefined;
+    task.hasValue = false;
+    task.args = task.spec.args;
+  }
 }

@@ -169,6 +169,7 @@ export class SchedulerCore {
           clients: [event.client],
           workers: task.whoHas.map((w) => w.id),
           nbytes: task.nbytes,
+          runSpec: task.runSpec,
         });
       } else if (task.state === "erred") {
         state.emit({ type: "error", key, clients: [event.client], error: task.error! });
@@ -336,7 +337,7 @@ export class SchedulerCore {
         worker.resultCount++;
         worker.nbytes += task.nbytes;
       } else if (task === undefined || task.state !== "memory") {
-        state.emit({ type: "release", key: event.key, workers: [worker.id] });
+        state.emit({ type: "release", key: event.key, workers: worker.idList, runSpec: task?.runSpec });
       }
       return;
     }

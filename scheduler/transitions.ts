@@ -71,7 +71,14 @@ export const TRANSITIONS = {
       if (dependent.state === "waiting" && --dependent.waitingOn === 0) state.ready.push(dependent);
     }
     if (task.wanted) {
-      state.emit({ type: "result", key: task.key, clients: [...task.wantedBy!], workers: w.idList, nbytes: task.nbytes });
+      state.emit({
+        type: "result",
+        key: task.key,
+        clients: [...task.wantedBy!],
+        workers: w.idList,
+        nbytes: task.nbytes,
+        runSpec: task.runSpec,
+      });
     }
     if (!task.needed) state.releaseCandidates.push(task);
   },
@@ -112,7 +119,7 @@ export const TRANSITIONS = {
         w.nbytes -= task.nbytes;
       }
       const workers = holders.length === 1 ? holders[0].idList : holders.map((w) => w.id);
-      state.emit({ type: "release", key: task.key, workers });
+      state.emit({ type: "release", key: task.key, workers, runSpec: task.runSpec });
     }
     setState(state, task, "released");
     if (task.waiterCount === 0) {
@@ -170,6 +177,7 @@ for (const name of TRANSITION_NAMES) {
 }
 
 const NO_ARGS: TransitionArgs = {};
+const NO_INPUTS: readonly unknown[] = Object.freeze([]);
 
 /** Moves `task` to `to` through the table; throws for a change the table does not allow. */
 export function transition(state: CoreState, task: TaskState, to: TaskStateName, args: TransitionArgs = NO_ARGS): void {
@@ -192,7 +200,14 @@ function assign(state: CoreState, task: TaskState, worker: WorkerState): void {
   task.processingIndex = worker.processing.length;
   worker.processing.push(task);
   worker.occupancy += estimate;
-  state.emit({ type: "assign", key: task.key, worker: worker.id, priority: task.order, runSpec: task.runSpec });
+  state.emit({
+    type: "assign",
+    key: task.key,
+    worker: worker.id,
+    priority: task.order,
+    runSpec: task.runSpec,
+    inputs: task.dependencies.length === 0 ? NO_INPUTS : task.dependencies.map((dep) => dep.runSpec),
+  });
 }
 
 function unassign(task: TaskState): void {
@@ -262,5 +277,5 @@ function forget(state: CoreState, task: TaskState): void {
     dep.dropDependent();
     if (dep.dependentCount === 0) state.releaseCandidates.push(dep);
   }
-  state.emit({ type: "forget", key: task.key });
+  state.emit({ type: "forget", key: task.key, runSpec: task.runSpec });
 }

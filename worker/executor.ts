@@ -8,10 +8,10 @@ export interface ExecutionRequest {
   readonly args: readonly unknown[];
 }
 
-/** How a task ended. */
+/** How a task ended. `request` is the very object passed to `run`, so callers can hang their own data on it. */
 export type ExecutionOutcome =
-  | { readonly key: Key; readonly ok: true; readonly value: unknown; readonly durationMs: number }
-  | { readonly key: Key; readonly ok: false; readonly error: TaskFailure; readonly durationMs: number };
+  | { readonly request: ExecutionRequest; readonly ok: true; readonly value: unknown; readonly durationMs: number }
+  | { readonly request: ExecutionRequest; readonly ok: false; readonly error: TaskFailure; readonly durationMs: number };
 
 /** Receives outcomes, in batches; may be called synchronously from `run`. */
 export type OutcomeSink = (outcomes: ExecutionOutcome[]) => void;

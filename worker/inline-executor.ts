@@ -44,20 +44,20 @@ export class InlineExecutor implements Executor {
           try {
             value = evaluateTask(request.fn, request.args, noInputs);
           } catch (error) {
-            outcomes.push({ key: request.key, ok: false, error: toTaskFailure(error), durationMs: performance.now() - start });
+            outcomes.push({ request, ok: false, error: toTaskFailure(error), durationMs: performance.now() - start });
             continue;
           }
           if (isThenable(value)) {
             this.waiting = true;
             value.then(
-              (resolved) => this.settle({ key: request.key, ok: true, value: resolved, durationMs: performance.now() - start }),
+              (resolved) => this.settle({ request, ok: true, value: resolved, durationMs: performance.now() - start }),
               (error) =>
-                this.settle({ key: request.key, ok: false, error: toTaskFailure(error), durationMs: performance.now() - start }),
+                this.settle({ request, ok: false, error: toTaskFailure(error), durationMs: performance.now() - start }),
             );
             if (outcomes.length > 0) this.sink(outcomes);
             return;
           }
-          outcomes.push({ key: request.key, ok: true, value, durationMs: performance.now() - start });
+          outcomes.push({ request, ok: true, value, durationMs: performance.now() - start });
         }
         this.backlog = this.backlog.slice(this.head);
         this.head = 0;

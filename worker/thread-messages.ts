@@ -1,9 +1,11 @@
 import type { TaskFailure } from "../scheduler/events.js";
 import type { CallHole } from "./call-holes.js";
+import type { ExecutionRequest } from "./executor.js";
 
 /** A task as the pool queues it: inputs substituted, fused calls cut out into `holes`. */
 export interface ThreadTask {
-  readonly key: string;
+  /** The request it came from, handed back with the outcome. */
+  readonly request: ExecutionRequest;
   readonly fn: string;
   readonly args: readonly unknown[];
   readonly holes?: readonly CallHole[];

@@ -127,7 +127,7 @@ export class ThreadPoolExecutor implements Executor {
     if (!this.routeFunction(request.fn, newModules)) return undefined;
     const { args, holes } = cutCalls(request.args);
     if (holes !== undefined && !holes.every((hole) => this.routeHole(hole, newModules))) return undefined;
-    return holes === undefined ? { key: request.key, fn: request.fn, args } : { key: request.key, fn: request.fn, args, holes };
+    return holes === undefined ? { request, fn: request.fn, args } : { request, fn: request.fn, args, holes };
   }
 
   private routeHole(hole: CallHole, newModules: string[]): boolean {
@@ -204,11 +204,11 @@ export class ThreadPoolExecutor implements Executor {
         good.push(task);
       } catch (error) {
         bad.push({
-          key: task.key,
+          request: task.request,
           ok: false,
           error: {
             name: "DataCloneError",
-            message: `the arguments of task "${task.key}" cannot be sent to a worker thread: ${(error as Error).message}`,
+            message: `the arguments of task "${task.request.key}" cannot be sent to a worker thread: ${(error as Error).message}`,
           },
           durationMs: 0,
         });
@@ -271,8 +271,8 @@ export class ThreadPoolExecutor implements Executor {
       const error = failed.get(i);
       outcomes.push(
         error === undefined
-          ? { key: tasks[i].key, ok: true, value: done.values[i], durationMs }
-          : { key: tasks[i].key, ok: false, error, durationMs },
+          ? { request: tasks[i].request, ok: true, value: done.values[i], durationMs }
+          : { request: tasks[i].request, ok: false, error, durationMs },
       );
     }
     if (outcomes.length > 0) this.averageMs += 0.2 * (total / outcomes.length - this.averageMs);
@@ -283,10 +283,10 @@ export class ThreadPoolExecutor implements Executor {
     const open = this.batches.get(message.batch);
     if (open === undefined || open.settled[message.index] === 1) return;
     open.settled[message.index] = 1;
-    const key = open.tasks[message.index].key;
+    const request = open.tasks[message.index].request;
     const outcome: ExecutionOutcome = message.ok
-      ? { key, ok: true, value: message.value, durationMs: message.durationMs }
-      : { key, ok: false, error: message.error, durationMs: message.durationMs };
+      ? { request, ok: true, value: message.value, durationMs: message.durationMs }
+      : { request, ok: false, error: message.error, durationMs: message.durationMs };
     this.finishOutcomes(open, [outcome]);
   }
 
@@ -311,9 +311,9 @@ export class ThreadPoolExecutor implements Executor {
       open.tasks.forEach((task, i) => {
         if (open.settled[i] === 1) return;
         lost.push({
-          key: task.key,
+          request: task.request,
           ok: false,
-          error: { name: "WorkerThreadDied", message: `the worker thread running task "${task.key}" died: ${error.message}` },
+          error: { name: "WorkerThreadDied", message: `the worker thread running task "${task.request.key}" died: ${error.message}` },
           durationMs: 0,
         });
       });

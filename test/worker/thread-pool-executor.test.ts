@@ -96,10 +96,10 @@ describe("thread pool", () => {
     try {
       pool.run([{ key: "dies", fn: exitThread.taskName, args: [] }]);
       await settled(1);
-      expect(outcomes[0]).toMatchObject({ key: "dies", ok: false, error: { name: "WorkerThreadDied" } });
+      expect(outcomes[0]).toMatchObject({ request: { key: "dies" }, ok: false, error: { name: "WorkerThreadDied" } });
       pool.run([{ key: "after", fn: inc.taskName, args: [1] }]);
       await settled(2);
-      expect(outcomes[1], JSON.stringify(outcomes[1])).toMatchObject({ key: "after", ok: true, value: 2 });
+      expect(outcomes[1]).toMatchObject({ request: { key: "after" }, ok: true, value: 2 });
     } finally {
       await pool.close();
     }
@@ -114,10 +114,10 @@ describe("thread pool", () => {
         { key: "good", fn: inc.taskName, args: [1] },
       ]);
       await settled(2);
-      const bad = outcomes.find((o) => o.key === "bad")!;
+      const bad = outcomes.find((o) => o.request.key === "bad")!;
       expect(bad).toMatchObject({ ok: false, error: { name: "DataCloneError" } });
       expect(!bad.ok && bad.error.message).toContain('task "bad"');
-      expect(outcomes.find((o) => o.key === "good")).toMatchObject({ ok: true, value: 2 });
+      expect(outcomes.find((o) => o.request.key === "good")).toMatchObject({ ok: true, value: 2 });
     } finally {
       await pool.close();
     }
@@ -130,7 +130,7 @@ describe("thread pool", () => {
       const args = [[new Call(inc.taskName, [new Call(inc.taskName, [1])]), 10]];
       pool.run([{ key: "nested", fn: sum.taskName, args }]);
       await settled(1);
-      expect(outcomes[0]).toMatchObject({ key: "nested", ok: true, value: 13 });
+      expect(outcomes[0]).toMatchObject({ request: { key: "nested" }, ok: true, value: 13 });
     } finally {
       await pool.close();
     }

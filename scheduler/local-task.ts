@@ -1,0 +1,59 @@
+import type { Key, Ref, TaskSpec } from "../graph/task-spec.js";
+import { replaceRefsInArray } from "../graph/task-spec.js";
+import type { ExecutionRequest } from "../worker/executor.js";
+import type { SubmittedTask } from "./events.js";
+
+/**
+ * One task of the local scheduler, in every role it plays: the task submitted to the core (its own
+ * `runSpec`, handed back with every command about it), the request an executor runs, and the cell
+ * holding its result. Inputs are read from the dependencies' cells, which the core lists with each
+ * `assign`, so results need no table keyed by name.
+ */
+export class LocalTask implements SubmittedTask, ExecutionRequest {
+  readonly key: Key;
+  readonly deps: readonly Key[];
+  readonly userPriority: number | undefined;
+  readonly retries: number | undefined;
+  readonly prefix: string;
+  readonly fn: string;
+  readonly runSpec: LocalTask = this;
+  /** The arguments to run with: the spec's, with references replaced by inputs once assigned. */
+  args: readonly unknown[];
+  /** The result, while held. */
+  value: unknown = undefined;
+  hasValue = false;
+
+  constructor(
+    readonly spec: TaskSpec,
+    /** Priority from the graph's ordering. */
+    readonly order: number,
+  ) {
+    this.key = spec.key;
+    this.deps = spec.deps;
+    this.userPriority = spec.priority;
+    this.retries = spec.retries;
+    this.prefix = spec.fn;
+    this.fn = spec.fn;
+    this.args = spec.args;
+  }
+
+  /** Substitutes the inputs' results for the references in the spec's arguments. */
+  resolveArgs(inputs: readonly LocalTask[]): void {
+    if (inputs.length === 0) {
+      this.args = this.spec.args;
+      return;
+    }
+    let resolve: (ref: Ref) => unknown;
+    if (inputs.length <= 8) {
+      resolve = (ref) => {
+        for (const input of inputs) if (input.key === ref.key) return input.value;
+        return undefined;
+      };
+    } else {
+      const values = new Map<Key, unknown>();
+      for (const input of inputs) values.set(input.key, input.value);
+      resolve = (ref) => values.get(ref.key);
+    }
+    this.args = replaceRefsInArray(this.spec.args, resolve);
+  }
+}

@@ -57,6 +57,11 @@ export interface GraphSubmitted {
   readonly client: ClientId;
   readonly tasks: readonly SubmittedTask[];
   readonly wanted: readonly Key[];
+  /**
+   * The shell vouches that the new tasks form no cycle (it ran `validateGraph`, or built the graph so
+   * that none can form), and the core skips its own check. Default `false`.
+   */
+  readonly acyclic?: boolean;
 }
 
 /** A client no longer wants these keys (it has their results, or it cancels). */

@@ -122,7 +122,7 @@ export class LocalScheduler {
     let i = 0;
     for (const spec of optimized.values()) tasks.push(new LocalTask(spec, order[i++]));
     this.clients.set(client, handlers);
-    this.enqueue({ type: "graph-submitted", client, tasks, wanted: outputs });
+    this.enqueue({ type: "graph-submitted", client, tasks, wanted: outputs, acyclic: true });
   }
 
   /** The client no longer wants these keys: their results may be freed. */

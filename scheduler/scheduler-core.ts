@@ -243,7 +243,7 @@ export class SchedulerCore {
     for (const key of event.wanted) {
       if (!state.tasks.has(key)) return refuse(`wanted key "${key}" is not in the graph`, [key]);
     }
-    const cycle = findCycle(state, created, submission);
+    const cycle = event.acyclic === true ? undefined : findCycle(state, created, submission);
     if (cycle !== undefined) {
       return refuse(`the graph has a cycle: ${[...cycle, cycle[0]].map((k) => `"${k}"`).join(" -> ")}`, cycle);
     }

@@ -16,9 +16,16 @@ export class UnknownFunctionError extends Error {
  * a fused call inside it, is async: sync tasks pay nothing for async support.
  */
 export function evaluateTask(fn: string, args: readonly unknown[], resolve: InputResolver): unknown {
+  if (isFlat(args)) return callFunction(fn, args as unknown[]);
   const state = { async: false };
   const values = evaluateValue(args, resolve, state) as unknown[];
   return state.async ? awaitDeep(values).then((ready) => callFunction(fn, ready as unknown[])) : callFunction(fn, values);
+}
+
+/** Arguments with nothing to evaluate: no containers, so no `Ref` or `Call` can hide in them. */
+function isFlat(args: readonly unknown[]): boolean {
+  for (const arg of args) if (arg !== null && typeof arg === "object" && !ArrayBuffer.isView(arg)) return false;
+  return true;
 }
 
 /** Calls the function registered under `name`; throws {@link UnknownFunctionError} when there is none. */

@@ -21,12 +21,6 @@ export interface ValidateOptions {
    * worker's memory, from an earlier compute). Default: none, every dependency must be in the graph.
    */
   readonly external?: ReadonlySet<Key> | ((key: Key) => boolean);
-  /**
-   * Check dependencies and cycles. Switch off only for a graph well-formed by construction, such as
-   * one `collectGraph` built from delayed values (an input always exists before what reads it, so it
-   * can neither be missing nor form a cycle). Default `true`.
-   */
-  readonly structure?: boolean;
 }
 
 /**
@@ -76,7 +70,6 @@ export function validateGraph(graph: ReadonlyGraph, options: ValidateOptions = {
     }
     if (isKnown) checkFunctions(spec, isKnown);
   }
-  if (options.structure === false) return;
   const cycle = findCycle(graph, isExternal);
   if (cycle !== undefined) {
     throw new GraphError("cycle", `cycle in graph: ${[...cycle, cycle[0]].join(" -> ")}`, cycle);

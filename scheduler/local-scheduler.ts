@@ -37,8 +37,9 @@ export interface SubmitOptions {
   readonly optimize?: OptimizeOptions;
   /**
    * The graph is exactly what the outputs need and well-formed by construction — built by
-   * `collectGraph` from delayed values — so dependency and cycle checks and culling are skipped.
-   * Default `false`.
+   * `collectGraph` from delayed values, whose functions were registered when the calls were built,
+   * whose inputs always exist before what reads them, and whose keys match their tasks — so
+   * validation and culling are skipped. Default `false`.
    */
   readonly collected?: boolean;
 }
@@ -115,7 +116,7 @@ export class LocalScheduler {
       }
     }
     const collected = options.collected === true;
-    validateGraph(graph, { isKnownFunction: (name) => lookupTask(name) !== undefined, external: isHeld, structure: !collected });
+    if (!collected) validateGraph(graph, { isKnownFunction: (name) => lookupTask(name) !== undefined, external: isHeld });
     const optimized = optimizeGraph(graph, outputs, collected ? { ...options.optimize, cull: false } : options.optimize);
     const order = orderPositions(optimized, outputs.filter((key) => optimized.has(key)));
     const tasks: LocalTask[] = [];

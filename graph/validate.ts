@@ -5,6 +5,7 @@
  * 100,000-task chain must not overflow the stack.
  */
 
+import { checkSerializable } from "./codec.js";
 import { GraphError } from "./graph-error.js";
 import { Call, isPlainObject, Ref, type Key, type ReadonlyGraph, type TaskSpec } from "./task-spec.js";
 
@@ -21,6 +22,12 @@ export interface ValidateOptions {
    * worker's memory, from an earlier compute). Default: none, every dependency must be in the graph.
    */
   readonly external?: ReadonlySet<Key> | ((key: Key) => boolean);
+  /**
+   * Check that every task's arguments can go on the wire (see `checkSerializable`): required before
+   * a graph is sent to other threads or processes. Default `false`, since the local executor can run
+   * tasks whose arguments hold functions or class instances.
+   */
+  readonly serializable?: boolean;
 }
 
 /**
@@ -30,6 +37,8 @@ export interface ValidateOptions {
  * - `"invalid-graph"`: a task's `key` differs from the key it is stored under;
  * - `"unknown-function"`: a task, or a `Call` nested in its arguments, names a function that
  *   `options.isKnownFunction` rejects;
+ * - `"unserializable-argument"` (with `options.serializable`): an argument holds a function, a symbol,
+ *   a class instance or a cycle, which cannot go on the wire;
  * - `"missing-dependency"`: a task depends on a key that is neither in the graph nor `external`;
  * - `"cycle"`: tasks depend on each other in a loop. The message prints the loop in the direction
  *   data flows (`a -> b` means b reads a's result), closing on its first key, and `keys` lists the
@@ -69,6 +78,12 @@ export function validateGraph(graph: ReadonlyGraph, options: ValidateOptions = {
       );
     }
     if (isKnown) checkFunctions(spec, isKnown);
+    if (options.serializable === true) {
+      const problem = checkSerializable(spec.args, "args");
+      if (problem !== undefined) {
+        throw new GraphError("unserializable-argument", `task "${key}" has an argument that cannot be serialized: ${problem}`, [key]);
+      }
+    }
   }
   const cycle = findCycle(graph, isExternal);
   if (cycle !== undefined) {

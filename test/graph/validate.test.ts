@@ -164,3 +164,34 @@ describe("validateGraph", () => {
     expect(() => validateGraph(chain(100_000), { isKnownFunction })).not.toThrow();
   });
 });
+
+describe("validateGraph: serializable arguments", () => {
+  it("names the task and the path of an argument that cannot be serialized", () => {
+    const graph: Graph = new Map([["t", taskSpec("t", "inc", [1, { onDone: () => 0 }])]]);
+    let error: unknown;
+    try {
+      validateGraph(graph, { serializable: true });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(GraphError);
+    expect((error as GraphError).code).toBe("unserializable-argument");
+    expect((error as GraphError).keys).toEqual(["t"]);
+    expect((error as GraphError).message).toBe(
+      'task "t" has an argument that cannot be serialized: args[1].onDone is a function',
+    );
+  });
+
+  it("accepts typed arrays, nested data and references", () => {
+    const graph: Graph = new Map([
+      ["a", taskSpec("a", "load", [new Float64Array(4), { rows: [1, 2], when: new Date(0) }])],
+      ["b", taskSpec("b", "use", [new Ref("a")])],
+    ]);
+    expect(() => validateGraph(graph, { serializable: true })).not.toThrow();
+  });
+
+  it("does not check serializability unless asked", () => {
+    const graph: Graph = new Map([["t", taskSpec("t", "inc", [() => 1])]]);
+    expect(() => validateGraph(graph)).not.toThrow();
+  });
+});

@@ -42,6 +42,7 @@ import {
   type TaskOptions,
   type TaskSpec,
 } from "./task-spec.js";
+import { VIEW_CLASSES } from "./view-classes.js";
 
 // ---------------------------------------------------------------------------------------------
 // Wire wrappers: what the walk swaps in, so msgpackr sees a class it has an extension for.
@@ -69,26 +70,7 @@ const EXT_REF = 0x52;
 const EXT_BYTES = 0x54;
 const EXT_NEGATIVE_ZERO = 0x5a;
 
-type ViewConstructor = new (buffer: ArrayBuffer, byteOffset: number, length: number) => ArrayBufferView;
-
-/**
- * Class codes on the wire; the position in this list is the code, so only append. `ArrayBuffer` is
- * handled apart because it is not a view.
- */
-const VIEW_CLASSES: readonly ViewConstructor[] = [
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-  DataView,
-];
+/** Class codes on the wire are positions in `VIEW_CLASSES`; `ArrayBuffer` is handled apart because it is not a view. */
 const DATA_VIEW_CODE = VIEW_CLASSES.indexOf(DataView);
 const ARRAY_BUFFER_CODE = VIEW_CLASSES.length;
 const viewCodes = new Map<unknown, number>(VIEW_CLASSES.map((cls, code) => [cls, code]));

@@ -12,6 +12,7 @@
  *
  * Tokens are stable for a given weft version; every process of a cluster must run the same one.
  */
+import { VIEW_CLASSES } from "./view-classes.js";
 import { createHash } from "node:crypto";
 import { Call, Ref } from "./task-spec.js";
 
@@ -194,26 +195,12 @@ function writeBytes(className: string, bytes: Uint8Array, state: State): void {
   state.out += `t${className}:${bytes.byteLength}:${digest};`;
 }
 
-const viewClasses: readonly Function[] = [
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-  DataView,
-];
 
 /** The built-in class a view belongs to; a subclass such as `Buffer` counts as its base class. */
 function viewClassName(view: ArrayBufferView): string {
   for (let proto = Object.getPrototypeOf(view); proto !== null; proto = Object.getPrototypeOf(proto)) {
     const ctor = (proto as { constructor: Function }).constructor;
-    if (viewClasses.includes(ctor)) return ctor.name;
+    if ((VIEW_CLASSES as readonly unknown[]).includes(ctor)) return ctor.name;
   }
   // A view class newer than the list (e.g. Float16Array) is still told apart by its own name.
   return (view.constructor as Function).name;

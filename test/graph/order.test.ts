@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { GraphError } from "../../graph/graph-error.js";
 import { orderGraph, simulatePeakMemory } from "../../graph/order.js";
 import { Ref, taskSpec, type Graph, type Key, type TaskSpec } from "../../graph/task-spec.js";
+import { seededRandom } from "../support/seeded-random.js";
 
 // ---------------------------------------------------------------------------------------------
 // Graph builders. Keys spell out the structure so failures are readable.
@@ -89,19 +90,9 @@ function twoReductionsSharingRoots(n: number): { graph: Graph; outputs: Key[] } 
   return { graph: graphOf(specs), outputs };
 }
 
-/** A small deterministic PRNG, so random graphs are the same on every run. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Task i reads up to `maxDeps` of the `window` tasks before it; some args are external keys. */
 function randomDag(n: number, seed: number, maxDeps = 3, window = 20): Graph {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const specs: TaskSpec[] = [];
   for (let i = 0; i < n; i++) {
     const args: unknown[] = [];
@@ -114,7 +105,7 @@ function randomDag(n: number, seed: number, maxDeps = 3, window = 20): Graph {
 }
 
 function shuffled(graph: Graph, seed: number): Graph {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const entries = [...graph];
   for (let i = entries.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { AssignTask, StealTask } from "../../scheduler/commands.js";
 import { SchedulerCore } from "../../scheduler/scheduler-core.js";
 import { SimulatedCluster, treeReduction, type SimTask } from "./simulated-cluster.js";
+import { seededRandom } from "../support/seeded-random.js";
 
 const sum = (inputs: number[]) => inputs.reduce((a, b) => a + b, 0);
 const assigned = (commands: readonly { type: string }[]) =>
@@ -537,19 +538,11 @@ describe("scheduler core: failures", () => {
 });
 
 describe("scheduler core: random interleavings", () => {
-  function mulberry32(seed: number): () => number {
-    return () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   it.each(Array.from({ length: 24 }, (_, i) => i + 1))(
     "ends with the right result whatever the order of runs, steals, joins and deaths (seed %i)",
     (seed) => {
-      const random = mulberry32(seed);
+      const random = seededRandom(seed);
       // Deaths here are random, not caused by the tasks: the killed-workers verdict is tested on its own.
       const cluster = new SimulatedCluster({
         saturation: 1 + random() * 3,

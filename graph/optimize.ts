@@ -6,7 +6,7 @@
 
 import { cullGraph } from "./cull.js";
 import { fuseLinearChains, type FuseOptions } from "./fuse.js";
-import type { Graph, Key, ReadonlyGraph } from "./task-spec.js";
+import type { Key, ReadonlyGraph } from "./task-spec.js";
 
 /** Options of {@link optimizeGraph}; every pass is on unless switched off. */
 export interface OptimizeOptions {

@@ -1,5 +1,5 @@
 import type { CoreState } from "./core-state.js";
-import type { TaskFailure, WorkerId } from "./events.js";
+import type { TaskFailure } from "./events.js";
 import type { TaskState, TaskStateName, WorkerState } from "./task-state.js";
 
 /** What a transition may need besides the task: the worker involved, the result size, the failure. */

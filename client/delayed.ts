@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { GraphError } from "../graph/graph-error.js";
 import { renderSpec, sameSpec } from "../graph/merge.js";
-import { isPlainObject, Ref, taskSpec, type Graph, type Key, type TaskSpec } from "../graph/task-spec.js";
+import { Call, isPlainObject, Ref, type Graph, type Key, type TaskSpec } from "../graph/task-spec.js";
 import { tokenize } from "../graph/tokenize.js";
 import { GETATTR, GETITEM, IDENTITY } from "../worker/builtin-tasks.js";
 import { registerTask } from "../worker/task-registry.js";
@@ -14,8 +14,11 @@ import { isTaskFunction } from "./task.js";
  * Property and index access build further tasks: `.get("name")` and `.at(i)` (methods rather than
  * `d.name` and `d[i]`, so that a Delayed is never mistaken for a promise or an array by code that
  * probes its properties, and so that TypeScript checks the name).
+ *
+ * A Delayed is itself the {@link TaskSpec} of its task (`spec` returns it), so a graph of thousands of
+ * tasks does not keep a second object per task.
  */
-export class Delayed<T = unknown> {
+export class Delayed<T = unknown> implements TaskSpec {
   /** Brand for the type parameter. */
   declare readonly __type?: T;
 
@@ -23,11 +26,24 @@ export class Delayed<T = unknown> {
   constructor(
     /** The key of the task computing this value. */
     readonly key: Key,
-    /** The task, or undefined for a value already held by a scheduler (from `persist`). */
-    readonly spec: TaskSpec | undefined,
+    /** The registered function the task calls (empty for a held value). */
+    readonly fn: string,
+    /** The task's arguments, delayed inputs replaced by `Ref`s. */
+    readonly args: readonly unknown[],
+    /** Keys of `inputs`, in the same order. */
+    readonly deps: readonly Key[],
     /** Delayed values this task reads. */
     readonly inputs: readonly Delayed[],
+    readonly retries: number | undefined,
+    readonly priority: number | undefined,
+    /** True for a value already held by a scheduler (from `persist`), which has no task of its own. */
+    private readonly held: boolean,
   ) {}
+
+  /** The task, or undefined for a value already held by a scheduler. */
+  get spec(): TaskSpec | undefined {
+    return this.held ? undefined : this;
+  }
 
   /** A task reading property `name` of this value. */
   get<K extends keyof T & string>(name: K): Delayed<T[K]> {
@@ -156,14 +172,21 @@ function functionName(fn: (...args: never[]) => unknown): string {
 function call(fn: string, args: readonly unknown[], options: DelayedOptions): Delayed {
   const inputs = new Inputs();
   const graphArgs = args.map((arg) => toGraphValue(arg, inputs));
-  const key = options.key ?? (options.pure === false ? `${fn}-${randomUUID()}` : `${fn}-${tokenize(fn, graphArgs)}`);
-  const spec = taskSpec(key, fn, graphArgs, { retries: options.retries, priority: options.priority });
-  return new Delayed(key, spec, inputs.list);
+  // Array#join makes a flat string: keys live as long as their tasks and are hashed into every table
+  // keyed by name, and a template literal would make a rope that each of those has to flatten.
+  const key = options.key ?? [fn, options.pure === false ? randomUUID() : tokenize(fn, graphArgs)].join("-");
+  const list = inputs.list;
+  const deps = list.length === 0 ? NO_KEYS : list.map((input) => input.key);
+  return new Delayed(key, fn, graphArgs, deps, list, nonZero(options.retries), nonZero(options.priority), false);
 }
 
 /** Replaces delayed values inside `value` by references, copying only the containers that hold some. */
 function toGraphValue(value: unknown, inputs: Inputs): unknown {
   if (value === null || typeof value !== "object") return value;
+  if (value instanceof Ref || value instanceof Call) {
+    // A hand-made reference would bypass the input bookkeeping below; delayed values are the way in.
+    throw new TypeError(`delayed arguments take delayed values, not ${value.constructor.name} objects`);
+  }
   if (value instanceof Delayed) {
     const known = inputs.find(value.key);
     if (known === undefined) {
@@ -246,5 +269,12 @@ function checkSameSpec(known: TaskSpec, other: TaskSpec): void {
 
 /** A delayed value standing for a result a scheduler already holds (what `persist` returns). */
 export function heldValue<T>(key: Key): Delayed<T> {
-  return new Delayed<T>(key, undefined, []);
+  return new Delayed<T>(key, "", NO_KEYS, NO_KEYS, [], undefined, undefined, true);
+}
+
+const NO_KEYS: readonly Key[] = Object.freeze([]);
+
+/** Options left out when zero, as `taskSpec` does, so equal specs look equal. */
+function nonZero(value: number | undefined): number | undefined {
+  return value === 0 ? undefined : value;
 }

@@ -56,13 +56,17 @@ const LOCAL_WORKER = "local";
 
 /**
  * Runs graphs in this process: the embedded default. A thin shell around the same `SchedulerCore` the
- * distributed scheduler uses, with results kept in a map in this thread and tasks run by an executor
- * (`sync` or `threads`).
+ * distributed scheduler uses, with results kept in this thread (each in its task's `LocalTask` cell)
+ * and tasks run by an executor (`sync` or `threads`).
  *
  * @example
  * ```ts
  * const scheduler = await LocalScheduler.start({ executor: "threads" });
- * scheduler.submit(graph, ["total"], "me", { onResult: (k, v) => console.log(k, v), onError: console.error });
+ * scheduler.submit(graph, ["total"], "me", {
+ *   onResult: (key, value) => console.log(key, value),
+ *   onError: (key, failure) => console.error(key, failure.message),
+ *   onRejected: (error) => console.error(error.message),
+ * });
  * ```
  */
 export class LocalScheduler {

@@ -10,12 +10,6 @@ import type { SubmittedTask } from "./events.js";
  * `assign`, so results need no table keyed by name.
  */
 export class LocalTask implements SubmittedTask, ExecutionRequest {
-  readonly key: Key;
-  readonly deps: readonly Key[];
-  readonly userPriority: number | undefined;
-  readonly retries: number | undefined;
-  readonly prefix: string;
-  readonly fn: string;
   readonly runSpec: LocalTask = this;
   /** The arguments to run with: the spec's, with references replaced by inputs once assigned. */
   args: readonly unknown[];
@@ -28,13 +22,32 @@ export class LocalTask implements SubmittedTask, ExecutionRequest {
     /** Priority from the graph's ordering. */
     readonly order: number,
   ) {
-    this.key = spec.key;
-    this.deps = spec.deps;
-    this.userPriority = spec.priority;
-    this.retries = spec.retries;
-    this.prefix = spec.fn;
-    this.fn = spec.fn;
     this.args = spec.args;
+  }
+
+  // Read through to the spec rather than copied: a graph holds many of these at once.
+  get key(): Key {
+    return this.spec.key;
+  }
+
+  get deps(): readonly Key[] {
+    return this.spec.deps;
+  }
+
+  get fn(): string {
+    return this.spec.fn;
+  }
+
+  get prefix(): string {
+    return this.spec.fn;
+  }
+
+  get userPriority(): number | undefined {
+    return this.spec.priority;
+  }
+
+  get retries(): number | undefined {
+    return this.spec.retries;
   }
 
   /** Substitutes the inputs' results for the references in the spec's arguments. */

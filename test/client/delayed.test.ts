@@ -190,3 +190,10 @@ describe("delayed: keys shared between computations", () => {
     expect(await running).toEqual([1]);
   });
 });
+
+describe("delayed: arguments", () => {
+  it("refuses hand-made references among the arguments, pointing to delayed values instead", async () => {
+    const { Ref } = await import("../../graph/task-spec.js");
+    expect(() => delayed(inc)(new Ref("elsewhere") as never)).toThrow(/take delayed values, not Ref objects/);
+  });
+});

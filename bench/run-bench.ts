@@ -2,6 +2,9 @@ import { Client } from "../client/client.js";
 import type { LocalExecutorKind } from "../scheduler/local-scheduler.js";
 import { WORKLOADS } from "./workloads.js";
 
+/** Untimed computes of the full workload before the timed ones. */
+const WARM_UP_RUNS = 3;
+
 /** Options of {@link runBench}. */
 export interface BenchOptions {
   readonly workload: string;
@@ -26,7 +29,8 @@ export interface BenchResult {
 
 /**
  * Builds the workload's graph once per repeat (timed apart), computes it on a warm client (threads
- * started before timing, as a long-lived program has them), checks the result, and reports the median.
+ * started and the workload run a few times untimed, as in a long-lived program), checks the result,
+ * and reports the median.
  */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const workload = WORKLOADS[options.workload];
@@ -40,9 +44,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
 
   const client = await Client.local({ executor: options.executor, nthreads: options.nthreads });
   try {
-    // Warm-up: threads import the task module, the JIT sees the hot paths.
-    const warm = workload.build(Math.min(size, 1000));
-    await client.compute(warm.output);
+    // Warm-up, untimed: threads import the task module, the JIT compiles the hot paths and the heap
+    // grows to the workload's size, as in a long-lived program. The first runs of a fresh process
+    // are 2-3 times slower than the rest and would otherwise dominate a median of few repeats.
+    for (let i = 0; i < WARM_UP_RUNS; i++) await client.compute(workload.build(size).output);
 
     const runs: number[] = [];
     const builds: number[] = [];

@@ -3,6 +3,7 @@
  * The `weft` command line. Subcommands live in their own modules; this file only dispatches.
  */
 import { benchCommand } from "./bench-command.js";
+import { rerunTuned } from "./tuned-node.js";
 
 const USAGE = `usage: weft <command> [options]
 
@@ -14,6 +15,9 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   bench: benchCommand,
 };
 
+/** Commands that run scheduling work in this process, and so run in a tuned `node` (see `tuned-node.ts`). */
+const TUNED = new Set(["bench"]);
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
@@ -24,6 +28,10 @@ async function main(argv: string[]): Promise<number> {
   if (command === undefined) {
     console.error(`weft: unknown command "${name}"\n\n${USAGE}`);
     return 2;
+  }
+  if (TUNED.has(name)) {
+    const code = await rerunTuned();
+    if (code !== undefined) return code;
   }
   return command(rest);
 }

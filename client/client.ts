@@ -1,7 +1,7 @@
 import type { OptimizeOptions } from "../graph/optimize.js";
 import type { Key } from "../graph/task-spec.js";
 import { LocalScheduler, type LocalSchedulerOptions } from "../scheduler/local-scheduler.js";
-import { collectGraph, type Delayed, heldValue, isDelayed } from "./delayed.js";
+import { collectIndexedGraph, type Delayed, heldValue, isDelayed } from "./delayed.js";
 import { TaskError } from "./task-error.js";
 
 /** The computed type of a value passed to `compute`: delayed values become their results. */
@@ -87,7 +87,7 @@ export class Client {
     const outputs = [...new Set(roots.map((root) => root.key))];
     const results = new Map<Key, unknown>();
     if (outputs.length === 0) return Promise.resolve(results);
-    const graph = collectGraph(roots);
+    const { graph, index } = collectIndexedGraph(roots);
     return new Promise((resolve, reject) => {
       const finish = (settle: () => void) => {
         if (!keep) this.scheduler.release(client, outputs);
@@ -121,7 +121,7 @@ export class Client {
             finish(() => reject(new TaskError(key, failure)));
           },
         },
-        { optimize: this.optimize, collected: true },
+        { optimize: this.optimize, collected: true, index },
       );
     });
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { GraphError } from "../graph/graph-error.js";
 import { renderSpec, sameSpec } from "../graph/merge.js";
+import type { GraphIndex } from "../graph/order.js";
 import { Call, isPlainObject, Ref, type Graph, type Key, type TaskSpec } from "../graph/task-spec.js";
 import { tokenize } from "../graph/tokenize.js";
 import { GETATTR, GETITEM, IDENTITY } from "../worker/builtin-tasks.js";
@@ -36,9 +37,14 @@ export class Delayed<T = unknown> implements TaskSpec {
     readonly inputs: readonly Delayed[],
     readonly retries: number | undefined,
     readonly priority: number | undefined,
-    /** True for a value already held by a scheduler (from `persist`), which has no task of its own. */
-    private readonly held: boolean,
+    /** @internal True for a value already held by a scheduler (from `persist`), which has no task of its own. */
+    readonly held: boolean,
   ) {}
+
+  /** @internal Which `collectIndexedGraph` walk last reached this value, and its position there. */
+  collection = 0;
+  /** @internal */
+  position = -1;
 
   /** The task, or undefined for a value already held by a scheduler. */
   get spec(): TaskSpec | undefined {
@@ -241,20 +247,45 @@ class Inputs {
  * with two different specs is an error naming the key.
  */
 export function collectGraph(roots: readonly Delayed[]): Graph {
+  return collectIndexedGraph(roots).graph;
+}
+
+let collection = 0;
+
+/**
+ * {@link collectGraph}, and the graph's dependency structure as indices for the ordering. The walk
+ * follows object links from each value to its inputs, so it knows every edge without looking keys
+ * up: each value is stamped with its position as it is added.
+ */
+export function collectIndexedGraph(roots: readonly Delayed[]): { graph: Graph; index: GraphIndex } {
+  const stamp = ++collection;
   const graph: Graph = new Map();
+  const nodes: Delayed[] = [];
   const stack: Delayed[] = [...roots];
   while (stack.length > 0) {
     const node = stack.pop()!;
-    if (node.spec === undefined) continue;
-    const known = graph.get(node.key);
+    if (node.held || node.collection === stamp) continue;
+    const known = graph.get(node.key) as Delayed | undefined;
+    node.collection = stamp;
     if (known !== undefined) {
-      checkSameSpec(known, node.spec);
+      // The same call built twice: the second value stands for the first.
+      checkSameSpec(known, node);
+      node.position = known.position;
       continue;
     }
-    graph.set(node.key, node.spec);
+    node.position = nodes.length;
+    nodes.push(node);
+    graph.set(node.key, node);
     for (const input of node.inputs) stack.push(input);
   }
-  return graph;
+  const depStart = new Int32Array(nodes.length + 1);
+  const deps: number[] = [];
+  for (let i = 0; i < nodes.length; i++) {
+    depStart[i] = deps.length;
+    for (const input of nodes[i].inputs) if (!input.held) deps.push(input.position);
+  }
+  depStart[nodes.length] = deps.length;
+  return { graph, index: { keys: nodes.map((node) => node.key), depStart, deps: Int32Array.from(deps) } };
 }
 
 function checkSameSpec(known: TaskSpec, other: TaskSpec): void {

@@ -86,18 +86,22 @@ export function orderGraph(graph: ReadonlyGraph, outputs?: readonly Key[]): Map<
 /**
  * {@link orderGraph} without the map: `positions[i]` is the priority of the i-th task in `graph`'s
  * iteration order. For callers that walk the graph anyway, it saves building and reading a map of
- * every key.
+ * every key. `index`, when given, must describe `graph` exactly (see {@link GraphIndex}).
  */
-export function orderPositions(graph: ReadonlyGraph, outputs?: readonly Key[]): Int32Array {
-  const { runOrder } = runOrderOf(graph, outputs);
+export function orderPositions(graph: ReadonlyGraph, outputs?: readonly Key[], index?: GraphIndex): Int32Array {
+  const { runOrder } = runOrderOf(graph, outputs, index);
   const positions = new Int32Array(runOrder.length);
   for (let step = 0; step < runOrder.length; step++) positions[runOrder[step]] = step;
   return positions;
 }
 
 /** The tasks' indexes (in graph iteration order) in the order they should run. */
-function runOrderOf(graph: ReadonlyGraph, outputs: readonly Key[] | undefined): { keys: readonly Key[]; runOrder: Int32Array } {
-  const g = indexGraph(graph);
+function runOrderOf(
+  graph: ReadonlyGraph,
+  outputs: readonly Key[] | undefined,
+  index?: GraphIndex,
+): { keys: readonly Key[]; runOrder: Int32Array } {
+  const g = indexGraph(graph, index);
   if (g.keys.length === 0) return { keys: g.keys, runOrder: new Int32Array(0) };
   const height = heightsOrThrow(g);
   const isOutput = outputFlags(g, outputs);
@@ -173,7 +177,8 @@ export function simulatePeakMemory(
  */
 interface IndexedGraph {
   readonly keys: readonly Key[];
-  readonly index: ReadonlyMap<Key, number>;
+  /** The index of a key, or undefined when it is not in the graph. */
+  readonly indexOf: (key: Key) => number | undefined;
   readonly depStart: Int32Array;
   /** In argument order; repeats and keys outside the graph removed. */
   readonly deps: Int32Array;
@@ -181,7 +186,20 @@ interface IndexedGraph {
   readonly dependents: Int32Array;
 }
 
-function indexGraph(graph: ReadonlyGraph): IndexedGraph {
+/**
+ * A graph's dependency structure as indices, for callers that already have it: `keys[i]` is the i-th
+ * key in the graph's iteration order, and task i's dependencies within the graph are
+ * `deps[depStart[i] .. depStart[i + 1])`, each once. `collectGraph` builds one while it walks delayed
+ * values, sparing the ordering a map of every key.
+ */
+export interface GraphIndex {
+  readonly keys: readonly Key[];
+  readonly depStart: Int32Array;
+  readonly deps: Int32Array;
+}
+
+function indexGraph(graph: ReadonlyGraph, given?: GraphIndex): IndexedGraph {
+  if (given !== undefined) return withDependents(given.keys, lookupByScan(given.keys), given.depStart, given.deps);
   const n = graph.size;
   const keys: Key[] = new Array(n);
   const index = new Map<Key, number>();
@@ -208,8 +226,31 @@ function indexGraph(graph: ReadonlyGraph): IndexedGraph {
     i++;
   }
   depStart[n] = depList.length;
-  const deps = Int32Array.from(depList);
+  return withDependents(keys, (key) => index.get(key), depStart, Int32Array.from(depList));
+}
 
+/**
+ * Finds keys by scanning: used with a given index, where only the outputs are ever looked up, and a
+ * map of every key would cost more than it saves. Past a handful of lookups it builds the map.
+ */
+function lookupByScan(keys: readonly Key[]): (key: Key) => number | undefined {
+  let lookups = 0;
+  let index: Map<Key, number> | undefined;
+  return (key) => {
+    if (index === undefined && ++lookups > 16) index = new Map(keys.map((k, i) => [k, i]));
+    if (index !== undefined) return index.get(key);
+    const i = keys.indexOf(key);
+    return i < 0 ? undefined : i;
+  };
+}
+
+function withDependents(
+  keys: readonly Key[],
+  indexOf: (key: Key) => number | undefined,
+  depStart: Int32Array,
+  deps: Int32Array,
+): IndexedGraph {
+  const n = keys.length;
   const dependentStart = new Int32Array(n + 1);
   for (let e = 0; e < deps.length; e++) dependentStart[deps[e] + 1]++;
   for (let j = 0; j < n; j++) dependentStart[j + 1] += dependentStart[j];
@@ -218,7 +259,7 @@ function indexGraph(graph: ReadonlyGraph): IndexedGraph {
   for (let t = 0; t < n; t++) {
     for (let e = depStart[t]; e < depStart[t + 1]; e++) dependents[fill[deps[e]]++] = t;
   }
-  return { keys, index, depStart, deps, dependentStart, dependents };
+  return { keys, indexOf, depStart, deps, dependentStart, dependents };
 }
 
 /**
@@ -282,7 +323,7 @@ function outputFlags(g: IndexedGraph, outputs: readonly Key[] | undefined): Uint
     for (let t = 0; t < n; t++) if (g.dependentStart[t + 1] === g.dependentStart[t]) isOutput[t] = 1;
   } else {
     for (const key of outputs) {
-      const t = g.index.get(key);
+      const t = g.indexOf(key);
       if (t !== undefined) isOutput[t] = 1;
     }
   }
@@ -306,7 +347,7 @@ function dfsRoots(
   if (outputs !== undefined) {
     const listed = new Uint8Array(n);
     for (const key of outputs) {
-      const t = g.index.get(key);
+      const t = g.indexOf(key);
       if (t !== undefined && !listed[t]) {
         listed[t] = 1;
         roots.push(t);

@@ -1,7 +1,7 @@
 import { GraphError } from "../graph/graph-error.js";
 import { sameSpec } from "../graph/merge.js";
 import { optimizeGraph, type OptimizeOptions } from "../graph/optimize.js";
-import { orderPositions } from "../graph/order.js";
+import { orderPositions, type GraphIndex } from "../graph/order.js";
 import type { Key, ReadonlyGraph, TaskSpec } from "../graph/task-spec.js";
 import { validateGraph } from "../graph/validate.js";
 import "../worker/builtin-tasks.js";
@@ -42,6 +42,8 @@ export interface SubmitOptions {
    * validation and culling are skipped. Default `false`.
    */
   readonly collected?: boolean;
+  /** The graph's dependency structure, when the caller has it (see `GraphIndex`); spares the ordering a map of every key. */
+  readonly index?: GraphIndex;
 }
 
 /** Where a submission's outcomes go, key by key. */
@@ -122,7 +124,9 @@ export class LocalScheduler {
     const collected = options.collected === true;
     if (!collected) validateGraph(graph, { isKnownFunction: (name) => lookupTask(name) !== undefined, external: isHeld });
     const optimized = optimizeGraph(graph, outputs, collected ? { ...options.optimize, cull: false } : options.optimize);
-    const order = orderPositions(optimized, outputs.filter((key) => optimized.has(key)));
+    // The index describes the graph as given, so it serves only when optimization changed nothing.
+    const index = optimized === graph ? options.index : undefined;
+    const order = orderPositions(optimized, outputs.filter((key) => optimized.has(key)), index);
     const tasks: LocalTask[] = [];
     let i = 0;
     for (const spec of optimized.values()) tasks.push(new LocalTask(spec, order[i++]));

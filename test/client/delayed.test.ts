@@ -197,3 +197,33 @@ describe("delayed: arguments", () => {
     expect(() => delayed(inc)(new Ref("elsewhere") as never)).toThrow(/take delayed values, not Ref objects/);
   });
 });
+
+describe("delayed: collecting a graph with its index", () => {
+  it("describes the same dependencies the keys do, so the ordering is the same either way", async () => {
+    const { collectIndexedGraph } = await import("../../client/delayed.js");
+    const { orderPositions } = await import("../../graph/order.js");
+    const { seededRandom } = await import("../support/seeded-random.js");
+    const random = seededRandom(11);
+    const values = Array.from({ length: 20 }, (_, i) => delayed(inc)(i));
+    for (let i = 0; i < 300; i++) {
+      const a = values[Math.floor(random() * values.length)];
+      const b = values[Math.floor(random() * values.length)];
+      values.push(random() < 0.5 ? delayed(add)(a, b) : delayed(sum)([a, b, 1]));
+    }
+    // The same call built again: a second object with a key already in the graph.
+    values.push(delayed(add)(delayed(inc)(0), delayed(inc)(1)));
+    const outputs = [values[values.length - 1], values[values.length - 2], values[values.length - 3]];
+    const { graph, index } = collectIndexedGraph(outputs);
+    expect(index.keys).toEqual([...graph.keys()]);
+    const keys = outputs.map((o) => o.key);
+    expect([...orderPositions(graph, keys, index)]).toEqual([...orderPositions(graph, keys)]);
+  });
+
+  it("leaves values held by a scheduler out of the index", async () => {
+    const { collectIndexedGraph, heldValue } = await import("../../client/delayed.js");
+    const top = delayed(inc)(heldValue<number>("held-key"));
+    const { graph, index } = collectIndexedGraph([top]);
+    expect([...graph.keys()]).toEqual([top.key]);
+    expect([...index.deps]).toEqual([]);
+  });
+});

@@ -3,7 +3,7 @@ import type { LocalExecutorKind } from "../scheduler/local-scheduler.js";
 import { WORKLOADS } from "./workloads.js";
 
 /** Untimed computes of the full workload before the timed ones. */
-const WARM_UP_RUNS = 3;
+const WARM_UP_RUNS = 6;
 
 /** Options of {@link runBench}. */
 export interface BenchOptions {

@@ -12,7 +12,7 @@ function usage(): string {
   return `usage: weft bench <workload> [--executor sync|threads] [--tasks N] [--repeat R] [--nthreads T] [--json]
 
 Times the compute of a workload whose graph is already built (build time is reported apart) and
-prints the median of R runs, after 3 untimed runs that warm up the threads and the JIT.
+prints the median of R runs, after 6 untimed runs that warm up the threads and the JIT.
 
 workloads:
 ${workloads}

@@ -1,10 +1,15 @@
 import { task } from "../client/task.js";
 
 /** The task functions of the bench workloads: as cheap as possible, so the scheduler is what is measured. */
+
+/** Returns its argument: a leaf with nothing to compute. */
 export const noop = task("bench.noop", (i: number) => i);
+
+/** Sums any number of inputs: the fan-in of the `independent` workload. */
 export const sumAll = task("bench.sum", (values: readonly number[]) => {
   let total = 0;
   for (const value of values) total += value;
   return total;
 });
+/** Adds two inputs: a step of the `tree` reduction. */
 export const add = task("bench.add", (a: number, b: number) => a + b);

@@ -71,6 +71,7 @@ export interface KeysReleased {
   readonly keys: readonly Key[];
 }
 
+/** A worker is ready to take tasks. */
 export interface WorkerJoined {
   readonly type: "worker-joined";
   readonly worker: WorkerId;
@@ -97,6 +98,7 @@ export interface TaskStarted {
   readonly worker: WorkerId;
 }
 
+/** A task ran to completion on a worker, which now holds its result. */
 export interface TaskFinished {
   readonly type: "task-finished";
   readonly key: Key;
@@ -107,6 +109,7 @@ export interface TaskFinished {
   readonly durationMs: number;
 }
 
+/** A task's function threw (or its worker could not run it). */
 export interface TaskErred {
   readonly type: "task-erred";
   readonly key: Key;

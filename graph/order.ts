@@ -77,9 +77,9 @@ import type { Key, ReadonlyGraph } from "./task-spec.js";
  * ```
  */
 export function orderGraph(graph: ReadonlyGraph, outputs?: readonly Key[]): Map<Key, number> {
-  const { keys, runOrder } = runOrderOf(graph, outputs);
+  const { g, runOrder } = runOrderOf(graph, outputs);
   const result = new Map<Key, number>();
-  for (let step = 0; step < runOrder.length; step++) result.set(keys[runOrder[step]], step);
+  for (let step = 0; step < runOrder.length; step++) result.set(g.keys[runOrder[step]], step);
   return result;
 }
 
@@ -89,10 +89,22 @@ export function orderGraph(graph: ReadonlyGraph, outputs?: readonly Key[]): Map<
  * every key. `index`, when given, must describe `graph` exactly (see {@link GraphIndex}).
  */
 export function orderPositions(graph: ReadonlyGraph, outputs?: readonly Key[], index?: GraphIndex): Int32Array {
-  const { runOrder } = runOrderOf(graph, outputs, index);
+  return orderWithIndex(graph, outputs, index).positions;
+}
+
+/**
+ * {@link orderPositions}, and the {@link GraphIndex} the ordering worked from (the one given, or the
+ * one it built), for callers that can use the dependency structure too.
+ */
+export function orderWithIndex(
+  graph: ReadonlyGraph,
+  outputs?: readonly Key[],
+  index?: GraphIndex,
+): { positions: Int32Array; index: GraphIndex } {
+  const { g, runOrder } = runOrderOf(graph, outputs, index);
   const positions = new Int32Array(runOrder.length);
   for (let step = 0; step < runOrder.length; step++) positions[runOrder[step]] = step;
-  return positions;
+  return { positions, index: g };
 }
 
 /** The tasks' indexes (in graph iteration order) in the order they should run. */
@@ -100,15 +112,15 @@ function runOrderOf(
   graph: ReadonlyGraph,
   outputs: readonly Key[] | undefined,
   index?: GraphIndex,
-): { keys: readonly Key[]; runOrder: Int32Array } {
+): { g: IndexedGraph; runOrder: Int32Array } {
   const g = indexGraph(graph, index);
-  if (g.keys.length === 0) return { keys: g.keys, runOrder: new Int32Array(0) };
+  if (g.keys.length === 0) return { g, runOrder: new Int32Array(0) };
   const height = heightsOrThrow(g);
   const isOutput = outputFlags(g, outputs);
   const roots = dfsRoots(g, height, isOutput, outputs);
   const children = sortedByHeight(g, height);
   const rank = staticRank(g, children, roots);
-  return { keys: g.keys, runOrder: simulateRun(g, rank, children, isOutput) };
+  return { g, runOrder: simulateRun(g, rank, children, isOutput) };
 }
 
 /**

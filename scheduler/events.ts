@@ -62,6 +62,12 @@ export interface GraphSubmitted {
    * that none can form), and the core skips its own check. Default `false`.
    */
   readonly acyclic?: boolean;
+  /**
+   * The dependencies that lie within `tasks`, as positions in `tasks`, when the shell has them (the
+   * graph ordering computes them): task i's are `deps[depStart[i] .. depStart[i + 1])`, each once.
+   * A task whose `deps` are all covered is linked without looking its dependencies up by key.
+   */
+  readonly links?: { readonly depStart: Int32Array; readonly deps: Int32Array };
 }
 
 /** A client no longer wants these keys (it has their results, or it cancels). */

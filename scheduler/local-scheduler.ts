@@ -1,7 +1,7 @@
 import { GraphError } from "../graph/graph-error.js";
 import { sameSpec } from "../graph/merge.js";
 import { optimizeGraph, type OptimizeOptions } from "../graph/optimize.js";
-import { orderPositions, type GraphIndex } from "../graph/order.js";
+import { orderWithIndex, type GraphIndex } from "../graph/order.js";
 import type { Key, ReadonlyGraph, TaskSpec } from "../graph/task-spec.js";
 import { validateGraph } from "../graph/validate.js";
 import "../worker/builtin-tasks.js";
@@ -125,13 +125,13 @@ export class LocalScheduler {
     if (!collected) validateGraph(graph, { isKnownFunction: (name) => lookupTask(name) !== undefined, external: isHeld });
     const optimized = optimizeGraph(graph, outputs, collected ? { ...options.optimize, cull: false } : options.optimize);
     // The index describes the graph as given, so it serves only when optimization changed nothing.
-    const index = optimized === graph ? options.index : undefined;
-    const order = orderPositions(optimized, outputs.filter((key) => optimized.has(key)), index);
+    const given = optimized === graph ? options.index : undefined;
+    const { positions, index } = orderWithIndex(optimized, outputs.filter((key) => optimized.has(key)), given);
     const tasks: LocalTask[] = [];
     let i = 0;
-    for (const spec of optimized.values()) tasks.push(new LocalTask(spec, order[i++]));
+    for (const spec of optimized.values()) tasks.push(new LocalTask(spec, positions[i++]));
     this.clients.set(client, handlers);
-    this.enqueue({ type: "graph-submitted", client, tasks, wanted: outputs, acyclic: true });
+    this.enqueue({ type: "graph-submitted", client, tasks, wanted: outputs, acyclic: true, links: index });
   }
 
   /** The client no longer wants these keys: their results may be freed. */

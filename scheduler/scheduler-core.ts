@@ -186,9 +186,11 @@ export class SchedulerCore {
    */
   private createTasks(event: GraphSubmitted, generation: number): TaskState[] | { reason: string; keys: Key[] } {
     const { state } = this;
-    const submission = generation + 1;
     const created: TaskState[] = [];
-    const specs: (typeof event.tasks)[number][] = [];
+    /** Position in `event.tasks` of each created task. */
+    const positions: number[] = [];
+    /** The task, new or known, at each position of `event.tasks`. */
+    const atPosition: TaskState[] = new Array(event.tasks.length);
     const refuse = (reason: string, keys: Key[]) => {
       for (const task of created) {
         state.tasks.delete(task.key);
@@ -196,10 +198,13 @@ export class SchedulerCore {
       }
       return { reason, keys };
     };
-    for (const spec of event.tasks) {
+    for (let position = 0; position < event.tasks.length; position++) {
+      const spec = event.tasks[position];
       const known = state.tasks.get(spec.key);
       if (known !== undefined) {
-        if (known.submission === submission) return refuse(`task "${spec.key}" is submitted twice`, [spec.key]);
+        atPosition[position] = known;
+        // Tasks of this very submission carry its generation: a second spec under their key is a duplicate.
+        if (known.generation === generation) return refuse(`task "${spec.key}" is submitted twice`, [spec.key]);
         if (this.sameRunSpec !== undefined && known.runSpec !== spec.runSpec && !this.sameRunSpec(known.runSpec, spec.runSpec)) {
           return refuse(`key "${spec.key}" is already known with a different computation`, [spec.key]);
         }
@@ -215,15 +220,23 @@ export class SchedulerCore {
         spec.retries ?? 0,
         spec.runSpec,
       );
-      task.submission = submission;
       state.tasks.set(spec.key, task);
+      atPosition[position] = task;
       created.push(task);
-      specs.push(spec);
+      positions.push(position);
     }
+    const links = event.links;
     for (let i = 0; i < created.length; i++) {
       const task = created[i];
-      const keys = specs[i].deps;
+      const position = positions[i];
+      const keys = event.tasks[position].deps;
       if (keys.length === 0) continue;
+      if (links !== undefined && links.depStart[position + 1] - links.depStart[position] === keys.length) {
+        const deps: TaskState[] = new Array(keys.length);
+        for (let e = links.depStart[position], j = 0; j < keys.length; e++, j++) deps[j] = atPosition[links.deps[e]];
+        task.linkDependencies(deps);
+        continue;
+      }
       // A dependency listed twice is linked once: stamp each as it is found.
       const stamp = ++state.visitStamp;
       const deps: TaskState[] = new Array(keys.length);
@@ -243,11 +256,10 @@ export class SchedulerCore {
     for (const key of event.wanted) {
       if (!state.tasks.has(key)) return refuse(`wanted key "${key}" is not in the graph`, [key]);
     }
-    const cycle = event.acyclic === true ? undefined : findCycle(state, created, submission);
+    const cycle = event.acyclic === true ? undefined : findCycle(state, created, generation);
     if (cycle !== undefined) {
       return refuse(`the graph has a cycle: ${[...cycle, cycle[0]].map((k) => `"${k}"`).join(" -> ")}`, cycle);
     }
-    for (const task of created) task.submission = 0;
     return created;
   }
 
@@ -448,7 +460,7 @@ export class SchedulerCore {
  * only run through new tasks), as its keys; undefined when there is none. Iterative three-colour DFS
  * marking `visitStamp` with two fresh stamps: on the current path, and done.
  */
-function findCycle(state: CoreState, created: readonly TaskState[], submission: number): Key[] | undefined {
+function findCycle(state: CoreState, created: readonly TaskState[], generation: number): Key[] | undefined {
   const ON_PATH = ++state.visitStamp;
   const DONE = ++state.visitStamp;
   const path: TaskState[] = [];
@@ -463,7 +475,7 @@ function findCycle(state: CoreState, created: readonly TaskState[], submission: 
       const task = path[top];
       if (next[top] < task.dependencies.length) {
         const dep = task.dependencies[next[top]++];
-        if (dep.submission !== submission) continue;
+        if (dep.generation !== generation) continue;
         if (dep.visitStamp === ON_PATH) return path.slice(path.indexOf(dep)).map((t) => t.key).reverse();
         if (dep.visitStamp !== DONE) {
           dep.visitStamp = ON_PATH;

@@ -64,8 +64,6 @@ export class TaskState {
   heapIndex = -1;
   /** Marks tasks during one traversal (see `CoreState.visitStamp`), instead of a visited set per traversal. */
   visitStamp = 0;
-  /** The submission that created this task, while that submission is being checked. */
-  submission = 0;
 
   constructor(
     readonly key: Key,

@@ -139,6 +139,29 @@ describe("scheduler core: running graphs", () => {
     expect(assign).toMatchObject({ key: "ab", runSpec: "spec-ab", inputs: ["spec-b", "spec-a"] });
   });
 
+  it("links dependencies by position when the shell passes them, and by key where they reach outside", () => {
+    const core = new SchedulerCore();
+    core.handle({ type: "worker-joined", worker: "w", nthreads: 1 });
+    core.handle({ type: "graph-submitted", client: "c", tasks: [{ key: "old", deps: [], order: 0, runSpec: "old" }], wanted: ["old"] });
+    core.handle({ type: "task-finished", key: "old", worker: "w", nbytes: 1, durationMs: 1 });
+    const tasks = [
+      { key: "a", deps: [], order: 0, runSpec: "a" },
+      { key: "b", deps: [], order: 1, runSpec: "b" },
+      { key: "ab", deps: ["b", "a"], order: 2, runSpec: "ab" },
+      { key: "abo", deps: ["ab", "old"], order: 3, runSpec: "abo" },
+    ];
+    // "abo" lists one link for its two deps: "old" lies outside the submission.
+    const links = { depStart: Int32Array.from([0, 0, 0, 2, 3]), deps: Int32Array.from([1, 0, 2]) };
+    core.handle({ type: "graph-submitted", client: "c", tasks, wanted: ["abo"], links });
+    core.validate();
+    core.handle({ type: "task-finished", key: "a", worker: "w", nbytes: 1, durationMs: 1 });
+    const [ab] = assigned(core.handle({ type: "task-finished", key: "b", worker: "w", nbytes: 1, durationMs: 1 }));
+    expect(ab).toMatchObject({ key: "ab", inputs: ["b", "a"] });
+    const [abo] = assigned(core.handle({ type: "task-finished", key: "ab", worker: "w", nbytes: 1, durationMs: 1 }));
+    expect(abo).toMatchObject({ key: "abo", inputs: ["ab", "old"] });
+    core.validate();
+  });
+
   it("refuses a key reused for a different computation when it can compare run specs", () => {
     const core = new SchedulerCore({}, { sameRunSpec: (a, b) => JSON.stringify(a) === JSON.stringify(b) });
     core.handle({ type: "graph-submitted", client: "a", tasks: [{ key: "k", deps: [], order: 0, runSpec: "inc(1)" }], wanted: ["k"] });

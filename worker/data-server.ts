@@ -1,0 +1,115 @@
+import { timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Key } from "../graph/task-spec.js";
+import { encodeFrame } from "./data-frames.js";
+import type { ResultStore } from "./result-store.js";
+
+/** Options of {@link DataServer.start}. */
+export interface DataServerOptions {
+  readonly store: ResultStore;
+  /** Interface to listen on. Default `127.0.0.1`: peers on other hosts need it set explicitly. */
+  readonly host?: string;
+  /** Port. Default 0: any free port. */
+  readonly port?: number;
+  /** When set, requests must carry `Authorization: Bearer <token>`. Default: none. */
+  readonly token?: string;
+}
+
+/** Most keys one request may ask for. */
+const MAX_KEYS_PER_REQUEST = 10_000;
+/** Largest request body (a JSON list of keys). */
+const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Serves a worker's results to its peers: the data plane. `POST /fetch` with a JSON body
+ * `{"keys": [...]}` answers with one frame per key (see `data-frames.ts`), in order; typed arrays are
+ * written from their own memory. Runs on the worker's main thread, which stays free while tasks run
+ * in worker threads, so a busy worker still serves its data.
+ */
+export class DataServer {
+  private constructor(
+    private readonly server: Server,
+    /** `http://host:port`, for peers. */
+    readonly address: string,
+  ) {}
+
+  static async start(options: DataServerOptions): Promise<DataServer> {
+    const host = options.host ?? "127.0.0.1";
+    const expected = options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`);
+    const server = createServer((request, response) => {
+      handle(request, response, options.store, expected).catch((error: unknown) => {
+        if (!response.headersSent) respond(response, 500, `data server error: ${(error as Error).message}`);
+        else response.destroy();
+      });
+    });
+    server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const shownHost = host.includes(":") ? `[${host}]` : host;
+    return new DataServer(server, `http://${shownHost}:${port}`);
+  }
+
+  /** Stops accepting requests and closes idle connections. */
+  async close(): Promise<void> {
+    this.server.closeIdleConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+async function handle(request: IncomingMessage, response: ServerResponse, store: ResultStore, expected: Buffer | undefined): Promise<void> {
+  if (expected !== undefined && !authorized(request.headers.authorization, expected)) {
+    return respond(response, 401, "missing or wrong bearer token");
+  }
+  if (request.method !== "POST" || request.url !== "/fetch") return respond(response, 404, "POST /fetch is the only route");
+  const keys = parseKeys(await readBody(request));
+  if (typeof keys === "string") return respond(response, 400, keys);
+  response.writeHead(200, { "content-type": "application/octet-stream", "x-weft-frames": String(keys.length) });
+  response.cork();
+  for (const key of keys) {
+    const held = store.get(key);
+    const [header, body] = encodeFrame(held?.value, held !== undefined);
+    response.write(header);
+    if (body.byteLength > 0) response.write(body);
+  }
+  response.uncork();
+  response.end();
+}
+
+function authorized(header: string | undefined, expected: Buffer): boolean {
+  if (header === undefined) return false;
+  const given = Buffer.from(header);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+function parseKeys(body: string): Key[] | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return "the body is not JSON";
+  }
+  const keys = (parsed as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || !keys.every((key) => typeof key === "string")) return 'the body must be {"keys": [string, ...]}';
+  if (keys.length > MAX_KEYS_PER_REQUEST) return `at most ${MAX_KEYS_PER_REQUEST} keys per request, got ${keys.length}`;
+  return keys as Key[];
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > MAX_REQUEST_BYTES) throw new Error(`request body over ${MAX_REQUEST_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function respond(response: ServerResponse, status: number, message: string): void {
+  response.writeHead(status, { "content-type": "application/json" });
+  response.end(JSON.stringify({ error: status === 401 ? "unauthorized" : status === 404 ? "not-found" : "bad-request", message }));
+}

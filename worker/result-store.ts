@@ -1,0 +1,57 @@
+import type { Key } from "../graph/task-spec.js";
+import { sizeOf } from "./size-of.js";
+
+/** A result a worker holds, with its size as reported to the scheduler. */
+export interface StoredResult {
+  readonly value: unknown;
+  readonly nbytes: number;
+}
+
+/**
+ * The results a worker holds in memory, by key: what it computed, and inputs it fetched from peers.
+ * They stay here until the scheduler releases them, and peers read them through the data server.
+ */
+export class ResultStore {
+  private readonly results = new Map<Key, StoredResult>();
+  private bytes = 0;
+
+  /** Stores a result (replacing any earlier one under the key) and returns its size in bytes. */
+  put(key: Key, value: unknown, nbytes = sizeOf(value)): number {
+    const old = this.results.get(key);
+    if (old !== undefined) this.bytes -= old.nbytes;
+    this.results.set(key, { value, nbytes });
+    this.bytes += nbytes;
+    return nbytes;
+  }
+
+  get(key: Key): StoredResult | undefined {
+    return this.results.get(key);
+  }
+
+  has(key: Key): boolean {
+    return this.results.has(key);
+  }
+
+  /** Drops a result; false when it was not held. */
+  delete(key: Key): boolean {
+    const old = this.results.get(key);
+    if (old === undefined) return false;
+    this.results.delete(key);
+    this.bytes -= old.nbytes;
+    return true;
+  }
+
+  /** Number of results held. */
+  get size(): number {
+    return this.results.size;
+  }
+
+  /** Bytes held, as estimated by `sizeOf`. */
+  get nbytes(): number {
+    return this.bytes;
+  }
+
+  keys(): IterableIterator<Key> {
+    return this.results.keys();
+  }
+}

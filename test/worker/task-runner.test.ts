@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Call, Ref } from "../../graph/task-spec.js";
+import { DataClient } from "../../worker/data-client.js";
+import { DataServer } from "../../worker/data-server.js";
+import { InlineExecutor } from "../../worker/inline-executor.js";
+import { ResultStore } from "../../worker/result-store.js";
+import { TaskRunner } from "../../worker/task-runner.js";
+import { ThreadPoolExecutor } from "../../worker/thread-pool-executor.js";
+import { add, fail, fill, inc, sum } from "../fixtures/math-tasks.js";
+
+const open: { close(): unknown }[] = [];
+afterEach(async () => {
+  for (const thing of open.splice(0)) await thing.close();
+});
+
+function runner(inlineBytes?: number): { runner: TaskRunner; store: ResultStore } {
+  const store = new ResultStore();
+  const client = new DataClient({ timeoutMs: 2000 });
+  open.push(client);
+  const taskRunner = new TaskRunner({ store, client, inlineBytes });
+  taskRunner.useExecutor(new InlineExecutor(taskRunner.sink));
+  return { runner: taskRunner, store };
+}
+
+describe("task runner", () => {
+  it("runs a task on inputs from a peer, keeps the result and reports it inline when small", async () => {
+    const peerStore = new ResultStore();
+    peerStore.put("a", 40);
+    const server = await DataServer.start({ store: peerStore });
+    open.push(server);
+    const { runner: r, store } = runner();
+    const report = await r.run({
+      key: "t",
+      fn: add.taskName,
+      args: [new Ref("a"), new Ref("b")],
+      inputs: [
+        { key: "a", inline: false, holders: [{ worker: "peer", address: server.address }] },
+        { key: "b", inline: true, value: 2 },
+      ],
+      attempt: 0,
+    });
+    expect(report).toMatchObject({ kind: "finished", key: "t", attempt: 0, inline: { value: 42 } });
+    expect(store.get("t")?.value).toBe(42);
+  });
+
+  it("leaves large results out of the report, held for peers", async () => {
+    const { runner: r, store } = runner(1024);
+    const report = await r.run({ key: "big", fn: fill.taskName, args: [1000, 1], inputs: [], attempt: 0 });
+    expect(report).toMatchObject({ kind: "finished", nbytes: 8000 });
+    expect("inline" in report).toBe(false);
+    expect((store.get("big")?.value as Float64Array).length).toBe(1000);
+  });
+
+  it("reports a task's error with its stack and keeps nothing", async () => {
+    const { runner: r, store } = runner();
+    const report = await r.run({ key: "bad", fn: fail.taskName, args: ["boom"], inputs: [], attempt: 3 });
+    expect(report).toMatchObject({ kind: "erred", key: "bad", attempt: 3, error: { name: "TypeError", message: "boom" } });
+    expect(report.kind === "erred" && report.error.stack).toContain("math-tasks.ts");
+    expect(store.has("bad")).toBe(false);
+  });
+
+  it("reports inputs it could not get instead of running", async () => {
+    const { runner: r } = runner();
+    const report = await r.run({
+      key: "t",
+      fn: inc.taskName,
+      args: [new Ref("gone")],
+      inputs: [{ key: "gone", inline: false, holders: [{ worker: "w9", address: "http://127.0.0.1:9" }] }],
+      attempt: 0,
+    });
+    expect(report).toEqual({ kind: "missing-data", key: "t", attempt: 0, missing: [{ key: "gone", worker: "w9" }] });
+  });
+
+  it("runs fused calls and many tasks at once on a thread pool", async () => {
+    const store = new ResultStore();
+    const client = new DataClient();
+    open.push(client);
+    const r = new TaskRunner({ store, client });
+    const pool = await ThreadPoolExecutor.start(r.sink, { nthreads: 2 });
+    open.push(pool);
+    r.useExecutor(pool);
+    const reports = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        r.run({ key: `t${i}`, fn: sum.taskName, args: [[new Call(inc.taskName, [i]), 1]], inputs: [], attempt: 0 }),
+      ),
+    );
+    expect(reports.map((report) => report.kind === "finished" && report.inline?.value)).toEqual(
+      Array.from({ length: 100 }, (_, i) => i + 2),
+    );
+  });
+});

@@ -1,0 +1,68 @@
+import type { RedisScript } from "./redis-script.js";
+
+/** Adds a batch of tasks to one worker's queue: one round trip for the whole batch. */
+export const enqueueTasks: RedisScript = {
+  name: "weftEnqueueTasks",
+  numberOfKeys: 4,
+  lua: `--[[
+  Adds tasks, with their payloads and priorities, to one worker's queue, and wakes the worker.
+
+  Input:
+    KEYS[1] worker queue (ZSET)
+    KEYS[2] task payloads (HASH)
+    KEYS[3] worker state (STRING)
+    KEYS[4] worker wake (LIST)
+
+    ARGV[3i+1] task key
+    ARGV[3i+2] priority, a number as text (smaller runs first)
+    ARGV[3i+3] payload (bytes)
+    for i = 0 .. n-1
+
+  Output:
+    { state, added }
+      state: "running" when the tasks were queued; "stopping" or "dead" when the worker takes no
+             more work and nothing was written (the caller must place the tasks elsewhere)
+      added: how many keys were new to the queue (a key already queued there gets the new priority
+             and payload and is not counted)
+]]
+local rcall = redis.call
+
+if #ARGV % 3 ~= 0 then
+  return redis.error_reply("ERR weft enqueue-tasks: ARGV must be (key, priority, payload) triples")
+end
+-- Scripts are not rolled back on error, so every argument is checked before the first write.
+for i = 2, #ARGV, 3 do
+  if tonumber(ARGV[i]) == nil then
+    return redis.error_reply("ERR weft enqueue-tasks: priority of " .. ARGV[i - 1] .. " is not a number")
+  end
+end
+
+local state = rcall("GET", KEYS[3])
+if state then
+  return { state, 0 }
+end
+
+-- Multi-member ZADD and HSET in chunks: one call per task costs more than the writes themselves,
+-- and unpack() is bounded by the Lua C stack (8,000 slots).
+local added = 0
+local chunk = 1000
+for first = 1, #ARGV, 3 * chunk do
+  local last = math.min(first + 3 * chunk - 1, #ARGV)
+  local scored, hashed = {}, {}
+  for i = first, last, 3 do
+    -- The score goes to ZADD as the caller's text, never through a Lua number, so it stays exact.
+    scored[#scored + 1] = ARGV[i + 1]
+    scored[#scored + 1] = ARGV[i]
+    hashed[#hashed + 1] = ARGV[i]
+    hashed[#hashed + 1] = ARGV[i + 2]
+  end
+  added = added + rcall("ZADD", KEYS[1], unpack(scored))
+  rcall("HSET", KEYS[2], unpack(hashed))
+end
+if #ARGV > 0 then
+  rcall("LPUSH", KEYS[4], "1")
+  rcall("LTRIM", KEYS[4], 0, 0)
+end
+return { "running", added }
+`,
+};

@@ -1,0 +1,56 @@
+import type { RedisScript } from "./redis-script.js";
+
+/** Moves not-yet-started tasks from a saturated worker's queue to an idle worker's. */
+export const stealTasks: RedisScript = {
+  name: "weftStealTasks",
+  numberOfKeys: 4,
+  lua: `--[[
+  For each task key: if the task is still in the victim's queue, moves it, with its priority, to
+  the thief's queue; otherwise refuses. A take and a steal of one task are each atomic, so exactly
+  one of them gets the task: it never runs twice and is never lost. The payload stays where it is
+  (the shared payload hash), so nothing but the queue entry moves.
+
+  Input:
+    KEYS[1] victim queue (ZSET)
+    KEYS[2] thief queue (ZSET)
+    KEYS[3] thief state (STRING)
+    KEYS[4] thief wake (LIST)
+
+    ARGV[1..] task keys
+
+  Output:
+    { flag1, flag2, ... }, one per task key, in order:
+      1 accepted: the task is now queued on the thief
+      0 refused: the victim had already taken it (it runs there), or it was not queued there at
+        all, or the thief is stopping or dead (then every key is refused and nothing moves)
+]]
+local rcall = redis.call
+
+local flags = {}
+if rcall("EXISTS", KEYS[3]) == 1 then
+  for i = 1, #ARGV do
+    flags[i] = 0
+  end
+  return flags
+end
+
+local moved = false
+for i = 1, #ARGV do
+  local key = ARGV[i]
+  local priority = rcall("ZSCORE", KEYS[1], key)
+  if priority then
+    rcall("ZREM", KEYS[1], key)
+    rcall("ZADD", KEYS[2], priority, key)
+    moved = true
+    flags[i] = 1
+  else
+    flags[i] = 0
+  end
+end
+if moved then
+  rcall("LPUSH", KEYS[4], "1")
+  rcall("LTRIM", KEYS[4], 0, 0)
+end
+return flags
+`,
+};

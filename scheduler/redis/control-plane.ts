@@ -8,6 +8,7 @@ import { heartbeat } from "./scripts/heartbeat.js";
 import { markStopping } from "./scripts/mark-stopping.js";
 import { recoverWorker } from "./scripts/recover-worker.js";
 import type { RedisScript } from "./scripts/redis-script.js";
+import { sendToWorker } from "./scripts/send-to-worker.js";
 import { stealTasks } from "./scripts/steal-tasks.js";
 import { takeTasks } from "./scripts/take-tasks.js";
 
@@ -147,6 +148,7 @@ const SCRIPTS: readonly RedisScript[] = [
   recoverWorker,
   heartbeat,
   markStopping,
+  sendToWorker,
 ];
 
 /**
@@ -260,6 +262,7 @@ export class ControlPlane {
       k.workerHeartbeat(worker),
       k.workers,
       k.workerWake(worker),
+      k.workerInbox(worker),
     ];
     const args = [worker, String(this.deadWorkerTtlMs), options.onlyIfSilent ? "1" : "0"];
     const [recovered, queued, inFlight] = (await this.run(recoverWorker, keys, args)) as [number, Buffer[], Buffer[]];
@@ -298,6 +301,24 @@ export class ControlPlane {
     if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new RangeError(`timeoutMs must be finite and >= 0, got ${timeoutMs}`);
     const popped = await this.redis.blpop(this.keys.workerWake(worker), timeoutMs / 1000);
     return popped !== null;
+  }
+
+  /**
+   * Appends messages (releases, cancellations) to a worker's inbox and wakes it. Returns false when the
+   * worker is dead, in which case nothing was written.
+   */
+  async sendToWorker(worker: WorkerId, messages: readonly Uint8Array[]): Promise<boolean> {
+    if (messages.length === 0) return true;
+    const k = this.keys;
+    const keys = [k.workerInbox(worker), k.workerState(worker), k.workerWake(worker)];
+    return ((await this.run(sendToWorker, keys, messages.map(asBuffer))) as number) === 1;
+  }
+
+  /** Pops up to `count` messages from the worker's inbox, oldest first. */
+  async takeWorkerMessages(worker: WorkerId, count: number): Promise<Buffer[]> {
+    positiveInteger("count", count);
+    const popped = await this.redis.lpopBuffer(this.keys.workerInbox(worker), count);
+    return popped ?? [];
   }
 
   /** Every registered worker, by id: those with a live heartbeat and those presumed dead but not yet recovered. */

@@ -69,6 +69,11 @@ export interface RedisKeys {
    * waiting is not lost.
    */
   workerWake(worker: WorkerId): string;
+  /**
+   * Messages from the scheduler that are not tasks: results to release, tasks to cancel. LIST of
+   * encoded messages, oldest first; the worker pops them in batches. Sending one wakes the worker.
+   */
+  workerInbox(worker: WorkerId): string;
 }
 
 /**
@@ -95,6 +100,7 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
     workerHeartbeat: (id: WorkerId) => worker(id, "heartbeat"),
     workerState: (id: WorkerId) => worker(id, "state"),
     workerWake: (id: WorkerId) => worker(id, "wake"),
+    workerInbox: (id: WorkerId) => worker(id, "inbox"),
   });
 }
 

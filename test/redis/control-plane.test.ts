@@ -269,4 +269,17 @@ describe("Redis control plane", () => {
     expect(await waiter.waitForWork("w1", 5_000)).toBe(true);
     expect(await waiter.waitForWork("w1", 50)).toBe(false);
   });
+
+  it("delivers inbox messages in order, wakes the worker, and drops them when it is recovered", async () => {
+    const cp = plane({ prefix: freshPrefix() });
+    const waiter = plane({ prefix: cp.keys.prefix });
+    expect(await cp.sendToWorker("w1", [Buffer.from("release a"), Buffer.from("release b")])).toBe(true);
+    expect(await waiter.waitForWork("w1", 1_000)).toBe(true);
+    expect((await cp.takeWorkerMessages("w1", 10)).map((m) => m.toString())).toEqual(["release a", "release b"]);
+    expect(await cp.takeWorkerMessages("w1", 10)).toEqual([]);
+    await cp.sendToWorker("w1", [Buffer.from("never read")]);
+    await cp.recoverWorker("w1");
+    expect(await cp.redis.exists(cp.keys.workerInbox("w1"))).toBe(0);
+    expect(await cp.sendToWorker("w1", [Buffer.from("too late")])).toBe(false);
+  });
 });

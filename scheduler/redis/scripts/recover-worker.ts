@@ -3,7 +3,7 @@ import type { RedisScript } from "./redis-script.js";
 /** Takes back everything a dead or stopping worker still holds, and retires it for good. */
 export const recoverWorker: RedisScript = {
   name: "weftRecoverWorker",
-  numberOfKeys: 7,
+  numberOfKeys: 8,
   lua: `--[[
   Returns every task in a worker's queue and in-flight hash, with its payload, and deletes them;
   marks the worker dead (a tombstone with a TTL, so it can neither take work nor re-register under
@@ -18,6 +18,7 @@ export const recoverWorker: RedisScript = {
     KEYS[5] worker heartbeat (STRING)
     KEYS[6] worker registry (HASH)
     KEYS[7] worker wake (LIST)
+    KEYS[8] worker inbox (LIST): messages for a worker that will never read them
 
     ARGV[1] worker id (its field in the registry)
     ARGV[2] lifetime of the "dead" tombstone, in ms
@@ -50,7 +51,7 @@ end
 
 local inFlight = rcall("HGETALL", KEYS[2])
 
-rcall("DEL", KEYS[1], KEYS[2], KEYS[5], KEYS[7])
+rcall("DEL", KEYS[1], KEYS[2], KEYS[5], KEYS[7], KEYS[8])
 rcall("HDEL", KEYS[6], ARGV[1])
 rcall("SET", KEYS[4], "dead", "PX", ARGV[2])
 return { 1, queued, inFlight }

@@ -1,30 +1,11 @@
-import type { Key } from "../graph/task-spec.js";
+import { checkSerializable } from "../graph/codec.js";
 import { replaceRefsInArray } from "../graph/task-spec.js";
-import type { TaskFailure, WorkerId } from "../scheduler/events.js";
 import type { DataClient } from "./data-client.js";
 import type { ExecutionOutcome, ExecutionRequest, Executor, OutcomeSink } from "./executor.js";
 import { gatherInputs } from "./input-gatherer.js";
 import type { ResultStore } from "./result-store.js";
 import type { TaskMessage } from "./task-message.js";
-
-/** How a task ended on this worker, as reported to the scheduler. */
-export type TaskReport =
-  | {
-      readonly kind: "finished";
-      readonly key: Key;
-      readonly attempt: number;
-      readonly nbytes: number;
-      readonly durationMs: number;
-      /** The result itself, when it is small enough to travel with the report. */
-      readonly inline?: { readonly value: unknown };
-    }
-  | { readonly kind: "erred"; readonly key: Key; readonly attempt: number; readonly error: TaskFailure; readonly durationMs: number }
-  | {
-      readonly kind: "missing-data";
-      readonly key: Key;
-      readonly attempt: number;
-      readonly missing: readonly { readonly key: Key; readonly worker: WorkerId }[];
-    };
+import type { TaskReport } from "./task-report.js";
 
 /** Options of {@link TaskRunner}. */
 export interface TaskRunnerOptions {
@@ -95,6 +76,13 @@ export class TaskRunner {
       const { key, attempt } = pending.message;
       if (!outcome.ok) {
         pending.resolve({ kind: "erred", key, attempt, error: outcome.error, durationMs: outcome.durationMs });
+        continue;
+      }
+      // A result that cannot travel would fail every dependent elsewhere, later and far from its cause.
+      const unsendable = checkSerializable(outcome.value, "result");
+      if (unsendable !== undefined) {
+        const error = { name: "UnserializableResult", message: `the result cannot be sent to other workers: ${unsendable}` };
+        pending.resolve({ kind: "erred", key, attempt, error, durationMs: outcome.durationMs });
         continue;
       }
       const nbytes = this.options.store.put(key, outcome.value);

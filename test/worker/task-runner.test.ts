@@ -89,3 +89,26 @@ describe("task runner", () => {
     );
   });
 });
+
+describe("task runner: results that cannot travel", () => {
+  it("fails a task whose result cannot be sent to other workers, naming the part", async () => {
+    const { runner: r, store } = runner();
+    const { makeFunction } = await import("../fixtures/math-tasks.js");
+    const report = await r.run({ key: "fn", fn: makeFunction.taskName, args: [], inputs: [], attempt: 0 });
+    expect(report).toMatchObject({ kind: "erred", error: { name: "UnserializableResult", message: expect.stringContaining("result is a function") } });
+    expect(store.has("fn")).toBe(false);
+  });
+});
+
+describe("task reports", () => {
+  it("round-trip through the events stream encoding, every kind", async () => {
+    const { decodeReports, encodeReports } = await import("../../worker/task-report.js");
+    const reports = [
+      { kind: "finished" as const, key: "a", attempt: 0, nbytes: 8, durationMs: 1.5, inline: { value: new Float32Array([1, 2]) } },
+      { kind: "finished" as const, key: "b", attempt: 1, nbytes: 1e6, durationMs: 20 },
+      { kind: "erred" as const, key: "c", attempt: 2, error: { name: "TypeError", message: "x", stack: "TypeError: x\n    at f" }, durationMs: 3 },
+      { kind: "missing-data" as const, key: "d", attempt: 0, missing: [{ key: "in", worker: "w2" }] },
+    ];
+    expect(decodeReports(encodeReports(reports))).toEqual(reports);
+  });
+});

@@ -321,6 +321,12 @@ export class ControlPlane {
     return popped ?? [];
   }
 
+  /** Wakes a worker waiting in {@link waitForWork}, say to notice that it is stopping. */
+  async wake(worker: WorkerId): Promise<void> {
+    const key = this.keys.workerWake(worker);
+    await this.redis.multi().del(key).lpush(key, "1").exec();
+  }
+
   /** Every registered worker, by id: those with a live heartbeat and those presumed dead but not yet recovered. */
   async listWorkers(): Promise<RegisteredWorker[]> {
     const registry = await this.redis.hgetall(this.keys.workers);

@@ -1,0 +1,219 @@
+import { randomBytes } from "node:crypto";
+import { availableParallelism, hostname } from "node:os";
+import { Redis } from "ioredis";
+import type { Key } from "../graph/task-spec.js";
+import type { WorkerId } from "../scheduler/events.js";
+import { ControlPlane, DEFAULT_HEARTBEAT_TTL_MS, MAX_TAKE_BATCH } from "../scheduler/redis/control-plane.js";
+import "./builtin-tasks.js";
+import { DataClient } from "./data-client.js";
+import { DataServer } from "./data-server.js";
+import type { Executor } from "./executor.js";
+import { InlineExecutor } from "./inline-executor.js";
+import { ResultStore } from "./result-store.js";
+import { decodeTaskMessage } from "./task-message.js";
+import { encodeReports, type TaskReport } from "./task-report.js";
+import { TaskRunner } from "./task-runner.js";
+import { ThreadPoolExecutor } from "./thread-pool-executor.js";
+import { decodeWorkerMessage } from "./worker-message.js";
+
+/** Options of {@link WorkerProcess.start}. */
+export interface WorkerProcessOptions {
+  /** Redis URL, such as `redis://127.0.0.1:6379`. */
+  readonly redis: string;
+  /** Key prefix shared with the scheduler. Default `"weft"`. */
+  readonly prefix?: string;
+  /** Unique per process start. Default: host, pid and a random suffix. */
+  readonly id?: WorkerId;
+  /** Tasks run at once. Default: the number of CPUs. */
+  readonly nthreads?: number;
+  /**
+   * `threads` (default): tasks run on a `worker_threads` pool, so a CPU-bound task never delays
+   * heartbeats or the data server. `main`: on the main thread, for tasks that need it.
+   */
+  readonly executor?: "threads" | "main";
+  /** Modules registering task functions, imported by the process and every thread. */
+  readonly imports?: readonly (string | URL)[];
+  /** Interface the data server listens on. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Bearer token peers must present to the data server. Default: none. */
+  readonly token?: string;
+  /** Lifetime of a heartbeat in ms; one is sent every third of it. Default 3,000. */
+  readonly heartbeatTtlMs?: number;
+  /** Called with errors the loop survives (a failed Redis call, say). Default: ignored. */
+  readonly onError?: (error: Error) => void;
+}
+
+/**
+ * One worker process: takes its tasks from its Redis queue, runs them, keeps the results in memory
+ * for peers (its data server) and reports each outcome on the events stream, in batches. Heartbeats
+ * go out on a timer; when the scheduler has declared the worker dead, it stops at once.
+ *
+ * @example
+ * ```ts
+ * const worker = await WorkerProcess.start({ redis: "redis://127.0.0.1:6379", imports: ["./tasks.js"] });
+ * process.on("SIGTERM", () => worker.stop());
+ * await worker.done;
+ * ```
+ */
+export class WorkerProcess {
+  /** Resolves when the worker has stopped, cleanly or because it was declared dead. */
+  readonly done: Promise<void>;
+  private running = 0;
+  private stopping = false;
+  private reports: TaskReport[] = [];
+  private flushing: Promise<void> | undefined;
+  private averageMs = 1;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private wakeLoop: (() => void) | undefined;
+  private resolveDone!: () => void;
+  private shuttingDown: Promise<void> | undefined;
+
+  private constructor(
+    readonly id: WorkerId,
+    readonly nthreads: number,
+    /** The results this worker holds. */
+    readonly store: ResultStore,
+    private readonly plane: ControlPlane,
+    private readonly waiter: ControlPlane,
+    private readonly server: DataServer,
+    private readonly client: DataClient,
+    private readonly runner: TaskRunner,
+    private readonly executor: Executor,
+    private readonly options: WorkerProcessOptions,
+  ) {
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  /** Starts the data server and the executor, registers with a first heartbeat, and starts taking tasks. */
+  static async start(options: WorkerProcessOptions): Promise<WorkerProcess> {
+    const id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+    const nthreads = options.nthreads ?? availableParallelism();
+    for (const module of options.imports ?? []) await import(String(module));
+    const planeOptions = { prefix: options.prefix, heartbeatTtlMs: options.heartbeatTtlMs };
+    const plane = new ControlPlane(new Redis(options.redis, { maxRetriesPerRequest: null }), planeOptions);
+    const waiter = new ControlPlane(new Redis(options.redis, { maxRetriesPerRequest: null }), planeOptions);
+    const store = new ResultStore();
+    const server = await DataServer.start({ store, host: options.host, token: options.token });
+    const client = new DataClient({ token: options.token });
+    const runner = new TaskRunner({ store, client });
+    const executor =
+      options.executor === "main"
+        ? new InlineExecutor(runner.sink)
+        : await ThreadPoolExecutor.start(runner.sink, { nthreads, imports: options.imports });
+    runner.useExecutor(executor);
+    const worker = new WorkerProcess(id, nthreads, store, plane, waiter, server, client, runner, executor, options);
+    if ((await worker.heartbeat()) === "dead") throw new Error(`worker id ${id} was declared dead before; start with a new id`);
+    const ttl = options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS;
+    worker.heartbeatTimer = setInterval(() => {
+      worker.heartbeat().then(
+        (status) => {
+          if (status === "dead") void worker.shutdown();
+        },
+        (error: Error) => options.onError?.(error),
+      );
+    }, Math.max(10, Math.floor(ttl / 3)));
+    void worker.loop();
+    return worker;
+  }
+
+  /** Where peers fetch this worker's results. */
+  get dataAddress(): string {
+    return this.server.address;
+  }
+
+  /**
+   * Stops cleanly: takes no more tasks (the scheduler moves its queued ones elsewhere), lets running
+   * tasks finish and reports them, then closes.
+   */
+  async stop(): Promise<void> {
+    if (this.stopping) return this.done;
+    this.stopping = true;
+    await this.plane.markStopping(this.id).catch(() => undefined);
+    await this.plane.wake(this.id).catch(() => undefined);
+    this.wakeLoop?.();
+    await this.done;
+  }
+
+  private heartbeat() {
+    return this.plane.heartbeat({ id: this.id, nthreads: this.nthreads, dataAddress: this.server.address, pid: process.pid });
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        const messages = await this.plane.takeWorkerMessages(this.id, 1000);
+        for (const raw of messages) this.apply(decodeWorkerMessage(raw));
+        const room = this.capacity() - this.running;
+        const tasks = room > 0 ? await this.plane.takeTasks(this.id, Math.min(room, MAX_TAKE_BATCH)) : [];
+        for (const task of tasks) this.start(decodeTaskMessage(task.payload));
+        if (this.stopping) break;
+        if (room <= 0) await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        else if (tasks.length === 0 && messages.length === 0) await this.waiter.waitForWork(this.id, 1000);
+      } catch (error) {
+        if (this.stopping) break;
+        this.options.onError?.(error as Error);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    await this.shutdown();
+  }
+
+  /** Tasks held at once: enough for every thread, and about 5 ms of work per thread for short tasks. */
+  private capacity(): number {
+    const byDuration = Math.floor((5 * this.nthreads) / Math.max(this.averageMs, 1e-3));
+    return Math.min(MAX_TAKE_BATCH, Math.max(2 * this.nthreads, byDuration));
+  }
+
+  private start(message: ReturnType<typeof decodeTaskMessage>): void {
+    this.running++;
+    void this.runner.run(message).then((report) => {
+      this.running--;
+      if (report.kind !== "missing-data") this.averageMs += 0.1 * (report.durationMs - this.averageMs);
+      this.reports.push(report);
+      this.flushSoon();
+      const wake = this.wakeLoop;
+      this.wakeLoop = undefined;
+      wake?.();
+    });
+  }
+
+  private apply(message: ReturnType<typeof decodeWorkerMessage>): void {
+    // A cancelled task already handed to the executor runs to the end; its result, like a released
+    // one, is dropped (the scheduler ignores the late report).
+    for (const key of message.keys) this.store.delete(key);
+  }
+
+  /** Reports go out in batches: one stream entry for everything that finished in the same tick. */
+  private flushSoon(): void {
+    if (this.flushing !== undefined) return;
+    this.flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      const reports = this.reports;
+      this.reports = [];
+      this.flushing = undefined;
+      if (reports.length === 0) return;
+      const keys: Key[] = reports.map((report) => report.key);
+      try {
+        await this.plane.finishTasks(this.id, keys, encodeReports(reports));
+      } catch (error) {
+        this.options.onError?.(error as Error);
+      }
+    });
+  }
+
+  private shutdown(): Promise<void> {
+    this.shuttingDown ??= (async () => {
+      this.stopping = true;
+      clearInterval(this.heartbeatTimer);
+      while (this.running > 0 || this.flushing !== undefined) {
+        await (this.flushing ?? new Promise((resolve) => setTimeout(resolve, 5)));
+      }
+      await this.executor.close();
+      await this.server.close();
+      this.client.close();
+      this.plane.redis.disconnect();
+      this.waiter.redis.disconnect();
+      this.resolveDone();
+    })();
+    return this.shuttingDown;
+  }
+}

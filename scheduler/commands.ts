@@ -17,7 +17,7 @@ export interface AssignTask {
   readonly type: "assign";
   readonly key: Key;
   readonly worker: WorkerId;
-  /** Smaller runs first on the worker. */
+  /** Smaller runs first on the worker: user priority, submission and graph order folded into one score. */
   readonly priority: number;
   /** The `runSpec` the task was submitted with. */
   readonly runSpec: unknown;

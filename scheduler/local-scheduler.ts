@@ -1,9 +1,6 @@
 import { GraphError } from "../graph/graph-error.js";
 import { sameSpec } from "../graph/merge.js";
-import { optimizeGraph, type OptimizeOptions } from "../graph/optimize.js";
-import { orderWithIndex, type GraphIndex } from "../graph/order.js";
-import type { Key, ReadonlyGraph, TaskSpec } from "../graph/task-spec.js";
-import { validateGraph } from "../graph/validate.js";
+import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
 import "../worker/builtin-tasks.js";
 import type { ExecutionOutcome, ExecutionRequest, Executor } from "../worker/executor.js";
 import { InlineExecutor } from "../worker/inline-executor.js";
@@ -12,7 +9,8 @@ import { lookupTask } from "../worker/task-registry.js";
 import { ThreadPoolExecutor } from "../worker/thread-pool-executor.js";
 import type { SchedulerCommand } from "./commands.js";
 import type { ClientId, SchedulerEvent, TaskFailure } from "./events.js";
-import { LocalTask } from "./local-task.js";
+import type { LocalTask } from "./local-task.js";
+import { prepareSubmission, type SubmitOptions } from "./prepare-submission.js";
 import type { SchedulerConfig } from "./scheduler-config.js";
 import { SchedulerCore } from "./scheduler-core.js";
 
@@ -29,21 +27,6 @@ export interface LocalSchedulerOptions {
   readonly imports?: readonly (string | URL)[];
   /** Tuning of the scheduling core. */
   readonly scheduler?: SchedulerConfig;
-}
-
-/** Per-submission options. */
-export interface SubmitOptions {
-  /** Graph optimizations; all on by default. */
-  readonly optimize?: OptimizeOptions;
-  /**
-   * The graph is exactly what the outputs need and well-formed by construction — built by
-   * `collectGraph` from delayed values, whose functions were registered when the calls were built,
-   * whose inputs always exist before what reads them, and whose keys match their tasks — so
-   * validation and culling are skipped. Default `false`.
-   */
-  readonly collected?: boolean;
-  /** The graph's dependency structure, when the caller has it (see `GraphIndex`); spares the ordering a map of every key. */
-  readonly index?: GraphIndex;
 }
 
 /** Where a submission's outcomes go, key by key. */
@@ -83,7 +66,7 @@ export class LocalScheduler {
   private closed = false;
 
   private constructor(readonly executorKind: LocalExecutorKind, config: SchedulerConfig | undefined) {
-    this.core = new SchedulerCore(config, { sameRunSpec: (a, b) => sameSpec(a as TaskSpec, b as TaskSpec) });
+    this.core = new SchedulerCore(config, { sameRunSpec: (a, b) => sameSpec((a as LocalTask).spec, (b as LocalTask).spec) });
   }
 
   /** Creates a scheduler and starts its executor. */
@@ -115,23 +98,15 @@ export class LocalScheduler {
    */
   submit(graph: ReadonlyGraph, outputs: readonly Key[], client: ClientId, handlers: SubmissionHandlers, options: SubmitOptions = {}): void {
     if (this.closed) throw new Error("the local scheduler is closed");
-    const isHeld = (key: Key) => !graph.has(key) && this.core.stateOf(key) !== undefined;
-    for (const key of outputs) {
-      if (!graph.has(key) && !isHeld(key)) {
-        throw new GraphError("missing-dependency", `output "${key}" is not in the graph`, [key]);
-      }
-    }
-    const collected = options.collected === true;
-    if (!collected) validateGraph(graph, { isKnownFunction: (name) => lookupTask(name) !== undefined, external: isHeld });
-    const optimized = optimizeGraph(graph, outputs, collected ? { ...options.optimize, cull: false } : options.optimize);
-    // The index describes the graph as given, so it serves only when optimization changed nothing.
-    const given = optimized === graph ? options.index : undefined;
-    const { positions, index } = orderWithIndex(optimized, outputs.filter((key) => optimized.has(key)), given);
-    const tasks: LocalTask[] = [];
-    let i = 0;
-    for (const spec of optimized.values()) tasks.push(new LocalTask(spec, positions[i++]));
+    const submission = prepareSubmission(
+      graph,
+      outputs,
+      client,
+      { isKnown: (key) => this.core.stateOf(key) !== undefined, isKnownFunction: (name) => lookupTask(name) !== undefined },
+      options,
+    );
     this.clients.set(client, handlers);
-    this.enqueue({ type: "graph-submitted", client, tasks, wanted: outputs, acyclic: true, links: index });
+    this.enqueue(submission);
   }
 
   /** The client no longer wants these keys: their results may be freed. */

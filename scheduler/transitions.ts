@@ -204,10 +204,20 @@ function assign(state: CoreState, task: TaskState, worker: WorkerState): void {
     type: "assign",
     key: task.key,
     worker: worker.id,
-    priority: task.order,
+    priority: queueScore(task),
     runSpec: task.runSpec,
     inputs: task.dependencies.length === 0 ? NO_INPUTS : task.dependencies.map((dep) => dep.runSpec),
   });
+}
+
+/**
+ * The task's priority as one number, for worker queues that sort by a single score (a Redis sorted
+ * set): user priority, then submission, then graph order, as `comparePriority` orders them. Exact
+ * while graphs have fewer than 10 million tasks, fewer than a million graphs were submitted, and
+ * user priorities stay within ±900.
+ */
+function queueScore(task: TaskState): number {
+  return task.userRank * 1e13 + task.generation * 1e7 + task.order;
 }
 
 function unassign(task: TaskState): void {

@@ -227,3 +227,22 @@ describe("delayed: collecting a graph with its index", () => {
     expect([...index.deps]).toEqual([]);
   });
 });
+
+describe("delayed: computations sharing running work", () => {
+  it("lets a second computation share a task the first one is still running", async () => {
+    let runs = 0;
+    const slow = delayed(
+      async (x: number) => {
+        runs++;
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return x * 2;
+      },
+      { key: "shared-slow" },
+    )(21);
+    // Both ask for `slow` itself, so neither fuses it away into a task of its own.
+    const first = client.compute(slow);
+    const second = client.compute(slow, delayed(add)(slow, 1));
+    expect(await Promise.all([first, second])).toEqual([[42], [42, 43]]);
+    expect(runs).toBe(1);
+  });
+});

@@ -47,6 +47,7 @@ export type SchedulerEvent =
   | TaskFinished
   | TaskErred
   | TaskMissingData
+  | ResultsLost
   | StealAccepted
   | StealRefused
   | Tick;
@@ -130,6 +131,12 @@ export interface TaskMissingData {
   readonly key: Key;
   readonly worker: WorkerId;
   /** Each missing input, with the worker that was expected to hold it. */
+  readonly missing: readonly { readonly key: Key; readonly worker: WorkerId }[];
+}
+
+/** Workers turned out not to hold results they were said to hold (a fetch found nothing). */
+export interface ResultsLost {
+  readonly type: "results-lost";
   readonly missing: readonly { readonly key: Key; readonly worker: WorkerId }[];
 }
 

@@ -87,6 +87,11 @@ export class SchedulerCore {
     return task === undefined ? [] : task.whoHas.map((w) => w.id);
   }
 
+  /** The run spec a task was submitted with, or undefined when the core does not know the key. */
+  runSpecOf(key: Key): unknown {
+    return this.state.tasks.get(key)?.runSpec;
+  }
+
   /** The worker a task is assigned to, if it is processing. */
   processingOn(key: Key): WorkerId | undefined {
     return this.state.tasks.get(key)?.processingOn?.id ?? undefined;
@@ -137,6 +142,8 @@ export class SchedulerCore {
         return this.taskErred(event);
       case "task-missing-data":
         return this.taskMissingData(event);
+      case "results-lost":
+        return this.loseResults(this.dropHolders(event.missing));
       case "steal-accepted":
         return this.stealAccepted(event);
       case "steal-refused": {
@@ -372,18 +379,25 @@ export class SchedulerCore {
 
   private taskMissingData(event: TaskMissingData): void {
     const { state } = this;
-    const lost: TaskState[] = [];
-    for (const { key, worker: holderId } of event.missing) {
-      const input = state.tasks.get(key);
-      const holder = state.workers.get(holderId);
-      if (input === undefined || holder === undefined || !input.dropHolder(holder)) continue;
-      holder.resultCount--;
-      holder.nbytes -= input.nbytes;
-      if (input.whoHas.length === 0 && input.state === "memory") lost.push(input);
-    }
+    const lost = this.dropHolders(event.missing);
     const task = state.tasks.get(event.key);
     if (task?.state === "processing" && task.processingOn?.id === event.worker) transition(state, task, "waiting");
     this.loseResults(lost);
+  }
+
+  /** Forgets that these workers hold these results; returns the results no worker holds any more. */
+  private dropHolders(missing: readonly { readonly key: Key; readonly worker: WorkerId }[]): TaskState[] {
+    const { state } = this;
+    const lost: TaskState[] = [];
+    for (const { key, worker: holderId } of missing) {
+      const result = state.tasks.get(key);
+      const holder = state.workers.get(holderId);
+      if (result === undefined || holder === undefined || !result.dropHolder(holder)) continue;
+      holder.resultCount--;
+      holder.nbytes -= result.nbytes;
+      if (result.whoHas.length === 0 && result.state === "memory") lost.push(result);
+    }
+    return lost;
   }
 
   private stealAccepted(event: StealAccepted): void {

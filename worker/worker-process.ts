@@ -59,6 +59,8 @@ export class WorkerProcess {
   /** Resolves when the worker has stopped, cleanly or because it was declared dead. */
   readonly done: Promise<void>;
   private running = 0;
+  /** Tasks this worker has run to an outcome, for operators and tests. */
+  completed = 0;
   private stopping = false;
   private reports: TaskReport[] = [];
   private flushing: Promise<void> | undefined;
@@ -168,6 +170,7 @@ export class WorkerProcess {
     this.running++;
     void this.runner.run(message).then((report) => {
       this.running--;
+      this.completed++;
       if (report.kind !== "missing-data") this.averageMs += 0.1 * (report.durationMs - this.averageMs);
       this.reports.push(report);
       this.flushSoon();

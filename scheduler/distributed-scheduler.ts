@@ -1,0 +1,362 @@
+import { Redis } from "ioredis";
+import { GraphError } from "../graph/graph-error.js";
+import { sameSpec } from "../graph/merge.js";
+import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
+import { DataClient } from "../worker/data-client.js";
+import { encodeTaskMessage, type InputSource } from "../worker/task-message.js";
+import { decodeReports } from "../worker/task-report.js";
+import { encodeWorkerMessage } from "../worker/worker-message.js";
+import type { SchedulerCommand } from "./commands.js";
+import type { ClientId, SchedulerEvent, WorkerId } from "./events.js";
+import type { SubmissionHandlers } from "./local-scheduler.js";
+import type { LocalTask } from "./local-task.js";
+import { prepareSubmission, type SubmitOptions } from "./prepare-submission.js";
+import { ControlPlane, type QueuedTask, type RegisteredWorker } from "./redis/control-plane.js";
+import type { SchedulerConfig } from "./scheduler-config.js";
+import { SchedulerCore } from "./scheduler-core.js";
+
+/** Options of {@link DistributedScheduler.start}. */
+export interface DistributedSchedulerOptions {
+  /** Redis URL, such as `redis://127.0.0.1:6379`. */
+  readonly redis: string;
+  /** Key prefix shared with the workers. Default `"weft"`. */
+  readonly prefix?: string;
+  /** Tuning of the scheduling core. */
+  readonly scheduler?: SchedulerConfig;
+  /** How often workers are checked for joins and deaths and stealing is planned, in ms. Default 100. */
+  readonly tickMs?: number;
+  /** Heartbeat lifetime the workers use, in ms. Default 3,000. */
+  readonly heartbeatTtlMs?: number;
+  /** Bearer token of the workers' data servers, to fetch results. Default: none. */
+  readonly token?: string;
+  /** Called with errors the scheduler survives (a failed Redis call, say). Default: ignored. */
+  readonly onError?: (error: Error) => void;
+}
+
+/**
+ * The scheduler of a cluster: the pure `SchedulerCore` in a shell of Redis I/O. Graphs come in through
+ * {@link submit}; tasks go out to the workers' queues in one script call per worker and batch; the
+ * workers' reports come back on the events stream and are handed to the core in batches; workers are
+ * checked every tick for joins and deaths (a dead worker's tasks are recovered from Redis, so none is
+ * lost) and the core plans stealing. Small results travel inline with the reports and are kept here,
+ * so dependents get them without a fetch; large ones stay on the workers that computed them.
+ */
+export class DistributedScheduler {
+  private readonly core: SchedulerCore;
+  private readonly clients = new Map<ClientId, SubmissionHandlers>();
+  private readonly workers = new Map<WorkerId, RegisteredWorker>();
+  private inbox: SchedulerEvent[] = [];
+  private handling = false;
+  private stopped = false;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private readonly readerDone: Promise<void>;
+  private lastEventId = "0";
+
+  private constructor(
+    private readonly plane: ControlPlane,
+    private readonly reader: Redis,
+    private readonly data: DataClient,
+    private readonly options: DistributedSchedulerOptions,
+  ) {
+    this.core = new SchedulerCore(options.scheduler, {
+      sameRunSpec: (a, b) => sameSpec((a as LocalTask).spec, (b as LocalTask).spec),
+    });
+    this.readerDone = this.readEvents();
+  }
+
+  /** Connects to Redis and starts watching workers and reading reports. */
+  static async start(options: DistributedSchedulerOptions): Promise<DistributedScheduler> {
+    const plane = new ControlPlane(new Redis(options.redis, { maxRetriesPerRequest: null }), {
+      prefix: options.prefix,
+      heartbeatTtlMs: options.heartbeatTtlMs,
+    });
+    const reader = new Redis(options.redis, { maxRetriesPerRequest: null });
+    const scheduler = new DistributedScheduler(plane, reader, new DataClient({ token: options.token }), options);
+    await scheduler.tick();
+    scheduler.tickTimer = setInterval(() => void scheduler.tick(), options.tickMs ?? 100);
+    return scheduler;
+  }
+
+  /** Workers the core knows, by id. */
+  get workerIds(): WorkerId[] {
+    return this.core.workers;
+  }
+
+  /**
+   * Submits `graph` for `client`, which wants `outputs`: validated (arguments must survive the wire),
+   * optimized, ordered, and run on the workers. Each output's value or error reaches `handlers` once.
+   */
+  submit(graph: ReadonlyGraph, outputs: readonly Key[], client: ClientId, handlers: SubmissionHandlers, options: SubmitOptions = {}): void {
+    if (this.stopped) throw new Error("the scheduler is stopped");
+    const submission = prepareSubmission(
+      graph,
+      outputs,
+      client,
+      {
+        isKnown: (key) => this.core.stateOf(key) !== undefined,
+        // Functions are registered on the workers, not here: any name may be asked for, and a worker
+        // without it fails the task with a clear error.
+        isKnownFunction: () => true,
+        serializable: true,
+      },
+      options,
+    );
+    this.clients.set(client, handlers);
+    this.enqueue(submission);
+  }
+
+  /** The client no longer wants these keys. */
+  release(client: ClientId, keys: readonly Key[]): void {
+    if (keys.length > 0) this.enqueue({ type: "keys-released", client, keys });
+  }
+
+  /** Forgets a client's handlers. */
+  dropClient(client: ClientId): void {
+    this.clients.delete(client);
+  }
+
+  /** Stops ticking and reading; workers keep running. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.tickTimer);
+    this.reader.disconnect();
+    await this.readerDone;
+    this.plane.redis.disconnect();
+    this.data.close();
+  }
+
+  private enqueue(event: SchedulerEvent): void {
+    this.inbox.push(event);
+    this.drain();
+  }
+
+  private drain(): void {
+    if (this.handling) return;
+    this.handling = true;
+    try {
+      while (this.inbox.length > 0) {
+        const events = this.inbox;
+        this.inbox = [];
+        this.carryOut(this.core.handleAll(events));
+      }
+    } finally {
+      this.handling = false;
+    }
+  }
+
+  /** Joins and deaths from the worker registry, then a tick for stealing. */
+  private async tick(): Promise<void> {
+    if (this.ticking || this.stopped) return;
+    this.ticking = true;
+    try {
+      const registered = await this.plane.listWorkers();
+      const seen = new Set<WorkerId>();
+      for (const worker of registered) {
+        seen.add(worker.id);
+        const known = this.workers.has(worker.id);
+        if (worker.alive && worker.state === "running") {
+          this.workers.set(worker.id, worker);
+          if (!known) this.enqueue({ type: "worker-joined", worker: worker.id, nthreads: worker.nthreads });
+        } else {
+          await this.retire(worker.id);
+        }
+      }
+      for (const id of [...this.workers.keys()]) if (!seen.has(id)) await this.retire(id);
+      this.enqueue({ type: "tick", now: Date.now() });
+    } catch (error) {
+      this.options.onError?.(error as Error);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** A worker died or is stopping: take back what it holds in Redis and tell the core. */
+  private async retire(id: WorkerId): Promise<void> {
+    const recovered = await this.plane.recoverWorker(id, { onlyIfSilent: true });
+    if (!recovered.recovered) return;
+    this.workers.delete(id);
+    this.enqueue({ type: "worker-left", worker: id, running: recovered.inFlight.map((task) => task.key) });
+  }
+
+  /** Reads workers' reports from the events stream until stopped, handing each batch to the core. */
+  private async readEvents(): Promise<void> {
+    const stream = this.plane.keys.events;
+    while (!this.stopped) {
+      let reply: [Buffer, [Buffer, Buffer[]][]][] | null;
+      try {
+        reply = (await this.reader.xreadBuffer("COUNT", 1000, "BLOCK", 1000, "STREAMS", stream, this.lastEventId)) as typeof reply;
+      } catch (error) {
+        if (!this.stopped) this.options.onError?.(error as Error);
+        continue;
+      }
+      if (reply === null) continue;
+      const ids: string[] = [];
+      for (const [, entries] of reply) {
+        for (const [id, fields] of entries) {
+          ids.push((this.lastEventId = id.toString()));
+          this.onEntry(fields);
+        }
+      }
+      this.drain();
+      // Read entries are done with: the stream is a channel, not a log.
+      if (ids.length > 0) await this.plane.redis.xdel(stream, ...ids).catch(() => undefined);
+    }
+  }
+
+  private onEntry(fields: Buffer[]): void {
+    let worker = "";
+    let data: Buffer | undefined;
+    for (let i = 0; i < fields.length; i += 2) {
+      const name = fields[i].toString();
+      if (name === "worker") worker = fields[i + 1].toString();
+      else if (name === "data") data = fields[i + 1];
+    }
+    if (data === undefined || data.byteLength === 0) return;
+    for (const report of decodeReports(data)) {
+      if (report.kind === "finished") {
+        if (report.inline !== undefined) this.holdInline(report.key, report.inline.value);
+        this.inbox.push({ type: "task-finished", key: report.key, worker, nbytes: report.nbytes, durationMs: report.durationMs });
+      } else if (report.kind === "erred") {
+        this.inbox.push({ type: "task-erred", key: report.key, worker, error: report.error, durationMs: report.durationMs });
+      } else {
+        this.inbox.push({ type: "task-missing-data", key: report.key, worker, missing: report.missing });
+      }
+    }
+  }
+
+  /** Keeps a small result here, in its task's record, to send inline to dependents and clients. */
+  private holdInline(key: Key, value: unknown): void {
+    const task = this.core.runSpecOf(key) as LocalTask | undefined;
+    if (task === undefined) return;
+    task.value = value;
+    task.hasValue = true;
+  }
+
+  private carryOut(commands: readonly SchedulerCommand[]): void {
+    const assignments = new Map<WorkerId, QueuedTask[]>();
+    const releases = new Map<WorkerId, Key[]>();
+    const cancels = new Map<WorkerId, Key[]>();
+    const steals = new Map<string, { victim: WorkerId; thief: WorkerId; keys: Key[] }>();
+    for (const command of commands) {
+      switch (command.type) {
+        case "assign": {
+          const task = command.runSpec as LocalTask;
+          const payload = encodeTaskMessage({
+            key: command.key,
+            fn: task.fn,
+            args: task.spec.args,
+            inputs: (command.inputs as readonly LocalTask[]).map((input) => this.sourceOf(input)),
+            attempt: 0,
+          });
+          push(assignments, command.worker, { key: command.key, priority: command.priority, payload });
+          break;
+        }
+        case "steal": {
+          const pair = `${command.victim}\u0000${command.thief}`;
+          let entry = steals.get(pair);
+          if (entry === undefined) steals.set(pair, (entry = { victim: command.victim, thief: command.thief, keys: [] }));
+          entry.keys.push(command.key);
+          break;
+        }
+        case "release":
+          if (command.runSpec !== undefined) forget(command.runSpec as LocalTask);
+          for (const worker of command.workers) push(releases, worker, command.key);
+          break;
+        case "cancel":
+          push(cancels, command.worker, command.key);
+          break;
+        case "forget":
+          if (command.runSpec !== undefined) forget(command.runSpec as LocalTask);
+          break;
+        case "result":
+          void this.deliver(command.key, command.clients, command.runSpec as LocalTask, command.workers);
+          break;
+        case "error":
+          for (const client of command.clients) this.clients.get(client)?.onError(command.key, command.error);
+          break;
+        case "graph-rejected":
+          this.clients.get(command.client)?.onRejected(new GraphError("conflicting-spec", command.reason, command.keys));
+          break;
+      }
+    }
+    void this.send(assignments, releases, cancels, steals);
+  }
+
+  /** Where a worker gets an input: inline when held here, else from the workers holding it. */
+  private sourceOf(input: LocalTask): InputSource {
+    if (input.hasValue) return { key: input.key, inline: true, value: input.value };
+    const holders = this.core.whoHas(input.key).map((worker) => ({ worker, address: this.workers.get(worker)?.dataAddress ?? "" }));
+    return { key: input.key, inline: false, holders };
+  }
+
+  private async send(
+    assignments: Map<WorkerId, QueuedTask[]>,
+    releases: Map<WorkerId, Key[]>,
+    cancels: Map<WorkerId, Key[]>,
+    steals: Map<string, { victim: WorkerId; thief: WorkerId; keys: Key[] }>,
+  ): Promise<void> {
+    try {
+      await Promise.all([
+        ...[...assignments].map(async ([worker, tasks]) => {
+          const outcome = await this.plane.enqueueTasks(worker, tasks);
+          // A worker that stopped meanwhile takes nothing: its retirement on the next tick puts
+          // these tasks back in the core's hands, so they are reported as never started.
+          if (!outcome.accepted) await this.retire(worker);
+        }),
+        ...[...releases].map(([worker, keys]) => this.plane.sendToWorker(worker, [encodeWorkerMessage({ type: "release", keys })])),
+        ...[...cancels].map(([worker, keys]) => this.plane.sendToWorker(worker, [encodeWorkerMessage({ type: "cancel", keys })])),
+        ...[...steals.values()].map(async ({ victim, thief, keys }) => {
+          const outcome = await this.plane.stealTasks(victim, thief, keys);
+          for (const key of outcome.accepted) this.inbox.push({ type: "steal-accepted", key, victim });
+          for (const key of outcome.refused) this.inbox.push({ type: "steal-refused", key, victim });
+        }),
+      ]);
+    } catch (error) {
+      this.options.onError?.(error as Error);
+    }
+    this.drain();
+  }
+
+  /** Hands a wanted result to its clients: from here when it came inline, else fetched from a holder. */
+  private async deliver(key: Key, clients: readonly ClientId[], task: LocalTask, workers: readonly WorkerId[]): Promise<void> {
+    let value: unknown;
+    if (task.hasValue) {
+      value = task.value;
+    } else {
+      const found = await this.fetch(key, workers);
+      if (!found.ok) {
+        // Every holder failed: the core recomputes the result, and reports it again when done.
+        this.enqueue({ type: "results-lost", missing: workers.map((worker) => ({ key, worker })) });
+        return;
+      }
+      value = found.value;
+    }
+    for (const client of clients) this.clients.get(client)?.onResult(key, value);
+  }
+
+  private async fetch(key: Key, workers: readonly WorkerId[]): Promise<{ ok: true; value: unknown } | { ok: false }> {
+    for (const worker of workers) {
+      const address = this.workers.get(worker)?.dataAddress;
+      if (address === undefined) continue;
+      try {
+        const [frame] = await this.data.fetch(address, [key]);
+        if (frame.found) return { ok: true, value: frame.value };
+      } catch {
+        // Try the next holder.
+      }
+    }
+    return { ok: false };
+  }
+}
+
+function push<T>(groups: Map<WorkerId, T[]>, worker: WorkerId, item: T): void {
+  let group = groups.get(worker);
+  if (group === undefined) groups.set(worker, (group = []));
+  group.push(item);
+}
+
+function forget(task: LocalTask): void {
+  task.value = undefined;
+  task.hasValue = false;
+}

@@ -538,6 +538,19 @@ describe("scheduler core: failures", () => {
     expect(cluster.results.get("queued")).toBe(2);
   });
 
+  it("recomputes a wanted result that its holder turned out not to have", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("w1");
+    cluster.submit([{ key: "x", deps: [], run: () => 9 }], ["x"]);
+    cluster.runToCompletion();
+    cluster.workers.get("w1")!.data.delete("x");
+    cluster.send({ type: "results-lost", missing: [{ key: "x", worker: "w1" }] });
+    expect(cluster.stateOf("x")).toBe("processing");
+    cluster.runToCompletion();
+    expect(cluster.starts.get("x")).toHaveLength(2);
+    expect(cluster.log.filter((c) => c.type === "result" && c.key === "x")).toHaveLength(2);
+  });
+
   it("recomputes an input that a worker reports missing", () => {
     const cluster = new SimulatedCluster({ saturation: 1, fillMs: 0 });
     cluster.addWorker("a");

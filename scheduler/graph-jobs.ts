@@ -1,0 +1,126 @@
+import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import { decodeGraph, decodeValue, encodeGraph, encodeValue } from "../graph/codec.js";
+import type { Graph, Key } from "../graph/task-spec.js";
+import { TaskError } from "../client/task-error.js";
+
+/** Name of the BullMQ queue graphs are submitted on. */
+export const GRAPH_JOBS_QUEUE = "graphs";
+
+/** A submitted graph, as BullMQ stores it (JSON): the graph in the wire codec, base64. */
+export interface GraphJobData {
+  readonly graph: string;
+  readonly outputs: readonly Key[];
+}
+
+/** A finished job's return value: the outputs' values in the wire codec, base64, in `outputs` order. */
+export interface GraphJobResult {
+  readonly results: string;
+}
+
+/** Options shared by the two sides of the jobs queue. */
+export interface GraphJobsOptions {
+  /** A connection factory; BullMQ needs its own connections (one blocks). */
+  readonly connection: () => Redis;
+  /** Key prefix, shared with the rest of the deployment. Default `"weft"`. */
+  readonly prefix?: string;
+}
+
+/**
+ * Submits graphs as durable BullMQ jobs and waits for their results: what a client (or the HTTP
+ * API) uses. A job survives a scheduler crash: the next scheduler to start picks it up again.
+ */
+export class GraphJobs {
+  private readonly queue: Queue<GraphJobData, GraphJobResult>;
+  private readonly events: QueueEvents;
+
+  constructor(options: GraphJobsOptions) {
+    const prefix = options.prefix ?? "weft";
+    this.queue = new Queue(GRAPH_JOBS_QUEUE, { connection: options.connection(), prefix });
+    this.events = new QueueEvents(GRAPH_JOBS_QUEUE, { connection: options.connection(), prefix });
+  }
+
+  /** Submits a graph; returns the job id. */
+  async submit(graph: Graph, outputs: readonly Key[]): Promise<string> {
+    const data: GraphJobData = { graph: Buffer.from(encodeGraph(graph)).toString("base64"), outputs };
+    const job = await this.queue.add("graph", data);
+    return job.id!;
+  }
+
+  /** Waits for a job and returns its outputs' values; rejects with the job's failure. */
+  async result(jobId: string, timeoutMs?: number): Promise<unknown[]> {
+    await this.events.waitUntilReady();
+    const job = await this.queue.getJob(jobId);
+    if (job === undefined) throw new Error(`no job ${jobId} (unknown, or removed after its retention time)`);
+    const value = (await job.waitUntilFinished(this.events, timeoutMs)) as GraphJobResult;
+    return decodeResults(value);
+  }
+
+  /** The job's state as BullMQ knows it: waiting, active, completed, failed, … */
+  async state(jobId: string): Promise<string> {
+    return (await this.queue.getJob(jobId))?.getState() ?? "unknown";
+  }
+
+  async close(): Promise<void> {
+    await this.events.close();
+    await this.queue.close();
+  }
+}
+
+/** Decodes a finished job's return value. */
+export function decodeResults(value: GraphJobResult): unknown[] {
+  return decodeValue(Buffer.from(value.results, "base64")) as unknown[];
+}
+
+/** Options of {@link processGraphJobs}. */
+export interface GraphJobsWorkerOptions extends GraphJobsOptions {
+  /** Jobs run at once. Default 100: a job mostly waits for workers, so many can share a scheduler. */
+  readonly concurrency?: number;
+  /** Seconds a finished job's state and result stay queryable. Default 3,600. */
+  readonly retentionSeconds?: number;
+  /**
+   * How long a job stays claimed without its scheduler renewing the claim, in ms: after a scheduler
+   * crash, its jobs go back to the queue within about this time. Default 10,000.
+   */
+  readonly lockDurationMs?: number;
+}
+
+/**
+ * The scheduler's side of the jobs queue: takes submitted graphs and hands each to `run`, which
+ * resolves with the outputs' values. A task error fails the job for good (retrying would fail the
+ * same way); a scheduler crash leaves it to be picked up again.
+ */
+export function processGraphJobs(
+  options: GraphJobsWorkerOptions,
+  run: (graph: Graph, outputs: readonly Key[], jobId: string) => Promise<unknown[]>,
+): Worker<GraphJobData, GraphJobResult> {
+  const retention = options.retentionSeconds ?? 3600;
+  return new Worker<GraphJobData, GraphJobResult>(
+    GRAPH_JOBS_QUEUE,
+    async (job: Job<GraphJobData, GraphJobResult>) => {
+      let graph: Graph;
+      try {
+        graph = decodeGraph(Buffer.from(job.data.graph, "base64"));
+      } catch (error) {
+        throw new UnrecoverableError((error as Error).message);
+      }
+      try {
+        const values = await run(graph, job.data.outputs, job.id!);
+        return { results: Buffer.from(encodeValue(values)).toString("base64") };
+      } catch (error) {
+        if (error instanceof TaskError || (error as Error).name === "GraphError") throw new UnrecoverableError((error as Error).message);
+        throw error;
+      }
+    },
+    {
+      connection: options.connection(),
+      prefix: options.prefix ?? "weft",
+      concurrency: options.concurrency ?? 100,
+      lockDuration: options.lockDurationMs ?? 10_000,
+      // A crashed scheduler is not the job's fault: let it be picked up again, many times if need be.
+      maxStalledCount: 100,
+      removeOnComplete: { age: retention },
+      removeOnFail: { age: retention },
+    },
+  );
+}

@@ -1,0 +1,77 @@
+import type { Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { TaskError } from "../client/task-error.js";
+import type { Graph, Key } from "../graph/task-spec.js";
+import { DistributedScheduler, type DistributedSchedulerOptions } from "./distributed-scheduler.js";
+import { processGraphJobs, type GraphJobsWorkerOptions } from "./graph-jobs.js";
+
+/** Options of {@link SchedulerProcess.start}. */
+export interface SchedulerProcessOptions
+  extends DistributedSchedulerOptions,
+    Pick<GraphJobsWorkerOptions, "concurrency" | "retentionSeconds" | "lockDurationMs"> {}
+
+/**
+ * The scheduler process: a {@link DistributedScheduler} fed by the durable jobs queue. Each job is one
+ * submitted graph; its outputs' values become the job's result. Stop it and start another (or crash
+ * and restart): the jobs it had not finished are picked up again.
+ *
+ * @example
+ * ```ts
+ * const scheduler = await SchedulerProcess.start({ redis: "redis://127.0.0.1:6379" });
+ * process.on("SIGTERM", () => scheduler.stop());
+ * ```
+ */
+export class SchedulerProcess {
+  private constructor(
+    readonly scheduler: DistributedScheduler,
+    private readonly jobs: Worker,
+  ) {}
+
+  static async start(options: SchedulerProcessOptions): Promise<SchedulerProcess> {
+    const scheduler = await DistributedScheduler.start(options);
+    const connection = () => new Redis(options.redis, { maxRetriesPerRequest: null });
+    const jobs = processGraphJobs({ ...options, connection }, (graph, outputs, jobId) => run(scheduler, graph, outputs, `job:${jobId}`));
+    jobs.on("error", (error) => options.onError?.(error));
+    await jobs.waitUntilReady();
+    return new SchedulerProcess(scheduler, jobs);
+  }
+
+  /** Stops taking jobs (those running go back to the queue for the next scheduler) and stops. */
+  async stop(): Promise<void> {
+    await this.jobs.close(true);
+    await this.scheduler.stop();
+  }
+}
+
+let attempt = 0;
+
+/** Runs one graph to its outputs' values on the scheduler. */
+function run(scheduler: DistributedScheduler, graph: Graph, outputs: readonly Key[], job: string): Promise<unknown[]> {
+  // A job picked up again after a crash gets a fresh client id: nothing of the old one survives here.
+  const client = `${job}:${++attempt}`;
+  const results = new Map<Key, unknown>();
+  const wanted = new Set(outputs);
+  return new Promise((resolve, reject) => {
+    const finish = () => {
+      scheduler.release(client, outputs);
+      scheduler.dropClient(client);
+    };
+    scheduler.submit(graph, outputs, client, {
+      onResult: (key, value) => {
+        results.set(key, value);
+        if (results.size === wanted.size) {
+          finish();
+          resolve(outputs.map((k) => results.get(k)));
+        }
+      },
+      onError: (key, failure) => {
+        finish();
+        reject(new TaskError(key, failure));
+      },
+      onRejected: (error) => {
+        scheduler.dropClient(client);
+        reject(error);
+      },
+    });
+  });
+}

@@ -20,8 +20,10 @@ export const TUNED_NODE_FLAGS = ["--max-semi-space-size=64", "--min-semi-space-s
 export async function rerunTuned(): Promise<number | undefined> {
   const hasFlags = TUNED_NODE_FLAGS.every((flag) => process.execArgv.some((arg) => arg.startsWith(flag.split("=")[0])));
   if (hasFlags || process.env.WEFT_NO_TUNED_NODE !== undefined || process.argv[1] === undefined) return undefined;
+  // The IPC channel is how the child notices this process is gone, even after a kill -9 that gives
+  // it no chance to pass a signal on (see `exitWithParent`).
   const child = spawn(process.execPath, [...TUNED_NODE_FLAGS, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: "inherit",
+    stdio: ["inherit", "inherit", "inherit", "ipc"],
   });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, forward);
@@ -29,6 +31,18 @@ export async function rerunTuned(): Promise<number | undefined> {
     child.on("error", reject);
     child.on("exit", (code, signal) => resolve(code ?? (signal === null ? 1 : 128 + signalNumber(signal))));
   });
+}
+
+/**
+ * In a process started by {@link rerunTuned}: exits when the parent goes away, however it went, so
+ * that killing the `weft` process an operator sees (kill -9 included) never leaves its work running
+ * unseen. Does nothing in a process started otherwise.
+ */
+export function exitWithParent(): void {
+  if (process.send === undefined) return;
+  process.on("disconnect", () => process.exit(137));
+  // The channel alone must not keep the process alive once its work is done.
+  process.channel?.unref();
 }
 
 function signalNumber(signal: NodeJS.Signals): number {

@@ -3,20 +3,29 @@
  * The `weft` command line. Subcommands live in their own modules; this file only dispatches.
  */
 import { benchCommand } from "./bench-command.js";
-import { rerunTuned } from "./tuned-node.js";
+import { schedulerCommand } from "./scheduler-command.js";
+import { exitWithParent, rerunTuned } from "./tuned-node.js";
+import { workerCommand } from "./worker-command.js";
 
 const USAGE = `usage: weft <command> [options]
 
 commands:
   bench <workload>   time a workload on an executor (weft bench --help)
+  scheduler          run the scheduler of a cluster against a Redis (weft scheduler --help)
+  worker             run supervised worker processes against a Redis (weft worker --help)
   help               show this message`;
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   bench: benchCommand,
+  scheduler: schedulerCommand,
+  worker: workerCommand,
 };
 
-/** Commands that run scheduling work in this process, and so run in a tuned `node` (see `tuned-node.ts`). */
-const TUNED = new Set(["bench"]);
+/**
+ * Commands that run scheduling work in this process, or start processes that do (`worker`: its workers
+ * inherit the flags), and so run in a tuned `node` (see `tuned-node.ts`).
+ */
+const TUNED = new Set(["bench", "scheduler", "worker"]);
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -36,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
   return command(rest);
 }
 
+exitWithParent();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

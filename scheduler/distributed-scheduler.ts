@@ -1,4 +1,4 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { GraphError } from "../graph/graph-error.js";
 import { sameSpec } from "../graph/merge.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
@@ -11,6 +11,7 @@ import type { ClientId, SchedulerEvent, WorkerId } from "./events.js";
 import type { SubmissionHandlers } from "./local-scheduler.js";
 import type { LocalTask } from "./local-task.js";
 import { prepareSubmission, type SubmitOptions } from "./prepare-submission.js";
+import { connectRedis } from "./redis/connect-redis.js";
 import { ControlPlane, type QueuedTask, type RegisteredWorker } from "./redis/control-plane.js";
 import type { SchedulerConfig } from "./scheduler-config.js";
 import { SchedulerCore } from "./scheduler-core.js";
@@ -67,11 +68,11 @@ export class DistributedScheduler {
 
   /** Connects to Redis and starts watching workers and reading reports. */
   static async start(options: DistributedSchedulerOptions): Promise<DistributedScheduler> {
-    const plane = new ControlPlane(new Redis(options.redis, { maxRetriesPerRequest: null }), {
+    const plane = new ControlPlane(connectRedis(options.redis, options.onError), {
       prefix: options.prefix,
       heartbeatTtlMs: options.heartbeatTtlMs,
     });
-    const reader = new Redis(options.redis, { maxRetriesPerRequest: null });
+    const reader = connectRedis(options.redis, options.onError);
     const scheduler = new DistributedScheduler(plane, reader, new DataClient({ token: options.token }), options);
     await scheduler.tick();
     scheduler.tickTimer = setInterval(() => void scheduler.tick(), options.tickMs ?? 100);

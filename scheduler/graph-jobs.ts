@@ -33,11 +33,14 @@ export interface GraphJobsOptions {
 export class GraphJobs {
   private readonly queue: Queue<GraphJobData, GraphJobResult>;
   private readonly events: QueueEvents;
+  /** BullMQ leaves connections it was given open: they are closed here. */
+  private readonly connections: Redis[];
 
   constructor(options: GraphJobsOptions) {
     const prefix = options.prefix ?? "weft";
-    this.queue = new Queue(GRAPH_JOBS_QUEUE, { connection: options.connection(), prefix });
-    this.events = new QueueEvents(GRAPH_JOBS_QUEUE, { connection: options.connection(), prefix });
+    this.connections = [options.connection(), options.connection()];
+    this.queue = new Queue(GRAPH_JOBS_QUEUE, { connection: this.connections[0], prefix });
+    this.events = new QueueEvents(GRAPH_JOBS_QUEUE, { connection: this.connections[1], prefix });
   }
 
   /** Submits a graph; returns the job id. */
@@ -64,6 +67,7 @@ export class GraphJobs {
   async close(): Promise<void> {
     await this.events.close();
     await this.queue.close();
+    for (const connection of this.connections) connection.disconnect();
   }
 }
 
@@ -93,9 +97,10 @@ export interface GraphJobsWorkerOptions extends GraphJobsOptions {
 export function processGraphJobs(
   options: GraphJobsWorkerOptions,
   run: (graph: Graph, outputs: readonly Key[], jobId: string) => Promise<unknown[]>,
-): Worker<GraphJobData, GraphJobResult> {
+): { readonly worker: Worker<GraphJobData, GraphJobResult>; close(): Promise<void> } {
   const retention = options.retentionSeconds ?? 3600;
-  return new Worker<GraphJobData, GraphJobResult>(
+  const connection = options.connection();
+  const worker = new Worker<GraphJobData, GraphJobResult>(
     GRAPH_JOBS_QUEUE,
     async (job: Job<GraphJobData, GraphJobResult>) => {
       let graph: Graph;
@@ -113,14 +118,25 @@ export function processGraphJobs(
       }
     },
     {
-      connection: options.connection(),
+      connection,
       prefix: options.prefix ?? "weft",
       concurrency: options.concurrency ?? 100,
       lockDuration: options.lockDurationMs ?? 10_000,
+      // Claims are checked as often as they expire, so a crashed scheduler's jobs wait one lock
+      // duration, not BullMQ's default 30 s check interval on top.
+      stalledInterval: options.lockDurationMs ?? 10_000,
       // A crashed scheduler is not the job's fault: let it be picked up again, many times if need be.
       maxStalledCount: 100,
       removeOnComplete: { age: retention },
       removeOnFail: { age: retention },
     },
   );
+  return {
+    worker,
+    // Force: jobs still running go back to the queue for the next scheduler, as after a crash.
+    close: async () => {
+      await worker.close(true);
+      connection.disconnect();
+    },
+  };
 }

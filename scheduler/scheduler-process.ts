@@ -1,5 +1,5 @@
 import type { Worker } from "bullmq";
-import { Redis } from "ioredis";
+import { connectRedis } from "./redis/connect-redis.js";
 import { TaskError } from "../client/task-error.js";
 import type { Graph, Key } from "../graph/task-spec.js";
 import { DistributedScheduler, type DistributedSchedulerOptions } from "./distributed-scheduler.js";
@@ -24,21 +24,21 @@ export interface SchedulerProcessOptions
 export class SchedulerProcess {
   private constructor(
     readonly scheduler: DistributedScheduler,
-    private readonly jobs: Worker,
+    private readonly jobs: { readonly worker: Worker; close(): Promise<void> },
   ) {}
 
   static async start(options: SchedulerProcessOptions): Promise<SchedulerProcess> {
     const scheduler = await DistributedScheduler.start(options);
-    const connection = () => new Redis(options.redis, { maxRetriesPerRequest: null });
+    const connection = () => connectRedis(options.redis, options.onError);
     const jobs = processGraphJobs({ ...options, connection }, (graph, outputs, jobId) => run(scheduler, graph, outputs, `job:${jobId}`));
-    jobs.on("error", (error) => options.onError?.(error));
-    await jobs.waitUntilReady();
+    jobs.worker.on("error", (error) => options.onError?.(error));
+    await jobs.worker.waitUntilReady();
     return new SchedulerProcess(scheduler, jobs);
   }
 
   /** Stops taking jobs (those running go back to the queue for the next scheduler) and stops. */
   async stop(): Promise<void> {
-    await this.jobs.close(true);
+    await this.jobs.close();
     await this.scheduler.stop();
   }
 }

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { availableParallelism, hostname } from "node:os";
-import { Redis } from "ioredis";
 import type { Key } from "../graph/task-spec.js";
 import type { WorkerId } from "../scheduler/events.js";
+import { connectRedis } from "../scheduler/redis/connect-redis.js";
 import { ControlPlane, DEFAULT_HEARTBEAT_TTL_MS, MAX_TAKE_BATCH } from "../scheduler/redis/control-plane.js";
 import "./builtin-tasks.js";
 import { DataClient } from "./data-client.js";
@@ -92,8 +92,8 @@ export class WorkerProcess {
     const nthreads = options.nthreads ?? availableParallelism();
     for (const module of options.imports ?? []) await import(String(module));
     const planeOptions = { prefix: options.prefix, heartbeatTtlMs: options.heartbeatTtlMs };
-    const plane = new ControlPlane(new Redis(options.redis, { maxRetriesPerRequest: null }), planeOptions);
-    const waiter = new ControlPlane(new Redis(options.redis, { maxRetriesPerRequest: null }), planeOptions);
+    const plane = new ControlPlane(connectRedis(options.redis, options.onError), planeOptions);
+    const waiter = new ControlPlane(connectRedis(options.redis, options.onError), planeOptions);
     const store = new ResultStore();
     const server = await DataServer.start({ store, host: options.host, token: options.token });
     const client = new DataClient({ token: options.token });

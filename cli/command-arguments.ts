@@ -1,0 +1,37 @@
+/**
+ * Checks shared by the `weft` subcommands' argument parsing. Each returns the parsed value, or
+ * `null` after printing, prefixed with the command's name, what is wrong: the command then exits 2.
+ */
+
+/** A whole number >= 1. */
+export function parseCount(command: string, flag: string, text: string): number | null {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`weft ${command}: ${flag} must be a whole number >= 1, got "${text}"`);
+    return null;
+  }
+  return value;
+}
+
+/** A `redis://` or `rediss://` URL with a host. */
+export function parseRedisUrl(command: string, text: string | undefined): string | null {
+  if (text === undefined) {
+    console.error(`weft ${command}: --redis is required`);
+    return null;
+  }
+  try {
+    const url = new URL(text);
+    if ((url.protocol === "redis:" || url.protocol === "rediss:") && url.hostname !== "") return text;
+  } catch {
+    // Reported below.
+  }
+  console.error(`weft ${command}: --redis must be a redis:// or rediss:// URL, got "${text}"`);
+  return null;
+}
+
+/** The URL with its password hidden: logs are read by more people than the deployment's secrets are. */
+export function redactPassword(text: string): string {
+  const url = new URL(text);
+  if (url.password !== "") url.password = "***";
+  return url.href;
+}

@@ -1,0 +1,143 @@
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { Nanny } from "../worker/nanny.js";
+import { isLogLevel, jsonLogger, LOG_LEVELS } from "./logger.js";
+
+const EXECUTORS = ["threads", "main"] as const;
+
+function usage(): string {
+  return `usage: weft worker --redis URL [--nthreads N] [--nprocs P] [--import ./tasks.js ...] [options]
+
+Starts P worker processes that take tasks from the scheduler through Redis, and supervises them:
+one that dies is replaced by a fresh worker (backing off, and giving up on a process that keeps
+crashing). SIGINT or SIGTERM stops them cleanly: each hands back its queued tasks and finishes
+its running ones.
+
+options:
+  --redis      Redis URL of the deployment, such as redis://127.0.0.1:6379 (required)
+  --nprocs     worker processes (default 1)
+  --nthreads   tasks each process runs at once (default: CPU count / nprocs, at least 1)
+  --import     module registering task functions, loaded by every worker; repeatable
+  --prefix     Redis key prefix shared with the scheduler (default weft)
+  --host       interface the workers' data servers listen on (default 127.0.0.1)
+  --token      bearer token peers present to the data servers (default: none)
+  --executor   threads | main: run tasks on a worker_threads pool or the main thread (default threads)
+  --log-level  ${LOG_LEVELS.join(" | ")} (default info); logs are JSON lines on stderr`;
+}
+
+/** `weft worker ...`: runs a supervised set of worker processes until SIGINT or SIGTERM. */
+export async function workerCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        redis: { type: "string" },
+        nthreads: { type: "string" },
+        nprocs: { type: "string", default: "1" },
+        import: { type: "string", multiple: true, default: [] },
+        prefix: { type: "string", default: "weft" },
+        host: { type: "string", default: "127.0.0.1" },
+        token: { type: "string" },
+        executor: { type: "string", default: "threads" },
+        "log-level": { type: "string", default: "info" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    return refuse(`${(error as Error).message}\n\n${usage()}`);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    console.log(usage());
+    return 0;
+  }
+  if (values.redis === undefined) return refuse(`--redis is required\n\n${usage()}`);
+  if (!isRedisUrl(values.redis)) return refuse(`--redis must be a redis:// or rediss:// URL, got "${values.redis}"`);
+  const nprocs = parseCount("--nprocs", values.nprocs);
+  const nthreads = values.nthreads === undefined ? Math.max(1, Math.floor(availableParallelism() / (nprocs ?? 1))) : parseCount("--nthreads", values.nthreads);
+  if (nprocs === null || nthreads === null) return 2;
+  const executor = values.executor as (typeof EXECUTORS)[number];
+  if (!EXECUTORS.includes(executor)) return refuse(`unknown executor "${values.executor}"; use ${EXECUTORS.join(" or ")}`);
+  const logLevel = values["log-level"];
+  if (!isLogLevel(logLevel)) return refuse(`unknown log level "${logLevel}"; use ${LOG_LEVELS.join(", ")}`);
+  if (values.prefix === "") return refuse("--prefix must not be empty");
+  const imports: string[] = [];
+  for (const module of values.import) {
+    const url = moduleUrl(module);
+    if (url === null) return refuse(`--import ${module}: no such file (looked for ${resolve(module)})`);
+    imports.push(url);
+  }
+
+  const logger = jsonLogger({ level: logLevel, fields: { component: "nanny", pid: process.pid } });
+  logger.info("weft worker starting", { redis: redactPassword(values.redis), prefix: values.prefix, nprocs, nthreads, executor, imports });
+  const nanny = Nanny.start({
+    nprocs,
+    logger,
+    worker: { redis: values.redis, prefix: values.prefix, nthreads, executor, imports, host: values.host, token: values.token, logLevel },
+  });
+
+  // Listeners stay until the workers are down: a second Ctrl-C (or the same signal forwarded by the
+  // tuned-node parent) must not kill the nanny halfway and orphan the workers. A worker slow to stop
+  // is SIGKILLed by the nanny after its grace period instead.
+  let onSignal!: (signal: NodeJS.Signals) => void;
+  const signalled = new Promise<NodeJS.Signals>((resolveSignal) => (onSignal = resolveSignal));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, onSignal);
+  try {
+    const signal = await Promise.race([signalled, nanny.done.then(() => undefined)]);
+    if (signal === undefined) {
+      logger.error("every worker process failed repeatedly; exiting");
+      return 1;
+    }
+    logger.info("stopping workers", { signal });
+    await nanny.stop();
+    logger.info("weft worker stopped");
+    return 0;
+  } finally {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) process.off(signal, onSignal);
+  }
+}
+
+function refuse(message: string): number {
+  console.error(`weft worker: ${message}`);
+  return 2;
+}
+
+/** A whole number >= 1, or null after printing what is wrong. */
+function parseCount(flag: string, text: string): number | null {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    refuse(`${flag} must be a whole number >= 1, got "${text}"`);
+    return null;
+  }
+  return value;
+}
+
+function isRedisUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "redis:" || url.protocol === "rediss:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The URL every worker imports: a `file:` URL as given, a path resolved against the current directory.
+ * Workers get URLs, not paths, so their own working directory never matters. Null when the file is missing.
+ */
+function moduleUrl(module: string): string | null {
+  if (module.startsWith("file:")) return module;
+  const path = resolve(module);
+  return existsSync(path) ? pathToFileURL(path).href : null;
+}
+
+/** The URL with its password hidden: logs are read by more people than the deployment's secrets are. */
+function redactPassword(text: string): string {
+  const url = new URL(text);
+  if (url.password !== "") url.password = "***";
+  return url.href;
+}

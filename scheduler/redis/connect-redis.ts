@@ -1,0 +1,12 @@
+import { Redis } from "ioredis";
+
+/**
+ * A connection for weft's processes: commands wait through reconnections instead of failing after a
+ * few retries (a scheduler or worker must ride out a Redis restart), and connection errors go to
+ * `onError` rather than to ioredis's "Unhandled error event" lines on stderr.
+ */
+export function connectRedis(url: string, onError?: (error: Error) => void): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  redis.on("error", (error: Error) => onError?.(error));
+  return redis;
+}

@@ -1,0 +1,210 @@
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ControlPlane, type RegisteredWorker } from "../../scheduler/redis/control-plane.js";
+import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const onLinux = process.platform === "linux";
+
+/**
+ * Runs the CLI from its sources to the end, as `npm run weft` runs its build; without the tuned-node
+ * re-run, which doubles the start-up time and plays no part in reading arguments.
+ */
+async function weft(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const env = { ...process.env, WEFT_NO_TUNED_NODE: "1" };
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "cli/weft.ts", ...args], { cwd: root, env });
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const failed = error as { stdout: string; stderr: string; code: number };
+    return { stdout: failed.stdout, stderr: failed.stderr, code: failed.code };
+  }
+}
+
+describe.concurrent("weft worker, refusing bad arguments", () => {
+  it.each([
+    [[], "--redis is required"],
+    [["--redis", "localhost:6379"], '--redis must be a redis:// or rediss:// URL, got "localhost:6379"'],
+    [["--redis", "redis://127.0.0.1:1", "--nprocs", "two"], '--nprocs must be a whole number >= 1, got "two"'],
+    [["--redis", "redis://127.0.0.1:1", "--executor", "gpu"], 'unknown executor "gpu"; use threads or main'],
+    [["--redis", "redis://127.0.0.1:1", "--import", "./no-such-tasks.js"], "--import ./no-such-tasks.js: no such file"],
+  ])("exits with 2 for %j", async (args, message) => {
+    const { stderr, code } = await weft("worker", ...args);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`weft worker: ${message}`);
+  });
+});
+
+describe("weft worker, running", () => {
+  let redis: RedisServer;
+  let connection: Redis;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    connection = new Redis(redis.url);
+  });
+  afterAll(async () => {
+    connection?.disconnect();
+    await redis?.stop();
+  });
+
+  /** Every process started by a test, the command and all it started: none may outlive the test. */
+  const started = new Set<number>();
+  const commands: ChildProcess[] = [];
+  afterEach(async () => {
+    for (const command of commands.splice(0)) {
+      if (command.exitCode === null && command.signalCode === null) {
+        command.kill("SIGTERM");
+        await exited(command);
+      }
+    }
+    for (const pid of started) if (processExists(pid)) process.kill(pid, "SIGKILL");
+    started.clear();
+  });
+
+  let prefixSeq = 0;
+
+  function startCommand(prefix: string, ...args: string[]): { command: ChildProcess; stderr: () => string } {
+    const command = spawn(process.execPath, ["--import", "tsx", "cli/weft.ts", "worker", "--redis", redis.url, "--prefix", prefix, ...args], {
+      cwd: root,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    commands.push(command);
+    started.add(command.pid!);
+    let stderr = "";
+    command.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    return { command, stderr: () => stderr };
+  }
+
+  async function liveWorkers(prefix: string, count: number): Promise<RegisteredWorker[]> {
+    const plane = new ControlPlane(connection, { prefix });
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const workers = (await plane.listWorkers()).filter((w) => w.alive && w.state === "running");
+      if (workers.length === count) {
+        for (const worker of workers) started.add(worker.pid);
+        return workers;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} workers; have ${JSON.stringify(workers)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  it("runs supervised workers that register, and stops them all on SIGTERM with exit code 0", async () => {
+    const prefix = `cli${++prefixSeq}`;
+    const { command, stderr } = startCommand(prefix, "--nprocs", "2", "--nthreads", "1");
+    const workers = await liveWorkers(prefix, 2);
+    expect(new Set(workers.map((w) => w.pid)).size).toBe(2);
+    expect(workers.every((w) => w.nthreads === 1)).toBe(true);
+    const family = onLinux ? descendants(command.pid!) : workers.map((w) => w.pid);
+    for (const pid of family) started.add(pid);
+    for (const worker of workers) expect(family).toContain(worker.pid);
+
+    command.kill("SIGTERM");
+    expect(await exited(command)).toEqual({ code: 0, signal: null });
+    for (const worker of workers) expect(processExists(worker.pid)).toBe(false);
+    // The rest of the family may hold helpers that end on their own once their parent is gone, such
+    // as the esbuild service tsx starts on a cache miss: they get a moment.
+    expect(await allGone(family)).toEqual([]);
+    const registry = await new ControlPlane(connection, { prefix }).listWorkers();
+    expect(registry.map((w) => w.state)).toEqual(["stopping", "stopping"]);
+
+    const lines = stderr()
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { time: string; level: string; msg: string; worker?: string });
+    expect(lines.every((line) => !Number.isNaN(Date.parse(line.time)) && line.level !== undefined)).toBe(true);
+    const messages = lines.map((line) => line.msg);
+    expect(messages[0]).toBe("weft worker starting");
+    expect(messages.filter((msg) => msg === "worker started")).toHaveLength(2);
+    expect(messages.filter((msg) => msg === "worker stopped")).toHaveLength(2);
+    expect(messages.at(-1)).toBe("weft worker stopped");
+  });
+
+  it.runIf(onLinux)("leaves no worker behind when the supervisor itself is killed with SIGKILL", async () => {
+    const prefix = `cli${++prefixSeq}`;
+    const { command } = startCommand(prefix, "--nprocs", "2", "--nthreads", "1", "--executor", "main", "--log-level", "warn");
+    const workers = await liveWorkers(prefix, 2);
+    const nanny = parentOf(workers[0].pid);
+    started.add(nanny);
+    expect(parentOf(workers[1].pid)).toBe(nanny);
+
+    process.kill(nanny, "SIGKILL");
+    // The workers notice their supervisor's channel close and stop cleanly on their own.
+    expect(await allGone(workers.map((w) => w.pid), 10_000)).toEqual([]);
+    const registry = await new ControlPlane(connection, { prefix }).listWorkers();
+    expect(registry.map((w) => w.state)).toEqual(["stopping", "stopping"]);
+    // The command reports its supervisor's death as a kill by SIGKILL.
+    expect((await exited(command)).code).toBe(137);
+  });
+});
+
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+}
+
+/**
+ * Whether a process runs. An exited process whose parent is gone stays a zombie until init reaps it,
+ * which some inits do only now and then: a zombie counts as gone.
+ */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  if (!onLinux) return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** Waits up to `timeoutMs` for the processes to end; resolves with those still running. */
+async function allGone(pids: readonly number[], timeoutMs = 3_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const running = pids.filter(processExists);
+    if (running.length === 0 || Date.now() > deadline) return running;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The parent pid of a process, from /proc (Linux). */
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The command name, in parentheses, may itself hold spaces and parentheses: fields follow the last ")".
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
+/** Every process below `pid`, from /proc (Linux). */
+function descendants(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      parents.set(Number(entry), parentOf(Number(entry)));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  const frontier = [pid];
+  while (frontier.length > 0) {
+    const parent = frontier.pop()!;
+    for (const [child, ppid] of parents) {
+      if (ppid === parent) {
+        found.push(child);
+        frontier.push(child);
+      }
+    }
+  }
+  return found;
+}

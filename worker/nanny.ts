@@ -1,0 +1,291 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
+import { hostname } from "node:os";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { jsonLogger, type Logger, type LogLevel } from "../cli/logger.js";
+import type { WorkerId } from "../scheduler/events.js";
+
+/**
+ * Environment variable through which the nanny hands a worker process its options, as JSON. Not argv:
+ * the options may hold the data-server token, and any user of the machine can read another's argv.
+ */
+export const WORKER_OPTIONS_ENV = "WEFT_WORKER_OPTIONS";
+
+/** What one worker process is started with: the options of `WorkerProcess.start` that survive JSON. */
+export interface WorkerLaunchOptions {
+  /** Unique per process start: the control plane refuses an id it has declared dead. */
+  readonly id: WorkerId;
+  /** Redis URL, such as `redis://127.0.0.1:6379`. */
+  readonly redis: string;
+  /** Key prefix shared with the scheduler. Default `"weft"`. */
+  readonly prefix?: string;
+  /** Tasks run at once. Default: the number of CPUs. */
+  readonly nthreads?: number;
+  /** `threads` (default) or `main`; see `WorkerProcessOptions.executor`. */
+  readonly executor?: "threads" | "main";
+  /** Modules registering task functions, as URLs (relative paths would depend on the child's cwd). */
+  readonly imports?: readonly string[];
+  /** Interface the data server listens on. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Bearer token peers must present to the data server. Default: none. */
+  readonly token?: string;
+  /** Lifetime of a heartbeat in ms. Default 3,000. */
+  readonly heartbeatTtlMs?: number;
+  /** Least severe level the worker logs. Default `"info"`. */
+  readonly logLevel?: LogLevel;
+  /**
+   * Longest time a stop may take, in ms, after which the worker exits anyway. Set by the nanny to its
+   * own grace period: when the nanny is gone (killed), nobody else would end a stop that hangs, on an
+   * unreachable Redis say. Default 10,000.
+   */
+  readonly stopGraceMs?: number;
+}
+
+/** Options of {@link Nanny.start}. */
+export interface NannyOptions {
+  /** Worker processes kept running. */
+  readonly nprocs: number;
+  /** Options of every worker process; each gets its own id. */
+  readonly worker: Omit<WorkerLaunchOptions, "id" | "stopGraceMs">;
+  /** Where the nanny reports starts, exits, restarts and give-ups. Default: JSON lines on stderr at `info`. */
+  readonly logger?: Logger;
+  /**
+   * Start of every worker id; a slot number and a start count follow it. Default: the host name and
+   * random hex, so that ids stay unique across nanny restarts on the same host too.
+   */
+  readonly idPrefix?: string;
+  /**
+   * Node flags of the worker processes. Default: this process's own (`process.execArgv`, as
+   * `child_process.fork` does), so a weft started with tuned V8 flags or `--import tsx` starts its
+   * workers the same way; debugger flags are left out, since two processes cannot share a port.
+   */
+  readonly execArgv?: readonly string[];
+  /** How long {@link Nanny.stop} lets a worker finish its running tasks before SIGKILL, in ms. Default 10,000. */
+  readonly stopGraceMs?: number;
+  /** Wait before the first restart of a slot, in ms; doubled for each further exit within the crash window. Default 250. */
+  readonly restartDelayMs?: number;
+  /** Longest wait before a restart, in ms. Default 5,000. */
+  readonly maxRestartDelayMs?: number;
+  /** Unexpected exits of one slot within {@link crashWindowMs} after which the slot is given up. Default 5. */
+  readonly maxCrashes?: number;
+  /** See {@link maxCrashes}, in ms. Default 60,000. */
+  readonly crashWindowMs?: number;
+}
+
+/** A worker process the nanny runs now. */
+export interface NannyChild {
+  /** Which of the `nprocs` places it fills, from 0. */
+  readonly slot: number;
+  readonly id: WorkerId;
+  readonly pid: number;
+}
+
+interface Slot {
+  readonly index: number;
+  /** Processes started in this slot so far; part of the worker id. */
+  starts: number;
+  child: ChildProcess | undefined;
+  id: WorkerId | undefined;
+  startedAt: number;
+  /** Resolves when the current child has exited (or failed to spawn). */
+  exited: Promise<void>;
+  /** Times of the unexpected exits within the crash window. */
+  crashes: number[];
+  restartTimer: NodeJS.Timeout | undefined;
+  gaveUp: boolean;
+}
+
+/**
+ * Supervises the worker processes of one machine, like Dask's nanny: starts `nprocs` workers, starts
+ * a fresh one (with a new id) in place of one that exits unexpectedly, and stops them all on
+ * {@link stop}. Repeated quick crashes of a slot back off (250 ms, doubling up to 5 s) and, after 5
+ * within a minute, the slot is given up: a worker that cannot start (a task module that throws on
+ * import, say) is reported instead of restarted forever. A worker that cannot reach Redis does not
+ * exit; it waits for Redis.
+ *
+ * The nanny does not talk to Redis. The scheduler notices a dead worker by its expired heartbeat and
+ * recovers its tasks; the replacement is, to the scheduler, just a new worker.
+ *
+ * Workers run in their own process groups, so that a Ctrl-C in a terminal reaches the nanny only and the
+ * nanny stops them in order. They hold an IPC channel to the nanny and stop by themselves when it
+ * closes, so a nanny killed with SIGKILL leaves no worker behind.
+ *
+ * @example
+ * ```ts
+ * const nanny = Nanny.start({ nprocs: 2, worker: { redis: "redis://127.0.0.1:6379", nthreads: 4 } });
+ * process.once("SIGTERM", () => void nanny.stop());
+ * await nanny.done;
+ * ```
+ */
+export class Nanny {
+  /**
+   * Resolves once no worker runs or will be restarted: after {@link stop}, or when every slot has
+   * been given up.
+   */
+  readonly done: Promise<void>;
+  private readonly slots: Slot[];
+  private readonly logger: Logger;
+  private readonly idPrefix: string;
+  private readonly execArgv: readonly string[];
+  private readonly stopGraceMs: number;
+  private stopping: Promise<void> | undefined;
+  private resolveDone!: () => void;
+
+  private constructor(private readonly options: NannyOptions) {
+    if (!Number.isInteger(options.nprocs) || options.nprocs < 1) throw new RangeError(`nprocs must be an integer >= 1, got ${options.nprocs}`);
+    this.logger = options.logger ?? jsonLogger({ fields: { component: "nanny" } });
+    this.idPrefix = options.idPrefix ?? `${hostname()}-${randomBytes(4).toString("hex")}`;
+    this.execArgv = options.execArgv ?? withoutDebuggerFlags(process.execArgv);
+    this.stopGraceMs = options.stopGraceMs ?? 10_000;
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.slots = Array.from({ length: options.nprocs }, (_, index) => ({
+      index,
+      starts: 0,
+      child: undefined,
+      id: undefined,
+      startedAt: 0,
+      exited: Promise.resolve(),
+      crashes: [],
+      restartTimer: undefined,
+      gaveUp: false,
+    }));
+  }
+
+  /** Starts the worker processes. They register with the scheduler on their own, shortly after. */
+  static start(options: NannyOptions): Nanny {
+    const nanny = new Nanny(options);
+    for (const slot of nanny.slots) nanny.launch(slot);
+    return nanny;
+  }
+
+  /** The worker processes running now, by slot. */
+  children(): NannyChild[] {
+    const running: NannyChild[] = [];
+    for (const slot of this.slots) {
+      if (slot.child?.pid !== undefined && slot.id !== undefined) running.push({ slot: slot.index, id: slot.id, pid: slot.child.pid });
+    }
+    return running;
+  }
+
+  /**
+   * Stops every worker: SIGTERM (a worker then takes no more tasks, finishes and reports its running
+   * ones, and exits), SIGKILL for one still running after {@link NannyOptions.stopGraceMs}. Pending
+   * restarts are cancelled. Resolves once every worker process has exited. Safe to call twice.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const slot of this.slots) clearTimeout(slot.restartTimer);
+      const grace = this.stopGraceMs;
+      await Promise.all(
+        this.slots.map(async (slot) => {
+          const child = slot.child;
+          if (child === undefined) return;
+          child.kill("SIGTERM");
+          const forced = setTimeout(() => {
+            this.logger.warn("worker did not stop in time; killing it", { slot: slot.index, worker: slot.id, workerPid: child.pid, graceMs: grace });
+            child.kill("SIGKILL");
+          }, grace);
+          await slot.exited;
+          clearTimeout(forced);
+        }),
+      );
+      this.resolveDone();
+    })();
+    return this.stopping;
+  }
+
+  private launch(slot: Slot): void {
+    slot.restartTimer = undefined;
+    slot.starts++;
+    const id = `${this.idPrefix}-${slot.index}-${slot.starts}`;
+    const launch: WorkerLaunchOptions = { ...this.options.worker, id, stopGraceMs: this.stopGraceMs };
+    const { execArgv, entry } = workerEntry();
+    const child = spawn(process.execPath, [...this.execArgv, ...execArgv, entry], {
+      env: { ...process.env, [WORKER_OPTIONS_ENV]: JSON.stringify(launch) },
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      detached: true,
+    });
+    slot.child = child;
+    slot.id = id;
+    slot.startedAt = Date.now();
+    slot.exited = new Promise<void>((resolve) => {
+      let settled = false;
+      const exited = (code: number | null, signal: NodeJS.Signals | null, error?: Error) => {
+        if (settled) return;
+        settled = true;
+        slot.child = undefined;
+        resolve();
+        this.onExit(slot, id, child.pid, code, signal, error);
+      };
+      child.once("exit", (code, signal) => exited(code, signal));
+      // Without a pid the process never started (EAGAIN, a missing executable), and no "exit" follows.
+      child.on("error", (error) => {
+        if (child.pid === undefined) exited(null, null, error);
+        else this.logger.warn("worker process error", { slot: slot.index, worker: id, workerPid: child.pid, error });
+      });
+    });
+    if (child.pid !== undefined) this.logger.info("worker process started", { slot: slot.index, worker: id, workerPid: child.pid });
+  }
+
+  private onExit(slot: Slot, id: WorkerId, pid: number | undefined, code: number | null, signal: NodeJS.Signals | null, error?: Error): void {
+    if (this.stopping !== undefined) {
+      this.logger.info("worker process exited", { slot: slot.index, worker: id, workerPid: pid, code, signal });
+      return;
+    }
+    const now = Date.now();
+    const windowMs = this.options.crashWindowMs ?? 60_000;
+    slot.crashes = slot.crashes.filter((time) => now - time < windowMs);
+    slot.crashes.push(now);
+    const fields = { slot: slot.index, worker: id, workerPid: pid, code, signal, uptimeMs: now - slot.startedAt, ...(error && { error }) };
+    const maxCrashes = this.options.maxCrashes ?? 5;
+    if (slot.crashes.length >= maxCrashes) {
+      slot.gaveUp = true;
+      this.logger.error(
+        `giving up on worker slot ${slot.index}: ${slot.crashes.length} unexpected exits within ${windowMs / 1000} s; ` +
+          `the last ${describeExit(code, signal, error)}`,
+        fields,
+      );
+      if (this.slots.every((s) => s.gaveUp)) {
+        this.logger.error("no worker process left to supervise", { nprocs: this.slots.length });
+        this.resolveDone();
+      }
+      return;
+    }
+    // Doubling per recent crash: a crash after a long healthy run waits only the base delay, a crash loop slows down.
+    const base = this.options.restartDelayMs ?? 250;
+    const delay = Math.min(this.options.maxRestartDelayMs ?? 5_000, base * 2 ** (slot.crashes.length - 1));
+    this.logger.warn(`worker process ${describeExit(code, signal, error)}; restarting it in ${delay} ms`, { ...fields, restartInMs: delay });
+    slot.restartTimer = setTimeout(() => this.launch(slot), delay);
+  }
+}
+
+/**
+ * How to start `worker-main`. From compiled JavaScript, the `.js` file as it is. From TypeScript
+ * sources (tests, `tsx`), the `.ts` file with tsx's ESM loader, which a child does not inherit unless
+ * its parent was itself started with `--import tsx`; importing the loader twice is harmless. `tsx/esm`
+ * resolves to an `.mjs` file on the tsx versions we use; should a version resolve it through its
+ * `require` condition, the `.mjs` sibling is the one `--import` can load.
+ */
+function workerEntry(): { execArgv: string[]; entry: string } {
+  if (!import.meta.url.endsWith(".ts")) return { execArgv: [], entry: fileURLToPath(new URL("./worker-main.js", import.meta.url)) };
+  const loader = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href.replace(/\.cjs$/, ".mjs");
+  return { execArgv: ["--import", loader], entry: fileURLToPath(new URL("./worker-main.ts", import.meta.url)) };
+}
+
+/** Flags minus `--inspect*` / `--debug*` (and a separate port value), which would clash between processes. */
+function withoutDebuggerFlags(flags: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < flags.length; i++) {
+    const flag = flags[i];
+    if (!/^--(inspect|debug)/.test(flag)) kept.push(flag);
+    else if (/^--(inspect|debug)-port$/.test(flag)) i++;
+  }
+  return kept;
+}
+
+function describeExit(code: number | null, signal: NodeJS.Signals | null, error: Error | undefined): string {
+  if (error !== undefined) return `could not be started (${error.message})`;
+  if (signal !== null) return `was killed by ${signal}`;
+  return `exited with code ${code}`;
+}

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { runBench } from "../bench/run-bench.js";
+import { parseCount } from "./command-arguments.js";
 import { WORKLOADS } from "../bench/workloads.js";
 import type { LocalExecutorKind } from "../scheduler/local-scheduler.js";
 
@@ -64,9 +65,9 @@ export async function benchCommand(args: string[]): Promise<number> {
     console.error(`weft bench: unknown executor "${values.executor}"; use ${EXECUTORS.join(" or ")}`);
     return 2;
   }
-  const tasks = values.tasks === undefined ? undefined : parseCount("--tasks", values.tasks);
-  const repeat = parseCount("--repeat", values.repeat);
-  const nthreads = values.nthreads === undefined ? undefined : parseCount("--nthreads", values.nthreads);
+  const tasks = values.tasks === undefined ? undefined : parseCount("bench", "--tasks", values.tasks);
+  const repeat = parseCount("bench", "--repeat", values.repeat);
+  const nthreads = values.nthreads === undefined ? undefined : parseCount("bench", "--nthreads", values.nthreads);
   if (tasks === null || repeat === null || nthreads === null) return 2;
 
   const result = await runBench({ workload, executor, tasks, repeat, nthreads });
@@ -81,14 +82,4 @@ export async function benchCommand(args: string[]): Promise<number> {
     );
   }
   return 0;
-}
-
-/** A whole number >= 1, or null after printing what is wrong. */
-function parseCount(flag: string, text: string): number | null {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) {
-    console.error(`weft bench: ${flag} must be a whole number >= 1, got "${text}"`);
-    return null;
-  }
-  return value;
 }

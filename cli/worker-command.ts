@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Nanny } from "../worker/nanny.js";
+import { parseCount, parseRedisUrl, redactPassword } from "./command-arguments.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "./logger.js";
 
 const EXECUTORS = ["threads", "main"] as const;
@@ -56,10 +57,13 @@ export async function workerCommand(args: string[]): Promise<number> {
     return 0;
   }
   if (values.redis === undefined) return refuse(`--redis is required\n\n${usage()}`);
-  if (!isRedisUrl(values.redis)) return refuse(`--redis must be a redis:// or rediss:// URL, got "${values.redis}"`);
-  const nprocs = parseCount("--nprocs", values.nprocs);
-  const nthreads = values.nthreads === undefined ? Math.max(1, Math.floor(availableParallelism() / (nprocs ?? 1))) : parseCount("--nthreads", values.nthreads);
-  if (nprocs === null || nthreads === null) return 2;
+  const redis = parseRedisUrl("worker", values.redis);
+  const nprocs = parseCount("worker", "--nprocs", values.nprocs);
+  const nthreads =
+    values.nthreads === undefined
+      ? Math.max(1, Math.floor(availableParallelism() / (nprocs ?? 1)))
+      : parseCount("worker", "--nthreads", values.nthreads);
+  if (redis === null || nprocs === null || nthreads === null) return 2;
   const executor = values.executor as (typeof EXECUTORS)[number];
   if (!EXECUTORS.includes(executor)) return refuse(`unknown executor "${values.executor}"; use ${EXECUTORS.join(" or ")}`);
   const logLevel = values["log-level"];
@@ -73,11 +77,11 @@ export async function workerCommand(args: string[]): Promise<number> {
   }
 
   const logger = jsonLogger({ level: logLevel, fields: { component: "nanny", pid: process.pid } });
-  logger.info("weft worker starting", { redis: redactPassword(values.redis), prefix: values.prefix, nprocs, nthreads, executor, imports });
+  logger.info("weft worker starting", { redis: redactPassword(redis), prefix: values.prefix, nprocs, nthreads, executor, imports });
   const nanny = Nanny.start({
     nprocs,
     logger,
-    worker: { redis: values.redis, prefix: values.prefix, nthreads, executor, imports, host: values.host, token: values.token, logLevel },
+    worker: { redis, prefix: values.prefix, nthreads, executor, imports, host: values.host, token: values.token, logLevel },
   });
 
   // Listeners stay until the workers are down: a second Ctrl-C (or the same signal forwarded by the
@@ -106,25 +110,6 @@ function refuse(message: string): number {
   return 2;
 }
 
-/** A whole number >= 1, or null after printing what is wrong. */
-function parseCount(flag: string, text: string): number | null {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) {
-    refuse(`${flag} must be a whole number >= 1, got "${text}"`);
-    return null;
-  }
-  return value;
-}
-
-function isRedisUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return (url.protocol === "redis:" || url.protocol === "rediss:") && url.hostname !== "";
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The URL every worker imports: a `file:` URL as given, a path resolved against the current directory.
  * Workers get URLs, not paths, so their own working directory never matters. Null when the file is missing.
@@ -133,11 +118,4 @@ function moduleUrl(module: string): string | null {
   if (module.startsWith("file:")) return module;
   const path = resolve(module);
   return existsSync(path) ? pathToFileURL(path).href : null;
-}
-
-/** The URL with its password hidden: logs are read by more people than the deployment's secrets are. */
-function redactPassword(text: string): string {
-  const url = new URL(text);
-  if (url.password !== "") url.password = "***";
-  return url.href;
 }

@@ -3,7 +3,8 @@ import { collectIndexedGraph, delayed, type Delayed } from "../../client/delayed
 import { TaskError } from "../../client/task-error.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { Nanny } from "../../worker/nanny.js";
-import { inc, killProcess } from "../fixtures/math-tasks.js";
+import { seededRandom } from "../support/seeded-random.js";
+import { add, inc, killProcess, sleepThen } from "../fixtures/math-tasks.js";
 import { startRedisServer, type RedisServer } from "../support/redis-server.js";
 
 /** Worker processes import the task functions from here. */
@@ -69,5 +70,42 @@ describe("killed workers", () => {
     expect(error.message).toMatch(/was running on 3 workers that died: \S+, \S+, \S+/);
 
     expect(await compute(scheduler, delayed(inc)(1))).toEqual([2]);
+  }, 60_000);
+
+  it("still computes a 256-leaf tree reduction correctly when workers are killed with SIGKILL twice mid-run", async () => {
+    const prefix = "sigkill";
+    const nanny = Nanny.start({
+      nprocs: 2,
+      worker: { redis: redis.url, prefix, nthreads: 2, executor: "main", imports: [fixtures], heartbeatTtlMs: 600, logLevel: "error" },
+    });
+    open.push(nanny);
+    const scheduler = await DistributedScheduler.start({ redis: redis.url, prefix, tickMs: 50, heartbeatTtlMs: 600 });
+    open.push(scheduler);
+    const deadline = Date.now() + 20_000;
+    while (scheduler.workerIds.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+
+    // Leaves take 10 ms each: 256 of them on 4 threads keep the cluster busy for several seconds.
+    let level: Delayed<number>[] = Array.from({ length: 256 }, (_, i) => delayed(sleepThen)(10, i));
+    while (level.length > 1) {
+      const next: Delayed<number>[] = [];
+      for (let i = 0; i < level.length; i += 2) next.push(delayed(add)(level[i], level[i + 1]));
+      level = next;
+    }
+    let settled = false;
+    const result = compute(scheduler, level[0]).finally(() => (settled = true));
+
+    const random = seededRandom(Date.now() % 1000);
+    const killed: number[] = [];
+    for (let kill = 0; kill < 2; kill++) {
+      await new Promise((r) => setTimeout(r, 150 + random() * 400));
+      const children = nanny.children();
+      const victim = children[Math.floor(random() * children.length)];
+      // Mid-run: the reduction must still be going when each worker dies.
+      expect(settled).toBe(false);
+      process.kill(victim.pid, "SIGKILL");
+      killed.push(victim.pid);
+    }
+    expect(await result).toEqual([(255 * 256) / 2]);
+    expect(killed).toHaveLength(2);
   }, 60_000);
 });

@@ -1,5 +1,9 @@
 import { Client } from "../client/client.js";
 import type { LocalExecutorKind } from "../scheduler/local-scheduler.js";
+import { startBenchCluster, type BenchCluster } from "./bench-cluster.js";
+
+/** Where `weft bench` runs the workload. */
+export type BenchExecutor = LocalExecutorKind | "distributed";
 import { WORKLOADS } from "./workloads.js";
 
 /** Untimed computes of the full workload before the timed ones. */
@@ -8,7 +12,12 @@ const WARM_UP_RUNS = 6;
 /** Options of {@link runBench}. */
 export interface BenchOptions {
   readonly workload: string;
-  readonly executor: LocalExecutorKind;
+  /** `sync` and `threads` run in this process; `distributed` starts a cluster (see `startBenchCluster`). */
+  readonly executor: BenchExecutor;
+  /** Worker processes of the `distributed` executor. Default 2. */
+  readonly workers?: number;
+  /** Redis of the `distributed` executor. Default: a private redis-server for the run. */
+  readonly redis?: string;
   /** The workload's size parameter (tasks or leaves). Default: the workload's own. */
   readonly tasks?: number;
   /** Timed repeats; the median is reported. Default 5. */
@@ -42,7 +51,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`--tasks must be a whole number >= 1, got ${size}`);
   if (!Number.isInteger(repeat) || repeat < 1) throw new RangeError(`--repeat must be a whole number >= 1, got ${repeat}`);
 
-  const client = await Client.local({ executor: options.executor, nthreads: options.nthreads });
+  const client = await startComputer(options);
   try {
     // Warm-up, untimed: threads import the task module, the JIT compiles the hot paths and the heap
     // grows to the workload's size, as in a long-lived program. The first runs of a fresh process
@@ -58,7 +67,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       builds.push((performance.now() - buildStart) / 1000);
       tasks = built.tasks;
       const start = performance.now();
-      const [result] = await client.compute(built.output);
+      const result = await client.compute(built.output);
       runs.push((performance.now() - start) / 1000);
       if (result !== built.expected) {
         throw new Error(`${options.workload} computed ${String(result)}, expected ${built.expected}`);
@@ -75,8 +84,17 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       runs,
     };
   } finally {
-    await client.close();
+    await client.stop();
   }
+}
+
+/** Where a benchmark computes: a local client, or a cluster started for it. */
+async function startComputer(options: BenchOptions): Promise<BenchCluster> {
+  if (options.executor === "distributed") {
+    return startBenchCluster({ workers: options.workers ?? 2, nthreads: options.nthreads, redis: options.redis });
+  }
+  const client = await Client.local({ executor: options.executor, nthreads: options.nthreads });
+  return { compute: async (output) => (await client.compute(output))[0], stop: () => client.close() };
 }
 
 function median(values: readonly number[]): number {

@@ -1,16 +1,15 @@
 import { parseArgs } from "node:util";
-import { runBench } from "../bench/run-bench.js";
-import { parseCount } from "./command-arguments.js";
+import { runBench, type BenchExecutor } from "../bench/run-bench.js";
+import { parseCount, parseRedisUrl } from "./command-arguments.js";
 import { WORKLOADS } from "../bench/workloads.js";
-import type { LocalExecutorKind } from "../scheduler/local-scheduler.js";
 
-const EXECUTORS: readonly LocalExecutorKind[] = ["sync", "threads"];
+const EXECUTORS: readonly BenchExecutor[] = ["sync", "threads", "distributed"];
 
 function usage(): string {
   const workloads = Object.entries(WORKLOADS)
     .map(([name, w]) => `  ${name.padEnd(14)} ${w.describe} (default N = ${w.defaultTasks})`)
     .join("\n");
-  return `usage: weft bench <workload> [--executor sync|threads] [--tasks N] [--repeat R] [--nthreads T] [--json]
+  return `usage: weft bench <workload> [--executor sync|threads|distributed] [--workers W] [--redis URL] [--tasks N] [--repeat R] [--nthreads T] [--json]
 
 Times the compute of a workload whose graph is already built (build time is reported apart) and
 prints the median of R runs, after 6 untimed runs that warm up the threads and the JIT.
@@ -19,10 +18,14 @@ workloads:
 ${workloads}
 
 options:
-  --executor   sync | threads (default threads)
+  --executor   sync | threads | distributed (default threads); distributed starts a scheduler
+               here and W worker processes, and a private redis-server unless --redis is given
+  --workers    worker processes of the distributed executor (default 2)
+  --redis      Redis URL for the distributed executor (default: a private redis-server)
   --tasks      size parameter N of the workload
   --repeat     timed runs, median reported (default 5)
-  --nthreads   threads of the threads executor (default: CPU count)
+  --nthreads   threads of the threads executor, or of each distributed worker (default: CPU count,
+               divided among the workers)
   --json       print one JSON line {workload, executor, tasks, seconds, tasksPerSecond}`;
 }
 
@@ -38,6 +41,8 @@ export async function benchCommand(args: string[]): Promise<number> {
         tasks: { type: "string" },
         repeat: { type: "string", default: "5" },
         nthreads: { type: "string" },
+        workers: { type: "string", default: "2" },
+        redis: { type: "string" },
         json: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -60,7 +65,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     console.error(`weft bench: unknown workload "${workload}"; known: ${Object.keys(WORKLOADS).join(", ")}`);
     return 2;
   }
-  const executor = values.executor as LocalExecutorKind;
+  const executor = values.executor as BenchExecutor;
   if (!EXECUTORS.includes(executor)) {
     console.error(`weft bench: unknown executor "${values.executor}"; use ${EXECUTORS.join(" or ")}`);
     return 2;
@@ -68,9 +73,11 @@ export async function benchCommand(args: string[]): Promise<number> {
   const tasks = values.tasks === undefined ? undefined : parseCount("bench", "--tasks", values.tasks);
   const repeat = parseCount("bench", "--repeat", values.repeat);
   const nthreads = values.nthreads === undefined ? undefined : parseCount("bench", "--nthreads", values.nthreads);
-  if (tasks === null || repeat === null || nthreads === null) return 2;
+  const workers = parseCount("bench", "--workers", values.workers);
+  const redis = values.redis === undefined ? undefined : parseRedisUrl("bench", values.redis);
+  if (tasks === null || repeat === null || nthreads === null || workers === null || redis === null) return 2;
 
-  const result = await runBench({ workload, executor, tasks, repeat, nthreads });
+  const result = await runBench({ workload, executor, tasks, repeat, nthreads, workers, redis });
   if (values.json) {
     const { workload: w, executor: e, tasks: t, seconds, tasksPerSecond } = result;
     console.log(JSON.stringify({ workload: w, executor: e, tasks: t, seconds, tasksPerSecond }));

@@ -36,6 +36,12 @@ describe("weft bench", () => {
     expect(stdout).toMatch(/^tree on threads: 255 tasks in [\d.]+ ms \(median of 2\) = [\d,]+ tasks\/s; graph built in/);
   });
 
+  it("runs on a distributed cluster it starts itself: private redis-server, scheduler and 2 worker processes", async () => {
+    const { stdout, code } = await weft("bench", "tree", "--executor", "distributed", "--workers", "2", "--tasks", "128", "--repeat", "2", "--json");
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout.trim())).toMatchObject({ workload: "tree", executor: "distributed", tasks: 255 });
+  }, 60_000);
+
   it("refuses an unknown workload, naming it and the known ones", async () => {
     const { stderr, code } = await weft("bench", "nope");
     expect(code).toBe(2);

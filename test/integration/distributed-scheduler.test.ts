@@ -4,7 +4,7 @@ import { TaskError } from "../../client/task-error.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
 import { add, fail, fill, inc, threadId, total } from "../fixtures/math-tasks.js";
-import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
 
 let redis: RedisServer;
 beforeAll(async () => {

@@ -5,7 +5,7 @@ import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { Nanny } from "../../worker/nanny.js";
 import { seededRandom } from "../support/seeded-random.js";
 import { add, inc, killProcess, sleepThen } from "../fixtures/math-tasks.js";
-import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
 
 /** Worker processes import the task functions from here. */
 const fixtures = new URL("../fixtures/math-tasks.ts", import.meta.url).href;

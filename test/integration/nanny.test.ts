@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Logger, LogLevel } from "../../cli/logger.js";
 import { ControlPlane, type RegisteredWorker } from "../../scheduler/redis/control-plane.js";
 import { Nanny, type NannyOptions } from "../../worker/nanny.js";
-import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
 
 let redis: RedisServer;
 let plane: ControlPlane;

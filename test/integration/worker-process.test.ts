@@ -7,7 +7,7 @@ import { decodeReports, type TaskReport } from "../../worker/task-report.js";
 import { encodeWorkerMessage } from "../../worker/worker-message.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
 import { add, fail, fill, inc } from "../fixtures/math-tasks.js";
-import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
 
 let redis: RedisServer;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ControlPlane, type ControlPlaneOptions, type PrioritizedTaskEntry, type QueuedTask } from "../../scheduler/redis/control-plane.js";
-import { startRedisServer, type RedisServer } from "../support/redis-server.js";
+import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
 import { seededRandom } from "../support/seeded-random.js";
 
 let server: RedisServer;

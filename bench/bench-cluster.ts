@@ -1,0 +1,60 @@
+import { availableParallelism } from "node:os";
+import { computeDistributed } from "../client/distributed-compute.js";
+import type { Delayed } from "../client/delayed.js";
+import { DistributedScheduler } from "../scheduler/distributed-scheduler.js";
+import { startRedisServer, type RedisServer } from "../scheduler/redis/private-redis-server.js";
+import { lookupTask } from "../worker/task-registry.js";
+import { jsonLogger } from "../cli/logger.js";
+import { Nanny } from "../worker/nanny.js";
+import { noop } from "./bench-tasks.js";
+
+/** Options of {@link startBenchCluster}. */
+export interface BenchClusterOptions {
+  /** Worker processes. */
+  readonly workers: number;
+  /** Tasks each worker runs at once. Default: CPU count ÷ workers, at least 1. */
+  readonly nthreads?: number;
+  /** An existing Redis to use; default: a private redis-server started for the run. */
+  readonly redis?: string;
+}
+
+/** A scheduler and its workers, started for a benchmark, and how to compute on them. */
+export interface BenchCluster {
+  compute(output: Delayed): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a whole cluster for `weft bench --executor distributed`: a private redis-server (unless a
+ * URL is given), a scheduler in this process and worker processes under a nanny, importing the bench
+ * tasks; resolves once every worker has joined. Each run uses its own key prefix, so a shared Redis
+ * is left as it was found apart from the run's own keys.
+ */
+export async function startBenchCluster(options: BenchClusterOptions): Promise<BenchCluster> {
+  const server: RedisServer | undefined = options.redis === undefined ? await startRedisServer() : undefined;
+  const redis = options.redis ?? server!.url;
+  const prefix = `weft-bench-${process.pid}-${Date.now()}`;
+  const module = lookupTask(noop.taskName)?.module;
+  if (module === undefined) throw new Error("the bench tasks' module is unknown, so workers could not import it");
+  const nthreads = options.nthreads ?? Math.max(1, Math.floor(availableParallelism() / options.workers));
+  const nanny = Nanny.start({
+    nprocs: options.workers,
+    worker: { redis, prefix, nthreads, imports: [module], logLevel: "warn" },
+    // The bench prints one line of results; the nanny speaks up only when something goes wrong.
+    logger: jsonLogger({ level: "warn", fields: { component: "nanny" } }),
+  });
+  const scheduler = await DistributedScheduler.start({ redis, prefix, tickMs: 100 });
+  const deadline = Date.now() + 60_000;
+  while (scheduler.workerIds.length < options.workers) {
+    if (Date.now() > deadline) throw new Error(`only ${scheduler.workerIds.length} of ${options.workers} workers joined within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return {
+    compute: async (output) => (await computeDistributed(scheduler, output))[0],
+    stop: async () => {
+      await scheduler.stop();
+      await nanny.stop();
+      await server?.stop();
+    },
+  };
+}

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { collectIndexedGraph, delayed, type Delayed } from "../../client/delayed.js";
+import { delayed, type Delayed } from "../../client/delayed.js";
+import { computeDistributed } from "../../client/distributed-compute.js";
 import { TaskError } from "../../client/task-error.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
@@ -18,7 +19,6 @@ afterEach(async () => {
 });
 
 let prefixSeq = 0;
-let clientSeq = 0;
 
 async function cluster(workers = 2): Promise<{ scheduler: DistributedScheduler; workers: WorkerProcess[] }> {
   const prefix = `ds${++prefixSeq}`;
@@ -34,32 +34,6 @@ async function cluster(workers = 2): Promise<{ scheduler: DistributedScheduler; 
   return { scheduler, workers: started };
 }
 
-/** Computes delayed values on the cluster, as a client would. */
-function compute(scheduler: DistributedScheduler, ...values: Delayed[]): Promise<unknown[]> {
-  const client = `c${++clientSeq}`;
-  const { graph, index } = collectIndexedGraph(values);
-  const outputs = values.map((value) => value.key);
-  const results = new Map<string, unknown>();
-  return new Promise((resolve, reject) => {
-    scheduler.submit(
-      graph,
-      outputs,
-      client,
-      {
-        onResult: (key, value) => {
-          results.set(key, value);
-          if (results.size === new Set(outputs).size) {
-            scheduler.release(client, outputs);
-            resolve(outputs.map((key) => results.get(key)));
-          }
-        },
-        onError: (key, failure) => reject(new TaskError(key, failure)),
-        onRejected: reject,
-      },
-      { collected: true, index },
-    );
-  });
-}
 
 function tree(leaves: number): { root: Delayed<number>; expected: number } {
   let level: Delayed<number>[] = Array.from({ length: leaves }, (_, i) => delayed(inc)(i));
@@ -75,13 +49,13 @@ describe("distributed scheduler", () => {
   it("computes a tree reduction across two worker processes' worth of workers", async () => {
     const { scheduler } = await cluster(2);
     const { root, expected } = tree(256);
-    expect(await compute(scheduler, root)).toEqual([expected]);
+    expect(await computeDistributed(scheduler, root)).toEqual([expected]);
   });
 
   it("uses every worker", async () => {
     const { scheduler, workers } = await cluster(2);
     const values = Array.from({ length: 40 }, (_, i) => delayed(inc)(i));
-    await compute(scheduler, ...values);
+    await computeDistributed(scheduler, ...values);
     // Results were released after delivery, so count what each worker computed from its reports:
     // every worker must have run some of the 40 independent tasks.
     expect(workers.every((w) => w.completed > 0)).toBe(true);
@@ -91,16 +65,16 @@ describe("distributed scheduler", () => {
     const { scheduler } = await cluster(2);
     const blocks = Array.from({ length: 6 }, (_, i) => delayed(fill)(50_000, i));
     const sums = blocks.map((block) => delayed(total)(block));
-    const [block] = await compute(scheduler, blocks[3]);
+    const [block] = await computeDistributed(scheduler, blocks[3]);
     expect((block as Float64Array).length).toBe(50_000);
     expect((block as Float64Array)[0]).toBe(3);
-    expect(await compute(scheduler, ...sums)).toEqual([0, 50_000, 100_000, 150_000, 200_000, 250_000]);
+    expect(await computeDistributed(scheduler, ...sums)).toEqual([0, 50_000, 100_000, 150_000, 200_000, 250_000]);
   });
 
   it("reports a task's error with its key and the worker's stack", async () => {
     const { scheduler } = await cluster(1);
     const broken = delayed(fail)("far away");
-    const error = (await compute(scheduler, delayed(inc)(broken)).catch((e: unknown) => e)) as TaskError;
+    const error = (await computeDistributed(scheduler, delayed(inc)(broken)).catch((e: unknown) => e)) as TaskError;
     expect(error).toBeInstanceOf(TaskError);
     expect(error.message).toContain("far away");
     expect(error.remoteStack).toContain("math-tasks.ts");
@@ -108,14 +82,14 @@ describe("distributed scheduler", () => {
 
   it("keeps serving after a failed graph", async () => {
     const { scheduler } = await cluster(1);
-    await compute(scheduler, delayed(fail)("once")).catch(() => undefined);
-    expect(await compute(scheduler, delayed(inc)(41))).toEqual([42]);
+    await computeDistributed(scheduler, delayed(fail)("once")).catch(() => undefined);
+    expect(await computeDistributed(scheduler, delayed(inc)(41))).toEqual([42]);
   });
 
   it("refuses a graph whose arguments cannot travel, naming the task", async () => {
     const { scheduler } = await cluster(1);
     // Impure, so that no key is hashed from the function and the scheduler's own check is reached.
     const bad = delayed(threadId, { pure: false })((() => 1) as never);
-    await expect(compute(scheduler, bad)).rejects.toThrow(/cannot be serialized/);
+    await expect(computeDistributed(scheduler, bad)).rejects.toThrow(/cannot be serialized/);
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { collectIndexedGraph, delayed, type Delayed } from "../../client/delayed.js";
+import { delayed, type Delayed } from "../../client/delayed.js";
+import { computeDistributed } from "../../client/distributed-compute.js";
 import { TaskError } from "../../client/task-error.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { Nanny } from "../../worker/nanny.js";
@@ -21,36 +22,7 @@ afterEach(async () => {
   for (const thing of open.splice(0).reverse()) await thing.stop();
 });
 
-let clientSeq = 0;
 
-function compute(scheduler: DistributedScheduler, ...values: Delayed[]): Promise<unknown[]> {
-  const client = `c${++clientSeq}`;
-  const { graph, index } = collectIndexedGraph(values);
-  const outputs = values.map((value) => value.key);
-  const results = new Map<string, unknown>();
-  return new Promise((resolve, reject) => {
-    scheduler.submit(
-      graph,
-      outputs,
-      client,
-      {
-        onResult: (key, value) => {
-          results.set(key, value);
-          if (results.size === new Set(outputs).size) {
-            scheduler.release(client, outputs);
-            resolve(outputs.map((key) => results.get(key)));
-          }
-        },
-        onError: (key, failure) => {
-          scheduler.release(client, outputs);
-          reject(new TaskError(key, failure));
-        },
-        onRejected: reject,
-      },
-      { collected: true, index },
-    );
-  });
-}
 
 describe("killed workers", () => {
   it("fails a task that kills its worker every time after 3 deaths, naming the workers, and keeps serving", async () => {
@@ -64,12 +36,12 @@ describe("killed workers", () => {
     open.push(scheduler);
 
     const poison = delayed(killProcess, { pure: false })();
-    const error = (await compute(scheduler, poison).catch((e: unknown) => e)) as TaskError;
+    const error = (await computeDistributed(scheduler, poison).catch((e: unknown) => e)) as TaskError;
     expect(error).toBeInstanceOf(TaskError);
     expect(error.remoteName).toBe("KilledWorker");
     expect(error.message).toMatch(/was running on 3 workers that died: \S+, \S+, \S+/);
 
-    expect(await compute(scheduler, delayed(inc)(1))).toEqual([2]);
+    expect(await computeDistributed(scheduler, delayed(inc)(1))).toEqual([2]);
   }, 60_000);
 
   it("still computes a 256-leaf tree reduction correctly when workers are killed with SIGKILL twice mid-run", async () => {
@@ -92,7 +64,7 @@ describe("killed workers", () => {
       level = next;
     }
     let settled = false;
-    const result = compute(scheduler, level[0]).finally(() => (settled = true));
+    const result = computeDistributed(scheduler, level[0]).finally(() => (settled = true));
 
     const random = seededRandom(Date.now() % 1000);
     const killed: number[] = [];

@@ -1,8 +1,8 @@
 import type { OptimizeOptions } from "../graph/optimize.js";
 import type { Key } from "../graph/task-spec.js";
 import { LocalScheduler, type LocalSchedulerOptions } from "../scheduler/local-scheduler.js";
+import { runGraph } from "../scheduler/run-graph.js";
 import { collectIndexedGraph, type Delayed, heldValue, isDelayed } from "./delayed.js";
-import { TaskError } from "./task-error.js";
 
 /** The computed type of a value passed to `compute`: delayed values become their results. */
 export type Computed<T> = T extends Delayed<infer R> ? R : T;
@@ -79,50 +79,11 @@ export class Client {
     await this.scheduler.close();
   }
 
-  private run(
-    roots: readonly Delayed[],
-    keep: boolean,
-    client = `compute-${++clientSeq}`,
-  ): Promise<Map<Key, unknown>> {
+  private async run(roots: readonly Delayed[], keep: boolean, client = `compute-${++clientSeq}`): Promise<Map<Key, unknown>> {
     const outputs = [...new Set(roots.map((root) => root.key))];
-    const results = new Map<Key, unknown>();
-    if (outputs.length === 0) return Promise.resolve(results);
     const { graph, index } = collectIndexedGraph(roots);
-    return new Promise((resolve, reject) => {
-      const finish = (settle: () => void) => {
-        if (!keep) this.scheduler.release(client, outputs);
-        this.scheduler.dropClient(client);
-        settle();
-      };
-      let settled = false;
-      this.scheduler.submit(
-        graph,
-        outputs,
-        client,
-        {
-          onResult: (key, value) => {
-            if (settled || results.has(key)) return;
-            results.set(key, value);
-            if (results.size === outputs.length) {
-              settled = true;
-              finish(() => resolve(results));
-            }
-          },
-          onRejected: (error) => {
-            if (settled) return;
-            settled = true;
-            finish(() => reject(error));
-          },
-          onError: (key, failure) => {
-            if (settled) return;
-            settled = true;
-            // The other outputs are not wanted any more either.
-            this.scheduler.release(client, outputs);
-            finish(() => reject(new TaskError(key, failure)));
-          },
-        },
-        { optimize: this.optimize, collected: true, index },
-      );
-    });
+    const values = await runGraph(this.scheduler, graph, outputs, client, { optimize: this.optimize, collected: true, index, keep });
+    return new Map(outputs.map((key, i) => [key, values[i]]));
   }
+
 }

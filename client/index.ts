@@ -13,7 +13,7 @@ export { Client, type Computed, type LocalClientOptions } from "./client.js";
 export { compute, configure, defaultClient, persist } from "./default-client.js";
 export { collectGraph, Delayed, delayed, isDelayed, type DelayedOptions, type DelayedTuple, type Lazy } from "./delayed.js";
 export { task, isTaskFunction, type TaskDefinitionOptions, type TaskFunction } from "./task.js";
-export { TaskError } from "./task-error.js";
+export { TaskError } from "../scheduler/task-error.js";
 export { GraphError, type GraphErrorCode } from "../graph/graph-error.js";
 export { Call, Ref, taskSpec, type Graph, type Key, type TaskSpec } from "../graph/task-spec.js";
 export type { OptimizeOptions } from "../graph/optimize.js";

@@ -1,20 +1,17 @@
 import type { Redis } from "ioredis";
-import { GraphError } from "../graph/graph-error.js";
-import { sameSpec } from "../graph/merge.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
 import { DataClient } from "../worker/data-client.js";
 import { encodeTaskMessage, type InputSource } from "../worker/task-message.js";
 import { decodeReports } from "../worker/task-report.js";
 import { encodeWorkerMessage } from "../worker/worker-message.js";
 import type { SchedulerCommand } from "./commands.js";
-import type { ClientId, SchedulerEvent, WorkerId } from "./events.js";
-import type { SubmissionHandlers } from "./local-scheduler.js";
+import type { ClientId, WorkerId } from "./events.js";
 import type { LocalTask } from "./local-task.js";
-import { prepareSubmission, type SubmitOptions } from "./prepare-submission.js";
+import type { SubmissionChecks, SubmitOptions } from "./prepare-submission.js";
 import { connectRedis } from "./redis/connect-redis.js";
 import { ControlPlane, type QueuedTask, type RegisteredWorker } from "./redis/control-plane.js";
 import type { SchedulerConfig } from "./scheduler-config.js";
-import { SchedulerCore } from "./scheduler-core.js";
+import { SchedulerShell, type SubmissionHandlers } from "./scheduler-shell.js";
 
 /** Options of {@link DistributedScheduler.start}. */
 export interface DistributedSchedulerOptions {
@@ -42,12 +39,8 @@ export interface DistributedSchedulerOptions {
  * lost) and the core plans stealing. Small results travel inline with the reports and are kept here,
  * so dependents get them without a fetch; large ones stay on the workers that computed them.
  */
-export class DistributedScheduler {
-  private readonly core: SchedulerCore;
-  private readonly clients = new Map<ClientId, SubmissionHandlers>();
+export class DistributedScheduler extends SchedulerShell {
   private readonly workers = new Map<WorkerId, RegisteredWorker>();
-  private inbox: SchedulerEvent[] = [];
-  private handling = false;
   private stopped = false;
   private tickTimer: NodeJS.Timeout | undefined;
   private ticking = false;
@@ -60,9 +53,7 @@ export class DistributedScheduler {
     private readonly data: DataClient,
     private readonly options: DistributedSchedulerOptions,
   ) {
-    this.core = new SchedulerCore(options.scheduler, {
-      sameRunSpec: (a, b) => sameSpec((a as LocalTask).spec, (b as LocalTask).spec),
-    });
+    super(options.scheduler);
     this.readerDone = this.readEvents();
   }
 
@@ -84,37 +75,20 @@ export class DistributedScheduler {
     return this.core.workers;
   }
 
-  /**
-   * Submits `graph` for `client`, which wants `outputs`: validated (arguments must survive the wire),
-   * optimized, ordered, and run on the workers. Each output's value or error reaches `handlers` once.
-   */
-  submit(graph: ReadonlyGraph, outputs: readonly Key[], client: ClientId, handlers: SubmissionHandlers, options: SubmitOptions = {}): void {
+  override submit(graph: ReadonlyGraph, outputs: readonly Key[], client: ClientId, handlers: SubmissionHandlers, options?: SubmitOptions): void {
     if (this.stopped) throw new Error("the scheduler is stopped");
-    const submission = prepareSubmission(
-      graph,
-      outputs,
-      client,
-      {
-        isKnown: (key) => this.core.stateOf(key) !== undefined,
-        // Functions are registered on the workers, not here: any name may be asked for, and a worker
-        // without it fails the task with a clear error.
-        isKnownFunction: () => true,
-        serializable: true,
-      },
-      options,
-    );
-    this.clients.set(client, handlers);
-    this.enqueue(submission);
+    super.submit(graph, outputs, client, handlers, options);
   }
 
-  /** The client no longer wants these keys. */
-  release(client: ClientId, keys: readonly Key[]): void {
-    if (keys.length > 0) this.enqueue({ type: "keys-released", client, keys });
-  }
-
-  /** Forgets a client's handlers. */
-  dropClient(client: ClientId): void {
-    this.clients.delete(client);
+  protected checks(): SubmissionChecks {
+    return {
+      isKnown: (key) => this.core.stateOf(key) !== undefined,
+      // Functions are registered on the workers, not here: any name may be asked for, and a worker
+      // without it fails the task with a clear error.
+      isKnownFunction: () => true,
+      // Arguments travel to other processes.
+      serializable: true,
+    };
   }
 
   /** Stops ticking and reading; workers keep running. */
@@ -125,25 +99,6 @@ export class DistributedScheduler {
     await this.readerDone;
     this.plane.redis.disconnect();
     this.data.close();
-  }
-
-  private enqueue(event: SchedulerEvent): void {
-    this.inbox.push(event);
-    this.drain();
-  }
-
-  private drain(): void {
-    if (this.handling) return;
-    this.handling = true;
-    try {
-      while (this.inbox.length > 0) {
-        const events = this.inbox;
-        this.inbox = [];
-        this.carryOut(this.core.handleAll(events));
-      }
-    } finally {
-      this.handling = false;
-    }
   }
 
   /** Joins and deaths from the worker registry, then a tick for stealing. */
@@ -234,7 +189,7 @@ export class DistributedScheduler {
     task.hasValue = true;
   }
 
-  private carryOut(commands: readonly SchedulerCommand[]): void {
+  protected carryOut(commands: readonly SchedulerCommand[]): void {
     const assignments = new Map<WorkerId, QueuedTask[]>();
     const releases = new Map<WorkerId, Key[]>();
     const cancels = new Map<WorkerId, Key[]>();
@@ -274,10 +229,8 @@ export class DistributedScheduler {
           void this.deliver(command.key, command.clients, command.runSpec as LocalTask, command.workers);
           break;
         case "error":
-          for (const client of command.clients) this.clients.get(client)?.onError(command.key, command.error);
-          break;
         case "graph-rejected":
-          this.clients.get(command.client)?.onRejected(new GraphError("conflicting-spec", command.reason, command.keys));
+          this.report(command, () => undefined);
           break;
       }
     }
@@ -333,7 +286,7 @@ export class DistributedScheduler {
       }
       value = found.value;
     }
-    for (const client of clients) this.clients.get(client)?.onResult(key, value);
+    this.report({ type: "result", key, clients, workers, nbytes: 0, runSpec: task }, () => value);
   }
 
   private async fetch(key: Key, workers: readonly WorkerId[]): Promise<{ ok: true; value: unknown } | { ok: false }> {

@@ -2,7 +2,7 @@ import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from "bullmq
 import type { Redis } from "ioredis";
 import { decodeGraph, decodeValue, encodeGraph, encodeValue } from "../graph/codec.js";
 import type { Graph, Key } from "../graph/task-spec.js";
-import { TaskError } from "../client/task-error.js";
+import { TaskError } from "./task-error.js";
 
 /** Name of the BullMQ queue graphs are submitted on. */
 export const GRAPH_JOBS_QUEUE = "graphs";

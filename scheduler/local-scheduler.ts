@@ -1,5 +1,3 @@
-import { GraphError } from "../graph/graph-error.js";
-import { sameSpec } from "../graph/merge.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
 import "../worker/builtin-tasks.js";
 import type { ExecutionOutcome, ExecutionRequest, Executor } from "../worker/executor.js";
@@ -8,11 +6,12 @@ import { sizeOf } from "../worker/size-of.js";
 import { lookupTask } from "../worker/task-registry.js";
 import { ThreadPoolExecutor } from "../worker/thread-pool-executor.js";
 import type { SchedulerCommand } from "./commands.js";
-import type { ClientId, SchedulerEvent, TaskFailure } from "./events.js";
+import type { ClientId } from "./events.js";
 import type { LocalTask } from "./local-task.js";
-import { prepareSubmission, type SubmitOptions } from "./prepare-submission.js";
+import type { SubmissionChecks, SubmitOptions } from "./prepare-submission.js";
 import type { SchedulerConfig } from "./scheduler-config.js";
-import { SchedulerCore } from "./scheduler-core.js";
+import type { SchedulerCore } from "./scheduler-core.js";
+import { SchedulerShell, type SubmissionHandlers } from "./scheduler-shell.js";
 
 /** Which executor runs the tasks of a local scheduler. */
 export type LocalExecutorKind = "sync" | "threads";
@@ -27,14 +26,6 @@ export interface LocalSchedulerOptions {
   readonly imports?: readonly (string | URL)[];
   /** Tuning of the scheduling core. */
   readonly scheduler?: SchedulerConfig;
-}
-
-/** Where a submission's outcomes go, key by key. */
-export interface SubmissionHandlers {
-  onResult(key: Key, value: unknown): void;
-  onError(key: Key, error: TaskFailure): void;
-  /** The core refused the submission as a whole (say, a key reused for a different computation). */
-  onRejected(error: GraphError): void;
 }
 
 const LOCAL_WORKER = "local";
@@ -54,19 +45,17 @@ const LOCAL_WORKER = "local";
  * });
  * ```
  */
-export class LocalScheduler {
-  private readonly core: SchedulerCore;
+export class LocalScheduler extends SchedulerShell {
   private executor!: Executor;
   /** Results held, for `stats`. */
   private heldResults = 0;
-  private readonly clients = new Map<ClientId, SubmissionHandlers>();
-  /** Events waiting to be handed to the core, so outcomes reported during a dispatch are not handled re-entrantly. */
-  private inbox: SchedulerEvent[] = [];
-  private handling = false;
   private closed = false;
 
-  private constructor(readonly executorKind: LocalExecutorKind, config: SchedulerConfig | undefined) {
-    this.core = new SchedulerCore(config, { sameRunSpec: (a, b) => sameSpec((a as LocalTask).spec, (b as LocalTask).spec) });
+  private constructor(
+    readonly executorKind: LocalExecutorKind,
+    config: SchedulerConfig | undefined,
+  ) {
+    super(config);
   }
 
   /** Creates a scheduler and starts its executor. */
@@ -90,33 +79,13 @@ export class LocalScheduler {
     return this.executor.nthreads;
   }
 
-  /**
-   * Submits `graph` for `client`, which wants `outputs`. Validates it (throwing a `GraphError` that
-   * names the bad key, with nothing submitted), optimizes and orders it, and starts running. Each
-   * output's value or error reaches `handlers` once; results of other tasks are freed as soon as
-   * nothing needs them. Keys already held (from an earlier `persist`) are reused, not recomputed.
-   */
-  submit(graph: ReadonlyGraph, outputs: readonly Key[], client: ClientId, handlers: SubmissionHandlers, options: SubmitOptions = {}): void {
+  override submit(graph: ReadonlyGraph, outputs: readonly Key[], client: ClientId, handlers: SubmissionHandlers, options?: SubmitOptions): void {
     if (this.closed) throw new Error("the local scheduler is closed");
-    const submission = prepareSubmission(
-      graph,
-      outputs,
-      client,
-      { isKnown: (key) => this.core.stateOf(key) !== undefined, isKnownFunction: (name) => lookupTask(name) !== undefined },
-      options,
-    );
-    this.clients.set(client, handlers);
-    this.enqueue(submission);
+    super.submit(graph, outputs, client, handlers, options);
   }
 
-  /** The client no longer wants these keys: their results may be freed. */
-  release(client: ClientId, keys: readonly Key[]): void {
-    if (keys.length > 0) this.enqueue({ type: "keys-released", client, keys });
-  }
-
-  /** Forgets a client's handlers once it has released everything it wanted. */
-  dropClient(client: ClientId): void {
-    this.clients.delete(client);
+  protected checks(): SubmissionChecks {
+    return { isKnown: (key) => this.core.stateOf(key) !== undefined, isKnownFunction: (name) => lookupTask(name) !== undefined };
   }
 
   /** Counts of known tasks per state, and the number of held results. */
@@ -150,27 +119,7 @@ export class LocalScheduler {
     this.drain();
   }
 
-  private enqueue(event: SchedulerEvent): void {
-    this.inbox.push(event);
-    this.drain();
-  }
-
-  /** Hands queued events to the core until none are left; outcomes arriving meanwhile join the loop. */
-  private drain(): void {
-    if (this.handling) return;
-    this.handling = true;
-    try {
-      while (this.inbox.length > 0) {
-        const events = this.inbox;
-        this.inbox = [];
-        this.carryOut(this.core.handleAll(events));
-      }
-    } finally {
-      this.handling = false;
-    }
-  }
-
-  private carryOut(commands: readonly SchedulerCommand[]): void {
+  protected carryOut(commands: readonly SchedulerCommand[]): void {
     let requests: ExecutionRequest[] | undefined;
     for (const command of commands) {
       switch (command.type) {
@@ -184,16 +133,10 @@ export class LocalScheduler {
         case "forget":
           if (command.runSpec !== undefined) this.drop(command.runSpec as LocalTask);
           break;
-        case "result": {
-          const { value } = command.runSpec as LocalTask;
-          for (const client of command.clients) this.clients.get(client)?.onResult(command.key, value);
-          break;
-        }
+        case "result":
         case "error":
-          for (const client of command.clients) this.clients.get(client)?.onError(command.key, command.error);
-          break;
         case "graph-rejected":
-          this.clients.get(command.client)?.onRejected(new GraphError("conflicting-spec", command.reason, command.keys));
+          this.report(command, () => (command as { runSpec?: LocalTask }).runSpec?.value);
           break;
         case "cancel":
         case "steal":

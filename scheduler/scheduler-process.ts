@@ -1,9 +1,9 @@
 import type { Worker } from "bullmq";
 import { connectRedis } from "./redis/connect-redis.js";
-import { TaskError } from "../client/task-error.js";
 import type { Graph, Key } from "../graph/task-spec.js";
 import { DistributedScheduler, type DistributedSchedulerOptions } from "./distributed-scheduler.js";
 import { processGraphJobs, type GraphJobsWorkerOptions } from "./graph-jobs.js";
+import { runGraph } from "./run-graph.js";
 
 /** Options of {@link SchedulerProcess.start}. */
 export interface SchedulerProcessOptions
@@ -45,33 +45,7 @@ export class SchedulerProcess {
 
 let attempt = 0;
 
-/** Runs one graph to its outputs' values on the scheduler. */
+/** Runs one job's graph; a job picked up again after a crash gets a fresh client id. */
 function run(scheduler: DistributedScheduler, graph: Graph, outputs: readonly Key[], job: string): Promise<unknown[]> {
-  // A job picked up again after a crash gets a fresh client id: nothing of the old one survives here.
-  const client = `${job}:${++attempt}`;
-  const results = new Map<Key, unknown>();
-  const wanted = new Set(outputs);
-  return new Promise((resolve, reject) => {
-    const finish = () => {
-      scheduler.release(client, outputs);
-      scheduler.dropClient(client);
-    };
-    scheduler.submit(graph, outputs, client, {
-      onResult: (key, value) => {
-        results.set(key, value);
-        if (results.size === wanted.size) {
-          finish();
-          resolve(outputs.map((k) => results.get(k)));
-        }
-      },
-      onError: (key, failure) => {
-        finish();
-        reject(new TaskError(key, failure));
-      },
-      onRejected: (error) => {
-        scheduler.dropClient(client);
-        reject(error);
-      },
-    });
-  });
+  return runGraph(scheduler, graph, outputs, `${job}:${++attempt}`);
 }

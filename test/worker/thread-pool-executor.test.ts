@@ -2,7 +2,7 @@ import { threadId } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "../../client/client.js";
 import { delayed } from "../../client/delayed.js";
-import { TaskError } from "../../client/task-error.js";
+import { TaskError } from "../../scheduler/task-error.js";
 import { Call } from "../../graph/task-spec.js";
 import type { ExecutionOutcome } from "../../worker/executor.js";
 import { ThreadPoolExecutor } from "../../worker/thread-pool-executor.js";

@@ -1,5 +1,5 @@
 import type { Key } from "../graph/task-spec.js";
-import type { TaskFailure } from "../scheduler/events.js";
+import type { TaskFailure } from "./events.js";
 
 /**
  * A task failed. Carries the task's key and the error as it was thrown where the task ran: its class

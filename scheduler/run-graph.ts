@@ -1,0 +1,53 @@
+import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
+import { TaskError } from "./task-error.js";
+import type { ClientId } from "./events.js";
+import type { SubmitOptions } from "./prepare-submission.js";
+import type { SchedulerShell } from "./scheduler-shell.js";
+
+/**
+ * Runs a graph on a scheduler for `client` and resolves with the outputs' values, in `outputs` order;
+ * rejects with a `TaskError` (key and original stack) or a `GraphError`. The outputs are released
+ * once the values are in hand (or on failure), unless `keep` is set: then the scheduler holds them
+ * for `client` until released (what `persist` does).
+ */
+export function runGraph(
+  scheduler: SchedulerShell,
+  graph: ReadonlyGraph,
+  outputs: readonly Key[],
+  client: ClientId,
+  options?: SubmitOptions & { readonly keep?: boolean },
+): Promise<unknown[]> {
+  const wanted = new Set(outputs).size;
+  const results = new Map<Key, unknown>();
+  if (wanted === 0) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    const finish = (failed = false) => {
+      if (failed || options?.keep !== true) scheduler.release(client, outputs);
+      scheduler.dropClient(client);
+    };
+    scheduler.submit(
+      graph,
+      outputs,
+      client,
+      {
+        onResult: (key, value) => {
+          if (results.has(key)) return;
+          results.set(key, value);
+          if (results.size === wanted) {
+            finish();
+            resolve(outputs.map((k) => results.get(k)));
+          }
+        },
+        onError: (key, failure) => {
+          finish(true);
+          reject(new TaskError(key, failure));
+        },
+        onRejected: (error) => {
+          scheduler.dropClient(client);
+          reject(error);
+        },
+      },
+      options,
+    );
+  });
+}

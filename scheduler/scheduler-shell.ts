@@ -1,0 +1,101 @@
+import { GraphError } from "../graph/graph-error.js";
+import { sameSpec } from "../graph/merge.js";
+import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
+import type { SchedulerCommand } from "./commands.js";
+import type { ClientId, SchedulerEvent, TaskFailure } from "./events.js";
+import type { LocalTask } from "./local-task.js";
+import { prepareSubmission, type SubmissionChecks, type SubmitOptions } from "./prepare-submission.js";
+import type { SchedulerConfig } from "./scheduler-config.js";
+import { SchedulerCore } from "./scheduler-core.js";
+
+/** Where a submission's outcomes go, key by key. */
+export interface SubmissionHandlers {
+  onResult(key: Key, value: unknown): void;
+  onError(key: Key, error: TaskFailure): void;
+  /** The core refused the submission as a whole (say, a key reused for a different computation). */
+  onRejected(error: GraphError): void;
+}
+
+/**
+ * What every scheduler shell does around the core: turns graphs into submissions, queues events and
+ * hands them to the core in batches (never re-entrantly: events that arrive while commands are being
+ * carried out join the same loop), and routes results and errors to the clients that asked. The
+ * local and the distributed scheduler differ only in {@link carryOut}: how commands reach workers.
+ */
+export abstract class SchedulerShell {
+  protected readonly core: SchedulerCore;
+  protected readonly clients = new Map<ClientId, SubmissionHandlers>();
+  /** Events waiting for the core. */
+  protected inbox: SchedulerEvent[] = [];
+  private handling = false;
+
+  protected constructor(config: SchedulerConfig | undefined) {
+    this.core = new SchedulerCore(config, { sameRunSpec: (a, b) => sameSpec((a as LocalTask).spec, (b as LocalTask).spec) });
+  }
+
+  /** Carries out the core's commands. */
+  protected abstract carryOut(commands: readonly SchedulerCommand[]): void;
+
+  /** How this shell checks submitted graphs. */
+  protected abstract checks(): SubmissionChecks;
+
+  /**
+   * Submits `graph` for `client`, which wants `outputs`: validated (throwing a `GraphError` that names
+   * the bad key, with nothing submitted), optimized, ordered and run. Each output's value or error
+   * reaches `handlers` once; keys the scheduler already holds are reused, not recomputed.
+   */
+  submit(graph: ReadonlyGraph, outputs: readonly Key[], client: ClientId, handlers: SubmissionHandlers, options: SubmitOptions = {}): void {
+    const submission = prepareSubmission(graph, outputs, client, this.checks(), options);
+    this.clients.set(client, handlers);
+    this.enqueue(submission);
+  }
+
+  /** The client no longer wants these keys: their results may be freed. */
+  release(client: ClientId, keys: readonly Key[]): void {
+    if (keys.length > 0) this.enqueue({ type: "keys-released", client, keys });
+  }
+
+  /** Forgets a client's handlers once it has released everything it wanted. */
+  dropClient(client: ClientId): void {
+    this.clients.delete(client);
+  }
+
+  protected enqueue(event: SchedulerEvent): void {
+    this.inbox.push(event);
+    this.drain();
+  }
+
+  /** Hands queued events to the core until none are left. */
+  protected drain(): void {
+    if (this.handling) return;
+    this.handling = true;
+    try {
+      while (this.inbox.length > 0) {
+        const events = this.inbox;
+        this.inbox = [];
+        this.carryOut(this.core.handleAll(events));
+      }
+    } finally {
+      this.handling = false;
+    }
+  }
+
+  /** Routes the commands that concern clients; true when `command` was one of them. */
+  protected report(command: SchedulerCommand, value: () => unknown): boolean {
+    switch (command.type) {
+      case "result": {
+        const result = value();
+        for (const client of command.clients) this.clients.get(client)?.onResult(command.key, result);
+        return true;
+      }
+      case "error":
+        for (const client of command.clients) this.clients.get(client)?.onError(command.key, command.error);
+        return true;
+      case "graph-rejected":
+        this.clients.get(command.client)?.onRejected(new GraphError("conflicting-spec", command.reason, command.keys));
+        return true;
+      default:
+        return false;
+    }
+  }
+}

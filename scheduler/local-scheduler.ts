@@ -85,7 +85,12 @@ export class LocalScheduler extends SchedulerShell {
   }
 
   protected checks(): SubmissionChecks {
-    return { isKnown: (key) => this.core.stateOf(key) !== undefined, isKnownFunction: (name) => lookupTask(name) !== undefined };
+    return {
+      isKnown: (key) => this.core.stateOf(key) !== undefined,
+      knowsAny: this.core.size > 0,
+      knownSpec: (key) => (this.core.runSpecOf(key) as LocalTask | undefined)?.spec,
+      isKnownFunction: (name) => lookupTask(name) !== undefined,
+    };
   }
 
   /** Counts of known tasks per state, and the number of held results. */

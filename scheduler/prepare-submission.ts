@@ -1,7 +1,8 @@
 import { GraphError } from "../graph/graph-error.js";
 import { optimizeGraph, type OptimizeOptions } from "../graph/optimize.js";
 import { orderWithIndex, type GraphIndex } from "../graph/order.js";
-import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
+import { sameSpec } from "../graph/merge.js";
+import type { Key, ReadonlyGraph, TaskSpec } from "../graph/task-spec.js";
 import { validateGraph } from "../graph/validate.js";
 import type { ClientId, GraphSubmitted } from "./events.js";
 import { LocalTask } from "./local-task.js";
@@ -25,6 +26,10 @@ export interface SubmitOptions {
 export interface SubmissionChecks {
   /** True for keys the scheduler already knows, which the graph may depend on without holding them. */
   readonly isKnown: (key: Key) => boolean;
+  /** Whether the scheduler knows any key at all (when not, nothing needs pruning). */
+  readonly knowsAny: boolean;
+  /** The spec the scheduler knows a key by, if it knows the key. */
+  readonly knownSpec: (key: Key) => TaskSpec | undefined;
   /** True for function names tasks may call. */
   readonly isKnownFunction: (name: string) => boolean;
   /** Arguments must survive the wire (the distributed scheduler ships them to other processes). */
@@ -44,6 +49,14 @@ export function prepareSubmission(
   checks: SubmissionChecks,
   options: SubmitOptions = {},
 ): GraphSubmitted & { readonly tasks: readonly LocalTask[] } {
+  // Tasks the scheduler already has (held from a persist, or running for another client) are taken
+  // out, so that the graph reads their results instead of fusing their work into its own tasks and
+  // computing it again.
+  const given = checks.knowsAny ? withoutKnown(graph, checks.knownSpec) : graph;
+  if (given !== graph) {
+    graph = given;
+    options = { ...options, index: undefined };
+  }
   const isHeld = (key: Key) => !graph.has(key) && checks.isKnown(key);
   for (const key of outputs) {
     if (!graph.has(key) && !isHeld(key)) throw new GraphError("missing-dependency", `output "${key}" is not in the graph`, [key]);
@@ -54,10 +67,29 @@ export function prepareSubmission(
   }
   const optimized = optimizeGraph(graph, outputs, collected ? { ...options.optimize, cull: false } : options.optimize);
   // The index describes the graph as given, so it serves only when optimization changed nothing.
-  const given = optimized === graph ? options.index : undefined;
-  const { positions, index } = orderWithIndex(optimized, outputs.filter((key) => optimized.has(key)), given);
+  const givenIndex = optimized === graph ? options.index : undefined;
+  const { positions, index } = orderWithIndex(optimized, outputs.filter((key) => optimized.has(key)), givenIndex);
   const tasks: LocalTask[] = [];
   let i = 0;
   for (const spec of optimized.values()) tasks.push(new LocalTask(spec, positions[i++]));
   return { type: "graph-submitted", client, tasks, wanted: outputs, acyclic: true, links: index };
+}
+
+/**
+ * The graph without the tasks the scheduler already knows; the graph itself when there are none. A
+ * known key whose spec differs is refused: the graph would silently get the other computation's
+ * result.
+ */
+function withoutKnown(graph: ReadonlyGraph, knownSpec: (key: Key) => TaskSpec | undefined): ReadonlyGraph {
+  let pruned: Map<Key, TaskSpec> | undefined;
+  for (const [key, spec] of graph) {
+    const known = knownSpec(key);
+    if (known === undefined) continue;
+    if (known !== spec && !sameSpec(known, spec)) {
+      throw new GraphError("conflicting-spec", `key "${key}" is already known with a different computation`, [key]);
+    }
+    pruned ??= new Map(graph);
+    pruned.delete(key);
+  }
+  return pruned ?? graph;
 }

@@ -246,3 +246,21 @@ describe("delayed: computations sharing running work", () => {
     expect(runs).toBe(1);
   });
 });
+
+describe("delayed: reusing held results", () => {
+  it("reuses a persisted result even when a new graph names the original call, which fusion would inline", async () => {
+    let runs = 0;
+    const base = delayed(
+      (x: number) => {
+        runs++;
+        return x;
+      },
+      { key: "persisted-base" },
+    )(7);
+    const held = await client.persist(base);
+    // `base` itself, not `held`: its single dependent would otherwise fuse it and run it again.
+    expect(await client.compute(delayed(inc)(base))).toEqual([8]);
+    expect(runs).toBe(1);
+    void held;
+  });
+});

@@ -80,11 +80,8 @@ export class DistributedScheduler extends SchedulerShell {
     super.submit(graph, outputs, client, handlers, options);
   }
 
-  protected checks(): SubmissionChecks {
+  protected functionChecks(): Pick<SubmissionChecks, "isKnownFunction" | "serializable"> {
     return {
-      isKnown: (key) => this.core.stateOf(key) !== undefined,
-      knowsAny: this.core.size > 0,
-      knownSpec: (key) => (this.core.runSpecOf(key) as LocalTask | undefined)?.spec,
       // Functions are registered on the workers, not here: any name may be asked for, and a worker
       // without it fails the task with a clear error.
       isKnownFunction: () => true,

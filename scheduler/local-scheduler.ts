@@ -84,13 +84,8 @@ export class LocalScheduler extends SchedulerShell {
     super.submit(graph, outputs, client, handlers, options);
   }
 
-  protected checks(): SubmissionChecks {
-    return {
-      isKnown: (key) => this.core.stateOf(key) !== undefined,
-      knowsAny: this.core.size > 0,
-      knownSpec: (key) => (this.core.runSpecOf(key) as LocalTask | undefined)?.spec,
-      isKnownFunction: (name) => lookupTask(name) !== undefined,
-    };
+  protected functionChecks(): Pick<SubmissionChecks, "isKnownFunction" | "serializable"> {
+    return { isKnownFunction: (name) => lookupTask(name) !== undefined };
   }
 
   /** Counts of known tasks per state, and the number of held results. */

@@ -36,8 +36,20 @@ export abstract class SchedulerShell {
   /** Carries out the core's commands. */
   protected abstract carryOut(commands: readonly SchedulerCommand[]): void;
 
-  /** How this shell checks submitted graphs. */
-  protected abstract checks(): SubmissionChecks;
+  /**
+   * What this shell asks of function names and arguments; the checks against keys the scheduler
+   * already knows are the same for every shell.
+   */
+  protected abstract functionChecks(): Pick<SubmissionChecks, "isKnownFunction" | "serializable">;
+
+  private checks(): SubmissionChecks {
+    return {
+      isKnown: (key) => this.core.stateOf(key) !== undefined,
+      knowsAny: this.core.size > 0,
+      knownSpec: (key) => (this.core.runSpecOf(key) as LocalTask | undefined)?.spec,
+      ...this.functionChecks(),
+    };
+  }
 
   /**
    * Submits `graph` for `client`, which wants `outputs`: validated (throwing a `GraphError` that names

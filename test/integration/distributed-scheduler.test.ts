@@ -1,33 +1,25 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { delayed, type Delayed } from "../../client/delayed.js";
 import { computeDistributed } from "../../client/distributed-compute.js";
 import { TaskError } from "../../scheduler/task-error.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
 import { add, fail, fill, inc, threadId, total } from "../fixtures/math-tasks.js";
-import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
+import { usePrivateRedis, useStoppables } from "../support/cluster-setup.js";
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(() => redis.stop());
-
-const open: { stop(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const thing of open.splice(0).reverse()) await thing.stop();
-});
+const server = usePrivateRedis();
+const stopAfterTest = useStoppables();
 
 let prefixSeq = 0;
 
 async function cluster(workers = 2): Promise<{ scheduler: DistributedScheduler; workers: WorkerProcess[] }> {
   const prefix = `ds${++prefixSeq}`;
   const started = await Promise.all(
-    Array.from({ length: workers }, () => WorkerProcess.start({ redis: redis.url, prefix, nthreads: 2, executor: "main" })),
+    Array.from({ length: workers }, () => WorkerProcess.start({ redis: server().url, prefix, nthreads: 2, executor: "main" })),
   );
-  open.push(...started);
-  const scheduler = await DistributedScheduler.start({ redis: redis.url, prefix, tickMs: 50 });
-  open.push(scheduler);
+  stopAfterTest(...started);
+  const scheduler = await DistributedScheduler.start({ redis: server().url, prefix, tickMs: 50 });
+  stopAfterTest(scheduler);
   const deadline = Date.now() + 5000;
   while (scheduler.workerIds.length < workers && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   expect(scheduler.workerIds).toHaveLength(workers);

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { delayed, type Delayed } from "../../client/delayed.js";
 import { computeDistributed } from "../../client/distributed-compute.js";
 import { TaskError } from "../../scheduler/task-error.js";
@@ -6,21 +6,13 @@ import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { Nanny } from "../../worker/nanny.js";
 import { seededRandom } from "../support/seeded-random.js";
 import { add, inc, killProcess, sleepThen } from "../fixtures/math-tasks.js";
-import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
+import { usePrivateRedis, useStoppables } from "../support/cluster-setup.js";
 
 /** Worker processes import the task functions from here. */
 const fixtures = new URL("../fixtures/math-tasks.ts", import.meta.url).href;
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(() => redis.stop());
-
-const open: { stop(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const thing of open.splice(0).reverse()) await thing.stop();
-});
+const server = usePrivateRedis();
+const stopAfterTest = useStoppables();
 
 
 
@@ -29,11 +21,11 @@ describe("killed workers", () => {
     const prefix = "killed";
     const nanny = Nanny.start({
       nprocs: 1,
-      worker: { redis: redis.url, prefix, nthreads: 1, executor: "main", imports: [fixtures], heartbeatTtlMs: 600, logLevel: "error" },
+      worker: { redis: server().url, prefix, nthreads: 1, executor: "main", imports: [fixtures], heartbeatTtlMs: 600, logLevel: "error" },
     });
-    open.push(nanny);
-    const scheduler = await DistributedScheduler.start({ redis: redis.url, prefix, tickMs: 50, heartbeatTtlMs: 600 });
-    open.push(scheduler);
+    stopAfterTest(nanny);
+    const scheduler = await DistributedScheduler.start({ redis: server().url, prefix, tickMs: 50, heartbeatTtlMs: 600 });
+    stopAfterTest(scheduler);
 
     const poison = delayed(killProcess, { pure: false })();
     const error = (await computeDistributed(scheduler, poison).catch((e: unknown) => e)) as TaskError;
@@ -48,11 +40,11 @@ describe("killed workers", () => {
     const prefix = "sigkill";
     const nanny = Nanny.start({
       nprocs: 2,
-      worker: { redis: redis.url, prefix, nthreads: 2, executor: "main", imports: [fixtures], heartbeatTtlMs: 600, logLevel: "error" },
+      worker: { redis: server().url, prefix, nthreads: 2, executor: "main", imports: [fixtures], heartbeatTtlMs: 600, logLevel: "error" },
     });
-    open.push(nanny);
-    const scheduler = await DistributedScheduler.start({ redis: redis.url, prefix, tickMs: 50, heartbeatTtlMs: 600 });
-    open.push(scheduler);
+    stopAfterTest(nanny);
+    const scheduler = await DistributedScheduler.start({ redis: server().url, prefix, tickMs: 50, heartbeatTtlMs: 600 });
+    stopAfterTest(scheduler);
     const deadline = Date.now() + 20_000;
     while (scheduler.workerIds.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 

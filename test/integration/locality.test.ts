@@ -1,42 +1,34 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { collectIndexedGraph, delayed } from "../../client/delayed.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
-import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
+import { usePrivateRedis, useStoppables } from "../support/cluster-setup.js";
 import { runGraph } from "../../scheduler/run-graph.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
 import { fill, sleepThen, total } from "../fixtures/math-tasks.js";
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(() => redis.stop());
-
-const open: { stop(): Promise<void> }[] = [];
-afterEach(async () => {
-  for (const thing of open.splice(0).reverse()) await thing.stop();
-});
+const server = usePrivateRedis();
+const stopAfterTest = useStoppables();
 
 describe("data locality", () => {
   it("runs a task on the worker holding its 50 MB input while that worker has room", async () => {
     const prefix = "locality";
-    const scheduler = await DistributedScheduler.start({ redis: redis.url, prefix, tickMs: 50 });
-    open.push(scheduler);
+    const scheduler = await DistributedScheduler.start({ redis: server().url, prefix, tickMs: 50 });
+    stopAfterTest(scheduler);
     const joined = async (n: number) => {
       while (scheduler.workerIds.length < n) await new Promise((r) => setTimeout(r, 20));
     };
     // The first worker to join wins ties between idle workers. Keep it busy while the 50 MB result is
     // made, so the result lands on the second: a scheduler blind to locality would then send its
     // readers to the first, idle worker.
-    const first = await WorkerProcess.start({ redis: redis.url, prefix, nthreads: 1, executor: "main" });
-    open.push(first);
+    const first = await WorkerProcess.start({ redis: server().url, prefix, nthreads: 1, executor: "main" });
+    stopAfterTest(first);
     await joined(1);
     const busy = delayed(sleepThen, { pure: false })(1500, 0);
     const busyGraph = collectIndexedGraph([busy]);
     // With one worker joined, the long task can only go to it.
     const busyRun = runGraph(scheduler, busyGraph.graph, [busy.key], "busy", { collected: true, index: busyGraph.index });
-    const second = await WorkerProcess.start({ redis: redis.url, prefix, nthreads: 1, executor: "main" });
-    open.push(second);
+    const second = await WorkerProcess.start({ redis: server().url, prefix, nthreads: 1, executor: "main" });
+    stopAfterTest(second);
     await joined(2);
 
     // 6.25 million float64 values: 50 MB, kept for the test's "holder" client.

@@ -1,11 +1,11 @@
 import { availableParallelism } from "node:os";
-import { computeDistributed } from "../client/distributed-compute.js";
-import type { Delayed } from "../client/delayed.js";
+import { computeDistributed, persistDistributed } from "../client/distributed-compute.js";
 import { DistributedScheduler } from "../scheduler/distributed-scheduler.js";
 import { startRedisServer, type RedisServer } from "../scheduler/redis/private-redis-server.js";
 import { lookupTask } from "../worker/task-registry.js";
 import { jsonLogger } from "../cli/logger.js";
 import { Nanny } from "../worker/nanny.js";
+import type { Persistable } from "../client/collection.js";
 import { noop } from "./bench-tasks.js";
 
 /** Options of {@link startBenchCluster}. */
@@ -18,9 +18,12 @@ export interface BenchClusterOptions {
   readonly redis?: string;
 }
 
-/** A scheduler and its workers, started for a benchmark, and how to compute on them. */
-export interface BenchCluster {
-  compute(output: Delayed): Promise<unknown>;
+/** Where a benchmark computes: a local client or a cluster started for it. */
+export interface BenchComputer {
+  /** Computes one delayed value or collection. */
+  compute(output: unknown): Promise<unknown>;
+  /** Computes delayed values or collections and keeps their results (a workload's inputs "already in memory"). */
+  persist<const T extends readonly Persistable[]>(...values: T): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -30,7 +33,7 @@ export interface BenchCluster {
  * tasks; resolves once every worker has joined. Each run uses its own key prefix, so a shared Redis
  * is left as it was found apart from the run's own keys.
  */
-export async function startBenchCluster(options: BenchClusterOptions): Promise<BenchCluster> {
+export async function startBenchCluster(options: BenchClusterOptions): Promise<BenchComputer> {
   const server: RedisServer | undefined = options.redis === undefined ? await startRedisServer() : undefined;
   const redis = options.redis ?? server!.url;
   const prefix = `weft-bench-${process.pid}-${Date.now()}`;
@@ -51,6 +54,7 @@ export async function startBenchCluster(options: BenchClusterOptions): Promise<B
   }
   return {
     compute: async (output) => (await computeDistributed(scheduler, output))[0],
+    persist: (...values) => persistDistributed(scheduler, `bench-inputs-${process.pid}`, ...values),
     stop: async () => {
       await scheduler.stop();
       await nanny.stop();

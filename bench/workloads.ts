@@ -1,20 +1,41 @@
 import { delayed, type Delayed } from "../client/delayed.js";
+import type { BenchComputer } from "./bench-cluster.js";
 import { add, noop, sumAll } from "./bench-tasks.js";
 
-/** A benchmark graph: its output, how many tasks it has, and the result it must produce. */
+/** A benchmark graph: its output, how many tasks it has, and how to tell its result is right. */
 export interface Workload {
-  readonly output: Delayed<number>;
+  /** A delayed value or a collection. */
+  readonly output: unknown;
+  /** Tasks in the graph, for the tasks/s figure. */
   readonly tasks: number;
-  readonly expected: number;
+  /** Throws, naming the difference, unless `result` is what the graph must produce. */
+  check(result: unknown): void;
 }
 
-/** Builds a workload's graph for a size parameter. */
-export type WorkloadBuilder = (n: number) => Workload;
+/** Builds a workload's graph for a size parameter, over the inputs its `prepare` made (if any). */
+export type WorkloadBuilder = (n: number, inputs?: unknown) => Workload;
+
+/** A workload as `weft bench` knows it. */
+export interface WorkloadDefinition {
+  readonly build: WorkloadBuilder;
+  /** The size parameter when `--tasks` is not given. */
+  readonly defaultTasks: number;
+  readonly describe: string;
+  /** Computes and holds inputs the workload takes as already in memory; untimed. */
+  readonly prepare?: (computer: BenchComputer, n: number) => Promise<unknown>;
+}
+
+/** A check that the result is exactly `expected`. */
+export function expectExactly(name: string, expected: unknown): (result: unknown) => void {
+  return (result) => {
+    if (result !== expected) throw new Error(`${name} computed ${String(result)}, expected ${String(expected)}`);
+  };
+}
 
 /** `n` independent tiny tasks and one task summing them: scheduler overhead on a wide fan-in. */
 export function independent(n: number): Workload {
   const leaves = Array.from({ length: n }, (_, i) => delayed(noop)(i));
-  return { output: delayed(sumAll)(leaves), tasks: n + 1, expected: (n * (n - 1)) / 2 };
+  return { output: delayed(sumAll)(leaves), tasks: n + 1, check: expectExactly("independent", (n * (n - 1)) / 2) };
 }
 
 /** A pairwise tree reduction over `n` leaves: 2n - 1 tasks, each level half as wide. */
@@ -29,11 +50,11 @@ export function tree(n: number): Workload {
     tasks += Math.floor(level.length / 2);
     level = next;
   }
-  return { output: level[0], tasks, expected: (n * (n - 1)) / 2 };
+  return { output: level[0], tasks, check: expectExactly("tree", (n * (n - 1)) / 2) };
 }
 
 /** The workloads `weft bench` knows, by name. */
-export const WORKLOADS: Readonly<Record<string, { build: WorkloadBuilder; defaultTasks: number; describe: string }>> = {
+export const WORKLOADS: Readonly<Record<string, WorkloadDefinition>> = {
   independent: { build: independent, defaultTasks: 10_000, describe: "N no-op tasks plus one sum over them" },
   tree: { build: tree, defaultTasks: 8_192, describe: "pairwise tree reduction over N leaves" },
 };

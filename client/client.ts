@@ -2,10 +2,11 @@ import type { OptimizeOptions } from "../graph/optimize.js";
 import type { Key } from "../graph/task-spec.js";
 import { LocalScheduler, type LocalSchedulerOptions } from "../scheduler/local-scheduler.js";
 import { runGraph } from "../scheduler/run-graph.js";
-import { collectIndexedGraph, type Delayed, heldValue, isDelayed } from "./delayed.js";
+import { COLLECTION, type Collection, type Computation, collectComputation, type Persistable } from "./collection.js";
+import { type Delayed, heldValue, isDelayed } from "./delayed.js";
 
-/** The computed type of a value passed to `compute`: delayed values become their results. */
-export type Computed<T> = T extends Delayed<infer R> ? R : T;
+/** The computed type of a value passed to `compute`: delayed values and collections become their results. */
+export type Computed<T> = T extends Delayed<infer R> ? R : T extends Collection<infer R> ? R : T;
 
 /** Options of {@link Client.local}. */
 export interface LocalClientOptions extends LocalSchedulerOptions {
@@ -28,8 +29,8 @@ let clientSeq = 0;
  */
 export class Client {
   /** Persisted keys are released when the delayed values `persist` returned are garbage collected. */
-  private readonly persisted = new FinalizationRegistry<{ client: string; key: Key }>(({ client, key }) =>
-    this.scheduler.release(client, [key]),
+  private readonly persisted = new FinalizationRegistry<{ client: string; keys: readonly Key[] }>(({ client, keys }) =>
+    this.scheduler.release(client, keys),
   );
 
   private constructor(
@@ -53,23 +54,24 @@ export class Client {
    * stack) when a task fails, or a `GraphError` naming the bad key when the graph cannot run.
    */
   async compute<const T extends readonly unknown[]>(...values: T): Promise<{ -readonly [I in keyof T]: Computed<T[I]> }> {
-    const results = await this.run(values.filter(isDelayed), false);
-    return values.map((value) => (isDelayed(value) ? results.get(value.key) : value)) as {
-      -readonly [I in keyof T]: Computed<T[I]>;
-    };
+    const computation = collectComputation(values);
+    const outputValues = await this.run(computation, false);
+    return computation.results(outputValues) as { -readonly [I in keyof T]: Computed<T[I]> };
   }
 
   /**
-   * Computes the given values and keeps their results in the scheduler: the returned delayed values
-   * stand for those results, so graphs built on them start from there instead of recomputing. The
-   * results are freed when the returned values are garbage collected.
+   * Computes the given delayed values and collections and keeps their results in the scheduler: the
+   * returned values stand for those results, so graphs built on them start from there instead of
+   * recomputing. The results are freed when the returned values are garbage collected.
    */
-  async persist<const T extends readonly Delayed[]>(...values: T): Promise<T> {
+  async persist<const T extends readonly Persistable[]>(...values: T): Promise<T> {
     const client = `persist-${++clientSeq}`;
-    await this.run(values, true, client);
+    const computation = collectComputation(values);
+    await this.run(computation, true, client);
     return values.map((value) => {
-      const held = heldValue(value.key);
-      this.persisted.register(held, { client, key: value.key });
+      const held = isDelayed(value) ? heldValue(value.key) : value[COLLECTION].held();
+      const keys = isDelayed(value) ? [value.key] : value[COLLECTION].keys();
+      this.persisted.register(held, { client, keys });
       return held;
     }) as unknown as T;
   }
@@ -79,11 +81,10 @@ export class Client {
     await this.scheduler.close();
   }
 
-  private async run(roots: readonly Delayed[], keep: boolean, client = `compute-${++clientSeq}`): Promise<Map<Key, unknown>> {
-    const outputs = [...new Set(roots.map((root) => root.key))];
-    const { graph, index } = collectIndexedGraph(roots);
-    const values = await runGraph(this.scheduler, graph, outputs, client, { optimize: this.optimize, collected: true, index, keep });
-    return new Map(outputs.map((key, i) => [key, values[i]]));
+  private run(computation: Computation, keep: boolean, client = `compute-${++clientSeq}`): Promise<unknown[]> {
+    const { graph, index, outputs } = computation;
+    // Graphs of delayed values alone are exact by construction; collections' graphs are validated and culled.
+    const collected = index !== undefined;
+    return runGraph(this.scheduler, graph, outputs, client, { optimize: this.optimize, collected, index, keep });
   }
-
 }

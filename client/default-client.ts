@@ -1,5 +1,5 @@
 import { Client, type Computed, type LocalClientOptions } from "./client.js";
-import type { Delayed } from "./delayed.js";
+import type { Persistable } from "./collection.js";
 
 let options: LocalClientOptions = {};
 let current: Promise<Client> | undefined;
@@ -35,6 +35,6 @@ export async function compute<const T extends readonly unknown[]>(
 }
 
 /** Persists values on the default client. See {@link Client.persist}. */
-export async function persist<const T extends readonly Delayed[]>(...values: T): Promise<T> {
+export async function persist<const T extends readonly Persistable[]>(...values: T): Promise<T> {
   return (await defaultClient()).persist(...values);
 }

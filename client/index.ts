@@ -11,6 +11,7 @@
  */
 export { Client, type Computed, type LocalClientOptions } from "./client.js";
 export { compute, configure, defaultClient, persist } from "./default-client.js";
+export { COLLECTION, collectComputation, isCollection, type Collection, type CollectionProtocol, type Computation, type Persistable } from "./collection.js";
 export { collectGraph, Delayed, delayed, isDelayed, type DelayedOptions, type DelayedTuple, type Lazy } from "./delayed.js";
 export { task, isTaskFunction, type TaskDefinitionOptions, type TaskFunction } from "./task.js";
 export { TaskError } from "../scheduler/task-error.js";

@@ -65,10 +65,12 @@ export function prepareSubmission(
   if (!collected || checks.serializable === true) {
     validateGraph(graph, { isKnownFunction: checks.isKnownFunction, external: isHeld, serializable: checks.serializable });
   }
-  const optimized = optimizeGraph(graph, outputs, collected ? { ...options.optimize, cull: false } : options.optimize);
+  // Held outputs have no task here: they are delivered as they are, and nothing in the graph needs them computed.
+  const computed = outputs.filter((key) => graph.has(key));
+  const optimized = optimizeGraph(graph, computed, collected ? { ...options.optimize, cull: false } : options.optimize);
   // The index describes the graph as given, so it serves only when optimization changed nothing.
   const givenIndex = optimized === graph ? options.index : undefined;
-  const { positions, index } = orderWithIndex(optimized, outputs.filter((key) => optimized.has(key)), givenIndex);
+  const { positions, index } = orderWithIndex(optimized, computed, givenIndex);
   const tasks: LocalTask[] = [];
   let i = 0;
   for (const spec of optimized.values()) tasks.push(new LocalTask(spec, positions[i++]));

@@ -26,9 +26,10 @@ export interface AssignTask {
 }
 
 /**
- * Ask `victim` to give up a task it has not started. It answers with `steal-accepted` (and then must
- * never run it) or `steal-refused`; only after acceptance is the task assigned to `thief`, so a task
- * never runs twice through a steal.
+ * Move a task `victim` has not started to `thief`'s queue, in one atomic step. The shell answers
+ * `steal-accepted` once the task sits on the thief (the victim will never run it, and no `assign`
+ * follows: the move was the assignment) or `steal-refused` when the victim had already taken it, so
+ * a task never runs twice through a steal.
  */
 export interface StealTask {
   readonly type: "steal";

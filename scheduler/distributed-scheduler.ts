@@ -29,6 +29,8 @@ export interface DistributedSchedulerOptions {
   readonly token?: string;
   /** Called with errors the scheduler survives (a failed Redis call, say). Default: ignored. */
   readonly onError?: (error: Error) => void;
+  /** Called for each task moved by work stealing from a saturated worker's queue to an idle worker's. Default: none. */
+  readonly onSteal?: (steal: { readonly key: Key; readonly victim: WorkerId; readonly thief: WorkerId }) => void;
 }
 
 /**
@@ -261,7 +263,10 @@ export class DistributedScheduler extends SchedulerShell {
         ...[...cancels].map(([worker, keys]) => this.plane.sendToWorker(worker, [encodeWorkerMessage({ type: "cancel", keys })])),
         ...[...steals.values()].map(async ({ victim, thief, keys }) => {
           const outcome = await this.plane.stealTasks(victim, thief, keys);
-          for (const key of outcome.accepted) this.inbox.push({ type: "steal-accepted", key, victim });
+          for (const key of outcome.accepted) {
+            this.inbox.push({ type: "steal-accepted", key, victim, thief });
+            this.options.onSteal?.({ key, victim, thief });
+          }
           for (const key of outcome.refused) this.inbox.push({ type: "steal-refused", key, victim });
         }),
       ]);

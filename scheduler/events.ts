@@ -140,11 +140,12 @@ export interface ResultsLost {
   readonly missing: readonly { readonly key: Key; readonly worker: WorkerId }[];
 }
 
-/** The victim of a steal removed the task before starting it; it will not run there. */
+/** A steal moved the task, not yet started, from the victim's queue to the thief's: it will run on the thief. */
 export interface StealAccepted {
   readonly type: "steal-accepted";
   readonly key: Key;
   readonly victim: WorkerId;
+  readonly thief: WorkerId;
 }
 
 /** The victim of a steal had already started (or finished) the task; it stays there. */

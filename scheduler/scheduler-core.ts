@@ -14,7 +14,7 @@ import type {
 } from "./events.js";
 import { resolveSchedulerConfig, type SchedulerConfig } from "./scheduler-config.js";
 import { comparePriority, TaskState, type TaskStateName, WorkerState } from "./task-state.js";
-import { transition } from "./transitions.js";
+import { moveToWorker, transition } from "./transitions.js";
 import { validateCoreState } from "./validate-core-state.js";
 import { planSteals } from "./work-stealing.js";
 
@@ -404,12 +404,13 @@ export class SchedulerCore {
     const { state } = this;
     const task = state.tasks.get(event.key);
     if (task?.state !== "processing" || task.processingOn!.id !== event.victim) return;
-    const thief = task.stealingTo;
-    // Rescheduling through waiting clears the steal mark and frees the victim's slot; the task is then
-    // placed like any ready task, on the thief when it is still the best choice.
-    transition(state, task, "waiting");
-    if (thief !== null && state.workers.get(thief.id) === thief && state.hasRoom(thief) && task.waitingOn === 0) {
-      transition(state, task, "processing", { worker: thief });
+    const thief = state.workers.get(event.thief);
+    if (thief !== undefined) {
+      moveToWorker(state, task, thief);
+    } else {
+      // The thief left before the move was reported: its queue was taken back with it, so the task is
+      // placed again like any ready task.
+      transition(state, task, "waiting");
     }
   }
 

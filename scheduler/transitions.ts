@@ -211,6 +211,20 @@ function assign(state: CoreState, task: TaskState, worker: WorkerState): void {
 }
 
 /**
+ * Moves a processing task to another worker's books without a command: a steal already moved it
+ * between the workers' queues. It stays `processing`, so this is not a state transition.
+ */
+export function moveToWorker(state: CoreState, task: TaskState, worker: WorkerState): void {
+  unassign(task);
+  const estimate = state.durations.of(task.prefix);
+  task.processingOn = worker;
+  task.estimateMs = estimate;
+  task.processingIndex = worker.processing.length;
+  worker.processing.push(task);
+  worker.occupancy += estimate;
+}
+
+/**
  * The task's priority as one number, for worker queues that sort by a single score (a Redis sorted
  * set): user priority, then submission, then graph order, as `comparePriority` orders them. Exact
  * while graphs have fewer than 10 million tasks, fewer than a million graphs were submitted, and

@@ -16,6 +16,11 @@ import { TaskRunner } from "./task-runner.js";
 import { ThreadPoolExecutor } from "./thread-pool-executor.js";
 import { decodeWorkerMessage } from "./worker-message.js";
 
+/** Work taken ahead of free threads, in ms of estimated run time per thread. */
+const PREFETCH_MS = 5;
+/** The duration assumed before any task has run here, in ms: long enough that nothing is taken ahead. */
+const INITIAL_AVERAGE_MS = 50;
+
 /** Options of {@link WorkerProcess.start}. */
 export interface WorkerProcessOptions {
   /** Redis URL, such as `redis://127.0.0.1:6379`. */
@@ -64,7 +69,12 @@ export class WorkerProcess {
   private stopping = false;
   private reports: TaskReport[] = [];
   private flushing: Promise<void> | undefined;
-  private averageMs = 1;
+  /**
+   * Moving average of task durations. It starts pessimistic: until tasks prove short, the worker takes
+   * only what its threads can start, and what it has not taken stays in its Redis queue, where an idle
+   * worker can steal it.
+   */
+  private averageMs = INITIAL_AVERAGE_MS;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private wakeLoop: (() => void) | undefined;
   private resolveDone!: () => void;
@@ -160,10 +170,14 @@ export class WorkerProcess {
     await this.shutdown();
   }
 
-  /** Tasks held at once: enough for every thread, and about 5 ms of work per thread for short tasks. */
+  /**
+   * Tasks held at once: one per thread, plus about 5 ms of work per thread taken ahead when tasks are
+   * short, so tiny tasks do not wait on a Redis round trip each. Long tasks are not taken ahead: a
+   * taken task can no longer be stolen, and a round trip is nothing next to its run.
+   */
   private capacity(): number {
-    const byDuration = Math.floor((5 * this.nthreads) / Math.max(this.averageMs, 1e-3));
-    return Math.min(MAX_TAKE_BATCH, Math.max(2 * this.nthreads, byDuration));
+    const ahead = Math.floor((PREFETCH_MS * this.nthreads) / Math.max(this.averageMs, 1e-3));
+    return Math.min(MAX_TAKE_BATCH, this.nthreads + ahead);
   }
 
   private start(message: ReturnType<typeof decodeTaskMessage>): void {

@@ -193,10 +193,12 @@ export class SimulatedCluster {
       case "steal": {
         // Answered at once, like the atomic Lua script of the distributed shell.
         const victim = this.workers.get(command.victim);
+        const thief = this.workers.get(command.thief);
         const index = victim?.queue.indexOf(command.key) ?? -1;
-        if (victim !== undefined && index >= 0) {
+        if (victim !== undefined && thief !== undefined && index >= 0) {
           victim.queue.splice(index, 1);
-          this.send({ type: "steal-accepted", key: command.key, victim: command.victim });
+          thief.queue.push(command.key);
+          this.send({ type: "steal-accepted", key: command.key, victim: command.victim, thief: command.thief });
         } else {
           this.send({ type: "steal-refused", key: command.key, victim: command.victim });
         }

@@ -25,7 +25,8 @@ options:
   --prefix     Redis key prefix shared with the scheduler (default weft)
   --host       interface the workers' data servers listen on (default 127.0.0.1)
   --token      bearer token peers present to the data servers (default: none)
-  --executor   threads | main: run tasks on a worker_threads pool or the main thread (default threads)
+  --executor   threads | main: run tasks on a worker_threads pool or the main thread (default threads;
+               main suits tasks that await I/O: a long computation there silences heartbeats)
   --log-level  ${LOG_LEVELS.join(" | ")} (default info); logs are JSON lines on stderr`;
 }
 

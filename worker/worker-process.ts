@@ -33,7 +33,9 @@ export interface WorkerProcessOptions {
   readonly nthreads?: number;
   /**
    * `threads` (default): tasks run on a `worker_threads` pool, so a CPU-bound task never delays
-   * heartbeats or the data server. `main`: on the main thread, for tasks that need it.
+   * heartbeats or the data server. `main`: on the main thread, for tasks that mostly await I/O or
+   * must share the process's state; a task there that computes for longer than the heartbeat
+   * lifetime silences the worker, which is then declared dead and its tasks retried elsewhere.
    */
   readonly executor?: "threads" | "main";
   /** Modules registering task functions, imported by the process and every thread. */

@@ -45,7 +45,7 @@ export interface WorkerMetadata {
   readonly id: WorkerId;
   /** Tasks it runs at once. */
   readonly nthreads: number;
-  /** Where peers fetch its results, such as `"10.0.0.5:40123"`. */
+  /** Where peers fetch its results, such as `"http://10.0.0.5:40123"`. */
   readonly dataAddress: string;
   /** Its operating-system process id, for operators and for the nanny that supervises it. */
   readonly pid: number;

@@ -9,7 +9,7 @@ import type { ClientId, WorkerId } from "./events.js";
 import type { LocalTask } from "./local-task.js";
 import type { SubmissionChecks, SubmitOptions } from "./prepare-submission.js";
 import { connectRedis } from "./redis/connect-redis.js";
-import { ControlPlane, type QueuedTask, type RegisteredWorker } from "./redis/control-plane.js";
+import { ControlPlane, parseEventFields, type QueuedTask, type RegisteredWorker } from "./redis/control-plane.js";
 import type { SchedulerConfig } from "./scheduler-config.js";
 import { SchedulerShell, type SubmissionHandlers } from "./scheduler-shell.js";
 
@@ -115,7 +115,9 @@ export class DistributedScheduler extends SchedulerShell {
         if (worker.alive && worker.state === "running") {
           this.workers.set(worker.id, worker);
           if (!known) this.enqueue({ type: "worker-joined", worker: worker.id, nthreads: worker.nthreads });
-        } else {
+        } else if (!(worker.alive && worker.state === "stopping")) {
+          // Dead or silent. A stopping worker with a live heartbeat is left to finish its running
+          // tasks: it handed back its queue when it began to stop, and retires itself when done.
           await this.retire(worker.id);
         }
       }
@@ -162,18 +164,14 @@ export class DistributedScheduler extends SchedulerShell {
   }
 
   private onEntry(fields: Buffer[]): void {
-    let worker = "";
-    let data: Buffer | undefined;
-    for (let i = 0; i < fields.length; i += 2) {
-      const name = fields[i].toString();
-      if (name === "worker") worker = fields[i + 1].toString();
-      else if (name === "data") data = fields[i + 1];
-    }
+    const { worker, data, returned } = parseEventFields(fields);
+    if (returned !== undefined) this.inbox.push({ type: "worker-stopping", worker, returned });
     if (data === undefined || data.byteLength === 0) return;
     for (const report of decodeReports(data)) {
       if (report.kind === "finished") {
-        if (report.inline !== undefined) this.holdInline(report.key, report.inline.value);
-        this.inbox.push({ type: "task-finished", key: report.key, worker, nbytes: report.nbytes, durationMs: report.durationMs });
+        const inline = report.inline !== undefined;
+        if (inline) this.holdInline(report.key, report.inline!.value);
+        this.inbox.push({ type: "task-finished", key: report.key, worker, nbytes: report.nbytes, durationMs: report.durationMs, inline });
       } else if (report.kind === "erred") {
         this.inbox.push({ type: "task-erred", key: report.key, worker, error: report.error, durationMs: report.durationMs });
       } else {
@@ -255,9 +253,12 @@ export class DistributedScheduler extends SchedulerShell {
       await Promise.all([
         ...[...assignments].map(async ([worker, tasks]) => {
           const outcome = await this.plane.enqueueTasks(worker, tasks);
-          // A worker that stopped meanwhile takes nothing: its retirement on the next tick puts
-          // these tasks back in the core's hands, so they are reported as never started.
-          if (!outcome.accepted) await this.retire(worker);
+          // A worker that began to stop (or died) meanwhile takes nothing: the tasks go back to the
+          // core to be placed elsewhere, and a dead worker is retired.
+          if (!outcome.accepted) {
+            this.inbox.push({ type: "worker-stopping", worker, returned: tasks.map((task) => task.key) });
+            if (outcome.state === "dead") await this.retire(worker);
+          }
         }),
         ...[...releases].map(([worker, keys]) => this.plane.sendToWorker(worker, [encodeWorkerMessage({ type: "release", keys })])),
         ...[...cancels].map(([worker, keys]) => this.plane.sendToWorker(worker, [encodeWorkerMessage({ type: "cancel", keys })])),

@@ -11,6 +11,7 @@ import type {
   TaskMissingData,
   WorkerId,
   WorkerLeft,
+  WorkerStopping,
 } from "./events.js";
 import { resolveSchedulerConfig, type SchedulerConfig } from "./scheduler-config.js";
 import { comparePriority, TaskState, type TaskStateName, WorkerState } from "./task-state.js";
@@ -131,6 +132,8 @@ export class SchedulerCore {
         return;
       case "worker-left":
         return this.workerLeft(event);
+      case "worker-stopping":
+        return this.workerStopping(event);
       case "task-started": {
         const task = this.state.tasks.get(event.key);
         if (task?.state === "processing" && task.processingOn!.id === event.worker) task.started = true;
@@ -307,6 +310,17 @@ export class SchedulerCore {
     }
   }
 
+  private workerStopping(event: WorkerStopping): void {
+    const { state } = this;
+    const worker = state.workers.get(event.worker);
+    if (worker === undefined) return;
+    worker.closing = true;
+    for (const key of event.returned) {
+      const task = state.tasks.get(key);
+      if (task?.state === "processing" && task.processingOn === worker) transition(state, task, "waiting");
+    }
+  }
+
   private workerLeft(event: WorkerLeft): void {
     const { state } = this;
     const worker = state.workers.get(event.worker);
@@ -316,7 +330,7 @@ export class SchedulerCore {
     const lost: TaskState[] = [];
     if (worker.resultCount > 0) {
       for (const task of state.tasks.values()) {
-        if (task.state === "memory" && task.dropHolder(worker) && task.whoHas.length === 0) lost.push(task);
+        if (task.state === "memory" && task.dropHolder(worker) && task.whoHas.length === 0 && !task.keptByShell) lost.push(task);
       }
     }
     worker.resultCount = 0;
@@ -362,6 +376,7 @@ export class SchedulerCore {
     }
     state.durations.record(task.prefix, event.durationMs);
     transition(state, task, "memory", { worker, nbytes: event.nbytes });
+    task.keptByShell = event.inline === true;
   }
 
   private taskErred(event: TaskErred): void {
@@ -395,7 +410,7 @@ export class SchedulerCore {
       if (result === undefined || holder === undefined || !result.dropHolder(holder)) continue;
       holder.resultCount--;
       holder.nbytes -= result.nbytes;
-      if (result.whoHas.length === 0 && result.state === "memory") lost.push(result);
+      if (result.whoHas.length === 0 && result.state === "memory" && !result.keptByShell) lost.push(result);
     }
     return lost;
   }
@@ -405,11 +420,11 @@ export class SchedulerCore {
     const task = state.tasks.get(event.key);
     if (task?.state !== "processing" || task.processingOn!.id !== event.victim) return;
     const thief = state.workers.get(event.thief);
-    if (thief !== undefined) {
+    if (thief !== undefined && !thief.closing) {
       moveToWorker(state, task, thief);
     } else {
-      // The thief left before the move was reported: its queue was taken back with it, so the task is
-      // placed again like any ready task.
+      // The thief left or is stopping, which it announced after the move (a stopping thief refuses
+      // steals): its queue, with this task, was taken or handed back, so the task is placed again.
       transition(state, task, "waiting");
     }
   }

@@ -112,7 +112,8 @@ export const TRANSITIONS = {
    * unless they started and may already have fetched it).
    */
   "memory->released": (state, task) => {
-    if (task.whoHas.length > 0) {
+    if (task.whoHas.length > 0 || task.keptByShell) {
+      task.keptByShell = false;
       const holders = task.clearHolders();
       for (const w of holders) {
         w.resultCount--;

@@ -22,6 +22,8 @@ export function planSteals(state: CoreState): void {
   const victims: WorkerState[] = [];
   for (const worker of state.workers.values()) {
     refreshOccupancy(state, worker);
+    // A stopping worker has handed back its queue and takes nothing new: neither side of a steal.
+    if (worker.closing) continue;
     if (worker.processing.length < worker.nthreads) thieves.push(worker);
     else if (worker.processing.length > worker.nthreads) victims.push(worker);
   }

@@ -77,6 +77,8 @@ export class WorkerProcess {
    * worker can steal it.
    */
   private averageMs = INITIAL_AVERAGE_MS;
+  /** Set by a clean {@link stop}, which retires the worker once its tasks are done. */
+  private retireWhenDone = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private wakeLoop: (() => void) | undefined;
   private resolveDone!: () => void;
@@ -136,13 +138,15 @@ export class WorkerProcess {
   }
 
   /**
-   * Stops cleanly: takes no more tasks (the scheduler moves its queued ones elsewhere), lets running
-   * tasks finish and reports them, then closes.
+   * Stops cleanly: takes no more tasks and hands its queued ones back to the scheduler, lets running
+   * tasks finish and reports them, then retires from the registry and closes. Results it held are
+   * recomputed by the scheduler where still needed.
    */
   async stop(): Promise<void> {
     if (this.stopping) return this.done;
     this.stopping = true;
-    await this.plane.markStopping(this.id).catch(() => undefined);
+    this.retireWhenDone = true;
+    await this.plane.markStopping(this.id).catch((error: Error) => this.options.onError?.(error));
     await this.plane.wake(this.id).catch(() => undefined);
     this.wakeLoop?.();
     await this.done;
@@ -226,6 +230,9 @@ export class WorkerProcess {
       while (this.running > 0 || this.flushing !== undefined) {
         await (this.flushing ?? new Promise((resolve) => setTimeout(resolve, 5)));
       }
+      // Every task it took is finished and reported: leave the registry now rather than let the
+      // scheduler wait for the heartbeat to expire.
+      if (this.retireWhenDone) await this.plane.recoverWorker(this.id).catch((error: Error) => this.options.onError?.(error));
       await this.executor.close();
       await this.server.close();
       this.client.close();

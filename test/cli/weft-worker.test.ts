@@ -110,8 +110,7 @@ describe("weft worker, running", () => {
     // The rest of the family may hold helpers that end on their own once their parent is gone, such
     // as the esbuild service tsx starts on a cache miss: they get a moment.
     expect(await allGone(family)).toEqual([]);
-    const registry = await new ControlPlane(connection, { prefix }).listWorkers();
-    expect(registry.map((w) => w.state)).toEqual(["stopping", "stopping"]);
+    await expectRetired(connection, prefix, workers);
 
     const lines = stderr()
       .trim()
@@ -136,8 +135,7 @@ describe("weft worker, running", () => {
     process.kill(nanny, "SIGKILL");
     // The workers notice their supervisor's channel close and stop cleanly on their own.
     expect(await allGone(workers.map((w) => w.pid), 10_000)).toEqual([]);
-    const registry = await new ControlPlane(connection, { prefix }).listWorkers();
-    expect(registry.map((w) => w.state)).toEqual(["stopping", "stopping"]);
+    await expectRetired(connection, prefix, workers);
     // The command reports its supervisor's death as a kill by SIGKILL.
     expect((await exited(command)).code).toBe(137);
   });
@@ -207,4 +205,11 @@ function descendants(pid: number): number[] {
     }
   }
   return found;
+}
+
+/** Workers that stopped cleanly leave the registry themselves, marked dead so their ids are never reused. */
+async function expectRetired(connection: Redis, prefix: string, workers: readonly { readonly id: string }[]): Promise<void> {
+  const plane = new ControlPlane(connection, { prefix });
+  expect(await plane.listWorkers()).toEqual([]);
+  for (const worker of workers) expect(await connection.get(plane.keys.workerState(worker.id))).toBe("dead");
 }

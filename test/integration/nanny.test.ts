@@ -112,8 +112,11 @@ describe("nanny", () => {
 
     await nanny.stop();
     for (const child of children) expect(processExists(child.pid)).toBe(false);
-    const registry = await new ControlPlane(plane.redis, { prefix }).listWorkers();
-    for (const child of children) expect(registry.find((w) => w.id === child.id)?.state).toBe("stopping");
+    // Each stopped cleanly, retiring itself from the registry rather than leaving a silent entry behind.
+    const prefixed = new ControlPlane(plane.redis, { prefix });
+    const registry = await prefixed.listWorkers();
+    for (const child of children) expect(registry.find((w) => w.id === child.id)).toBeUndefined();
+    for (const child of children) expect(await plane.redis.get(prefixed.keys.workerState(child.id))).toBe("dead");
     expect(nanny.children()).toEqual([]);
     await nanny.done;
   });

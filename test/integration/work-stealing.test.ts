@@ -40,7 +40,7 @@ describe("work stealing across worker processes", () => {
     const results = (await computeDistributed(scheduler, ...works)) as { i: number; worker: string }[];
 
     expect(results.map((r) => r.i)).toEqual(Array.from({ length: n }, (_, i) => i));
-    const runs = readFileSync(runLog, "utf8").trim().split("\n").map(Number);
+    const runs = readFileSync(runLog, "utf8").trim().split("\n").map((line) => Number(line.split(" ")[0]));
     expect(runs.sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
 
     expect(steals.length).toBeGreaterThan(0);

@@ -574,6 +574,53 @@ describe("scheduler core: failures", () => {
   });
 });
 
+describe("scheduler core: workers stopping cleanly", () => {
+  it("places a stopping worker's returned tasks elsewhere and gives it nothing new", () => {
+    const cluster = new SimulatedCluster({ saturation: 3, fillMs: 0 });
+    cluster.addWorker("leaving", 1);
+    cluster.addWorker("staying", 1);
+    const tasks = Array.from({ length: 6 }, (_, i): SimTask => ({ key: `t-${i}`, deps: [], run: () => i }));
+    cluster.submit(tasks, tasks.map((t) => t.key));
+    const running = cluster.start("leaving")!;
+    // The shell took the rest of its queue back, as the mark-stopping script does.
+    const returned = cluster.queueOf("leaving").slice();
+    expect(returned.length).toBeGreaterThan(0);
+    (cluster.queueOf("leaving") as string[]).length = 0;
+
+    const logBefore = cluster.log.length;
+    const after = cluster.send({ type: "worker-stopping", worker: "leaving", returned });
+    expect(assigned(after).every((a) => a.worker === "staying")).toBe(true);
+    for (const key of returned) expect(cluster.core.processingOn(key)).not.toBe("leaving");
+    cluster.finish("leaving", running);
+    expect(cluster.stateOf(running)).toBe("memory");
+    cluster.runToCompletion();
+    expect(assigned(cluster.log.slice(logBefore)).filter((a) => a.worker === "leaving")).toEqual([]);
+    expect([...cluster.results.keys()].sort()).toEqual(tasks.map((t) => t.key).sort());
+    expect(cluster.starts.get(running)).toEqual(["leaving"]);
+  });
+
+  it("keeps a result the shell holds inline when its only holder leaves, instead of recomputing it", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("w1");
+    cluster.submit(
+      [
+        { key: "a", deps: [], run: () => 1 },
+        { key: "b", deps: ["a"], run: ([a]) => a + 1 },
+      ],
+      ["b"],
+    );
+    expect(cluster.start("w1")).toBe("a");
+    (cluster.workers.get("w1")!.running as Set<string>).delete("a");
+    cluster.send({ type: "task-finished", key: "a", worker: "w1", nbytes: 8, durationMs: 1, inline: true });
+    cluster.addWorker("w2");
+    const logBefore = cluster.log.length;
+    cluster.kill("w1", []);
+    expect(cluster.stateOf("a")).toBe("memory");
+    expect(assigned(cluster.log.slice(logBefore)).map((a) => a.key)).toEqual(["b"]);
+    expect(cluster.core.processingOn("b")).toBe("w2");
+  });
+});
+
 describe("scheduler core: random interleavings", () => {
 
   it.each(Array.from({ length: 24 }, (_, i) => i + 1))(

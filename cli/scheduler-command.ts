@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { SchedulerProcess } from "../scheduler/scheduler-process.js";
-import { parseCount, parseRedisUrl, redactPassword } from "./command-arguments.js";
+import { dataTokenFromEnv, parseCount, parseRedisUrl, redactPassword } from "./command-arguments.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "./logger.js";
 
 function usage(): string {
@@ -13,7 +13,7 @@ picked up again by the next scheduler started. SIGINT or SIGTERM stops it.
 options:
   --redis              Redis URL of the deployment, such as redis://127.0.0.1:6379 (required)
   --prefix             Redis key prefix shared with the workers (default weft)
-  --token              bearer token of the workers' data servers (default: none)
+  --token              bearer token of the workers' data servers (default: $WEFT_DATA_TOKEN, else none)
   --tick-ms            how often workers are checked and stealing is planned (default 100)
   --retention-seconds  how long a finished job's state and result stay queryable (default 3600)
   --lock-ms            how soon a crashed scheduler's jobs are picked up again (default 10000)
@@ -65,7 +65,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
   const scheduler = await SchedulerProcess.start({
     redis,
     prefix: values.prefix,
-    token: values.token,
+    token: values.token ?? dataTokenFromEnv(),
     tickMs,
     retentionSeconds,
     lockDurationMs,

@@ -28,6 +28,8 @@ export interface WorkerLaunchOptions {
   readonly imports?: readonly string[];
   /** Interface the data server listens on. Default `127.0.0.1`. */
   readonly host?: string;
+  /** Host peers use to reach the data server, when not `host` (see `DataServerOptions.advertise`). Default: derived from `host`. */
+  readonly advertise?: string;
   /** Bearer token peers must present to the data server. Default: none. */
   readonly token?: string;
   /** Lifetime of a heartbeat in ms. Default 3,000. */

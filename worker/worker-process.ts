@@ -42,6 +42,8 @@ export interface WorkerProcessOptions {
   readonly imports?: readonly (string | URL)[];
   /** Interface the data server listens on. Default `127.0.0.1`. */
   readonly host?: string;
+  /** Host peers use to reach the data server, when not `host` (see `DataServerOptions.advertise`). Default: derived from `host`. */
+  readonly advertise?: string;
   /** Bearer token peers must present to the data server. Default: none. */
   readonly token?: string;
   /** Lifetime of a heartbeat in ms; one is sent every third of it. Default 3,000. */
@@ -109,7 +111,7 @@ export class WorkerProcess {
     const plane = new ControlPlane(connectRedis(options.redis, options.onError), planeOptions);
     const waiter = new ControlPlane(connectRedis(options.redis, options.onError), planeOptions);
     const store = new ResultStore();
-    const server = await DataServer.start({ store, host: options.host, token: options.token });
+    const server = await DataServer.start({ store, host: options.host, advertise: options.advertise, token: options.token });
     const client = new DataClient({ token: options.token });
     const runner = new TaskRunner({ store, client });
     const executor =

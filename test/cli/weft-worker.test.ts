@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
+import { DataClient } from "../../worker/data-client.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ControlPlane, type RegisteredWorker } from "../../scheduler/redis/control-plane.js";
 import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
@@ -69,9 +70,14 @@ describe("weft worker, running", () => {
   let prefixSeq = 0;
 
   function startCommand(prefix: string, ...args: string[]): { command: ChildProcess; stderr: () => string } {
+    return startCommandWithEnv({}, prefix, ...args);
+  }
+
+  function startCommandWithEnv(env: Record<string, string>, prefix: string, ...args: string[]): { command: ChildProcess; stderr: () => string } {
     const command = spawn(process.execPath, ["--import", "tsx", "cli/weft.ts", "worker", "--redis", redis.url, "--prefix", prefix, ...args], {
       cwd: root,
       stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, ...env },
     });
     commands.push(command);
     started.add(command.pid!);
@@ -122,6 +128,23 @@ describe("weft worker, running", () => {
     expect(messages.filter((msg) => msg === "worker started")).toHaveLength(2);
     expect(messages.filter((msg) => msg === "worker stopped")).toHaveLength(2);
     expect(messages.at(-1)).toBe("weft worker stopped");
+  });
+
+  it("takes the data servers' token from WEFT_DATA_TOKEN, so it never appears on a command line", async () => {
+    const prefix = `cli${++prefixSeq}`;
+    const { command } = startCommandWithEnv({ WEFT_DATA_TOKEN: "from-the-environment" }, prefix, "--nthreads", "1", "--log-level", "warn");
+    const [worker] = await liveWorkers(prefix, 1);
+    const anonymous = new DataClient();
+    const holder = new DataClient({ token: "from-the-environment" });
+    try {
+      await expect(anonymous.fetch(worker.dataAddress, ["x"])).rejects.toThrow(/HTTP 401/);
+      expect(await holder.fetch(worker.dataAddress, ["x"])).toEqual([{ found: false }]);
+    } finally {
+      anonymous.close();
+      holder.close();
+    }
+    command.kill("SIGTERM");
+    expect(await exited(command)).toEqual({ code: 0, signal: null });
   });
 
   it.runIf(onLinux)("leaves no worker behind when the supervisor itself is killed with SIGKILL", async () => {

@@ -193,6 +193,7 @@ export class DistributedScheduler extends SchedulerShell {
     const releases = new Map<WorkerId, Key[]>();
     const cancels = new Map<WorkerId, Key[]>();
     const steals = new Map<string, { victim: WorkerId; thief: WorkerId; keys: Key[] }>();
+    const copies = new Map<WorkerId, Uint8Array[]>();
     for (const command of commands) {
       switch (command.type) {
         case "assign": {
@@ -227,13 +228,18 @@ export class DistributedScheduler extends SchedulerShell {
         case "result":
           void this.deliver(command.key, command.clients, command.runSpec as LocalTask, command.workers);
           break;
+        case "replicate": {
+          const from = this.workers.get(command.from)?.dataAddress;
+          if (from !== undefined) push(copies, command.worker, encodeWorkerMessage({ type: "replicate", keys: command.keys, from }));
+          break;
+        }
         case "error":
         case "graph-rejected":
           this.report(command, () => undefined);
           break;
       }
     }
-    void this.send(assignments, releases, cancels, steals);
+    void this.send(assignments, releases, cancels, steals, copies);
   }
 
   /** Where a worker gets an input: inline when held here, else from the workers holding it. */
@@ -248,6 +254,7 @@ export class DistributedScheduler extends SchedulerShell {
     releases: Map<WorkerId, Key[]>,
     cancels: Map<WorkerId, Key[]>,
     steals: Map<string, { victim: WorkerId; thief: WorkerId; keys: Key[] }>,
+    copies: Map<WorkerId, Uint8Array[]>,
   ): Promise<void> {
     try {
       await Promise.all([
@@ -262,6 +269,7 @@ export class DistributedScheduler extends SchedulerShell {
         }),
         ...[...releases].map(([worker, keys]) => this.plane.sendToWorker(worker, [encodeWorkerMessage({ type: "release", keys })])),
         ...[...cancels].map(([worker, keys]) => this.plane.sendToWorker(worker, [encodeWorkerMessage({ type: "cancel", keys })])),
+        ...[...copies].map(([worker, messages]) => this.plane.sendToWorker(worker, messages)),
         ...[...steals.values()].map(async ({ victim, thief, keys }) => {
           const outcome = await this.plane.stealTasks(victim, thief, keys);
           for (const key of outcome.accepted) {

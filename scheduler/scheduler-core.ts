@@ -1,5 +1,5 @@
 import type { Key } from "../graph/task-spec.js";
-import { chooseWorker } from "./choose-worker.js";
+import { chooseWorker, leastLoadedRunning } from "./choose-worker.js";
 import type { SchedulerCommand } from "./commands.js";
 import { CoreState, type TransitionObserver } from "./core-state.js";
 import type {
@@ -319,6 +319,44 @@ export class SchedulerCore {
       const task = state.tasks.get(key);
       if (task?.state === "processing" && task.processingOn === worker) transition(state, task, "waiting");
     }
+    if (worker.resultCount > 0) {
+      const held: TaskState[] = [];
+      for (const task of state.tasks.values()) if (task.state === "memory" && task.holds(worker)) held.push(task);
+      this.evacuate(worker, held);
+    }
+  }
+
+  /**
+   * Moves results off a stopping worker, so that it can leave without taking them along: a result
+   * also held elsewhere (or kept by the shell) is just released from it; one only it holds is copied
+   * to the least loaded running worker, which reports the copy like a finished task. With no worker
+   * to copy to, the result is given up and recomputed where still needed.
+   */
+  private evacuate(worker: WorkerState, results: readonly TaskState[]): void {
+    const { state } = this;
+    const target = leastLoadedRunning(state);
+    const copies: Key[] = [];
+    const lost: TaskState[] = [];
+    for (const task of results) {
+      if (task.whoHas.length > 1 || task.keptByShell) {
+        this.dropReplica(task, worker);
+      } else if (target !== undefined) {
+        copies.push(task.key);
+      } else {
+        this.dropReplica(task, worker);
+        lost.push(task);
+      }
+    }
+    if (copies.length > 0) state.emit({ type: "replicate", keys: copies, from: worker.id, worker: target!.id });
+    this.loseResults(lost);
+  }
+
+  /** Forgets `holder`'s copy of a result and tells it to drop it; other copies stay. */
+  private dropReplica(task: TaskState, holder: WorkerState): void {
+    if (!task.dropHolder(holder)) return;
+    holder.resultCount--;
+    holder.nbytes -= task.nbytes;
+    this.state.emit({ type: "release", key: task.key, workers: holder.idList, runSpec: undefined });
   }
 
   private workerLeft(event: WorkerLeft): void {
@@ -365,10 +403,12 @@ export class SchedulerCore {
     const task = state.tasks.get(event.key);
     if (task === undefined || task.state !== "processing" || task.processingOn !== worker) {
       if (task?.state === "memory" && !task.holds(worker)) {
-        // A second copy, e.g. from a worker whose death was declared too early: keep it as a replica.
+        // A second copy: one copied from a stopping worker, or from a worker whose death was declared
+        // too early. Keep it as a replica; a stopping holder's copy is no longer needed.
         task.addHolder(worker);
         worker.resultCount++;
         worker.nbytes += task.nbytes;
+        if (!worker.closing) for (const holder of [...task.whoHas]) if (holder.closing) this.dropReplica(task, holder);
       } else if (task === undefined || task.state !== "memory") {
         state.emit({ type: "release", key: event.key, workers: worker.idList, runSpec: task?.runSpec });
       }
@@ -377,6 +417,7 @@ export class SchedulerCore {
     state.durations.record(task.prefix, event.durationMs);
     transition(state, task, "memory", { worker, nbytes: event.nbytes });
     task.keptByShell = event.inline === true;
+    if (worker.closing) this.evacuate(worker, [task]);
   }
 
   private taskErred(event: TaskErred): void {

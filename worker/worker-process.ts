@@ -18,6 +18,8 @@ import { decodeWorkerMessage } from "./worker-message.js";
 
 /** Work taken ahead of free threads, in ms of estimated run time per thread. */
 const PREFETCH_MS = 5;
+/** Default {@link WorkerProcessOptions.handOverMs}. */
+const DEFAULT_HAND_OVER_MS = 5_000;
 /** The duration assumed before any task has run here, in ms: long enough that nothing is taken ahead. */
 const INITIAL_AVERAGE_MS = 50;
 
@@ -48,6 +50,11 @@ export interface WorkerProcessOptions {
   readonly token?: string;
   /** Lifetime of a heartbeat in ms; one is sent every third of it. Default 3,000. */
   readonly heartbeatTtlMs?: number;
+  /**
+   * On a clean stop, how long the worker waits, once its running tasks are done, for the scheduler
+   * to copy the results only it holds to other workers, in ms. Default 5,000.
+   */
+  readonly handOverMs?: number;
   /** Called with errors the loop survives (a failed Redis call, say). Default: ignored. */
   readonly onError?: (error: Error) => void;
 }
@@ -203,9 +210,42 @@ export class WorkerProcess {
   }
 
   private apply(message: ReturnType<typeof decodeWorkerMessage>): void {
+    if (message.type === "replicate") {
+      void this.copyFrom(message.from, message.keys);
+      return;
+    }
     // A cancelled task already handed to the executor runs to the end; its result, like a released
     // one, is dropped (the scheduler ignores the late report).
     for (const key of message.keys) this.store.delete(key);
+  }
+
+  /** Copies results from a stopping peer and reports each as held here. */
+  private async copyFrom(address: string, keys: readonly Key[]): Promise<void> {
+    try {
+      const frames = await this.client.fetch(address, keys);
+      frames.forEach((frame, i) => {
+        if (!frame.found) return;
+        const nbytes = this.store.put(keys[i], frame.value);
+        this.reports.push({ kind: "finished", key: keys[i], attempt: 0, nbytes, durationMs: 0 });
+      });
+      this.flushSoon();
+    } catch (error) {
+      // The peer is gone: the scheduler recomputes what it held when it notices.
+      this.options.onError?.(error as Error);
+    }
+  }
+
+  /**
+   * A stopping worker's last duty: keep serving its results until the scheduler has copied each one
+   * it still needs elsewhere and released it here, for at most `handOverMs`.
+   */
+  private async handOverResults(): Promise<void> {
+    const deadline = Date.now() + (this.options.handOverMs ?? DEFAULT_HAND_OVER_MS);
+    while (this.store.size > 0 && Date.now() < deadline) {
+      const messages = await this.plane.takeWorkerMessages(this.id, 1000);
+      for (const raw of messages) this.apply(decodeWorkerMessage(raw));
+      if (messages.length === 0) await this.waiter.waitForWork(this.id, Math.max(1, Math.min(100, deadline - Date.now())));
+    }
   }
 
   /** Reports go out in batches: one stream entry for everything that finished in the same tick. */
@@ -228,13 +268,16 @@ export class WorkerProcess {
   private shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
       this.stopping = true;
-      clearInterval(this.heartbeatTimer);
       while (this.running > 0 || this.flushing !== undefined) {
         await (this.flushing ?? new Promise((resolve) => setTimeout(resolve, 5)));
       }
-      // Every task it took is finished and reported: leave the registry now rather than let the
-      // scheduler wait for the heartbeat to expire.
-      if (this.retireWhenDone) await this.plane.recoverWorker(this.id).catch((error: Error) => this.options.onError?.(error));
+      // Every task it took is finished and reported: hand its results over, then leave the registry
+      // now rather than let the scheduler wait for the heartbeat to expire.
+      if (this.retireWhenDone) {
+        await this.handOverResults().catch((error: Error) => this.options.onError?.(error));
+        await this.plane.recoverWorker(this.id).catch((error: Error) => this.options.onError?.(error));
+      }
+      clearInterval(this.heartbeatTimer);
       await this.executor.close();
       await this.server.close();
       this.client.close();

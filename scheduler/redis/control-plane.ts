@@ -144,7 +144,7 @@ export interface EventEntry {
   readonly worker: WorkerId;
   /** Encoded task reports (see `worker/task-report.ts`), from `finishTasks`. */
   readonly data?: Buffer;
-  /** Keys of tasks handed back unstarted by a stopping worker, from `markStopping`. */
+  /** Set when the worker began to stop (`markStopping`): the tasks it handed back unstarted, maybe none. */
   readonly returned?: Key[];
 }
 
@@ -157,7 +157,11 @@ export function parseEventFields(fields: readonly Buffer[]): EventEntry {
     const name = fields[i].toString();
     if (name === "worker") worker = fields[i + 1].toString();
     else if (name === "data") data = fields[i + 1];
-    else if (name === "returned") returned = unpack(fields[i + 1]) as Key[];
+    else if (name === "returned") {
+      // Lua's msgpack writes an empty table as a map.
+      const keys: unknown = unpack(fields[i + 1]);
+      returned = Array.isArray(keys) ? (keys as Key[]) : [];
+    }
   }
   return { worker, data, returned };
 }

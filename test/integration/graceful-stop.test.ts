@@ -6,7 +6,9 @@ import { delayed } from "../../client/delayed.js";
 import { computeDistributed } from "../../client/distributed-compute.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { Nanny } from "../../worker/nanny.js";
-import { pacedWork } from "../fixtures/math-tasks.js";
+import { collectIndexedGraph } from "../../client/delayed.js";
+import { runGraph } from "../../scheduler/run-graph.js";
+import { loggedFill, pacedWork, total } from "../fixtures/math-tasks.js";
 import { usePrivateRedis, useStoppables } from "../support/cluster-setup.js";
 
 /** Worker processes import the task functions from here. */
@@ -49,5 +51,35 @@ describe("stopping a worker with SIGTERM mid-graph", () => {
     expect(ranOnLeaving).toBeGreaterThanOrEqual(1);
     expect(ranOnLeaving).toBeLessThan(n / 2);
     expect(scheduler.workerIds.every((id) => id.startsWith("staying"))).toBe(true);
+  }, 60_000);
+
+  it("copies a result only it holds to another worker before leaving, so nothing is recomputed", async () => {
+    const prefix = "handover";
+    const runLog = join(scratch, "handover.log");
+    const worker = { redis: server().url, prefix, nthreads: 1, executor: "main" as const, imports: [fixtures], logLevel: "error" as const };
+    const leaving = Nanny.start({ nprocs: 1, idPrefix: "leaving", worker, env: { WEFT_TEST_RUN_LOG: runLog, WEFT_TEST_WORKER_LABEL: "leaving" } });
+    const scheduler = await DistributedScheduler.start({ redis: server().url, prefix, tickMs: 50 });
+    stopAfterTest(scheduler);
+    const joined = async (n: number) => {
+      const deadline = Date.now() + 20_000;
+      while (scheduler.workerIds.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(scheduler.workerIds).toHaveLength(n);
+    };
+    await joined(1);
+    // 1.6 MB: far above the inline threshold, so only the worker that made it holds it.
+    const big = delayed(loggedFill)(200_000, 1);
+    const held = collectIndexedGraph([big]);
+    await runGraph(scheduler, held.graph, [big.key], "holder", { collected: true, index: held.index, keep: true });
+
+    const staying = Nanny.start({ nprocs: 1, idPrefix: "staying", worker, env: { WEFT_TEST_RUN_LOG: runLog, WEFT_TEST_WORKER_LABEL: "staying" } });
+    stopAfterTest(staying);
+    await joined(2);
+    await leaving.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(scheduler.workerIds.every((id) => id.startsWith("staying"))).toBe(true);
+
+    expect(await computeDistributed(scheduler, delayed(total, { pure: false })(big))).toEqual([200_000]);
+    expect(readFileSync(runLog, "utf8").trim().split("\n")).toEqual(["fill leaving"]);
+    scheduler.release("holder", [big.key]);
   }, 60_000);
 });

@@ -156,7 +156,7 @@ describe("Redis control plane", () => {
     expect(await cp.takeTasks("w1", 10)).toEqual([]);
   });
 
-  it("hands back a stopping worker's queued tasks on the events stream, and leaves its in-flight tasks to it", async () => {
+  it("announces a stop on the events stream with the queued tasks handed back, and leaves in-flight tasks to the worker", async () => {
     const cp = plane({ prefix: freshPrefix() });
     await cp.enqueueTasks("w1", [task("a", 1), task("b", 2), task("c", 3)]);
     expect(keysOf(await cp.takeTasks("w1", 1))).toEqual(["a"]);
@@ -168,6 +168,8 @@ describe("Redis control plane", () => {
     expect(await cp.redis.hkeys(keys.workerInFlight("w1"))).toEqual(["a"]);
     const entries = (await cp.redis.xrangeBuffer(keys.events, "-", "+")).map(([, fields]) => parseEventFields(fields));
     expect(entries).toEqual([{ worker: "w1", returned: ["b", "c"] }]);
+    await cp.markStopping("w2");
+    expect(parseEventFields((await cp.redis.xrangeBuffer(keys.events, "-", "+"))[1][1])).toEqual({ worker: "w2", returned: [] });
   });
 
   it("recovers a worker's queued and in-flight tasks, and a second recovery finds nothing", async () => {

@@ -582,14 +582,10 @@ describe("scheduler core: workers stopping cleanly", () => {
     const tasks = Array.from({ length: 6 }, (_, i): SimTask => ({ key: `t-${i}`, deps: [], run: () => i }));
     cluster.submit(tasks, tasks.map((t) => t.key));
     const running = cluster.start("leaving")!;
-    // The shell took the rest of its queue back, as the mark-stopping script does.
-    const returned = cluster.queueOf("leaving").slice();
-    expect(returned.length).toBeGreaterThan(0);
-    (cluster.queueOf("leaving") as string[]).length = 0;
-
     const logBefore = cluster.log.length;
-    const after = cluster.send({ type: "worker-stopping", worker: "leaving", returned });
-    expect(assigned(after).every((a) => a.worker === "staying")).toBe(true);
+    const returned = cluster.beginStop("leaving");
+    expect(returned.length).toBeGreaterThan(0);
+    expect(assigned(cluster.log.slice(logBefore)).every((a) => a.worker === "staying")).toBe(true);
     for (const key of returned) expect(cluster.core.processingOn(key)).not.toBe("leaving");
     cluster.finish("leaving", running);
     expect(cluster.stateOf(running)).toBe("memory");
@@ -597,6 +593,52 @@ describe("scheduler core: workers stopping cleanly", () => {
     expect(assigned(cluster.log.slice(logBefore)).filter((a) => a.worker === "leaving")).toEqual([]);
     expect([...cluster.results.keys()].sort()).toEqual(tasks.map((t) => t.key).sort());
     expect(cluster.starts.get(running)).toEqual(["leaving"]);
+  });
+
+  it("copies a stopping worker's only copy of a result still needed to another worker, and releases it there", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("leaving");
+    cluster.submit(
+      [
+        { key: "a", deps: [], run: () => 1 },
+        { key: "b", deps: ["a"], run: ([a]) => a + 1 },
+      ],
+      ["b"],
+    );
+    cluster.start("leaving");
+    cluster.finish("leaving", "a");
+    cluster.addWorker("staying");
+    cluster.beginStop("leaving");
+
+    expect(cluster.log).toContainEqual({ type: "replicate", keys: ["a"], from: "leaving", worker: "staying" });
+    expect(cluster.core.whoHas("a")).toEqual(["staying"]);
+    expect(cluster.workers.get("leaving")!.data.has("a")).toBe(false);
+    cluster.kill("leaving", []);
+    cluster.runToCompletion();
+    expect(cluster.results.get("b")).toBe(2);
+    expect(cluster.starts.get("a")).toEqual(["leaving"]);
+  });
+
+  it("gives up a stopping worker's results when no worker can take a copy, and recomputes them when one joins", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("leaving");
+    cluster.submit(
+      [
+        { key: "a", deps: [], run: () => 1 },
+        { key: "b", deps: ["a"], run: ([a]) => a + 1 },
+      ],
+      ["b"],
+    );
+    cluster.start("leaving");
+    cluster.finish("leaving", "a");
+    cluster.beginStop("leaving");
+    expect(cluster.stateOf("a")).not.toBe("memory");
+    expect(cluster.workers.get("leaving")!.data.has("a")).toBe(false);
+    cluster.kill("leaving", []);
+    cluster.addWorker("fresh");
+    cluster.runToCompletion();
+    expect(cluster.results.get("b")).toBe(2);
+    expect(cluster.starts.get("a")).toEqual(["leaving", "fresh"]);
   });
 
   it("keeps a result the shell holds inline when its only holder leaves, instead of recomputing it", () => {

@@ -7,8 +7,8 @@ export const markStopping: RedisScript = {
   lua: `--[[
   Marks a running worker as stopping: from then on its takes return nothing, and enqueues to it and
   steals to it are refused. In the same atomic step it hands back the tasks still in its queue
-  (removing them and their payloads) and reports them on the events stream, so the scheduler places
-  them elsewhere at once. Tasks the worker has already taken stay in flight: it finishes them. A dead
+  (removing them and their payloads) and announces the stop on the events stream with them, so the
+  scheduler places them elsewhere at once and copies away the results only this worker holds. Tasks the worker has already taken stay in flight: it finishes them. A dead
   worker stays dead, and hands back nothing (its recovery took everything).
 
   Input:
@@ -37,8 +37,8 @@ if #queued > 0 then
   for i = 1, #queued, 1000 do
     rcall("HDEL", KEYS[3], unpack(queued, i, math.min(i + 999, #queued)))
   end
-  rcall("XADD", KEYS[4], "*", "worker", ARGV[1], "returned", cmsgpack.pack(queued))
 end
+rcall("XADD", KEYS[4], "*", "worker", ARGV[1], "returned", cmsgpack.pack(queued))
 return { "stopping", #queued }
 `,
 };

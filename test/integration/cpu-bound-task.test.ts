@@ -8,7 +8,7 @@ import { runGraph } from "../../scheduler/run-graph.js";
 import { DataClient } from "../../worker/data-client.js";
 import { Nanny } from "../../worker/nanny.js";
 import { fill, spin } from "../fixtures/math-tasks.js";
-import { usePrivateRedis, useStoppables } from "../support/cluster-setup.js";
+import { usePrivateRedis, useStoppables, waitForWorkers } from "../support/cluster-setup.js";
 
 /** Worker processes import the task functions from here. */
 const fixtures = new URL("../fixtures/math-tasks.ts", import.meta.url).href;
@@ -28,8 +28,7 @@ describe("a CPU-bound task on a worker", () => {
     stopAfterTest(nanny);
     const scheduler = await DistributedScheduler.start({ redis: server().url, prefix, tickMs: 50, heartbeatTtlMs });
     stopAfterTest(scheduler);
-    const deadline = Date.now() + 20_000;
-    while (scheduler.workerIds.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitForWorkers(scheduler, 1);
     const [worker] = scheduler.workerIds;
 
     // A 1 MB result held on the worker, for a peer to fetch later.

@@ -4,7 +4,7 @@ import { computeDistributed } from "../../client/distributed-compute.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { Nanny } from "../../worker/nanny.js";
 import { pacedWork } from "../fixtures/math-tasks.js";
-import { usePrivateRedis, useStoppables } from "../support/cluster-setup.js";
+import { processExists, usePrivateRedis, useStoppables, waitForWorkers } from "../support/cluster-setup.js";
 
 /** Worker processes import the task functions from here. */
 const fixtures = new URL("../fixtures/math-tasks.ts", import.meta.url).href;
@@ -12,32 +12,19 @@ const fixtures = new URL("../fixtures/math-tasks.ts", import.meta.url).href;
 const server = usePrivateRedis();
 const stopAfterTest = useStoppables();
 
-const processExists = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 describe("a frozen worker", () => {
   it.runIf(process.platform !== "win32")(
     "is declared dead within a few seconds, its running task reruns elsewhere, and once thawed it stops itself",
     async () => {
       const prefix = "frozen";
-      const heartbeatTtlMs = 600;
+      // Short enough for a quick test, long enough that a loaded machine does not starve a heartbeat.
+      const heartbeatTtlMs = 1_000;
       const worker = { redis: server().url, prefix, nthreads: 1, executor: "main" as const, imports: [fixtures], heartbeatTtlMs, logLevel: "error" as const };
       const frozen = Nanny.start({ nprocs: 1, idPrefix: "frozen", worker, env: { WEFT_TEST_TASK_MS: "2000", WEFT_TEST_WORKER_LABEL: "frozen" } });
       stopAfterTest(frozen);
       const scheduler = await DistributedScheduler.start({ redis: server().url, prefix, tickMs: 50, heartbeatTtlMs });
       stopAfterTest(scheduler);
-      const joined = async (n: number) => {
-        const deadline = Date.now() + 20_000;
-        while (scheduler.workerIds.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-        expect(scheduler.workerIds).toHaveLength(n);
-      };
-      await joined(1);
+      await waitForWorkers(scheduler, 1);
       const [frozenId] = scheduler.workerIds;
       const [{ pid: frozenPid }] = frozen.children();
 
@@ -46,7 +33,7 @@ describe("a frozen worker", () => {
       await new Promise((r) => setTimeout(r, 300));
       const healthy = Nanny.start({ nprocs: 1, idPrefix: "healthy", worker, env: { WEFT_TEST_TASK_MS: "10", WEFT_TEST_WORKER_LABEL: "healthy" } });
       stopAfterTest(healthy);
-      await joined(2);
+      await waitForWorkers(scheduler, 2);
       process.kill(frozenPid, "SIGSTOP");
       const frozenAt = Date.now();
       try {

@@ -9,7 +9,7 @@ import { Nanny } from "../../worker/nanny.js";
 import { collectIndexedGraph } from "../../client/delayed.js";
 import { runGraph } from "../../scheduler/run-graph.js";
 import { loggedFill, pacedWork, total } from "../fixtures/math-tasks.js";
-import { usePrivateRedis, useStoppables } from "../support/cluster-setup.js";
+import { usePrivateRedis, useStoppables, waitForWorkers } from "../support/cluster-setup.js";
 
 /** Worker processes import the task functions from here. */
 const fixtures = new URL("../fixtures/math-tasks.ts", import.meta.url).href;
@@ -31,9 +31,7 @@ describe("stopping a worker with SIGTERM mid-graph", () => {
     stopAfterTest(staying);
     const scheduler = await DistributedScheduler.start({ redis: server().url, prefix, tickMs: 50, heartbeatTtlMs: 30_000 });
     stopAfterTest(scheduler);
-    const deadline = Date.now() + 20_000;
-    while (scheduler.workerIds.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(scheduler.workerIds).toHaveLength(2);
+    await waitForWorkers(scheduler, 2);
 
     const n = 16;
     const works = Array.from({ length: n }, (_, i) => delayed(pacedWork)(i));
@@ -60,12 +58,7 @@ describe("stopping a worker with SIGTERM mid-graph", () => {
     const leaving = Nanny.start({ nprocs: 1, idPrefix: "leaving", worker, env: { WEFT_TEST_RUN_LOG: runLog, WEFT_TEST_WORKER_LABEL: "leaving" } });
     const scheduler = await DistributedScheduler.start({ redis: server().url, prefix, tickMs: 50 });
     stopAfterTest(scheduler);
-    const joined = async (n: number) => {
-      const deadline = Date.now() + 20_000;
-      while (scheduler.workerIds.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(scheduler.workerIds).toHaveLength(n);
-    };
-    await joined(1);
+    await waitForWorkers(scheduler, 1);
     // 1.6 MB: far above the inline threshold, so only the worker that made it holds it.
     const big = delayed(loggedFill)(200_000, 1);
     const held = collectIndexedGraph([big]);
@@ -73,7 +66,7 @@ describe("stopping a worker with SIGTERM mid-graph", () => {
 
     const staying = Nanny.start({ nprocs: 1, idPrefix: "staying", worker, env: { WEFT_TEST_RUN_LOG: runLog, WEFT_TEST_WORKER_LABEL: "staying" } });
     stopAfterTest(staying);
-    await joined(2);
+    await waitForWorkers(scheduler, 2);
     await leaving.stop();
     await new Promise((r) => setTimeout(r, 200));
     expect(scheduler.workerIds.every((id) => id.startsWith("staying"))).toBe(true);

@@ -8,6 +8,7 @@ import type { Logger, LogLevel } from "../../cli/logger.js";
 import { ControlPlane, type RegisteredWorker } from "../../scheduler/redis/control-plane.js";
 import { Nanny, type NannyOptions } from "../../worker/nanny.js";
 import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
+import { processExists } from "../support/cluster-setup.js";
 
 let redis: RedisServer;
 let plane: ControlPlane;
@@ -67,15 +68,6 @@ async function waitForWorkers(
     if (accept(workers)) return workers;
     if (Date.now() > deadline) throw new Error(`timed out; the registry holds ${JSON.stringify(workers)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

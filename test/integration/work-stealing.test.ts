@@ -9,7 +9,7 @@ import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import type { WorkerId } from "../../scheduler/events.js";
 import { Nanny } from "../../worker/nanny.js";
 import { pacedWork } from "../fixtures/math-tasks.js";
-import { usePrivateRedis, useStoppables } from "../support/cluster-setup.js";
+import { usePrivateRedis, useStoppables, waitForWorkers } from "../support/cluster-setup.js";
 
 /** Worker processes import the task functions from here. */
 const fixtures = new URL("../fixtures/math-tasks.ts", import.meta.url).href;
@@ -31,9 +31,7 @@ describe("work stealing across worker processes", () => {
     const steals: { key: Key; victim: WorkerId; thief: WorkerId }[] = [];
     const scheduler = await DistributedScheduler.start({ redis: server().url, prefix, tickMs: 50, onSteal: (steal) => steals.push(steal) });
     stopAfterTest(scheduler);
-    const deadline = Date.now() + 20_000;
-    while (scheduler.workerIds.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(scheduler.workerIds).toHaveLength(2);
+    await waitForWorkers(scheduler, 2);
 
     const n = 40;
     const works = Array.from({ length: n }, (_, i) => delayed(pacedWork)(i));

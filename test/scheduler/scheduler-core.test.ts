@@ -574,6 +574,22 @@ describe("scheduler core: failures", () => {
   });
 });
 
+/** A cluster whose worker "leaving" holds result "a", which "b", queued there, still needs. */
+function resultOnLeavingWorker(): SimulatedCluster {
+  const cluster = new SimulatedCluster();
+  cluster.addWorker("leaving");
+  cluster.submit(
+    [
+      { key: "a", deps: [], run: () => 1 },
+      { key: "b", deps: ["a"], run: ([a]) => a + 1 },
+    ],
+    ["b"],
+  );
+  cluster.start("leaving");
+  cluster.finish("leaving", "a");
+  return cluster;
+}
+
 describe("scheduler core: workers stopping cleanly", () => {
   it("places a stopping worker's returned tasks elsewhere and gives it nothing new", () => {
     const cluster = new SimulatedCluster({ saturation: 3, fillMs: 0 });
@@ -596,17 +612,7 @@ describe("scheduler core: workers stopping cleanly", () => {
   });
 
   it("copies a stopping worker's only copy of a result still needed to another worker, and releases it there", () => {
-    const cluster = new SimulatedCluster();
-    cluster.addWorker("leaving");
-    cluster.submit(
-      [
-        { key: "a", deps: [], run: () => 1 },
-        { key: "b", deps: ["a"], run: ([a]) => a + 1 },
-      ],
-      ["b"],
-    );
-    cluster.start("leaving");
-    cluster.finish("leaving", "a");
+    const cluster = resultOnLeavingWorker();
     cluster.addWorker("staying");
     cluster.beginStop("leaving");
 
@@ -620,17 +626,7 @@ describe("scheduler core: workers stopping cleanly", () => {
   });
 
   it("gives up a stopping worker's results when no worker can take a copy, and recomputes them when one joins", () => {
-    const cluster = new SimulatedCluster();
-    cluster.addWorker("leaving");
-    cluster.submit(
-      [
-        { key: "a", deps: [], run: () => 1 },
-        { key: "b", deps: ["a"], run: ([a]) => a + 1 },
-      ],
-      ["b"],
-    );
-    cluster.start("leaving");
-    cluster.finish("leaving", "a");
+    const cluster = resultOnLeavingWorker();
     cluster.beginStop("leaving");
     expect(cluster.stateOf("a")).not.toBe("memory");
     expect(cluster.workers.get("leaving")!.data.has("a")).toBe(false);

@@ -56,6 +56,8 @@ type CompiledKernel = (
 ) => number;
 
 const cache = new Map<string, CompiledKernel>();
+/** Compiled kernels kept per thread; past this many the cache starts over (a program building endless distinct expressions must not grow it forever). */
+const CACHE_LIMIT = 512;
 
 /** Evaluates `program` over input blocks into a new block of `shape`. */
 export function evaluateProgram(program: ElementwiseProgram, shape: readonly number[], inputs: readonly Block[]): Block {
@@ -120,6 +122,7 @@ function compile(program: ElementwiseProgram, mode: "store" | AccumulateMode): C
   let kernel = cache.get(signature);
   if (kernel === undefined) {
     kernel = generate(program, mode);
+    if (cache.size >= CACHE_LIMIT) cache.clear();
     cache.set(signature, kernel);
   }
   return kernel;

@@ -8,7 +8,7 @@ import { Ref, taskSpec, type Graph, type Key } from "../../graph/task-spec.js";
 import { tokenize } from "../../graph/tokenize.js";
 import { ChunkedArray, blockKey, type GraphSource } from "./chunked-array.js";
 import { blockIndices, blockShape, gridShape, linearIndex, offsetsOf } from "./chunks.js";
-import { type DType, floatOf, sumDType } from "./dtype.js";
+import { type DType, sumDType } from "./dtype.js";
 import { compileTerm, leafRefs } from "./elementwise.js";
 import { REDUCE_COMBINE, REDUCE_FINALIZE, REDUCE_PARTIAL, type ReductionMode } from "./kernels/reduction-kernels.js";
 import { isIdentityLeaf } from "./term.js";
@@ -52,7 +52,7 @@ function resultDType(mode: ReductionMode, dtype: DType): DType {
     case "mean":
     case "var":
     case "std":
-      return floatOf(dtype) === "float32" && dtype === "float32" ? "float32" : "float64";
+      return dtype === "float32" ? "float32" : "float64";
     case "min":
     case "max":
       return dtype;

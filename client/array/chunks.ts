@@ -111,6 +111,7 @@ export function refineChunks(a: readonly number[], b: readonly number[]): number
   return sizes.length === 0 ? [0] : sizes;
 }
 
+/** True when two layouts cut every axis at the same places. */
 export function sameChunks(a: Chunks, b: Chunks): boolean {
   return a.length === b.length && a.every((sizes, axis) => sizes.length === b[axis].length && sizes.every((s, i) => s === b[axis][i]));
 }

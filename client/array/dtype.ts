@@ -52,10 +52,12 @@ export function dtypeOfTypedArray(data: ArrayBufferView): DType {
   throw new TypeError(`arrays are made of Float64Array, Float32Array, Int32Array or Uint8Array data; got ${data.constructor.name}`);
 }
 
+/** float64 or float32. */
 export function isFloat(dtype: DType): boolean {
   return dtype === "float64" || dtype === "float32";
 }
 
+/** int32 or uint8 (bool is not counted as an integer). */
 export function isInteger(dtype: DType): boolean {
   return dtype === "int32" || dtype === "uint8";
 }

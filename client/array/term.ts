@@ -29,6 +29,7 @@ export interface OpTerm {
   readonly dtype: DType;
 }
 
+/** An elementwise expression: a leaf, a constant or an operation. */
 export type Term = LeafTerm | ConstantTerm | OpTerm;
 
 /** The term reading `array` as it is. */

@@ -32,6 +32,7 @@ export const ASSEMBLE = "weft.array.assemble";
 /** `weft.array.reshape(block, shape)`: the same elements, row-major, under a new shape. */
 export const RESHAPE_BLOCK = "weft.array.reshape";
 
+/** Implements {@link ASSEMBLE}. */
 export function assemble(dtype: DType, shape: readonly number[], boxShape: readonly number[], pieces: readonly Piece[]): Block {
   const out = allocate(dtype, sizeOf(shape));
   for (const piece of pieces) {
@@ -41,6 +42,7 @@ export function assemble(dtype: DType, shape: readonly number[], boxShape: reado
   return { data: out, shape: [...shape], dtype };
 }
 
+/** Implements {@link RESHAPE_BLOCK}. */
 export function reshapeBlock(value: unknown, shape: readonly number[]): Block {
   const block = checkBlock(value, "a reshaped block");
   if (sizeOf(shape) !== block.data.length) throw new RangeError(`cannot reshape a block of [${block.shape.join(", ")}] into [${shape.join(", ")}]`);

@@ -9,6 +9,7 @@ const here = import.meta.url;
 /** `weft.array.matmul(dtype, aBlocks, bBlocks)`: the sum over k of `a[k] @ b[k]` (2-d blocks). */
 export const MATMUL = "weft.array.matmul";
 
+/** Implements {@link MATMUL}. */
 export function matmulBlocks(dtype: DType, aBlocks: readonly unknown[], bBlocks: readonly unknown[]): Block {
   const as = aBlocks.map((a) => checkBlock(a, "a matmul operand"));
   const bs = bBlocks.map((b) => checkBlock(b, "a matmul operand"));

@@ -116,6 +116,7 @@ function fillNormal(out: TypedArray, at: number, g: number, count: number, k0: n
   }
 }
 
+/** Implements {@link RANDOM}: the block of `blockShape` at `blockStart` of an array of `arrayShape`. */
 export function randomBlock(
   distribution: Distribution,
   seed: number,

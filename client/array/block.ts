@@ -2,6 +2,7 @@
  * Blocks: what array tasks produce and consume. A block is a plain object of a typed array, a shape
  * and a dtype, so it crosses worker threads (structured clone) and processes (msgpackr) as it is.
  */
+import { isMainThread } from "node:worker_threads";
 import { type DType, storageOf, type TypedArray } from "./dtype.js";
 import { sizeOf } from "./chunks.js";
 
@@ -13,22 +14,20 @@ export interface Block {
 }
 
 /**
- * Blocks at least this many bytes are allocated on a `SharedArrayBuffer`, so that a result made in
- * one worker thread is read by the main thread and other threads without a copy.
+ * Blocks at least this many bytes made in a worker thread are allocated on a `SharedArrayBuffer`, so
+ * that the main thread and other threads read them without a copy. On the main thread (the `sync`
+ * executor) blocks stay ordinary memory: V8 counts ordinary array buffers towards the heap and
+ * collects them promptly, while shared ones are not counted, so a thread that makes many of them and
+ * few other objects keeps them (and their memory) long after they are dropped.
  */
 const SHARED_FROM_BYTES = 64 * 1024;
 
-/** A zero-filled typed array for `length` elements of `dtype`; shared memory when large. */
+/** A zero-filled typed array for `length` elements of `dtype`; shared memory when large and made in a worker thread. */
 export function allocate(dtype: DType, length: number): TypedArray {
   const Storage = storageOf(dtype);
   const bytes = length * Storage.BYTES_PER_ELEMENT;
-  if (bytes >= SHARED_FROM_BYTES) return new (Storage as new (buffer: SharedArrayBuffer) => TypedArray)(new SharedArrayBuffer(bytes));
+  if (!isMainThread && bytes >= SHARED_FROM_BYTES) return new (Storage as new (buffer: SharedArrayBuffer) => TypedArray)(new SharedArrayBuffer(bytes));
   return new Storage(length);
-}
-
-/** A zero-filled block. */
-export function emptyBlock(dtype: DType, shape: readonly number[]): Block {
-  return { data: allocate(dtype, sizeOf(shape)), shape: [...shape], dtype };
 }
 
 /** Row-major strides (in elements) of a shape. */

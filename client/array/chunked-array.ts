@@ -1,11 +1,10 @@
 import { COLLECTION, type Collection, type CollectionProtocol } from "../collection.js";
 import type { Key, ReadonlyGraph, TaskSpec } from "../../graph/task-spec.js";
 import { type Block } from "./block.js";
-import { type Chunks, blockIndices, gridShape, sizeOf } from "./chunks.js";
+import { type Chunks, type ChunksSpec, blockIndices, gridShape, sizeOf } from "./chunks.js";
 import type { DType } from "./dtype.js";
 import { assembleDense } from "./kernels/assemble-kernels.js";
 import type { Term } from "./term.js";
-import type { ChunksSpec } from "./chunks.js";
 import { astype, elementwise, materializeTerm, type Operand } from "./elementwise.js";
 import { matmul } from "./linalg.js";
 import { rechunk } from "./rechunk.js";
@@ -72,7 +71,11 @@ export class ChunkedArray implements Collection<DenseArray> {
     else this.term = source;
   }
 
-  /** @internal An elementwise expression not made into tasks yet (unset once it is, or for arrays made of tasks). */
+  /**
+   * @internal The elementwise expression this array stands for, or undefined for an array made of
+   * tasks. Consumers that can evaluate it themselves (reductions, further elementwise operations)
+   * read it instead of the blocks, which is how chains fuse.
+   */
   readonly term: Term | undefined;
 
   /** Number of axes. */

@@ -32,9 +32,21 @@ export interface OpTerm {
 /** An elementwise expression: a leaf, a constant or an operation. */
 export type Term = LeafTerm | ConstantTerm | OpTerm;
 
-/** The term reading `array` as it is. */
+/**
+ * Most nodes one fused expression holds. A longer chain is cut: the array at the cut becomes tasks
+ * and the chain continues from its blocks, so generated kernels stay a reasonable size (as the
+ * graph's own fusion bounds chains at 64 tasks).
+ */
+export const MAX_FUSED_NODES = 64;
+
+/** The term reading `array`: its own expression, or its blocks as they are (for arrays made of tasks and long expressions). */
 export function leafOf(array: ChunkedArray): Term {
-  return array.term ?? { kind: "leaf", array, axes: array.shape.map((_, axis) => axis) };
+  if (array.term !== undefined && countNodes(array.term) <= MAX_FUSED_NODES) return array.term;
+  return { kind: "leaf", array, axes: array.shape.map((_, axis) => axis) };
+}
+
+function countNodes(term: Term): number {
+  return term.kind === "op" ? term.args.reduce((n, arg) => n + countNodes(arg), 1) : 1;
 }
 
 /** Applies `f` to every leaf. */

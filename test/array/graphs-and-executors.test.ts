@@ -79,3 +79,14 @@ describe("executors", () => {
     expectClose(dense, make([300, 300], "float64", () => 3));
   });
 });
+
+describe("long elementwise chains", () => {
+  it("cuts a chain of 200 operations into fused pieces of at most 64 nodes, with the right result", async () => {
+    let x = wa.arange(0, 6, { chunks: 3, dtype: "float64" });
+    for (let i = 0; i < 200; i++) x = x.add(1);
+    // k additions make 1 + 2k nodes, so a piece holds 32 of them: 200 = 6 × 32 + 8, 7 pieces of 2 blocks.
+    expect(count(x, "weft.array.elementwise")).toBe(14);
+    const [dense] = await sync.compute(x);
+    expect(Array.from(dense.data)).toEqual([200, 201, 202, 203, 204, 205]);
+  });
+});

@@ -27,8 +27,9 @@ const STORAGE: Readonly<Record<DType, TypedArrayConstructor>> = {
   bool: Uint8Array,
 };
 
-/** The typed-array class storing `dtype`. */
+/** The typed-array class storing `dtype`; a TypeError for a name that is not a dtype (graphs may come from anywhere). */
 export function storageOf(dtype: DType): TypedArrayConstructor {
+  if (!Object.hasOwn(STORAGE, dtype)) throw new TypeError(`unknown dtype ${JSON.stringify(dtype)}`);
   return STORAGE[dtype];
 }
 

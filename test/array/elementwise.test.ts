@@ -3,6 +3,7 @@ import { Client } from "../../client/client.js";
 import * as wa from "../../client/array/index.js";
 import { type DType, DTYPES, promote, promoteScalar } from "../../client/array/dtype.js";
 import { ELEMENTWISE_OPS } from "../../client/array/elementwise-ops.js";
+import { evaluateProgram } from "../../client/array/compile-kernel.js";
 import { broadcastMap, type Dense, expectClose, randomChunks, randomDense } from "./dense-reference.js";
 import { seededRandom } from "../support/seeded-random.js";
 
@@ -181,6 +182,18 @@ describe("elementwise operations against a dense reference", () => {
 
   it("refuses an integer scalar out of the array's integer range instead of wrapping it", () => {
     expect(() => wa.fromArray(Uint8Array.of(1)).add(300)).toThrow(RangeError);
+  });
+
+  it("refuses kernel programs naming unknown operations, dtypes or inputs, so graph data never becomes code", () => {
+    const block = { data: Float64Array.of(1, 2), shape: [2], dtype: "float64" as const };
+    const input = { dtype: "float64" as const, axes: [0] };
+    const run = (root: unknown, inputs: unknown[] = [input]) =>
+      evaluateProgram({ root, inputs, constants: [], dtype: "float64" } as never, [2], [block]);
+    expect(() => run({ op: 'add"); globalThis.hacked = 1; ("', args: [{ input: 0 }, { input: 0 }], dtype: "float64" })).toThrow(/unknown elementwise operation/);
+    expect(() => run({ op: "toString", args: [{ input: 0 }], dtype: "float64" })).toThrow(/unknown elementwise operation "toString"/);
+    expect(() => run({ op: "abs", args: [{ input: 0 }], dtype: "float64; globalThis.hacked = 1" })).toThrow(/unknown dtype/);
+    expect(() => run({ input: "0]; globalThis.hacked = 1; [" })).toThrow(/unknown input/);
+    expect((globalThis as { hacked?: unknown }).hacked).toBeUndefined();
   });
 
   it("refuses an unknown operation by name", () => {

@@ -136,3 +136,10 @@ describe("reductions against a dense reference", () => {
     expect(() => wa.zeros([0, 3]).min({ axis: 0 })).toThrow(/empty axis/);
   });
 });
+
+describe("reduction kernels", () => {
+  it("refuse a reduction name that is not one of theirs", async () => {
+    const { reduceCombine } = await import("../../client/array/kernels/reduction-kernels.js");
+    expect(() => reduceCombine("constructor" as never, [{ n: 1, v: Float64Array.of(1) }])).toThrow(/unknown reduction "constructor"/);
+  });
+});

@@ -36,6 +36,14 @@ export const REDUCE_COMBINE = "weft.array.reduceCombine";
 /** `weft.array.reduceFinalize(mode, states, dtype, shape, ddof)`. */
 export const REDUCE_FINALIZE = "weft.array.reduceFinalize";
 
+const MODES: readonly ReductionMode[] = ["sum", "prod", "min", "max", "any", "all", "mean", "var", "std", "argmin", "argmax"];
+
+/** Refuses a reduction name that is not one of {@link ReductionMode} (graphs may come from anywhere). */
+function checkMode(mode: unknown): ReductionMode {
+  if (!(MODES as readonly unknown[]).includes(mode)) throw new TypeError(`unknown reduction ${JSON.stringify(mode)}`);
+  return mode as ReductionMode;
+}
+
 const FOLDED: Partial<Record<ReductionMode, AccumulateMode>> = { sum: "sum", prod: "prod", min: "min", max: "max", any: "any", all: "all", mean: "sum" };
 
 /**
@@ -52,7 +60,7 @@ export function reducePartial(
   shape: readonly number[],
   ...blocks: Block[]
 ): ReductionState {
-  const folded = FOLDED[mode];
+  const folded = FOLDED[checkMode(mode)];
   if (program !== null && folded !== undefined && axes.length === shape.length) {
     const n = sizeOf(shape);
     const value = accumulateProgram(program, shape, blocks, folded);
@@ -170,6 +178,7 @@ function initial(mode: ReductionMode): number {
 
 /** Merges states of blocks along the reduced axes (same shapes), in order. */
 export function reduceCombine(mode: ReductionMode, states: readonly ReductionState[]): ReductionState {
+  checkMode(mode);
   let acc = states[0];
   for (let k = 1; k < states.length; k++) acc = merge(mode, acc, states[k]);
   return acc;

@@ -2,7 +2,7 @@
 import { Ref, taskSpec, type Graph, type Key } from "../../graph/task-spec.js";
 import { tokenize } from "../../graph/tokenize.js";
 import { ChunkedArray, blockKey, eachBlock } from "./chunked-array.js";
-import { blockIndices, blockShape, gridShape, sizeOf } from "./chunks.js";
+import { blockIndices, blockShape, gridShape, offsetsOf, sizeOf } from "./chunks.js";
 import { RESHAPE_BLOCK } from "./kernels/assemble-kernels.js";
 import { rechunk } from "./rechunk.js";
 import { leafOf, permuteAxes } from "./term.js";
@@ -44,8 +44,12 @@ function resolveShape(shape: readonly number[], size: number): number[] {
 
 /**
  * `array` with a new shape, elements in row-major order (NumPy's `reshape`). Leading axes that keep
- * their length keep their chunks; the axes after them must be whole in each block, so they are
- * first rechunked to one block (Dask rechunks the same way where its finer rules do not apply).
+ * their length keep their chunks. After them, as in Dask:
+ * - axes merged into one (`[a, b, c] -> [a * b * c]`) keep the chunks of the first, and the others are
+ *   rechunked to one block each;
+ * - an axis split into several (`[a * b] -> [a, b]`) is rechunked at multiples of the trailing lengths
+ *   (`b`), so the first new axis takes its chunks and the others are whole;
+ * - any other change rechunks the remaining axes to one block.
  * Each block is then reshaped where it is, without copying.
  *
  * @example
@@ -58,9 +62,33 @@ export function reshape(array: ChunkedArray, shape: readonly number[]): ChunkedA
   if (target.length === array.ndim && target.every((n, d) => n === array.shape[d])) return array;
   let prefix = 0;
   while (prefix < Math.min(target.length, array.ndim) && target[prefix] === array.shape[prefix]) prefix++;
+  const kept = array.chunks.slice(0, prefix).map((s) => [...s]);
+  const restIn = array.shape.slice(prefix);
+  const restOut = target.slice(prefix);
+  if (array.size > 0 && restIn.length > 1 && restOut.length === 1) {
+    const inner = sizeOf(restIn.slice(1));
+    const source = rechunk(array, array.chunks.map((sizes, d) => (d <= prefix ? sizes : -1)));
+    return perBlock(source, target, [...kept, source.chunks[prefix].map((c) => c * inner)], "reshape");
+  }
+  if (array.size > 0 && restIn.length === 1 && restOut.length > 1) {
+    const inner = sizeOf(restOut.slice(1));
+    const aligned = alignedChunks(array.chunks[prefix], inner, restIn[0]);
+    const source = rechunk(array, [...kept, aligned]);
+    return perBlock(source, target, [...kept, aligned.map((c) => c / inner), ...restOut.slice(1).map((n) => [n])], "reshape");
+  }
   const source = rechunk(array, array.chunks.map((sizes, d) => (d < prefix ? sizes : -1)));
-  const chunks = [...source.chunks.slice(0, prefix).map((s) => [...s]), ...target.slice(prefix).map((n) => [n])];
-  return perBlock(source, target, chunks, "reshape");
+  return perBlock(source, target, [...kept, ...restOut.map((n) => [n])], "reshape");
+}
+
+/** Block sizes along an axis of `length` with every cut moved to the nearest multiple of `step` (at least one block). */
+function alignedChunks(sizes: readonly number[], step: number, length: number): number[] {
+  const cuts = new Set<number>();
+  for (const offset of offsetsOf(sizes).slice(1, -1)) {
+    const cut = Math.round(offset / step) * step;
+    if (cut > 0 && cut < length) cuts.add(cut);
+  }
+  const sorted = [0, ...[...cuts].sort((a, b) => a - b), length];
+  return sorted.slice(1).map((cut, i) => cut - sorted[i]);
 }
 
 /** `array` with a new axis of length 1 at `axis` (NumPy's `expand_dims`). */

@@ -106,7 +106,7 @@ describe("transpose, reshape, rechunk", () => {
   it("reshapes random arrays into random compatible shapes, keeping row-major order", async () => {
     const random = seededRandom(9);
     const shapes = [[12], [3, 4], [4, 3], [2, 6], [2, 2, 3], [6, 2], [1, 12], [12, 1], [3, 2, 2], [2, 3, 2]];
-    for (let trial = 0; trial < 20; trial++) {
+    for (let trial = 0; trial < 60; trial++) {
       const from = shapes[Math.floor(random() * shapes.length)];
       const to = shapes[Math.floor(random() * shapes.length)];
       const dense = randomDense(from, "float64", random);
@@ -117,7 +117,19 @@ describe("transpose, reshape, rechunk", () => {
 
   it("keeps the chunks of leading axes that a reshape leaves alone", () => {
     const x = wa.zeros([6, 4, 5], { chunks: [2, 2, 5] });
-    expect(x.reshape([6, 20]).chunks).toEqual([[2, 2, 2], [20]]);
+    // [4, 5] -> [2, 10] is neither a merge nor a split: those axes become one block each.
+    expect(x.reshape([6, 2, 10]).chunks).toEqual([[2, 2, 2], [2], [10]]);
+  });
+
+  it("merges axes keeping the first one's chunks, as Dask does", () => {
+    const x = wa.zeros([8, 6], { chunks: [3, 2] });
+    expect(x.reshape([48]).chunks).toEqual([[18, 18, 12]]);
+  });
+
+  it("splits an axis at multiples of the trailing lengths", () => {
+    const x = wa.zeros([48], { chunks: 10 });
+    // Cuts at 10, 20, 30, 40 move to the nearest multiples of 6: 12, 18, 30, 42.
+    expect(x.reshape([8, 6]).chunks).toEqual([[2, 1, 2, 2, 1], [6]]);
   });
 
   it("rechunks random arrays to random chunks without changing a value", async () => {

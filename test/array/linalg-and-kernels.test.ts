@@ -3,7 +3,7 @@ import { Client } from "../../client/client.js";
 import * as wa from "../../client/array/index.js";
 import { at, type Dense, expectClose, make, matmul, randomChunks, randomDense, transpose } from "./dense-reference.js";
 import { seededRandom } from "../support/seeded-random.js";
-import { addBlocks, blockMatmul, doublePlus, rowSums } from "../fixtures/array-tasks.js";
+import { addBlocks, bareData, blockMatmul, doublePlus, rowSums } from "../fixtures/array-tasks.js";
 
 let client: Client;
 beforeAll(async () => {
@@ -112,6 +112,12 @@ describe("user kernels", () => {
     const [actual] = await client.compute(wa.blockwise(addBlocks, "ij", [[x, "ij"], [x, "ji"]]));
     // Blocks are 1x1, so block [i, j] of x plus block [j, i] of x is x + x.T.
     expect(Array.from(actual.data)).toEqual([2, 5, 5, 8]);
+  });
+
+  it("rejects a kernel result that is not a block, saying what it got", async () => {
+    const error = await client.compute(wa.mapBlocks(bareData, wa.ones([4], { chunks: 2 }))).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/must be a block \{ data, shape, dtype \}; got Float64Array/);
   });
 
   it("refuses plain closures and blockwise indices chunked differently", () => {

@@ -5,6 +5,7 @@ import { Worker } from "node:worker_threads";
 import { cutCalls, type CallHole } from "./call-holes.js";
 import type { ExecutionOutcome, ExecutionRequest, Executor, OutcomeSink } from "./executor.js";
 import { InlineExecutor } from "./inline-executor.js";
+import { packTables, unpackTables } from "./table-transfer.js";
 import { lookupTask } from "./task-registry.js";
 import type { BatchDone, FromThread, RunBatch, TaskSettled, ThreadTask, ToThread } from "./thread-messages.js";
 
@@ -125,8 +126,10 @@ export class ThreadPoolExecutor implements Executor {
    */
   private prepare(request: ExecutionRequest, newModules: string[]): ThreadTask | undefined {
     if (!this.routeFunction(request.fn, newModules)) return undefined;
-    const { args, holes } = cutCalls(request.args);
+    const cut = cutCalls(request.args);
+    const holes = cut.holes?.map(packHoleTables);
     if (holes !== undefined && !holes.every((hole) => this.routeHole(hole, newModules))) return undefined;
+    const args = packTables(cut.args) as readonly unknown[];
     return holes === undefined ? { request, fn: request.fn, args } : { request, fn: request.fn, args, holes };
   }
 
@@ -271,7 +274,7 @@ export class ThreadPoolExecutor implements Executor {
       const error = failed.get(i);
       outcomes.push(
         error === undefined
-          ? { request: tasks[i].request, ok: true, value: done.values[i], durationMs }
+          ? { request: tasks[i].request, ok: true, value: unpackTables(done.values[i]), durationMs }
           : { request: tasks[i].request, ok: false, error, durationMs },
       );
     }
@@ -285,7 +288,7 @@ export class ThreadPoolExecutor implements Executor {
     open.settled[message.index] = 1;
     const request = open.tasks[message.index].request;
     const outcome: ExecutionOutcome = message.ok
-      ? { request, ok: true, value: message.value, durationMs: message.durationMs }
+      ? { request, ok: true, value: unpackTables(message.value), durationMs: message.durationMs }
       : { request, ok: false, error: message.error, durationMs: message.durationMs };
     this.finishOutcomes(open, [outcome]);
   }
@@ -327,6 +330,13 @@ export class ThreadPoolExecutor implements Executor {
       );
     }
   }
+}
+
+/** The hole with Arrow tables in its arguments (and its inner holes') packed for the thread. */
+function packHoleTables(hole: CallHole): CallHole {
+  const args = packTables(hole.args) as readonly unknown[];
+  const holes = hole.holes?.map(packHoleTables);
+  return { ...hole, args, ...(holes && { holes }) };
 }
 
 /** Packs tasks into the parallel arrays a thread receives. */

@@ -5,6 +5,8 @@ import type { WorkerId } from "../scheduler/events.js";
 import { connectRedis } from "../scheduler/redis/connect-redis.js";
 import { ControlPlane, DEFAULT_HEARTBEAT_TTL_MS, MAX_TAKE_BATCH } from "../scheduler/redis/control-plane.js";
 import "./builtin-tasks.js";
+// Dataframe kernels, so dataframe graphs run on any worker without --import.
+import "../client/dataframe/tasks.js";
 import { DataClient } from "./data-client.js";
 import { DataServer } from "./data-server.js";
 import type { Executor } from "./executor.js";

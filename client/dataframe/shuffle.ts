@@ -1,0 +1,44 @@
+import type { Table } from "apache-arrow";
+import { GETITEM } from "../../worker/builtin-tasks.js";
+import { registerTask } from "../../worker/task-registry.js";
+import { readColumn } from "./column.js";
+import { DataFrame } from "./dataframe.js";
+import { addTask, extend, layerName, partitionKey, ref } from "./frame-graph.js";
+import { hashRows } from "./hash-keys.js";
+import { CONCAT, maskToIndices, takeRows } from "./partition-kernels.js";
+
+/**
+ * The task-based hash shuffle (as Dask's `shuffle="tasks"`): each input partition is split by a hash
+ * of its key columns into one piece per output partition, and each output partition concatenates its
+ * pieces, in input order. Rows with equal keys end up in the same output partition, whichever input
+ * they came from.
+ */
+
+export const HASH_SPLIT = "weft.df.hashSplit";
+
+/** `table` split into `parts` tables by a hash of `keys`; row order is kept within each. */
+export function hashSplit(table: Table, keys: readonly string[], parts: number): Table[] {
+  const hashes = hashRows(
+    keys.map((key) => readColumn(table, key)),
+    table.numRows,
+  );
+  const target = new Uint8Array(table.numRows);
+  return Array.from({ length: parts }, (_, part) => {
+    for (let i = 0; i < hashes.length; i++) target[i] = (hashes[i] >>> 0) % parts === part ? 1 : 0;
+    return takeRows(table, maskToIndices(target, null));
+  });
+}
+
+registerTask(HASH_SPLIT, hashSplit, import.meta.url);
+
+/** `frame` hash-partitioned on `keys` into `nparts` partitions. */
+export function shuffle(frame: DataFrame, keys: readonly string[], nparts: number): DataFrame {
+  const name = layerName("shuffle", frame.name, keys, nparts);
+  const graph = extend(frame.graph);
+  const splits = frame.partitionKeys().map((key, i) => addTask(graph, `${name}-split-${i}`, HASH_SPLIT, [ref(key), keys, nparts]));
+  for (let j = 0; j < nparts; j++) {
+    const pieces = splits.map((key, i) => ref(addTask(graph, `${name}-piece-${i}-${j}`, GETITEM, [ref(key), j])));
+    addTask(graph, partitionKey(name, j), CONCAT, [pieces]);
+  }
+  return new DataFrame(name, nparts, frame.schema, graph);
+}

@@ -1,6 +1,7 @@
 import { delayed, type Delayed } from "../client/delayed.js";
 import type { BenchComputer } from "./bench-cluster.js";
 import { add, noop, sumAll } from "./bench-tasks.js";
+import { dfGroupbyMean } from "./df-groupby-mean.js";
 
 /** A benchmark graph: its output, how many tasks it has, and how to tell its result is right. */
 export interface Workload {
@@ -57,4 +58,5 @@ export function tree(n: number): Workload {
 export const WORKLOADS: Readonly<Record<string, WorkloadDefinition>> = {
   independent: { build: independent, defaultTasks: 10_000, describe: "N no-op tasks plus one sum over them" },
   tree: { build: tree, defaultTasks: 8_192, describe: "pairwise tree reduction over N leaves" },
+  "df-groupby-mean": dfGroupbyMean,
 };

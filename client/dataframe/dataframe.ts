@@ -8,7 +8,8 @@ import { describeFrame } from "./describe.js";
 import { dropDuplicates, type DropDuplicatesOptions } from "./drop-duplicates.js";
 import type { Expression } from "./expression.js";
 import { filter } from "./filter.js";
-import { partitionKey } from "./frame-graph.js";
+import { addTask, extend, layerName, partitionKey, ref } from "./frame-graph.js";
+import { IDENTITY } from "../../worker/builtin-tasks.js";
 import { GroupBy } from "./group-by.js";
 import { head, type HeadOptions } from "./head.js";
 import { length } from "./length.js";
@@ -80,6 +81,15 @@ export class DataFrame implements Collection<Table> {
       finalize: (values) => concatTables(values as Table[]),
       held: () => new DataFrame(this.name, this.npartitions, this.schema, new Map(), undefined, this.index),
     };
+  }
+
+  /** Partition `i` alone, as a one-partition frame (Dask's `df.partitions[i]`). */
+  partition(i: number): DataFrame {
+    if (!Number.isInteger(i) || i < 0 || i >= this.npartitions) throw new RangeError(`partition(${i}): the frame has partitions 0 to ${this.npartitions - 1}`);
+    const name = layerName("partition", this.name, i);
+    const graph = extend(this.graph);
+    addTask(graph, partitionKey(name, 0), IDENTITY, [ref(partitionKey(this.name, i))]);
+    return new DataFrame(name, 1, this.schema, graph, undefined, this.index);
   }
 
   /** @internal This frame rebuilt to produce at least `columns` (see {@link Projector}). */

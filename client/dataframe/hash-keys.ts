@@ -137,32 +137,36 @@ export function groupRows(columns: readonly Column[], dropNullKeys: boolean): Gr
 function groupSmallInts(column: Column, n: number, dropNullKeys: boolean): Grouping | undefined {
   const values = column.values as Int32Array;
   const valid = column.valid;
-  let min = Infinity;
-  let max = -Infinity;
+  if (n === 0) return { groupOf: new Int32Array(0), ngroups: 0, firstRow: new Int32Array(0) };
+  if (valid !== null && !dropNullKeys) return undefined;
+  // Integer arithmetic throughout (no Infinity sentinels), so V8 keeps these loops on small ints.
+  let min = 0x7fffffff;
+  let max = -0x80000000;
   for (let i = 0; i < n; i++) {
     if (valid !== null && valid[i] === 0) continue;
-    const v = values[i];
+    const v = values[i] | 0;
     if (v < min) min = v;
     if (v > max) max = v;
   }
+  if (max < min) return { groupOf: new Int32Array(n).fill(-1), ngroups: 0, firstRow: new Int32Array(0) };
   const span = max - min + 1;
-  if (!(span > 0 && span <= Math.max(4 * n, 1 << 16))) return n === 0 ? { groupOf: new Int32Array(0), ngroups: 0, firstRow: new Int32Array(0) } : undefined;
-  if (valid !== null && !dropNullKeys) return undefined;
-  const table = new Int32Array(span).fill(-1);
+  if (span > Math.max(4 * n, 1 << 16)) return undefined;
+  const slots = new Int32Array(span).fill(-1);
   const groupOf = new Int32Array(n);
-  const firstRows: number[] = [];
+  const firstRow = new Int32Array(Math.min(span, n));
+  let ngroups = 0;
   for (let i = 0; i < n; i++) {
     if (valid !== null && valid[i] === 0) {
       groupOf[i] = -1;
       continue;
     }
-    const at = values[i] - min;
-    let group = table[at];
+    const at = (values[i] - min) | 0;
+    let group = slots[at];
     if (group === -1) {
-      group = table[at] = firstRows.length;
-      firstRows.push(i);
+      group = slots[at] = ngroups;
+      firstRow[ngroups++] = i;
     }
     groupOf[i] = group;
   }
-  return { groupOf, ngroups: firstRows.length, firstRow: Int32Array.from(firstRows) };
+  return { groupOf, ngroups, firstRow: firstRow.slice(0, ngroups) };
 }

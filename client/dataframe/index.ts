@@ -15,6 +15,7 @@ export { DataFrame, type Projector } from "./dataframe.js";
 export { GroupBy, type AggName, type AggOptions, type AggRequest } from "./group-by.js";
 export { Scalar } from "./scalar.js";
 export { col, lit, Expression, type ExpressionNode, type Literal, type Operand, type ArithmeticOp, type CompareOp } from "./expression.js";
+export { fromDelayed } from "./from-delayed.js";
 export { fromArrow, fromRecords, type FromMemoryOptions, type FromRecordsOptions } from "./from-arrow.js";
 export { readCsv, type ReadCsvOptions } from "./read-csv.js";
 export { readParquet, type ReadParquetOptions } from "./parquet.js";

@@ -36,8 +36,8 @@ export async function readParquetRowGroup(path: string, rowGroup: number, column
   const file = await openParquet(path);
   try {
     const table = await file.read({ rowGroups: [rowGroup], columns: [...columns] });
+    // intoIPCStream hands the WebAssembly table's memory over (it frees the table).
     const read = tableFromIPC(table.intoIPCStream());
-    table.free();
     // parquet-wasm returns columns in file order; keep the requested order.
     return read.select([...columns]);
   } finally {

@@ -18,6 +18,10 @@ import { TaskRunner } from "./task-runner.js";
 import { ThreadPoolExecutor } from "./thread-pool-executor.js";
 import { decodeWorkerMessage } from "./worker-message.js";
 
+/** Fraction of `memoryLimit` at which the worker stops taking tasks (Dask's default pause fraction). */
+const PAUSE_FRACTION = 0.8;
+const PAUSED_RECHECK_MS = 50;
+
 /** Options of {@link WorkerProcess.start}. */
 export interface WorkerProcessOptions {
   /** Redis URL, such as `redis://127.0.0.1:6379`. */
@@ -41,6 +45,12 @@ export interface WorkerProcessOptions {
   readonly token?: string;
   /** Lifetime of a heartbeat in ms; one is sent every third of it. Default 3,000. */
   readonly heartbeatTtlMs?: number;
+  /**
+   * Resident memory (RSS, bytes) the process should stay under. Once RSS reaches 80% of it, the worker
+   * takes no new tasks (running ones finish and their inputs are freed) until it falls below again, as
+   * a Dask worker pauses at the pause fraction of its `memory_limit`. Default: no limit.
+   */
+  readonly memoryLimit?: number;
   /** Called with errors the loop survives (a failed Redis call, say). Default: ignored. */
   readonly onError?: (error: Error) => void;
 }
@@ -147,11 +157,14 @@ export class WorkerProcess {
       try {
         const messages = await this.plane.takeWorkerMessages(this.id, 1000);
         for (const raw of messages) this.apply(decodeWorkerMessage(raw));
-        const room = this.capacity() - this.running;
+        const paused = this.overMemory();
+        const room = paused ? 0 : this.capacity() - this.running;
         const tasks = room > 0 ? await this.plane.takeTasks(this.id, Math.min(room, MAX_TAKE_BATCH)) : [];
         for (const task of tasks) this.start(decodeTaskMessage(task.payload));
         if (this.stopping) break;
-        if (room <= 0) await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        // Paused with nothing running, no task end will wake the loop: look at memory again shortly.
+        if (paused && this.running === 0) await new Promise((resolve) => setTimeout(resolve, PAUSED_RECHECK_MS));
+        else if (room <= 0) await new Promise<void>((resolve) => (this.wakeLoop = resolve));
         else if (tasks.length === 0 && messages.length === 0) await this.waiter.waitForWork(this.id, 1000);
       } catch (error) {
         if (this.stopping) break;
@@ -160,6 +173,12 @@ export class WorkerProcess {
       }
     }
     await this.shutdown();
+  }
+
+  /** True while resident memory is at or above the pause fraction of the memory limit. */
+  private overMemory(): boolean {
+    const limit = this.options.memoryLimit;
+    return limit !== undefined && process.memoryUsage.rss() >= PAUSE_FRACTION * limit;
   }
 
   /** Tasks held at once: enough for every thread, and about 5 ms of work per thread for short tasks. */

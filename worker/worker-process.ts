@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { availableParallelism, hostname } from "node:os";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import type { Key } from "../graph/task-spec.js";
 import type { WorkerId } from "../scheduler/events.js";
 import { connectRedis } from "../scheduler/redis/connect-redis.js";
@@ -21,6 +23,17 @@ import { decodeWorkerMessage } from "./worker-message.js";
 /** Fraction of `memoryLimit` at which the worker stops taking tasks (Dask's default pause fraction). */
 const PAUSE_FRACTION = 0.8;
 const PAUSED_RECHECK_MS = 50;
+
+let gc: (() => void) | undefined;
+
+/** A full garbage collection, through V8's `gc` exposed on first use. */
+function collectGarbage(): void {
+  if (gc === undefined) {
+    setFlagsFromString("--expose-gc");
+    gc = runInNewContext("gc") as () => void;
+  }
+  gc();
+}
 
 /** Options of {@link WorkerProcess.start}. */
 export interface WorkerProcessOptions {
@@ -162,8 +175,12 @@ export class WorkerProcess {
         const tasks = room > 0 ? await this.plane.takeTasks(this.id, Math.min(room, MAX_TAKE_BATCH)) : [];
         for (const task of tasks) this.start(decodeTaskMessage(task.payload));
         if (this.stopping) break;
-        // Paused with nothing running, no task end will wake the loop: look at memory again shortly.
-        if (paused && this.running === 0) await new Promise((resolve) => setTimeout(resolve, PAUSED_RECHECK_MS));
+        // Paused with nothing running, no task end will wake the loop: collect garbage (freed results
+        // may hold memory until the next collection) and look at memory again shortly.
+        if (paused && this.running === 0) {
+          collectGarbage();
+          await new Promise((resolve) => setTimeout(resolve, PAUSED_RECHECK_MS));
+        }
         else if (room <= 0) await new Promise<void>((resolve) => (this.wakeLoop = resolve));
         else if (tasks.length === 0 && messages.length === 0) await this.waiter.waitForWork(this.id, 1000);
       } catch (error) {

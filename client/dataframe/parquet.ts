@@ -1,7 +1,7 @@
 import { mkdirSync, openAsBlob, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Table, tableFromIPC, tableToIPC } from "apache-arrow";
-import * as parquet from "parquet-wasm";
+import type * as ParquetWasm from "parquet-wasm";
 import type { Graph } from "../../graph/task-spec.js";
 import { registerTask } from "../../worker/task-registry.js";
 import { schemaOfTable } from "./column.js";
@@ -27,7 +27,14 @@ export interface ReadParquetOptions {
   readonly columns?: readonly string[];
 }
 
-async function openParquet(path: string): Promise<parquet.ParquetFile> {
+/** parquet-wasm, loaded on first use: its WebAssembly instance costs every thread ~18 MB, so only threads that read or write Parquet pay it. */
+let loaded: Promise<typeof ParquetWasm> | undefined;
+function parquetWasm(): Promise<typeof ParquetWasm> {
+  return (loaded ??= import("parquet-wasm"));
+}
+
+async function openParquet(path: string): Promise<ParquetWasm.ParquetFile> {
+  const parquet = await parquetWasm();
   return parquet.ParquetFile.fromFile(await openAsBlob(path));
 }
 
@@ -46,7 +53,8 @@ export async function readParquetRowGroup(path: string, rowGroup: number, column
 }
 
 /** Writes `table` to `path` as Parquet; returns the path. */
-export function writeParquetFile(table: Table, path: string): string {
+export async function writeParquetFile(table: Table, path: string): Promise<string> {
+  const parquet = await parquetWasm();
   mkdirSync(dirname(path), { recursive: true });
   const wasmTable = parquet.Table.fromIPCStream(tableToIPC(table, "stream"));
   writeFileSync(path, parquet.writeParquet(wasmTable));

@@ -110,6 +110,12 @@ describe.each(CASES)("dataframe operations against the reference (seed $seed, $n
     expectRowsClose(got, groupByAgg(rows, keys, request), expect);
   });
 
+  it("sums, counts and averages by one int key, nulls in keys and values", async () => {
+    const request: Record<string, AggName[]> = { f: ["sum", "mean", "count"], b: ["mean"], id: ["count"] };
+    const got = await rowsAfter(frame().groupBy("k").agg(request));
+    expectRowsClose(got, groupByAgg(rows, ["k"], request), expect);
+  });
+
   it("gives the same groups hash-partitioned with splitOut, each output partition sorted by key", async () => {
     const request = { f: ["mean", "std", "nunique"] as AggName[], s: "last" as const };
     const got = await rowsAfter(frame().groupBy(["k", "b"]).agg(request, { splitOut: 3 }));
@@ -194,3 +200,16 @@ describe.each(CASES)("dataframe operations against the reference (seed $seed, $n
 });
 
 type Cell = Row[string];
+
+describe("group-by keys of every range", () => {
+  it.each([
+    ["small non-negative", (k: number) => k],
+    ["negative", (k: number) => k - 3],
+    ["spread far apart", (k: number) => k * 400_000_000 - 1_000_000_000],
+  ])("sums and averages by %s int keys", async (_name, key) => {
+    const rows = randomRows(41, 300).map((r) => ({ ...r, k: r.k === null ? null : key(r.k as number) }));
+    const request: Record<string, AggName[]> = { f: ["sum", "mean", "count"] };
+    const got = await rowsAfter(frameOf(rows, 3).groupBy("k").agg(request));
+    expectRowsClose(got, groupByAgg(rows, ["k"], request), expect);
+  });
+});

@@ -2,6 +2,7 @@ import type { Table } from "apache-arrow";
 import { registerTask } from "../../worker/task-registry.js";
 import { concatColumns, lengthOf, readColumn, takeColumn, toTable, type Column, type ColumnKind } from "./column.js";
 import { groupRows, hashRows, type Grouping } from "./hash-keys.js";
+import { directPartial } from "./direct-aggregate.js";
 import { sortIndices } from "./sort-kernel.js";
 
 /**
@@ -83,132 +84,6 @@ export function groupPartial(table: Table, keyNames: readonly string[], specs: r
     return reduceRaw(spec.agg, column, grouping);
   });
   return { keys: keyColumns.map((c) => takeColumn(c, grouping.firstRow)), states };
-}
-
-const ADDITIVE = new Set<AggName>(["sum", "count", "mean"]);
-
-/**
- * The common case in one pass: a single int key of narrow range and only sums, counts and means.
- * Values are accumulated straight into a slot per key value (no per-row group numbers), then the
- * slots that saw a row are compacted, in key order.
- */
-function directPartial(key: Column, table: Table, specs: readonly AggSpec[]): GroupPartial | undefined {
-  if (key.kind !== "int" || !specs.every((s) => ADDITIVE.has(s.agg))) return undefined;
-  const keys = key.values as Int32Array;
-  const n = keys.length;
-  // Keys are usually small non-negative codes: try slots 0..65535 first, which needs no pass to find
-  // the range (the first accumulation checks each key); only keys outside it cost a pass for their
-  // min and max.
-  const attempt = accumulateColumns(key, table, specs, 0, SMALL_KEYS);
-  if (attempt !== undefined) return attempt;
-  let min = 0x7fffffff;
-  let max = -0x80000000;
-  for (let i = 0; i < n; i++) {
-    if (key.valid !== null && key.valid[i] === 0) continue;
-    const k = keys[i] | 0;
-    if (k < min) min = k;
-    if (k > max) max = k;
-  }
-  if (max < min) return undefined;
-  const span = max - min + 1;
-  if (span > Math.max(2 * n, SMALL_KEYS)) return undefined;
-  return accumulateColumns(key, table, specs, min, span);
-}
-
-/** Sums and counts per slot `key - min` for every column of `specs`; undefined when a key falls outside the `span` slots. */
-function accumulateColumns(key: Column, table: Table, specs: readonly AggSpec[], min: number, span: number): GroupPartial | undefined {
-  const keys = key.values as Int32Array;
-  const rowsPerSlot = new Float64Array(span);
-  const columns = new Map<string, { counts: Float64Array; sums: Float64Array }>();
-  for (const spec of specs) {
-    if (columns.has(spec.column)) continue;
-    const column = readColumn(table, spec.column);
-    const counts = new Float64Array(span);
-    const sums = new Float64Array(span);
-    const inRange =
-      column.values instanceof Float64Array
-        ? accumulate(keys, key.valid, min, span, column.values, column.valid, counts, sums, rowsPerSlot)
-        : accumulateAny(keys, key.valid, min, span, column.values, column.valid, counts, sums, rowsPerSlot);
-    if (!inRange) return undefined;
-    columns.set(spec.column, { counts, sums });
-  }
-  const present: number[] = [];
-  for (let slot = 0; slot < span; slot++) if (rowsPerSlot[slot] > 0) present.push(slot);
-  const ngroups = present.length;
-  const pick = (from: Float64Array) => {
-    const out = new Float64Array(ngroups);
-    for (let g = 0; g < ngroups; g++) out[g] = from[present[g]];
-    return out;
-  };
-  const states = specs.map((spec): AggState => {
-    const { counts, sums } = columns.get(spec.column)!;
-    return spec.agg === "count" ? { count: pick(counts) } : spec.agg === "sum" ? { sum: pick(sums) } : { sum: pick(sums), count: pick(counts) };
-  });
-  return { keys: [{ kind: "int", values: Int32Array.from(present, (slot) => slot + min), valid: null }], states };
-}
-
-const SMALL_KEYS = 1 << 16;
-
-/**
- * Adds each valid value into its key's slot; `rowsPerSlot` marks slots with a valid key (whether or
- * not the value is valid). False as soon as a key has no slot (`key - min` outside 0..span-1). Float values get this monomorphic copy (the hot case); others use
- * {@link accumulateAny}.
- */
-function accumulate(
-  keys: Int32Array,
-  keyValid: Uint8Array | null,
-  min: number,
-  span: number,
-  values: Float64Array,
-  valid: Uint8Array | null,
-  counts: Float64Array,
-  sums: Float64Array,
-  rowsPerSlot: Float64Array,
-): boolean {
-  const n = keys.length;
-  if (keyValid === null && valid === null) {
-    for (let i = 0; i < n; i++) {
-      const slot = (keys[i] - min) | 0;
-      if (slot >>> 0 >= span) return false;
-      counts[slot]++;
-      sums[slot] += values[i];
-    }
-    rowsPerSlot.set(counts);
-    return true;
-  }
-  for (let i = 0; i < n; i++) {
-    if (keyValid !== null && keyValid[i] === 0) continue;
-    const slot = (keys[i] - min) | 0;
-    if (slot >>> 0 >= span) return false;
-    rowsPerSlot[slot] = 1;
-    if (valid !== null && valid[i] === 0) continue;
-    counts[slot]++;
-    sums[slot] += values[i];
-  }
-  return true;
-}
-
-function accumulateAny(
-  keys: Int32Array,
-  keyValid: Uint8Array | null,
-  min: number,
-  span: number,
-  values: ArrayLike<number>,
-  valid: Uint8Array | null,
-  counts: Float64Array,
-  sums: Float64Array,
-  rowsPerSlot: Float64Array,
-): boolean {
-  for (let i = 0; i < keys.length; i++) {
-    if (keyValid !== null && keyValid[i] === 0) continue;
-    const slot = (keys[i] - min) | 0;
-    if (slot >>> 0 >= span) return false;
-    rowsPerSlot[slot] = 1;
-    if (valid !== null && valid[i] === 0) continue;
-    counts[slot]++;
-    sums[slot] += values[i];
-  }
-  return true;
 }
 
 function reduceRaw(agg: AggName, column: Column, { groupOf, ngroups }: Grouping): AggState {

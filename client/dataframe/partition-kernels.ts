@@ -1,4 +1,4 @@
-import { Table } from "apache-arrow";
+import { DataType, Table } from "apache-arrow";
 import { registerTask } from "../../worker/task-registry.js";
 import { concatColumns, readColumn, schemaOfTable, takeColumn, toTable, toVector } from "./column.js";
 import { evaluateExpression } from "./evaluate-expression.js";
@@ -72,6 +72,12 @@ export function concatTables(tables: readonly Table[]): Table {
   const first = nonEmpty[0];
   const names = first.schema.names as string[];
   const schema = schemaOfTable(first);
+  // Without dictionaries to merge, the record batches can simply be gathered (no copy) when every
+  // table has the same Arrow types.
+  const sameTypes = nonEmpty.every((t) => t.schema.fields.every((f, i) => String(f.type) === String(first.schema.fields[i].type) && f.name === names[i]));
+  if (sameTypes && !first.schema.fields.some((f) => DataType.isDictionary(f.type))) {
+    return new Table(first.schema, nonEmpty.flatMap((t) => t.batches));
+  }
   return toTable(
     names,
     schema.map(({ name, kind }) => concatColumns(nonEmpty.map((t) => readColumn(t, name)), kind)),

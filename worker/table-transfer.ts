@@ -12,9 +12,16 @@ import { isPlainObject } from "../graph/task-spec.js";
  * and consumed by tasks in others is encoded once, however often it travels.
  */
 
+/**
+ * The key under which a packed table holds its bytes. An object whose only property is this key,
+ * holding a `Uint8Array`, stands for a table; the key is not an identifier, so ordinary data does not
+ * take that shape by accident.
+ */
+const PACKED = "weft:arrow-ipc";
+
 /** What a table becomes for `postMessage`: a tagged holder of its IPC stream bytes. */
 interface PackedTable {
-  readonly weftArrowIpc: Uint8Array;
+  readonly [PACKED]: Uint8Array;
 }
 
 /** Tables this thread read from shared bytes (or packed), and those bytes. */
@@ -25,7 +32,7 @@ const MAX_DEPTH = 4;
 const MAX_ITEMS = 1024;
 
 function isPackedTable(value: object): value is PackedTable {
-  const bytes = (value as { weftArrowIpc?: unknown }).weftArrowIpc;
+  const bytes = (value as { [PACKED]?: unknown })[PACKED];
   return bytes instanceof Uint8Array && Object.keys(value).length === 1;
 }
 
@@ -36,14 +43,14 @@ function packTable(table: Table): PackedTable {
     const bytes = tableToIPC(table, "stream");
     const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
     shared.set(bytes);
-    packed = { weftArrowIpc: shared };
+    packed = { [PACKED]: shared };
     sharedBytesOf.set(table, packed);
   }
   return packed;
 }
 
 function unpackTable(packed: PackedTable): Table {
-  const table = tableFromIPC(packed.weftArrowIpc);
+  const table = tableFromIPC(packed[PACKED]);
   sharedBytesOf.set(table, packed);
   return table;
 }

@@ -54,7 +54,8 @@ const MAX_BATCH = 1000;
  * in threads by name: each thread imports the module that registered a function (recorded by `task()`)
  * before its first use. A function with no importable module — a closure passed to `delayed` — runs on
  * the calling thread instead. Large typed-array results come back in shared memory (see
- * `shareLargeBuffers`), so handing them to further tasks copies nothing.
+ * `shareLargeBuffers`), so handing them to further tasks copies nothing; Arrow tables travel as their
+ * IPC bytes in shared memory, encoded once per table (see `packTables`).
  *
  * @example
  * ```ts

@@ -49,6 +49,19 @@ export function takeRows(table: Table, indices: Int32Array): Table {
   );
 }
 
+/** `table` split into `parts` tables: row `i` goes to part `target[i]`; row order is kept within each. */
+export function splitRows(table: Table, target: Int32Array, parts: number): Table[] {
+  const sizes = new Int32Array(parts);
+  for (let i = 0; i < target.length; i++) sizes[target[i]]++;
+  const indices = Array.from(sizes, (size) => new Int32Array(size));
+  const filled = new Int32Array(parts);
+  for (let i = 0; i < target.length; i++) {
+    const part = target[i];
+    indices[part][filled[part]++] = i;
+  }
+  return indices.map((rows) => takeRows(table, rows));
+}
+
 export function filterRows(table: Table, predicate: ExpressionNode): Table {
   const mask = evaluateExpression(predicate, table);
   const indices = maskToIndices(mask.values as Uint8Array, mask.valid);

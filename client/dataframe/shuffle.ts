@@ -5,7 +5,7 @@ import { readColumn } from "./column.js";
 import { DataFrame } from "./dataframe.js";
 import { addTask, extend, layerName, partitionKey, ref } from "./frame-graph.js";
 import { hashRows } from "./hash-keys.js";
-import { CONCAT, maskToIndices, takeRows } from "./partition-kernels.js";
+import { CONCAT, splitRows } from "./partition-kernels.js";
 
 /**
  * The task-based hash shuffle (as Dask's `shuffle="tasks"`): each input partition is split by a hash
@@ -22,11 +22,7 @@ export function hashSplit(table: Table, keys: readonly string[], parts: number):
     keys.map((key) => readColumn(table, key)),
     table.numRows,
   );
-  const target = new Uint8Array(table.numRows);
-  return Array.from({ length: parts }, (_, part) => {
-    for (let i = 0; i < hashes.length; i++) target[i] = (hashes[i] >>> 0) % parts === part ? 1 : 0;
-    return takeRows(table, maskToIndices(target, null));
-  });
+  return splitRows(table, Int32Array.from(hashes, (h) => (h >>> 0) % parts), parts);
 }
 
 registerTask(HASH_SPLIT, hashSplit, import.meta.url);

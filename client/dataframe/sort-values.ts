@@ -5,7 +5,7 @@ import { checkColumns } from "./blockwise.js";
 import { readColumn, valueAt } from "./column.js";
 import { DataFrame } from "./dataframe.js";
 import { addTask, extend, layerName, partitionKey, ref } from "./frame-graph.js";
-import { concatTables, maskToIndices, takeRows } from "./partition-kernels.js";
+import { concatTables, splitRows, takeRows } from "./partition-kernels.js";
 import { sortIndices } from "./sort-kernel.js";
 
 /**
@@ -89,11 +89,7 @@ export function rangeSplit(table: Table, column: string, boundaries: readonly So
     }
     target[i] = ascending ? lo : parts - 1 - lo;
   }
-  const mask = new Uint8Array(table.numRows);
-  return Array.from({ length: parts }, (_, part) => {
-    for (let i = 0; i < target.length; i++) mask[i] = target[i] === part ? 1 : 0;
-    return takeRows(table, maskToIndices(mask, null));
-  });
+  return splitRows(table, target, parts);
 }
 
 /** The pieces of one output partition, concatenated and sorted. */

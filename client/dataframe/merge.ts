@@ -66,13 +66,18 @@ export function merge(left: DataFrame, right: DataFrame, options: MergeOptions):
   const repeated = outputNames.find((name, i) => outputNames.indexOf(name) !== i);
   if (repeated !== undefined) throw new RangeError(`merge(): output column "${repeated}" would appear twice; pick other suffixes`);
 
-  const broadcastRight = how === "inner" || how === "left";
-  const broadcastLeft = how === "inner" || how === "right";
-  const auto = options.broadcast === undefined;
-  if (options.broadcast !== false) {
-    const rightSmall = right.npartitions <= left.npartitions;
-    if (broadcastRight && (auto ? right.npartitions === 1 : rightSmall)) return broadcastJoin(left, right, plan, schema, "right");
-    if (broadcastLeft && (auto ? left.npartitions === 1 : !rightSmall || !broadcastRight)) return broadcastJoin(left, right, plan, schema, "left");
+  // A side can be broadcast when the join keeps none of its unmatched rows (each partition of the
+  // other side would otherwise emit them again).
+  const canBroadcastRight = how === "inner" || how === "left";
+  const canBroadcastLeft = how === "inner" || how === "right";
+  if (options.broadcast === true) {
+    if (!canBroadcastRight && !canBroadcastLeft) throw new RangeError("merge(): an outer join keeps unmatched rows of both sides, so neither can be broadcast");
+    const smallIsRight = canBroadcastRight && (!canBroadcastLeft || right.npartitions <= left.npartitions);
+    return broadcastJoin(left, right, plan, schema, smallIsRight ? "right" : "left");
+  }
+  if (options.broadcast === undefined) {
+    if (canBroadcastRight && right.npartitions === 1) return broadcastJoin(left, right, plan, schema, "right");
+    if (canBroadcastLeft && left.npartitions === 1) return broadcastJoin(left, right, plan, schema, "left");
   }
   const nparts = options.npartitions ?? Math.max(left.npartitions, right.npartitions);
   if (!Number.isInteger(nparts) || nparts < 1) throw new RangeError(`merge(): npartitions must be a whole number >= 1, got ${nparts}`);

@@ -31,6 +31,7 @@ describe("dataframe input checks", () => {
     const other = fromRecords([{ k: "1", w: 1 }]);
     expect(() => df().merge(other, { on: "k" })).toThrow(new TypeError('merge(): key column "k" is int on the left and string on the right'));
     expect(() => df().merge(df(), { on: "k", how: "cross" as never })).toThrow(/how must be one of inner, left, right, outer, got "cross"/);
+    expect(() => df().merge(df(), { on: "k", how: "outer", broadcast: true })).toThrow(/an outer join keeps unmatched rows of both sides, so neither can be broadcast/);
   });
 
   it("refuses values fromRecords cannot store, naming the column and row", () => {

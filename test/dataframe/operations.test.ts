@@ -129,6 +129,15 @@ describe.each(CASES)("dataframe operations against the reference (seed $seed, $n
     expect(canonical(got)).toEqual(canonical(mergeRows(rows, other, ["k"], how)));
   });
 
+  it.each(["inner", "left", "right"] as const)("joins (%s) with the side asked for broadcast even when it has several partitions", async (how) => {
+    const other = randomRows(seed + 300, 50, 5).map((r) => ({ k: r.k, label: r.s }));
+    const side = fromRecords(other, { npartitions: 2, schema: { k: "int", label: "string" } });
+    const merged = frame().merge(side, { on: "k", how, broadcast: true });
+    // Output partitions are those of the side not broadcast: the larger one, when either could go.
+    expect(merged.npartitions).toBe(how === "left" ? npartitions : how === "right" ? 2 : Math.max(2, npartitions));
+    expect(canonical(await rowsAfter(merged))).toEqual(canonical(mergeRows(rows, other, ["k"], how)));
+  });
+
   it.each(["inner", "left", "right"] as const)("joins (%s) on two key columns by broadcasting a one-partition side", async (how) => {
     const other = randomRows(seed + 200, 40, 4).map((r) => ({ k: r.k, b: r.b, score: r.f }));
     const right = fromRecords(other, { npartitions: 1, schema: { k: "int", b: "bool", score: "float" } });

@@ -20,5 +20,5 @@ export function head(frame: DataFrame, n: number, options: HeadOptions): DataFra
   const graph = extend(frame.graph);
   const inputs = Array.from({ length: take }, (_, i) => ref(partitionKey(frame.name, i)));
   addTask(graph, partitionKey(name, 0), HEAD, [inputs, n]);
-  return new DataFrame(name, 1, frame.schema, graph, undefined, frame.index);
+  return new DataFrame(name, 1, frame.schema, graph, (wanted) => head(frame.project(wanted), n, options), frame.index);
 }

@@ -1,7 +1,7 @@
 import type { Table } from "apache-arrow";
 import { GETITEM } from "../../worker/builtin-tasks.js";
 import { registerTask } from "../../worker/task-registry.js";
-import { checkColumns } from "./blockwise.js";
+import { checkColumns, unionInFrameOrder } from "./blockwise.js";
 import { readColumn, valueAt } from "./column.js";
 import { DataFrame } from "./dataframe.js";
 import { addTask, extend, layerName, partitionKey, ref } from "./frame-graph.js";
@@ -129,7 +129,9 @@ export function sortValues(frame: DataFrame, by: readonly string[], options: Sor
     const pieces = splits.map((key, i) => ref(addTask(graph, `${name}-piece-${i}-${j}`, GETITEM, [ref(key), j])));
     addTask(graph, partitionKey(name, j), SORT_PARTITION, [pieces, columns, ascending]);
   }
-  return new DataFrame(name, nparts, frame.schema, graph, undefined, index);
+  // Asked for fewer columns, sort a frame of only those and the sort columns.
+  const projector = (wanted: readonly string[]) => sortValues(frame.project(unionInFrameOrder(frame, wanted, columns)), columns, options, index);
+  return new DataFrame(name, nparts, frame.schema, graph, projector, index);
 }
 
 /** `df.setIndex(column)`: sorted ascending by `column`, which the frame then names as its index. */

@@ -95,6 +95,17 @@ describe("CSV", () => {
     expect(counted).toEqual([["id"], ["id"], ["id"]]);
   });
 
+  it("pushes a later selection through sorts and head into the readers", async () => {
+    const df = readCsv(join(dir, "round", "part-*.csv"));
+    const picked = df.sortValues("f").head(10).select(["s"]);
+    const blocks = callsTo(picked, READ_CSV_BLOCK).map(([block]) => (block as CsvBlock).names);
+    expect(blocks).toEqual([["f", "s"], ["f", "s"], ["f", "s"]]);
+    const sorted = [...rows].filter((r) => r.f !== null).sort((a, b) => (a.f as number) - (b.f as number));
+    const got = await rowsAfter(picked);
+    expect(got).toHaveLength(10);
+    expect(got.map((r) => r.s)).toEqual(sorted.slice(0, 10).map((r) => r.s));
+  });
+
   it("gives the same group-by result from projected readers as from the full rows", async () => {
     const df = readCsv(join(dir, "round", "part-*.csv"));
     const [projected] = await client.compute(df.assign({ g: col("f").mul(2) }).groupBy("s").agg({ g: "sum" }));

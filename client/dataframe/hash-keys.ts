@@ -101,6 +101,7 @@ export function groupRows(columns: readonly Column[], dropNullKeys: boolean): Gr
     const direct = groupSmallInts(columns[0], n, dropNullKeys);
     if (direct !== undefined) return direct;
   }
+  if (columns.length === 1 && columns[0].kind === "string") return groupStrings(columns[0], n, dropNullKeys);
   const hashes = hashRows(columns, n);
   let capacity = 16;
   while (capacity < n * 2) capacity *= 2;
@@ -169,4 +170,37 @@ function groupSmallInts(column: Column, n: number, dropNullKeys: boolean): Group
     groupOf[i] = group;
   }
   return { groupOf, ngroups, firstRow: firstRow.slice(0, ngroups) };
+}
+
+/** A string key: its dictionary codes number the groups (entries repeated in the dictionary are merged first). */
+function groupStrings(column: Column, n: number, dropNullKeys: boolean): Grouping {
+  const dictionary = column.dictionary!;
+  const canonical = new Int32Array(dictionary.length);
+  const firstCode = new Map<string, number>();
+  dictionary.forEach((text, code) => {
+    const seen = firstCode.get(text);
+    if (seen === undefined) firstCode.set(text, code);
+    canonical[code] = seen ?? code;
+  });
+  const codes = column.values as Int32Array;
+  const valid = column.valid;
+  // Slot `dictionary.length` stands for null, when nulls form a group.
+  const slots = new Int32Array(dictionary.length + 1).fill(-1);
+  const groupOf = new Int32Array(n);
+  const firstRows: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const isNull = valid !== null && valid[i] === 0;
+    if (isNull && dropNullKeys) {
+      groupOf[i] = -1;
+      continue;
+    }
+    const slot = isNull ? dictionary.length : canonical[codes[i]];
+    let group = slots[slot];
+    if (group === -1) {
+      group = slots[slot] = firstRows.length;
+      firstRows.push(i);
+    }
+    groupOf[i] = group;
+  }
+  return { groupOf, ngroups: firstRows.length, firstRow: Int32Array.from(firstRows) };
 }

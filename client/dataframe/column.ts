@@ -227,11 +227,33 @@ export function toVector(column: Column): Vector {
       return makeVector(makeData({ type: new TimestampMillisecond(), length, nullCount, nullBitmap, data: data as never }));
     }
     case "string": {
-      const dictionary = vectorFromArray(column.dictionary as string[], new Utf8());
+      const { codes, entries } = compactDictionary(column, length);
+      const dictionary = vectorFromArray(entries as string[], new Utf8());
       const type = new Dictionary(new Utf8(), new Int32());
-      return makeVector(makeData({ type, length, nullCount, nullBitmap, data: column.values as Int32Array, dictionary }));
+      return makeVector(makeData({ type, length, nullCount, nullBitmap, data: codes, dictionary }));
     }
   }
+}
+
+/**
+ * The codes and dictionary a string column is written with: as they are, unless the dictionary has
+ * more entries than the column has rows (after a filter, say), when only the entries in use are kept,
+ * so tables do not carry (and ship) strings none of their rows hold.
+ */
+function compactDictionary(column: Column, length: number): { codes: Int32Array; entries: readonly string[] } {
+  const codes = column.values as Int32Array;
+  const dictionary = column.dictionary!;
+  if (dictionary.length <= length) return { codes, entries: dictionary };
+  const renumbered = new Int32Array(dictionary.length).fill(-1);
+  const entries: string[] = [];
+  const out = new Int32Array(length);
+  for (let i = 0; i < length; i++) {
+    if (column.valid !== null && column.valid[i] === 0) continue;
+    const code = codes[i];
+    if (renumbered[code] === -1) renumbered[code] = entries.push(dictionary[code]) - 1;
+    out[i] = renumbered[code];
+  }
+  return { codes: out, entries };
 }
 
 /** A table of the given columns, in order. */

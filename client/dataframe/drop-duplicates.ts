@@ -1,10 +1,6 @@
-import type { Table } from "apache-arrow";
-import { registerTask } from "../../worker/task-registry.js";
 import { blockwise, checkColumns } from "./blockwise.js";
-import { readColumn } from "./column.js";
 import type { DataFrame } from "./dataframe.js";
-import { groupRows } from "./hash-keys.js";
-import { takeRows } from "./partition-kernels.js";
+import { DROP_DUPLICATES } from "./distinct-kernel.js";
 import { shuffle } from "./shuffle.js";
 
 /** Options of `df.dropDuplicates`. */
@@ -14,19 +10,6 @@ export interface DropDuplicatesOptions {
   /** Output partitions. Default: as many as the input. */
   readonly npartitions?: number;
 }
-
-export const DROP_DUPLICATES = "weft.df.dropDuplicates";
-
-/** The first row of each distinct `subset` key of a partition (nulls equal nulls), in their order. */
-export function dropDuplicateRows(table: Table, subset: readonly string[]): Table {
-  const { firstRow, ngroups } = groupRows(
-    subset.map((name) => readColumn(table, name)),
-    false,
-  );
-  return ngroups === table.numRows ? table : takeRows(table, firstRow);
-}
-
-registerTask(DROP_DUPLICATES, dropDuplicateRows, import.meta.url);
 
 /**
  * `df.dropDuplicates()`: rows with distinct values in `subset`, keeping the first of each. Rows are

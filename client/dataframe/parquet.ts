@@ -1,25 +1,16 @@
-import { mkdirSync, openAsBlob, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
-import { type Table, tableFromIPC, tableToIPC } from "apache-arrow";
-import type * as ParquetWasm from "parquet-wasm";
+import { statSync } from "node:fs";
+import { tableFromIPC } from "apache-arrow";
 import type { Graph } from "../../graph/task-spec.js";
-import { registerTask } from "../../worker/task-registry.js";
 import { schemaOfTable } from "./column.js";
 import { DataFrame } from "./dataframe.js";
 import { addTask, layerName, partitionKey } from "./frame-graph.js";
 import { expandPaths } from "./glob-paths.js";
 import type { Scalar } from "./scalar.js";
-import { statSync } from "node:fs";
 import { writePartitions } from "./write-partitions.js";
+import { openParquet, READ_PARQUET, WRITE_PARQUET } from "./parquet-kernel.js";
 
-/**
- * Parquet files through parquet-wasm (Rust's `parquet` crate compiled to WebAssembly): a partition per
- * row group; projected columns are the only ones decoded, and a reader reads only the byte ranges of
- * its row group's column chunks (the file is opened as a lazily read Blob).
- */
+/** Parquet files as dataframes: a partition per row group (see `parquet-kernel.ts`). */
 
-export const READ_PARQUET = "weft.df.readParquet";
-export const WRITE_PARQUET = "weft.df.writeParquet";
 
 /** Options of {@link readParquet}. */
 export interface ReadParquetOptions {
@@ -27,42 +18,6 @@ export interface ReadParquetOptions {
   readonly columns?: readonly string[];
 }
 
-/** parquet-wasm, loaded on first use: its WebAssembly instance costs every thread ~18 MB, so only threads that read or write Parquet pay it. */
-let loaded: Promise<typeof ParquetWasm> | undefined;
-function parquetWasm(): Promise<typeof ParquetWasm> {
-  return (loaded ??= import("parquet-wasm"));
-}
-
-async function openParquet(path: string): Promise<ParquetWasm.ParquetFile> {
-  const parquet = await parquetWasm();
-  return parquet.ParquetFile.fromFile(await openAsBlob(path));
-}
-
-/** Reads row group `rowGroup` of `path`, only `columns`. */
-export async function readParquetRowGroup(path: string, rowGroup: number, columns: readonly string[]): Promise<Table> {
-  const file = await openParquet(path);
-  try {
-    const table = await file.read({ rowGroups: [rowGroup], columns: [...columns] });
-    // intoIPCStream hands the WebAssembly table's memory over (it frees the table).
-    const read = tableFromIPC(table.intoIPCStream());
-    // parquet-wasm returns columns in file order; keep the requested order.
-    return read.select([...columns]);
-  } finally {
-    file.free();
-  }
-}
-
-/** Writes `table` to `path` as Parquet; returns the path. */
-export async function writeParquetFile(table: Table, path: string): Promise<string> {
-  const parquet = await parquetWasm();
-  mkdirSync(dirname(path), { recursive: true });
-  const wasmTable = parquet.Table.fromIPCStream(tableToIPC(table, "stream"));
-  writeFileSync(path, parquet.writeParquet(wasmTable));
-  return path;
-}
-
-registerTask(READ_PARQUET, readParquetRowGroup, import.meta.url);
-registerTask(WRITE_PARQUET, writeParquetFile, import.meta.url);
 
 /**
  * A dataframe over Parquet files (a path, a glob or a list): one partition per row group. Reads each

@@ -1,11 +1,8 @@
-import type { Table } from "apache-arrow";
 import { GETITEM } from "../../worker/builtin-tasks.js";
-import { registerTask } from "../../worker/task-registry.js";
-import { readColumn } from "./column.js";
 import { DataFrame } from "./dataframe.js";
 import { addTask, extend, layerName, partitionKey, ref } from "./frame-graph.js";
-import { hashRows } from "./hash-keys.js";
-import { CONCAT, splitRows } from "./partition-kernels.js";
+import { CONCAT } from "./partition-kernels.js";
+import { HASH_SPLIT } from "./shuffle-kernel.js";
 
 /**
  * The task-based hash shuffle (as Dask's `shuffle="tasks"`): each input partition is split by a hash
@@ -13,19 +10,6 @@ import { CONCAT, splitRows } from "./partition-kernels.js";
  * pieces, in input order. Rows with equal keys end up in the same output partition, whichever input
  * they came from.
  */
-
-export const HASH_SPLIT = "weft.df.hashSplit";
-
-/** `table` split into `parts` tables by a hash of `keys`; row order is kept within each. */
-export function hashSplit(table: Table, keys: readonly string[], parts: number): Table[] {
-  const hashes = hashRows(
-    keys.map((key) => readColumn(table, key)),
-    table.numRows,
-  );
-  return splitRows(table, Int32Array.from(hashes, (h) => (h >>> 0) % parts), parts);
-}
-
-registerTask(HASH_SPLIT, hashSplit, import.meta.url);
 
 /** `frame` hash-partitioned on `keys` into `nparts` partitions. */
 export function shuffle(frame: DataFrame, keys: readonly string[], nparts: number): DataFrame {

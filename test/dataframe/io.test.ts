@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "../../client/client.js";
 import { READ_CSV_BLOCK, type CsvBlock } from "../../client/dataframe/csv-kernel.js";
 import { col, fromRecords, readCsv, readIpc, readParquet, type DataFrame } from "../../client/dataframe/index.js";
-import { READ_PARQUET } from "../../client/dataframe/parquet.js";
+import { READ_PARQUET } from "../../client/dataframe/parquet-kernel.js";
 import type { ReadonlyGraph } from "../../graph/task-spec.js";
 import { asRecords, RANDOM_SCHEMA, randomRows, rowsOf, type Row } from "../support/dataframe-reference.js";
 

@@ -18,11 +18,14 @@ export function directPartial(key: Column, table: Table, specs: readonly AggSpec
   if (key.kind !== "int" || !specs.every((s) => ADDITIVE.has(s.agg))) return undefined;
   const keys = key.values as Int32Array;
   const n = keys.length;
-  // Keys are usually small non-negative codes: try slots 0..65535 first, which needs no pass to find
-  // the range (the first accumulation checks each key); only keys outside it cost a pass for their
-  // min and max.
-  const attempt = accumulateColumns(key, table, specs, 0, SMALL_KEYS);
-  if (attempt !== undefined) return attempt;
+  // Keys are usually small non-negative codes: try slots 0..1023, then 0..65535, which need no pass
+  // to find the range (accumulating checks each key and gives up at the first one outside); only
+  // keys outside both cost a pass for their min and max. Small slot arrays first keep the common
+  // case from allocating (and collecting) megabytes per partition.
+  for (const slots of SLOT_TIERS) {
+    const attempt = accumulateColumns(key, table, specs, 0, slots);
+    if (attempt !== undefined) return attempt;
+  }
   let min = 0x7fffffff;
   let max = -0x80000000;
   for (let i = 0; i < n; i++) {
@@ -70,6 +73,7 @@ function accumulateColumns(key: Column, table: Table, specs: readonly AggSpec[],
 }
 
 const SMALL_KEYS = 1 << 16;
+const SLOT_TIERS = [1 << 10, SMALL_KEYS];
 
 /**
  * Adds each valid value into its key's slot; `rowsPerSlot` marks slots with a valid key (whether or

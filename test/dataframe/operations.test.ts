@@ -213,6 +213,7 @@ type Cell = Row[string];
 describe("group-by keys of every range", () => {
   it.each([
     ["small non-negative", (k: number) => k],
+    ["non-negative up to 65,535", (k: number) => k * 10_000 + 7],
     ["negative", (k: number) => k - 3],
     ["spread far apart", (k: number) => k * 400_000_000 - 1_000_000_000],
   ])("sums and averages by %s int keys", async (_name, key) => {

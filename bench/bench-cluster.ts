@@ -16,6 +16,8 @@ export interface BenchClusterOptions {
   readonly nthreads?: number;
   /** An existing Redis to use; default: a private redis-server started for the run. */
   readonly redis?: string;
+  /** Each worker's memory limit in bytes (see `WorkerProcessOptions.memoryLimit`). Default: none. */
+  readonly memoryLimit?: number;
 }
 
 /** Where a benchmark computes: a local client or a cluster started for it. */
@@ -42,7 +44,7 @@ export async function startBenchCluster(options: BenchClusterOptions): Promise<B
   const nthreads = options.nthreads ?? Math.max(1, Math.floor(availableParallelism() / options.workers));
   const nanny = Nanny.start({
     nprocs: options.workers,
-    worker: { redis, prefix, nthreads, imports: [module], logLevel: "warn" },
+    worker: { redis, prefix, nthreads, imports: [module], logLevel: "warn", memoryLimit: options.memoryLimit },
     // The bench prints one line of results; the nanny speaks up only when something goes wrong.
     logger: jsonLogger({ level: "warn", fields: { component: "nanny" } }),
   });

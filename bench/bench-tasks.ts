@@ -1,3 +1,4 @@
+import { tableFromArrays } from "apache-arrow";
 import { task } from "../client/task.js";
 
 /** The task functions of the bench workloads: as cheap as possible, so the scheduler is what is measured. */
@@ -13,3 +14,15 @@ export const sumAll = task("bench.sum", (values: readonly number[]) => {
 });
 /** Adds two inputs: a step of the `tree` reduction. */
 export const add = task("bench.add", (a: number, b: number) => a + b);
+
+/** Rows of partition `part` of the `df-groupby-mean` data: int keys 0–999, float values. */
+export const dfGroupbyPartition = task("bench.df.partition", (part: number, rows: number) => {
+  const k = new Int32Array(rows);
+  const v = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const row = part * rows + i;
+    k[i] = (row * 7919) % 1000;
+    v[i] = (row % 10_007) / 100;
+  }
+  return tableFromArrays({ k, v });
+});

@@ -2,6 +2,7 @@ import { delayed, type Delayed } from "../client/delayed.js";
 import type { BenchComputer } from "./bench-cluster.js";
 import { arrayXxtMean } from "./array-xxt-mean.js";
 import { add, noop, sumAll } from "./bench-tasks.js";
+import { dfGroupbyMean } from "./df-groupby-mean.js";
 
 /** A benchmark graph: its output, how many tasks it has, and how to tell its result is right. */
 export interface Workload {
@@ -63,4 +64,5 @@ export const WORKLOADS: Readonly<Record<string, WorkloadDefinition>> = {
     defaultTasks: 8_000,
     describe: "(x + x.T).mean() of a seeded random NxN float64 array in 1000x1000 blocks, generation included",
   },
+  "df-groupby-mean": dfGroupbyMean,
 };

@@ -28,6 +28,8 @@ options:
                machine's first external IPv4 address when --host is 0.0.0.0 or ::)
   --token      bearer token peers present to the data servers (default: $WEFT_DATA_TOKEN, else none);
                prefer the environment variable: other users of the machine can read command lines
+  --memory-limit  resident memory per process, such as 512MB or 2GB: a process at 80% of it takes
+               no new tasks until its memory falls (default: no limit)
   --executor   threads | main: run tasks on a worker_threads pool or the main thread (default threads;
                main suits tasks that await I/O: a long computation there silences heartbeats)
   --log-level  ${LOG_LEVELS.join(" | ")} (default info); logs are JSON lines on stderr`;
@@ -49,6 +51,7 @@ export async function workerCommand(args: string[]): Promise<number> {
         token: { type: "string" },
         advertise: { type: "string" },
         executor: { type: "string", default: "threads" },
+        "memory-limit": { type: "string" },
         "log-level": { type: "string", default: "info" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -74,6 +77,8 @@ export async function workerCommand(args: string[]): Promise<number> {
   const logLevel = values["log-level"];
   if (!isLogLevel(logLevel)) return refuse(`unknown log level "${logLevel}"; use ${LOG_LEVELS.join(", ")}`);
   if (values.prefix === "") return refuse("--prefix must not be empty");
+  const memoryLimit = values["memory-limit"] === undefined ? undefined : parseBytes(values["memory-limit"]);
+  if (memoryLimit === null) return refuse(`--memory-limit must be a size such as 512MB or 2GB, got "${values["memory-limit"]}"`);
   const imports: string[] = [];
   for (const module of values.import) {
     const url = moduleUrl(module);
@@ -86,7 +91,7 @@ export async function workerCommand(args: string[]): Promise<number> {
   const nanny = Nanny.start({
     nprocs,
     logger,
-    worker: { redis, prefix: values.prefix, nthreads, executor, imports, host: values.host, advertise: values.advertise, token: values.token ?? dataTokenFromEnv(), logLevel },
+    worker: { redis, prefix: values.prefix, nthreads, executor, imports, host: values.host, advertise: values.advertise, token: values.token ?? dataTokenFromEnv(), logLevel, memoryLimit },
   });
 
   // Listeners stay until the workers are down: a second Ctrl-C (or the same signal forwarded by the
@@ -108,6 +113,17 @@ export async function workerCommand(args: string[]): Promise<number> {
   } finally {
     for (const signal of ["SIGINT", "SIGTERM"] as const) process.off(signal, onSignal);
   }
+}
+
+const UNITS: Readonly<Record<string, number>> = { "": 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3 };
+
+/** Bytes from a size such as `512MB`, `2GiB` or `1000000`; null when it is not one. */
+export function parseBytes(text: string): number | null {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const scale = match === null ? undefined : UNITS[match[2].toUpperCase()];
+  if (match === null || scale === undefined) return null;
+  const bytes = Math.round(Number(match[1]) * scale);
+  return bytes > 0 ? bytes : null;
 }
 
 function refuse(message: string): number {

@@ -10,8 +10,8 @@
  * Supported values: `undefined`, `null`, booleans, numbers (including `-0`, `NaN`, `±Infinity`),
  * bigints of any size, strings, arrays (holes become `undefined`), plain objects (a null prototype
  * comes back as `Object.prototype`), `Map`, `Set`, `Date` (including invalid dates), `RegExp`
- * (source and flags), every typed-array class, `DataView`, `ArrayBuffer`, {@link Ref} and
- * {@link Call}. Typed-array subclasses such as Node's `Buffer` travel as their base class. Everything
+ * (source and flags), every typed-array class, `DataView`, `ArrayBuffer`, apache-arrow `Table`
+ * (as Arrow IPC), {@link Ref} and {@link Call}. Typed-array subclasses such as Node's `Buffer` travel as their base class. Everything
  * else is refused: functions, symbols, class instances (including `Error`, whose class, stack and
  * extra fields msgpackr would lose), circular references, and objects with an own `__proto__` key
  * (msgpackr renames it when decoding).
@@ -20,6 +20,7 @@
  *
  * | code | carries |
  * |---|---|
+ * | 65 (`A`) | apache-arrow `Table`: padding, then its Arrow IPC stream bytes (8-byte aligned) |
  * | 67 (`C`) | {@link Call}: `[fn, args]` |
  * | 77 (`M`) | `Map`: `[k1, v1, k2, v2, …]` |
  * | 82 (`R`) | {@link Ref}: its key |
@@ -29,6 +30,7 @@
  * msgpackr's own codes (`Set` 0x73, `RegExp` 0x78, large bigints 0x42, timestamps -1, `undefined` 0)
  * are used as msgpackr writes them.
  */
+import { Table, tableFromIPC, tableToIPC } from "apache-arrow";
 import { addExtension, Packr } from "msgpackr";
 import { GraphError } from "./graph-error.js";
 import {
@@ -64,6 +66,12 @@ class WireBytes {
   ) {}
 }
 
+/** An Arrow table, as its IPC stream bytes. */
+class WireTable {
+  constructor(readonly table: Table) {}
+}
+
+const EXT_ARROW_TABLE = 0x41;
 const EXT_CALL = 0x43;
 const EXT_MAP = 0x4d;
 const EXT_REF = 0x52;
@@ -98,10 +106,18 @@ function viewCode(view: ArrayBufferView): number {
 const PAD_BUDGET = 7;
 const BYTES_HEADER = 2; // class code, pad length
 
-function packBytes(
-  wire: WireBytes,
-  allocateForWrite: (size: number) => { target: Uint8Array; targetView: DataView; position: number },
-): undefined {
+type AllocateForWrite = (size: number) => { target: Uint8Array; targetView: DataView; position: number };
+
+function packBytes(wire: WireBytes, allocateForWrite: AllocateForWrite): undefined {
+  return packAligned(EXT_BYTES, wire, allocateForWrite);
+}
+
+function packTable(wire: WireTable, allocateForWrite: AllocateForWrite): undefined {
+  return packAligned(EXT_ARROW_TABLE, new WireBytes(0, tableToIPC(wire.table, "stream")), allocateForWrite);
+}
+
+/** Writes an extension of `type` holding a class code, padding and `wire`'s bytes, aligned to 8 bytes. */
+function packAligned(type: number, wire: WireBytes, allocateForWrite: AllocateForWrite): undefined {
   const length = BYTES_HEADER + PAD_BUDGET + wire.bytes.byteLength;
   const headerSize = length < 0x100 ? 3 : length < 0x10000 ? 4 : 6;
   const { target, targetView, position } = allocateForWrite(headerSize + length);
@@ -118,7 +134,7 @@ function packBytes(
     targetView.setUint32(at, length);
     at += 4;
   }
-  target[at++] = EXT_BYTES;
+  target[at++] = type;
   // msgpackr starts every message on an 8-byte boundary of its buffer, so aligning the absolute
   // position aligns the offset within the message too, which is what a receiver sees.
   const pad = (8 - ((target.byteOffset + at + BYTES_HEADER) & 7)) & 7;
@@ -132,13 +148,25 @@ function packBytes(
   return undefined;
 }
 
-function unpackBytes(data: Uint8Array): unknown {
-  if (data.length < BYTES_HEADER + PAD_BUDGET) throw new Error("typed-array extension is too short");
-  const classCode = data[0];
+/** The payload of an aligned extension (see {@link packAligned}). */
+function alignedPayload(data: Uint8Array, what: string): Uint8Array {
+  if (data.length < BYTES_HEADER + PAD_BUDGET) throw new Error(`${what} extension is too short`);
   const pad = data[1];
-  if (pad > PAD_BUDGET) throw new Error(`typed-array extension has padding ${pad} (at most ${PAD_BUDGET})`);
+  if (pad > PAD_BUDGET) throw new Error(`${what} extension has padding ${pad} (at most ${PAD_BUDGET})`);
   const byteLength = data.length - BYTES_HEADER - PAD_BUDGET;
-  const payload = data.subarray(BYTES_HEADER + pad, BYTES_HEADER + pad + byteLength);
+  return data.subarray(BYTES_HEADER + pad, BYTES_HEADER + pad + byteLength);
+}
+
+function unpackTable(data: Uint8Array): Table {
+  const payload = alignedPayload(data, "Arrow table");
+  // The table's columns are views onto the payload, as typed arrays are; Arrow needs them 8-byte aligned.
+  return tableFromIPC(payload.byteOffset % 8 === 0 ? payload : copyOf(payload));
+}
+
+function unpackBytes(data: Uint8Array): unknown {
+  const classCode = data[0];
+  const payload = alignedPayload(data, "typed-array");
+  const byteLength = payload.byteLength;
   // Uint8Array's slice copies; Buffer's (what msgpackr hands over in Node) would not.
   if (classCode === ARRAY_BUFFER_CODE) return copyOf(payload).buffer;
   const View = VIEW_CLASSES[classCode];
@@ -195,6 +223,7 @@ addExtension({
   read: () => -0,
 });
 addExtension({ Class: WireBytes, type: EXT_BYTES, pack: packBytes as never, unpack: unpackBytes });
+addExtension({ Class: WireTable, type: EXT_ARROW_TABLE, pack: packTable as never, unpack: unpackTable });
 
 /**
  * One configured codec for the process. `useRecords: false` writes objects as plain MessagePack maps,
@@ -351,6 +380,7 @@ function toWire(value: unknown, walk: Walk): unknown {
   if (proto === Map.prototype) return mapToWire(object as Map<unknown, unknown>, walk);
   if (proto === Set.prototype) return setToWire(object as Set<unknown>, walk);
   if (proto === Date.prototype || proto === RegExp.prototype) return object;
+  if (object instanceof Table) return new WireTable(object);
   if (proto === ArrayBuffer.prototype) {
     return new WireBytes(ARRAY_BUFFER_CODE, new Uint8Array(object as ArrayBuffer));
   }

@@ -36,6 +36,8 @@ export interface WorkerLaunchOptions {
   readonly heartbeatTtlMs?: number;
   /** Least severe level the worker logs. Default `"info"`. */
   readonly logLevel?: LogLevel;
+  /** Resident memory in bytes the worker pauses near; see `WorkerProcessOptions.memoryLimit`. Default: none. */
+  readonly memoryLimit?: number;
   /**
    * Longest time a stop may take, in ms, after which the worker exits anyway. Set by the nanny to its
    * own grace period: when the nanny is gone (killed), nobody else would end a stop that hangs, on an

@@ -1,3 +1,5 @@
+import { Table } from "apache-arrow";
+
 /**
  * Approximate bytes a value holds, for the scheduler's locality and stealing costs. Exact for typed
  * arrays and buffers (the data that matters); an estimate for everything else, and cheap: it looks at
@@ -26,6 +28,7 @@ function estimate(value: unknown, budget: { nodes: number }): number {
   if (value === null) return 8;
   if (ArrayBuffer.isView(value)) return value.byteLength;
   if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return value.byteLength;
+  if (value instanceof Table) return value.batches.reduce((bytes, batch) => bytes + batch.data.byteLength, 0);
   // Objects that know their own size (Arrow tables expose byteLength).
   const byteLength = (value as { byteLength?: unknown }).byteLength;
   if (typeof byteLength === "number") return byteLength;

@@ -8,6 +8,7 @@ import "./builtin-tasks.js";
 import { fillHoles, type CallHole } from "./call-holes.js";
 import { callFunction } from "./evaluate-task.js";
 import { shareLargeBuffers } from "./shared-buffers.js";
+import { packTables, unpackTables } from "./table-transfer.js";
 import { toTaskFailure } from "./task-failure.js";
 import type { BatchDone, FromThread, RunBatch, TaskSettled, ToThread } from "./thread-messages.js";
 
@@ -37,10 +38,18 @@ async function importModules(modules: readonly string[]): Promise<void> {
 }
 
 /** Runs a task; its arguments are this thread's own copy, so fused calls' results are written into them. */
-function runTask(fn: string, args: unknown[], holes: readonly CallHole[] | null): unknown {
-  if (holes === null) return callFunction(fn, args);
+function runTask(fn: string, packedArgs: unknown[], packedHoles: readonly CallHole[] | null): unknown {
+  const args = unpackTables(packedArgs) as unknown[];
+  if (packedHoles === null) return callFunction(fn, args);
+  const holes = packedHoles.map(unpackHoleTables);
   const filled = fillHoles(args, holes, callFunction);
   return filled === undefined ? callFunction(fn, args) : filled.then(() => callFunction(fn, args));
+}
+
+function unpackHoleTables(hole: CallHole): CallHole {
+  const args = unpackTables(hole.args) as readonly unknown[];
+  const holes = hole.holes?.map(unpackHoleTables);
+  return { ...hole, args, ...(holes && { holes }) };
 }
 
 function runBatch(message: RunBatch): void {
@@ -58,7 +67,7 @@ function runBatch(message: RunBatch): void {
         settleLater(message.batch, i, value as PromiseLike<unknown>, start);
         continue;
       }
-      values[i] = shareLargeBuffers(value);
+      values[i] = shareLargeBuffers(packTables(value));
     } catch (error) {
       (failures ??= []).push([i, toTaskFailure(error)]);
     }
@@ -75,7 +84,7 @@ function settleLater(batch: number, index: number, value: PromiseLike<unknown>, 
         batch,
         index,
         ok: true,
-        value: shareLargeBuffers(resolved),
+        value: shareLargeBuffers(packTables(resolved)),
         durationMs: performance.now() - start,
       };
       try {

@@ -5,6 +5,7 @@ import { Worker } from "node:worker_threads";
 import { cutCalls, type CallHole } from "./call-holes.js";
 import type { ExecutionOutcome, ExecutionRequest, Executor, OutcomeSink } from "./executor.js";
 import { InlineExecutor } from "./inline-executor.js";
+import { packTables, unpackTables } from "./table-transfer.js";
 import { lookupTask } from "./task-registry.js";
 import type { BatchDone, FromThread, RunBatch, TaskSettled, ThreadTask, ToThread } from "./thread-messages.js";
 
@@ -53,7 +54,8 @@ const MAX_BATCH = 1000;
  * in threads by name: each thread imports the module that registered a function (recorded by `task()`)
  * before its first use. A function with no importable module — a closure passed to `delayed` — runs on
  * the calling thread instead. Large typed-array results come back in shared memory (see
- * `shareLargeBuffers`), so handing them to further tasks copies nothing.
+ * `shareLargeBuffers`), so handing them to further tasks copies nothing; Arrow tables travel as their
+ * IPC bytes in shared memory, encoded once per table (see `packTables`).
  *
  * @example
  * ```ts
@@ -125,8 +127,10 @@ export class ThreadPoolExecutor implements Executor {
    */
   private prepare(request: ExecutionRequest, newModules: string[]): ThreadTask | undefined {
     if (!this.routeFunction(request.fn, newModules)) return undefined;
-    const { args, holes } = cutCalls(request.args);
+    const cut = cutCalls(request.args);
+    const holes = cut.holes?.map(packHoleTables);
     if (holes !== undefined && !holes.every((hole) => this.routeHole(hole, newModules))) return undefined;
+    const args = packTables(cut.args) as readonly unknown[];
     return holes === undefined ? { request, fn: request.fn, args } : { request, fn: request.fn, args, holes };
   }
 
@@ -271,7 +275,7 @@ export class ThreadPoolExecutor implements Executor {
       const error = failed.get(i);
       outcomes.push(
         error === undefined
-          ? { request: tasks[i].request, ok: true, value: done.values[i], durationMs }
+          ? { request: tasks[i].request, ok: true, value: unpackTables(done.values[i]), durationMs }
           : { request: tasks[i].request, ok: false, error, durationMs },
       );
     }
@@ -285,7 +289,7 @@ export class ThreadPoolExecutor implements Executor {
     open.settled[message.index] = 1;
     const request = open.tasks[message.index].request;
     const outcome: ExecutionOutcome = message.ok
-      ? { request, ok: true, value: message.value, durationMs: message.durationMs }
+      ? { request, ok: true, value: unpackTables(message.value), durationMs: message.durationMs }
       : { request, ok: false, error: message.error, durationMs: message.durationMs };
     this.finishOutcomes(open, [outcome]);
   }
@@ -327,6 +331,13 @@ export class ThreadPoolExecutor implements Executor {
       );
     }
   }
+}
+
+/** The hole with Arrow tables in its arguments (and its inner holes') packed for the thread. */
+function packHoleTables(hole: CallHole): CallHole {
+  const args = packTables(hole.args) as readonly unknown[];
+  const holes = hole.holes?.map(packHoleTables);
+  return { ...hole, args, ...(holes && { holes }) };
 }
 
 /** Packs tasks into the parallel arrays a thread receives. */

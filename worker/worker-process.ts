@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { availableParallelism, hostname } from "node:os";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import type { Key } from "../graph/task-spec.js";
 import type { WorkerId } from "../scheduler/events.js";
 import { connectRedis } from "../scheduler/redis/connect-redis.js";
@@ -7,6 +9,8 @@ import { ControlPlane, DEFAULT_HEARTBEAT_TTL_MS, MAX_TAKE_BATCH } from "../sched
 import "./builtin-tasks.js";
 // Array kernels (weft.array.*) run on every worker without --import.
 import "../client/array/kernels/index.js";
+// Dataframe kernels, so dataframe graphs run on any worker without --import.
+import "../client/dataframe/tasks.js";
 import { DataClient } from "./data-client.js";
 import { DataServer } from "./data-server.js";
 import type { Executor } from "./executor.js";
@@ -24,6 +28,20 @@ const PREFETCH_MS = 5;
 const DEFAULT_HAND_OVER_MS = 5_000;
 /** The duration assumed before any task has run here, in ms: long enough that nothing is taken ahead. */
 const INITIAL_AVERAGE_MS = 50;
+/** Fraction of `memoryLimit` at which the worker stops taking tasks (Dask's default pause fraction). */
+const PAUSE_FRACTION = 0.8;
+const PAUSED_RECHECK_MS = 50;
+
+let gc: (() => void) | undefined;
+
+/** A full garbage collection, through V8's `gc` exposed on first use. */
+function collectGarbage(): void {
+  if (gc === undefined) {
+    setFlagsFromString("--expose-gc");
+    gc = runInNewContext("gc") as () => void;
+  }
+  gc();
+}
 
 /** Options of {@link WorkerProcess.start}. */
 export interface WorkerProcessOptions {
@@ -57,6 +75,12 @@ export interface WorkerProcessOptions {
    * to copy the results only it holds to other workers, in ms. Default 5,000.
    */
   readonly handOverMs?: number;
+  /**
+   * Resident memory (RSS, bytes) the process should stay under. Once RSS reaches 80% of it, the worker
+   * takes no new tasks (running ones finish and their inputs are freed) until it falls below again, as
+   * a Dask worker pauses at the pause fraction of its `memory_limit`. Default: no limit.
+   */
+  readonly memoryLimit?: number;
   /** Called with errors the loop survives (a failed Redis call, say). Default: ignored. */
   readonly onError?: (error: Error) => void;
 }
@@ -172,11 +196,18 @@ export class WorkerProcess {
       try {
         const messages = await this.plane.takeWorkerMessages(this.id, 1000);
         for (const raw of messages) this.apply(decodeWorkerMessage(raw));
-        const room = this.capacity() - this.running;
+        const paused = this.overMemory();
+        const room = paused ? 0 : this.capacity() - this.running;
         const tasks = room > 0 ? await this.plane.takeTasks(this.id, Math.min(room, MAX_TAKE_BATCH)) : [];
         for (const task of tasks) this.start(decodeTaskMessage(task.payload));
         if (this.stopping) break;
-        if (room <= 0) await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        // Paused with nothing running, no task end will wake the loop: collect garbage (freed results
+        // may hold memory until the next collection) and look at memory again shortly.
+        if (paused && this.running === 0) {
+          collectGarbage();
+          await new Promise((resolve) => setTimeout(resolve, PAUSED_RECHECK_MS));
+        }
+        else if (room <= 0) await new Promise<void>((resolve) => (this.wakeLoop = resolve));
         else if (tasks.length === 0 && messages.length === 0) await this.waiter.waitForWork(this.id, 1000);
       } catch (error) {
         if (this.stopping) break;
@@ -185,6 +216,12 @@ export class WorkerProcess {
       }
     }
     await this.shutdown();
+  }
+
+  /** True while resident memory is at or above the pause fraction of the memory limit. */
+  private overMemory(): boolean {
+    const limit = this.options.memoryLimit;
+    return limit !== undefined && process.memoryUsage.rss() >= PAUSE_FRACTION * limit;
   }
 
   /**

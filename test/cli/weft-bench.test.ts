@@ -30,6 +30,13 @@ describe("weft bench", () => {
     expect(result.tasksPerSecond).toBeCloseTo(result.tasks / result.seconds, 6);
   });
 
+  it("runs df-groupby-mean over rows held in 16 partitions, its means checked against the data", async () => {
+    const { stdout, code } = await weft("bench", "df-groupby-mean", "--executor", "threads", "--nthreads", "2", "--tasks", "16000", "--repeat", "2", "--json");
+    expect(code).toBe(0);
+    // 16 partial aggregations, 2 combines, 1 combine and the final table.
+    expect(JSON.parse(stdout.trim())).toMatchObject({ workload: "df-groupby-mean", executor: "threads", tasks: 20 });
+  });
+
   it("runs on the threads executor", async () => {
     const { stdout, code } = await weft("bench", "tree", "--executor", "threads", "--nthreads", "2", "--tasks", "128", "--repeat", "2");
     expect(code).toBe(0);

@@ -1,3 +1,4 @@
+import { Table, tableFromArrays } from "apache-arrow";
 import { Packr, pack as plainPack } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { checkSerializable, decodeGraph, decodeValue, encodeGraph, encodeValue } from "../../graph/codec.js";
@@ -529,5 +530,37 @@ describe("decodeGraph on malformed bytes", () => {
   it("names the task in keys when the fault lies in one task", () => {
     const error = graphErrorOf(() => decodeGraph(valid([["ok", "f", []], ["bad", "f", "not args"]])));
     expect(error.keys).toStrictEqual(["bad"]);
+  });
+});
+
+describe("Arrow tables", () => {
+  const table = () =>
+    tableFromArrays({
+      id: Int32Array.from([1, 2, 3]),
+      score: Float64Array.from([0.5, Number.NaN, -2]),
+      name: ["a", null, "c"],
+    });
+
+  it("round-trips a Table as a Table with the same schema and values", () => {
+    const decoded = decodeValue(encodeValue(table())) as Table;
+    expect(decoded).toBeInstanceOf(Table);
+    expect(decoded.schema.fields.map((f) => `${f.name}:${String(f.type)}`)).toEqual(["id:Int32", "score:Float64", "name:Dictionary<Int32, Utf8>"]);
+    expect(decoded.toArray().map((row) => row.toJSON())).toEqual(table().toArray().map((row) => row.toJSON()));
+  });
+
+  it.each([0, 1, 2, 3, 4, 5, 6, 7])("decodes a Table nested in arrays and objects after a %i-character prefix", (prefix) => {
+    const [, { parts }] = decodeValue(encodeValue(["x".repeat(prefix), { parts: [table(), table().slice(1)] }])) as [string, { parts: Table[] }];
+    expect(parts.map((t) => t.numRows)).toEqual([3, 2]);
+    expect([...parts[1].getChild("id")!.toArray()]).toEqual([2, 3]);
+  });
+
+  it("round-trips an empty Table with its schema", () => {
+    const decoded = decodeValue(encodeValue(table().slice(0, 0))) as Table;
+    expect(decoded.numRows).toBe(0);
+    expect(decoded.schema.names).toEqual(["id", "score", "name"]);
+  });
+
+  it("accepts a Table in checkSerializable", () => {
+    expect(checkSerializable({ t: table() }, "args")).toBeUndefined();
   });
 });

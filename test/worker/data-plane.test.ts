@@ -1,3 +1,4 @@
+import { Table, tableFromArrays } from "apache-arrow";
 import { afterEach, describe, expect, it } from "vitest";
 import { DataClient, PeerUnavailableError } from "../../worker/data-client.js";
 import { DataServer } from "../../worker/data-server.js";
@@ -44,6 +45,17 @@ describe("data plane", () => {
     expect(bigBack.found && bigBack.value).toBeInstanceOf(Float64Array);
     expect(bigBack.found && (bigBack.value as Float64Array)[999_999]).toBe(499_999.5);
     expect(smallBack.found && [...(smallBack.value as Int32Array)]).toEqual([1, -2, 3]);
+  });
+
+  it("moves Arrow tables that arrive as Tables with their columns", async () => {
+    const { store, server } = await peer();
+    const rows = 100_000;
+    store.put("t", tableFromArrays({ k: Int32Array.from({ length: rows }, (_, i) => i % 7), v: Float64Array.from({ length: rows }, (_, i) => i / 2) }));
+    const [frame] = await client().fetch(server.address, ["t"]);
+    const table = frame.found ? (frame.value as Table) : undefined;
+    expect(table).toBeInstanceOf(Table);
+    expect(table!.numRows).toBe(rows);
+    expect(table!.getChild("v")!.get(rows - 1)).toBe((rows - 1) / 2);
   });
 
   it("sends a view of part of a buffer, not the whole buffer", async () => {

@@ -6,6 +6,8 @@ import { TaskError } from "../../scheduler/task-error.js";
 import { Call } from "../../graph/task-spec.js";
 import type { ExecutionOutcome } from "../../worker/executor.js";
 import { ThreadPoolExecutor } from "../../worker/thread-pool-executor.js";
+import { Table } from "apache-arrow";
+import { bufferOf, makeTable, splitTable, sumV } from "../fixtures/table-tasks.js";
 import { add, double, exitThread, fill, inc, makeFunction, slowSquare, sum, threadId as threadIdTask, total } from "../fixtures/math-tasks.js";
 
 let client: Client;
@@ -60,6 +62,28 @@ describe("threads executor", () => {
     const [array, summed] = await client.compute(data, delayed(total)(data));
     expect((array as Float64Array).buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(summed).toBe(150_000);
+  });
+
+  it("returns Arrow tables from threads as Tables", async () => {
+    const [table] = await client.compute(delayed(makeTable)(1000));
+    expect(table).toBeInstanceOf(Table);
+    expect((table as Table).getChild("v")!.get(999)).toBe(999);
+  });
+
+  it("hands Arrow tables to tasks in other threads as Tables, nested ones too", async () => {
+    const table = delayed(makeTable)(1000);
+    const parts = delayed(splitTable)(table);
+    const [whole, tail] = await client.compute(delayed(sumV)(table), delayed(sumV)(parts.get("parts").at(1)));
+    expect(whole).toBe((999 * 1000) / 2);
+    expect(tail).toBe((999 * 1000) / 2);
+  });
+
+  it("shares a table's bytes with the threads that read it instead of copying them", async () => {
+    // The table is an output too, so it is not fused into its reader and must cross to the reader's thread.
+    const table = delayed(makeTable)(1000);
+    const [, seen] = await client.compute(table, delayed(bufferOf)(table));
+    expect(seen).toMatchObject({ shared: true });
+    expect((seen as { thread: number }).thread).not.toBe(threadId);
   });
 
   it("fails a task whose result cannot leave its thread, naming the task", async () => {

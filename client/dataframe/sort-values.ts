@@ -1,0 +1,52 @@
+import { GETITEM } from "../../worker/builtin-tasks.js";
+import { checkColumns, unionInFrameOrder } from "./blockwise.js";
+import { DataFrame } from "./dataframe.js";
+import { addTask, extend, layerName, partitionKey, ref } from "./frame-graph.js";
+import { RANGE_SPLIT, SORT_BOUNDARIES, SORT_PARTITION, SORT_SAMPLE } from "./sort-kernel.js";
+
+/**
+ * Sorting, as `dask.dataframe.sort_values`: partition boundaries come from quantiles of a sample of
+ * the first sort column, each partition is split at the boundaries, and each output partition
+ * concatenates its pieces and sorts them. Output partition `j` holds only values between boundaries
+ * `j - 1` and `j`, so the partitions in order are the sorted frame; nulls go to the last partition.
+ */
+
+/** Options of `sortValues` and `setIndex`. */
+export interface SortOptions {
+  /** Ascending (default) or descending; one flag for all sort columns or one per column. */
+  readonly ascending?: boolean | readonly boolean[];
+  /** Output partitions. Default: as many as the input. */
+  readonly npartitions?: number;
+}
+
+/** `df.sortValues(by)`: the frame sorted by `by`, range-partitioned on the first sort column. */
+export function sortValues(frame: DataFrame, by: readonly string[], options: SortOptions, index?: string): DataFrame {
+  const columns = checkColumns(frame, by, "sort column");
+  if (columns.length === 0) throw new RangeError("sortValues() needs at least one column");
+  const flags = options.ascending ?? true;
+  const ascending = typeof flags === "boolean" ? columns.map(() => flags) : [...flags];
+  if (ascending.length !== columns.length || !ascending.every((a) => typeof a === "boolean")) {
+    throw new RangeError(`sortValues(): ascending must be a boolean or one boolean per sort column (${columns.length})`);
+  }
+  const nparts = options.npartitions ?? frame.npartitions;
+  if (!Number.isInteger(nparts) || nparts < 1) throw new RangeError(`sortValues(): npartitions must be a whole number >= 1, got ${nparts}`);
+  const name = layerName("sort", frame.name, columns, ascending, nparts);
+  const graph = extend(frame.graph);
+  const first = columns[0];
+  const samples = frame.partitionKeys().map((key, i) => ref(addTask(graph, `${name}-sample-${i}`, SORT_SAMPLE, [ref(key), first])));
+  const boundaries = addTask(graph, `${name}-boundaries`, SORT_BOUNDARIES, [samples, nparts]);
+  const splits = frame.partitionKeys().map((key, i) => addTask(graph, `${name}-split-${i}`, RANGE_SPLIT, [ref(key), first, ref(boundaries), ascending[0]]));
+  for (let j = 0; j < nparts; j++) {
+    const pieces = splits.map((key, i) => ref(addTask(graph, `${name}-piece-${i}-${j}`, GETITEM, [ref(key), j])));
+    addTask(graph, partitionKey(name, j), SORT_PARTITION, [pieces, columns, ascending]);
+  }
+  // Asked for fewer columns, sort a frame of only those and the sort columns.
+  const projector = (wanted: readonly string[]) => sortValues(frame.project(unionInFrameOrder(frame, wanted, columns)), columns, options, index);
+  return new DataFrame(name, nparts, frame.schema, graph, projector, index);
+}
+
+/** `df.setIndex(column)`: sorted ascending by `column`, which the frame then names as its index. */
+export function setIndex(frame: DataFrame, column: string, options: SortOptions): DataFrame {
+  checkColumns(frame, [column], "index column");
+  return sortValues(frame, [column], options, column);
+}

@@ -2,6 +2,7 @@ import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from "bullmq
 import type { Redis } from "ioredis";
 import { decodeGraph, decodeValue, encodeGraph, encodeValue } from "../graph/codec.js";
 import type { Graph, Key } from "../graph/task-spec.js";
+import type { TaskFailure } from "./events.js";
 import { TaskError } from "./task-error.js";
 
 /** Name of the BullMQ queue graphs are submitted on. */
@@ -11,6 +12,30 @@ export const GRAPH_JOBS_QUEUE = "graphs";
 export interface GraphJobData {
   readonly graph: string;
   readonly outputs: readonly Key[];
+  /** Keep the outputs' results on the workers after the job, until the job is released. Default false. */
+  readonly keep?: boolean;
+}
+
+/**
+ * Why a job failed, written to the job's log as JSON (one line, prefixed {@link FAILURE_LOG_PREFIX})
+ * so that the task's key and remote stack outlive the scheduler that saw them.
+ */
+export interface GraphJobFailure {
+  /** `task-failed`, `cancelled`, or a `GraphError` code. */
+  readonly error: string;
+  readonly message: string;
+  /** For a task failure: the key that could not be computed. */
+  readonly key?: Key;
+  /** For a task failure: the error as thrown on the worker (class name, message, stack, blamed input). */
+  readonly task?: TaskFailure;
+}
+
+/** Prefix of the log line holding a job's {@link GraphJobFailure}. */
+export const FAILURE_LOG_PREFIX = "failure ";
+
+/** Thrown by a job's `run` when the job was cancelled on request. */
+export class JobCancelledError extends Error {
+  override readonly name = "JobCancelledError";
 }
 
 /** A finished job's return value: the outputs' values in the wire codec, base64, in `outputs` order. */
@@ -43,11 +68,23 @@ export class GraphJobs {
     this.events = new QueueEvents(GRAPH_JOBS_QUEUE, { connection: this.connections[1], prefix });
   }
 
-  /** Submits a graph; returns the job id. */
-  async submit(graph: Graph, outputs: readonly Key[]): Promise<string> {
+  /** Submits a graph; returns the job id. With `keep`, the outputs stay held after the job (see {@link GraphJobData.keep}). */
+  async submit(graph: Graph, outputs: readonly Key[], options: { readonly keep?: boolean } = {}): Promise<string> {
     const data: GraphJobData = { graph: Buffer.from(encodeGraph(graph)).toString("base64"), outputs };
-    const job = await this.queue.add("graph", data);
+    const job = await this.queue.add("graph", options.keep === true ? { ...data, keep: true } : data);
     return job.id!;
+  }
+
+  /** The job as BullMQ holds it, or undefined when unknown (or removed after its retention time). */
+  job(jobId: string): Promise<Job<GraphJobData, GraphJobResult> | undefined> {
+    return this.queue.getJob(jobId);
+  }
+
+  /** The failure a failed job's log records, if any. */
+  async failure(jobId: string): Promise<GraphJobFailure | undefined> {
+    const { logs } = await this.queue.getJobLogs(jobId, 0, -1);
+    const line = logs.find((entry) => entry.startsWith(FAILURE_LOG_PREFIX));
+    return line === undefined ? undefined : (JSON.parse(line.slice(FAILURE_LOG_PREFIX.length)) as GraphJobFailure);
   }
 
   /** Waits for a job and returns its outputs' values; rejects with the job's failure. */
@@ -76,6 +113,17 @@ export function decodeResults(value: GraphJobResult): unknown[] {
   return decodeValue(Buffer.from(value.results, "base64")) as unknown[];
 }
 
+/** The failure to record for an error that fails a job for good; undefined for one worth a retry. */
+export function failureOf(error: Error): GraphJobFailure | undefined {
+  if (error instanceof TaskError) {
+    const task: TaskFailure = { name: error.remoteName, message: error.remoteMessage, stack: error.remoteStack, blame: error.blame };
+    return { error: "task-failed", message: error.message, key: error.key, task };
+  }
+  if (error instanceof JobCancelledError) return { error: "cancelled", message: error.message };
+  if (error.name === "GraphError") return { error: (error as Error & { code: string }).code, message: error.message };
+  return undefined;
+}
+
 /** Options of {@link processGraphJobs}. */
 export interface GraphJobsWorkerOptions extends GraphJobsOptions {
   /** Jobs run at once. Default 100: a job mostly waits for workers, so many can share a scheduler. */
@@ -96,7 +144,7 @@ export interface GraphJobsWorkerOptions extends GraphJobsOptions {
  */
 export function processGraphJobs(
   options: GraphJobsWorkerOptions,
-  run: (graph: Graph, outputs: readonly Key[], jobId: string) => Promise<unknown[]>,
+  run: (graph: Graph, outputs: readonly Key[], jobId: string, job: Job<GraphJobData, GraphJobResult>) => Promise<unknown[]>,
 ): { readonly worker: Worker<GraphJobData, GraphJobResult>; close(): Promise<void> } {
   const retention = options.retentionSeconds ?? 3600;
   const connection = options.connection();
@@ -110,11 +158,13 @@ export function processGraphJobs(
         throw new UnrecoverableError((error as Error).message);
       }
       try {
-        const values = await run(graph, job.data.outputs, job.id!);
+        const values = await run(graph, job.data.outputs, job.id!, job);
         return { results: Buffer.from(encodeValue(values)).toString("base64") };
       } catch (error) {
-        if (error instanceof TaskError || (error as Error).name === "GraphError") throw new UnrecoverableError((error as Error).message);
-        throw error;
+        const failure = failureOf(error as Error);
+        if (failure === undefined) throw error;
+        await job.log(FAILURE_LOG_PREFIX + JSON.stringify(failure)).catch(() => undefined);
+        throw new UnrecoverableError((error as Error).message);
       }
     },
     {

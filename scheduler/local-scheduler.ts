@@ -79,9 +79,15 @@ export class LocalScheduler extends SchedulerShell {
     return this.executor.nthreads;
   }
 
-  override submit(graph: ReadonlyGraph, outputs: readonly Key[], client: ClientId, handlers: SubmissionHandlers, options?: SubmitOptions): void {
+  override submit(
+    graph: ReadonlyGraph,
+    outputs: readonly Key[],
+    client: ClientId,
+    handlers: SubmissionHandlers,
+    options?: SubmitOptions,
+  ): readonly Key[] {
     if (this.closed) throw new Error("the local scheduler is closed");
-    super.submit(graph, outputs, client, handlers, options);
+    return super.submit(graph, outputs, client, handlers, options);
   }
 
   protected functionChecks(): Pick<SubmissionChecks, "isKnownFunction" | "serializable"> {

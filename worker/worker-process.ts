@@ -13,6 +13,7 @@ import { ResultStore } from "./result-store.js";
 import { decodeTaskMessage } from "./task-message.js";
 import { encodeReports, type TaskReport } from "./task-report.js";
 import { TaskRunner } from "./task-runner.js";
+import { registeredTaskNames } from "./task-registry.js";
 import { ThreadPoolExecutor } from "./thread-pool-executor.js";
 import { decodeWorkerMessage } from "./worker-message.js";
 
@@ -69,6 +70,8 @@ export class WorkerProcess {
   private wakeLoop: (() => void) | undefined;
   private resolveDone!: () => void;
   private shuttingDown: Promise<void> | undefined;
+  /** Registered function names, advertised with every heartbeat; fixed once the imports are done. */
+  private functions: readonly string[] | undefined;
 
   private constructor(
     readonly id: WorkerId,
@@ -137,7 +140,14 @@ export class WorkerProcess {
   }
 
   private heartbeat() {
-    return this.plane.heartbeat({ id: this.id, nthreads: this.nthreads, dataAddress: this.server.address, pid: process.pid });
+    this.functions ??= registeredTaskNames();
+    return this.plane.heartbeat({
+      id: this.id,
+      nthreads: this.nthreads,
+      dataAddress: this.server.address,
+      pid: process.pid,
+      functions: this.functions,
+    });
   }
 
   private async loop(): Promise<void> {

@@ -80,9 +80,6 @@ export function errorReply(error: Error): { status: number; body: ErrorBody } {
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
       return { status: 400, body: { error: "empty-body", message: fastifyError.message, details: {} } };
   }
-  if (/prototype property/i.test(error.message)) {
-    return { status: 400, body: { error: "prototype-poisoning", message: `the body was refused: ${error.message}`, details: {} } };
-  }
   const status = fastifyError.statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
     const code = error instanceof SyntaxError ? "invalid-json" : "bad-request";

@@ -8,7 +8,7 @@ import { installBearerAuth } from "./bearer-auth.js";
 import { eventRoutes } from "./event-routes.js";
 import { healthRoutes } from "./health-routes.js";
 import { jobRoutes } from "./job-routes.js";
-import { installMsgpackParser } from "./msgpack-body.js";
+import { installBodyParsers } from "./body-parsers.js";
 import { DOCS_PREFIX, installOpenApi } from "./openapi.js";
 import { workerRoutes } from "./worker-routes.js";
 
@@ -72,7 +72,7 @@ export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port"
   });
   app.addSchema(errorBodySchema);
   installErrorReplies(app, options.onError ?? (() => undefined));
-  installMsgpackParser(app);
+  installBodyParsers(app);
   await installOpenApi(app, "0.1.0");
   await app.register(rateLimit, {
     max: options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT,

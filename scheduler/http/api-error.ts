@@ -46,6 +46,7 @@ export function installErrorReplies(app: FastifyInstance, onServerError: (error:
   app.setErrorHandler((error: FastifyError | ApiError | GraphError | Error, _request, reply) => {
     const { status, body } = errorReply(error);
     if (status >= 500) onServerError(error);
+    if (status === 401) void reply.header("www-authenticate", "Bearer");
     void reply.code(status).type("application/json").send(body);
   });
   app.setNotFoundHandler((request, reply) => {

@@ -257,17 +257,36 @@ export class JobService {
     const known = this.ended.get(jobId)?.outcome;
     if (known !== undefined) return known;
     if (!this.active.has(jobId)) {
-      const job = await this.queue.job(jobId);
-      if (job === undefined) throw new UnknownJobError(jobId);
-      const state = await job.getState();
-      if (state === "completed") return { state: "completed", outputs: job.data.outputs, values: decodeResults(job.returnvalue) };
-      if (state === "failed") {
-        const failure = await this.failureOf(job);
-        return { state: failure.error === "cancelled" ? "cancelled" : "failed", outputs: job.data.outputs, failure };
-      }
+      const fromQueue = await this.queuedOutcome(jobId);
+      if (fromQueue !== undefined) return fromQueue;
     }
     // It may have ended here while the queue was asked.
     return this.ended.get(jobId)?.outcome ?? (waitMs > 0 ? this.waitFor(jobId, waitMs) : undefined);
+  }
+
+  /** The outcome the durable queue records for a job this scheduler is not running, if it ended. */
+  private async queuedOutcome(jobId: string): Promise<JobOutcome | undefined> {
+    const job = await this.queue.job(jobId);
+    if (job === undefined) {
+      // Removed from the queue after its retention time, or never submitted, unless it ended here meanwhile.
+      if (this.ended.has(jobId)) return this.ended.get(jobId)!.outcome;
+      throw new UnknownJobError(jobId);
+    }
+    const state = await job.getState();
+    // Ended here while the queue was asked: the outcome here is complete (the queue's may lag behind).
+    const ended = this.ended.get(jobId)?.outcome;
+    if (ended !== undefined) return ended;
+    if (state === "completed") {
+      // The job was read before it completed: read it again for its return value.
+      const value = job.returnvalue ?? (await this.queue.job(jobId))?.returnvalue;
+      if (value === undefined || value === null) return undefined;
+      return { state: "completed", outputs: job.data.outputs, values: decodeResults(value) };
+    }
+    if (state === "failed") {
+      const failure = await this.failureOf(job);
+      return { state: failure.error === "cancelled" ? "cancelled" : "failed", outputs: job.data.outputs, failure };
+    }
+    return undefined;
   }
 
   /**

@@ -29,6 +29,9 @@ export interface HttpRoundTripResult {
   /** Median of the submit request alone, and of the result request alone. */
   readonly submitMedianMs: number;
   readonly resultMedianMs: number;
+  /** The same round trip as one request, `POST /v1/jobs?wait=…` (submit and wait): median and p90. */
+  readonly waitMedianMs: number;
+  readonly waitP90Ms: number;
   readonly runs: readonly number[];
 }
 
@@ -36,7 +39,8 @@ export interface HttpRoundTripResult {
  * The round trip of a 1-task graph over the HTTP API with warm workers: starts a private redis-server,
  * a scheduler serving HTTP on a free port, and worker processes under a nanny; then, one after the
  * other, submits `{"x-i": weft.add(i, 1)}` as JSON (`POST /v1/jobs`) and fetches its result
- * (`GET /v1/jobs/:id/result?wait=…`, MessagePack), checking each value. Times each pair.
+ * (`GET /v1/jobs/:id/result?wait=…`, MessagePack), checking each value; times each pair. Then the
+ * same with one request per round trip: `POST /v1/jobs?wait=…`, which replies with the result.
  */
 export async function runHttpRoundTrip(options: HttpRoundTripOptions = {}): Promise<HttpRoundTripResult> {
   const count = options.roundTrips ?? 200;
@@ -84,6 +88,19 @@ export async function runHttpRoundTrip(options: HttpRoundTripOptions = {}): Prom
       const end = performance.now();
       return [submittedAt - start, end - submittedAt];
     };
+    const submitAndWait = async (i: number): Promise<number> => {
+      const start = performance.now();
+      const key = `w-${i}`;
+      const reply = await fetch(`${url}/v1/jobs?wait=10000`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify({ tasks: { [key]: { fn: "weft.add", args: [i, 1] } }, outputs: [key] }),
+      });
+      if (reply.status !== 200) throw new Error(`submit-and-wait answered ${reply.status}: ${await reply.text()}`);
+      const value = (decodeValue(new Uint8Array(await reply.arrayBuffer())) as Record<string, unknown>)[key];
+      if (value !== i + 1) throw new Error(`round trip ${i} computed ${String(value)}, expected ${i + 1}`);
+      return performance.now() - start;
+    };
     for (let i = 0; i < WARM_UP_ROUND_TRIPS; i++) await roundTrip(-1 - i);
     const submits: number[] = [];
     const results: number[] = [];
@@ -93,12 +110,16 @@ export async function runHttpRoundTrip(options: HttpRoundTripOptions = {}): Prom
       results.push(result);
     }
     const runs = submits.map((submit, i) => submit + results[i]);
+    const waits: number[] = [];
+    for (let i = 0; i < count; i++) waits.push(await submitAndWait(i));
     return {
       roundTrips: count,
       medianMs: quantile(runs, 0.5),
       p90Ms: quantile(runs, 0.9),
       submitMedianMs: quantile(submits, 0.5),
       resultMedianMs: quantile(results, 0.5),
+      waitMedianMs: quantile(waits, 0.5),
+      waitP90Ms: quantile(waits, 0.9),
       runs,
     };
   } finally {

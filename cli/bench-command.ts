@@ -19,7 +19,8 @@ workloads:
 ${workloads}
   http-roundtrip  submit + result of a 1-task graph over the HTTP API, with warm workers: starts a
                  private redis-server, a scheduler serving HTTP and W worker processes; N round trips
-                 (default 200) one after the other; reports the median and p90 in ms
+                 (default 200) one after the other, then as many as one request each
+                 (POST /v1/jobs?wait=); reports medians and p90s in ms
 
 options:
   --executor   sync | threads | distributed (default threads); distributed starts a scheduler
@@ -117,12 +118,15 @@ async function httpRoundTrip(values: { tasks?: string; workers: string; nthreads
         p90Ms: round(result.p90Ms),
         submitMedianMs: round(result.submitMedianMs),
         resultMedianMs: round(result.resultMedianMs),
+        waitMedianMs: round(result.waitMedianMs),
+        waitP90Ms: round(result.waitP90Ms),
       }),
     );
   } else {
     console.log(
       `http-roundtrip with ${workers} workers: median ${result.medianMs.toFixed(2)} ms, p90 ${result.p90Ms.toFixed(2)} ms ` +
-        `over ${result.roundTrips} round trips (submit ${result.submitMedianMs.toFixed(2)} ms + result ${result.resultMedianMs.toFixed(2)} ms, medians)`,
+        `over ${result.roundTrips} round trips (submit ${result.submitMedianMs.toFixed(2)} ms + result ${result.resultMedianMs.toFixed(2)} ms, medians); ` +
+        `as one request (POST /v1/jobs?wait=): median ${result.waitMedianMs.toFixed(2)} ms, p90 ${result.waitP90Ms.toFixed(2)} ms`,
     );
   }
   return 0;

@@ -57,15 +57,17 @@ export interface GraphJobsOptions {
  */
 export class GraphJobs {
   private readonly queue: Queue<GraphJobData, GraphJobResult>;
-  private readonly events: QueueEvents;
+  /**
+   * Made on the first {@link result} call: it reads every job's events from Redis, work that a
+   * scheduler process (which learns of its jobs' ends itself) must not pay for.
+   */
+  private events: QueueEvents | undefined;
   /** BullMQ leaves connections it was given open: they are closed here. */
   private readonly connections: Redis[];
 
-  constructor(options: GraphJobsOptions) {
-    const prefix = options.prefix ?? "weft";
-    this.connections = [options.connection(), options.connection()];
-    this.queue = new Queue(GRAPH_JOBS_QUEUE, { connection: this.connections[0], prefix });
-    this.events = new QueueEvents(GRAPH_JOBS_QUEUE, { connection: this.connections[1], prefix });
+  constructor(private readonly options: GraphJobsOptions) {
+    this.connections = [options.connection()];
+    this.queue = new Queue(GRAPH_JOBS_QUEUE, { connection: this.connections[0], prefix: options.prefix ?? "weft" });
   }
 
   /** Submits a graph; returns the job id. With `keep`, the outputs stay held after the job (see {@link GraphJobData.keep}). */
@@ -89,6 +91,11 @@ export class GraphJobs {
 
   /** Waits for a job and returns its outputs' values; rejects with the job's failure. */
   async result(jobId: string, timeoutMs?: number): Promise<unknown[]> {
+    if (this.events === undefined) {
+      const connection = this.options.connection();
+      this.connections.push(connection);
+      this.events = new QueueEvents(GRAPH_JOBS_QUEUE, { connection, prefix: this.options.prefix ?? "weft" });
+    }
     await this.events.waitUntilReady();
     const job = await this.queue.getJob(jobId);
     if (job === undefined) throw new Error(`no job ${jobId} (unknown, or removed after its retention time)`);
@@ -102,7 +109,7 @@ export class GraphJobs {
   }
 
   async close(): Promise<void> {
-    await this.events.close();
+    await this.events?.close();
     await this.queue.close();
     for (const connection of this.connections) connection.disconnect();
   }

@@ -93,6 +93,8 @@ let attempt = 0;
  */
 export class JobService {
   private readonly active = new Map<string, ActiveJob>();
+  /** Runs started at submission that the queue's processor has not joined yet, by job id. */
+  private readonly executions = new Map<string, Promise<unknown[]>>();
   private readonly ended = new Map<string, EndedJob>();
   /** Jobs whose outputs stay held after they ended, and the client id they are held for. */
   private readonly kept = new Map<string, { client: string; outputs: readonly Key[] }>();
@@ -114,8 +116,38 @@ export class JobService {
     this.stopListening = scheduler.onReport((report) => this.onReport(report));
   }
 
-  /** Runs one job's graph: what the queue's processor calls. Resolves with the outputs' values. */
-  async run(graph: Graph, outputs: readonly Key[], jobId: string, job: Job<GraphJobData, GraphJobResult>): Promise<unknown[]> {
+  /**
+   * Submits a graph as a durable job and starts running it here at once, without waiting for the
+   * queue to hand it over (which costs a Redis round trip and BullMQ's bookkeeping on the critical
+   * path of a small job). When the queue does hand it over, {@link run} joins this run instead of
+   * starting another; if this process dies first, the next scheduler runs the job from the queue.
+   */
+  async submit(graph: Graph, outputs: readonly Key[], options: { readonly keep?: boolean } = {}): Promise<string> {
+    const submittedAt = Date.now();
+    const jobId = await this.queue.submit(graph, outputs, options);
+    if (!this.active.has(jobId) && !this.ended.has(jobId)) {
+      const execution = this.execute(graph, outputs, jobId, submittedAt, options.keep === true);
+      // Failures reach the queue's processor (and from there the job's record) when it joins.
+      execution.catch(() => undefined);
+      this.executions.set(jobId, execution);
+    }
+    return jobId;
+  }
+
+  /**
+   * Runs one job's graph: what the queue's processor calls. Resolves with the outputs' values. A job
+   * this process started at submission is joined, not run again.
+   */
+  run(graph: Graph, outputs: readonly Key[], jobId: string, job: Job<GraphJobData, GraphJobResult>): Promise<unknown[]> {
+    const started = this.executions.get(jobId);
+    if (started !== undefined) {
+      this.executions.delete(jobId);
+      return started;
+    }
+    return this.execute(graph, outputs, jobId, job.timestamp, job.data.keep === true);
+  }
+
+  private async execute(graph: Graph, outputs: readonly Key[], jobId: string, submittedAt: number, keep: boolean): Promise<unknown[]> {
     if (this.cancelledEarly.delete(jobId)) throw new JobCancelledError(`job ${jobId} was cancelled`);
     const client = `job:${jobId}:${++attempt}`;
     let cancel!: (error: Error) => void;
@@ -124,7 +156,7 @@ export class JobService {
       id: jobId,
       outputs,
       client,
-      submittedAt: job.timestamp,
+      submittedAt,
       startedAt: Date.now(),
       keys: [],
       finished: new Set(),
@@ -136,7 +168,6 @@ export class JobService {
       },
     };
     this.active.set(jobId, record);
-    const keep = job.data.keep === true;
     try {
       const running = runGraph(this.scheduler, graph, outputs, client, {
         keep,

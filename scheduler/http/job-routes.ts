@@ -1,11 +1,11 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import { validateGraph } from "../../graph/validate.js";
 import { decodeWireGraph, type WireGraph } from "../../graph/wire-graph.js";
 import type { JobOutcome, JobService } from "../job-service.js";
 import { UnknownJobError } from "../job-service.js";
 import { ApiError } from "./api-error.js";
 import { chooseResultFormat, renderResult, type ResultFormat } from "./result-formats.js";
-import { jobIdParamsSchema, jobStatusSchema, resultQuerySchema, submitBodySchema, submitReplySchema } from "./schemas.js";
+import { jobIdParamsSchema, jobStatusSchema, resultQuerySchema, submitBodySchema, submitQuerySchema, submitReplySchema } from "./schemas.js";
 
 /** Limits on what one submission may hold. */
 export interface JobLimits {
@@ -25,15 +25,19 @@ const errorReplies = { 400: { $ref: "ErrorBody#" }, 401: { $ref: "ErrorBody#" },
  * a 400 naming the keys, and nothing runs.
  */
 export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLimits): void {
-  app.post<{ Body: SubmitBody }>(
+  app.post<{ Body: SubmitBody; Querystring: { wait: number; format?: ResultFormat } }>(
     "/v1/jobs",
     {
       schema: {
         summary: "Submit a graph",
-        description: "Validates the graph (JSON or MessagePack, see docs/graph-format.md) and queues it as a durable job.",
+        description:
+          "Validates the graph (JSON or MessagePack, see docs/graph-format.md) and queues it as a durable job: 201 with its id. " +
+          "With ?wait=MS, waits up to MS for the job to end and replies as GET /v1/jobs/{id}/result would (200 with the result, " +
+          "409 on failure), or 201 if it has not ended; the Location header names the job either way.",
         tags: ["jobs"],
         body: submitBodySchema,
-        response: { 201: submitReplySchema, ...errorReplies, 413: { $ref: "ErrorBody#" }, 415: { $ref: "ErrorBody#" } },
+        querystring: submitQuerySchema,
+        response: { 201: submitReplySchema, ...errorReplies, 409: { $ref: "ErrorBody#" }, 413: { $ref: "ErrorBody#" }, 415: { $ref: "ErrorBody#" } },
       },
     },
     async (request, reply) => {
@@ -56,9 +60,15 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
         isKnownFunction: (name) => scheduler.knowsFunction(name),
         external: (key) => scheduler.stateOf(key) !== undefined,
       });
-      const id = await jobs.queue.submit(graph, outputs, { keep: body.keep === true });
-      void reply.code(201).header("location", `/v1/jobs/${id}`);
-      return { id, state: "waiting", tasks: size, outputs };
+      const id = await jobs.submit(graph, outputs, { keep: body.keep === true });
+      void reply.header("location", `/v1/jobs/${id}`);
+      const { wait, format } = request.query;
+      if (wait > 0) {
+        // Submit and wait: the result in the same reply when the job ends in time.
+        const outcome = await jobs.outcome(id, wait);
+        if (outcome !== undefined) return sendOutcome(reply, id, outcome, undefined, chooseResultFormat(format, request.headers.accept));
+      }
+      return reply.code(201).type("application/json").send({ id, state: "waiting", tasks: size, outputs });
     },
   );
 
@@ -110,17 +120,7 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
         const status = await jobs.status(id);
         return reply.code(202).send({ id, state: status?.state ?? "waiting" });
       }
-      if (outcome.state !== "completed") {
-        const { failure } = outcome;
-        const code = outcome.state === "cancelled" ? "job-cancelled" : failure.error;
-        const details: Record<string, unknown> = { id, state: outcome.state };
-        if (failure.key !== undefined) details.key = failure.key;
-        if (failure.task !== undefined) details.task = failure.task;
-        throw new ApiError(409, code, failure.message, details);
-      }
-      const value = selectValue(outcome, key, chosen);
-      const rendered = renderResult(value, chosen);
-      return reply.code(200).type(rendered.contentType).send(rendered.body);
+      return sendOutcome(reply, id, outcome, key, chosen);
     },
   );
 
@@ -145,6 +145,20 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
       throw new ApiError(409, "job-ended", `job ${id} already ended (${status.state}) and holds no results`, { id, state: status.state });
     },
   );
+}
+
+/** Replies with an ended job's result (200), or its failure (409). */
+function sendOutcome(reply: FastifyReply, id: string, outcome: JobOutcome, key: string | undefined, format: ResultFormat): FastifyReply {
+  if (outcome.state !== "completed") {
+    const { failure } = outcome;
+    const code = outcome.state === "cancelled" ? "job-cancelled" : failure.error;
+    const details: Record<string, unknown> = { id, state: outcome.state };
+    if (failure.key !== undefined) details.key = failure.key;
+    if (failure.task !== undefined) details.task = failure.task;
+    throw new ApiError(409, code, failure.message, details);
+  }
+  const rendered = renderResult(selectValue(outcome, key, format), format);
+  return reply.code(200).type(rendered.contentType).send(rendered.body);
 }
 
 function notFound(id: string): ApiError {

@@ -73,7 +73,10 @@ export const resultQuerySchema = {
 export const submitQuerySchema = {
   type: "object",
   additionalProperties: false,
-  properties: {},
+  properties: {
+    wait: { ...waitQuerySchema, description: "Milliseconds to wait for the job to end and reply with its result (0: reply at once with the id)" },
+    format: { type: "string", enum: ["msgpack", "json", "arrow"], description: "Result format when waiting; overrides the Accept header" },
+  },
 } as const;
 
 const taskCountsSchema = {

@@ -173,3 +173,40 @@ describe("DELETE /v1/jobs/:id", () => {
     expect((await api.request("/v1/jobs/31337", { method: "DELETE" })).status).toBe(404);
   });
 });
+
+describe("POST /v1/jobs?wait=", () => {
+  it("replies with the result when the job ends in time, naming the job in Location", async () => {
+    const api = await cluster();
+    const reply = await api.request("/v1/jobs?wait=10000&format=json", json({ tasks: pair, outputs: ["b"] }));
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get("location")).toMatch(/^\/v1\/jobs\/\d+$/);
+    expect(await reply.json()).toEqual({ b: 30 });
+  });
+
+  it("replies 201 with the id when the job has not ended in time", async () => {
+    const api = await cluster();
+    const reply = await api.request("/v1/jobs?wait=50", json({ tasks: { s: { fn: "test.sleep", args: [1000] } }, outputs: ["s"] }));
+    expect(reply.status).toBe(201);
+    expect(await reply.json()).toMatchObject({ state: "waiting" });
+  });
+
+  it("replies 409 with the task's failure when the job fails in time", async () => {
+    const api = await cluster();
+    const reply = await api.request("/v1/jobs?wait=10000", json({ tasks: { bad: { fn: "test.fail", args: ["now"] } }, outputs: ["bad"] }));
+    expect(reply.status).toBe(409);
+    expect(await reply.json()).toMatchObject({ error: "task-failed", details: { key: "bad", task: { message: "now" } } });
+  });
+});
+
+describe("a job started at submission", () => {
+  it("runs once: the queue's processor joins the run instead of starting another", async () => {
+    const api = await cluster();
+    const id = await submit(api, { once: { fn: "weft.add", args: [5, 5] } }, ["once"]);
+    await api.request(`/v1/jobs/${id}/result?wait=10000`);
+    const queue = api.scheduler.jobs.queue;
+    const deadline = Date.now() + 5000;
+    while ((await (await queue.job(id))!.getState()) !== "completed" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(await (await queue.job(id))!.getState()).toBe("completed");
+    expect(api.workers[0].completed).toBe(1);
+  });
+});

@@ -2,9 +2,17 @@ import type { Collection, Persistable } from "./collection.js";
 import { type Delayed, delayed, type Lazy } from "./delayed.js";
 import { Future, isFuture } from "./future.js";
 import { isPlainObject } from "../graph/task-spec.js";
+import type { TaskCounts } from "../scheduler/task-counts.js";
 
 /** The computed type of a value passed to `compute`: delayed values and collections become their results. */
 export type Computed<T> = T extends Delayed<infer R> ? R : T extends Collection<infer R> ? R : T;
+
+/** A computation's progress, as `onProgress` callbacks receive it. */
+export interface Progress {
+  /** The computation: the job id on a cluster, the scheduler's client id locally. */
+  readonly job: string;
+  readonly tasks: TaskCounts;
+}
 
 /** Arguments of `submit`: values, delayed values, futures, and arrays or plain objects of them. */
 export type SubmitArgs<A extends unknown[]> = { [I in keyof A]: Lazy<A[I]> | Future<A[I]> };

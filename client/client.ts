@@ -1,8 +1,9 @@
 import type { OptimizeOptions } from "../graph/optimize.js";
 import type { Key } from "../graph/task-spec.js";
+import { countTasks } from "../scheduler/task-counts.js";
 import { LocalScheduler, type LocalSchedulerOptions } from "../scheduler/local-scheduler.js";
 import { runGraph } from "../scheduler/run-graph.js";
-import { submittedCall, type Computed, type SubmitArgs, type WeftClient } from "./client-api.js";
+import { submittedCall, type Computed, type Progress, type SubmitArgs, type WeftClient } from "./client-api.js";
 import { COLLECTION, type Computation, collectComputation, type Persistable } from "./collection.js";
 import { heldValue, isDelayed, type Lazy } from "./delayed.js";
 import { Future, gather } from "./future.js";
@@ -14,7 +15,15 @@ export type { Computed } from "./client-api.js";
 export interface LocalClientOptions extends LocalSchedulerOptions {
   /** Graph optimizations (culling, fusion) applied to every computation; all on by default. */
   readonly optimize?: OptimizeOptions;
+  /**
+   * Called with each computation's task counts as its tasks finish, at most every 50 ms and once at
+   * the end. Default: no progress is followed.
+   */
+  readonly onProgress?: (progress: Progress) => void;
 }
+
+/** Least time between two progress calls of one computation, in ms. */
+const PROGRESS_INTERVAL_MS = 50;
 
 let clientSeq = 0;
 
@@ -41,11 +50,12 @@ export class Client implements WeftClient {
   private constructor(
     private readonly scheduler: LocalScheduler,
     private readonly optimize: OptimizeOptions | undefined,
+    private readonly onProgress: LocalClientOptions["onProgress"],
   ) {}
 
   /** A client running graphs in this process. Default executor: `threads`, one thread per CPU. */
   static async local(options: LocalClientOptions = {}): Promise<Client> {
-    return new Client(await LocalScheduler.start(options), options.optimize);
+    return new Client(await LocalScheduler.start(options), options.optimize, options.onProgress);
   }
 
   /**
@@ -125,6 +135,48 @@ export class Client implements WeftClient {
     const { graph, index, outputs } = computation;
     // Graphs of delayed values alone are exact by construction; collections' graphs are validated and culled.
     const collected = index !== undefined;
-    return runGraph(this.scheduler, graph, outputs, client, { optimize: this.optimize, collected, index, keep });
+    if (this.onProgress === undefined) return runGraph(this.scheduler, graph, outputs, client, { optimize: this.optimize, collected, index, keep });
+    const progress = this.followProgress(client, this.onProgress);
+    const running = runGraph(this.scheduler, graph, outputs, client, { optimize: this.optimize, collected, index, keep, onSubmitted: progress.submitted });
+    return running.then(
+      (values) => {
+        progress.end(true);
+        return values;
+      },
+      (error: unknown) => {
+        progress.end(false);
+        throw error;
+      },
+    );
+  }
+
+  /**
+   * Counts a computation's task outcomes and reports them, throttled, and once at the end. Outcomes of
+   * other computations running meanwhile are recorded too, and ignored by the counts.
+   */
+  private followProgress(job: string, onProgress: (progress: Progress) => void) {
+    let keys: readonly Key[] = [];
+    const finished = new Set<Key>();
+    const erred = new Set<Key>();
+    let last = 0;
+    const report = (completed: boolean) => {
+      last = performance.now();
+      onProgress({ job, tasks: countTasks(keys, (key) => this.scheduler.stateOf(key), { finished, erred }, completed) });
+    };
+    // Listening starts before the graph is submitted: the sync executor may run tasks during submission.
+    const stop = this.scheduler.onOutcome((key, ok) => {
+      (ok ? finished : erred).add(key);
+      if (keys.length > 0 && performance.now() - last >= PROGRESS_INTERVAL_MS) report(false);
+    });
+    return {
+      submitted: (submittedKeys: readonly Key[]) => {
+        keys = submittedKeys;
+      },
+      /** The last report, before the computation's caller sees its outcome. */
+      end: (completed: boolean) => {
+        stop();
+        report(completed);
+      },
+    };
   }
 }

@@ -10,7 +10,7 @@
  * ```
  */
 export { Client, type Computed, type LocalClientOptions } from "./client.js";
-export type { SubmitArgs, WeftClient } from "./client-api.js";
+export type { Progress, SubmitArgs, WeftClient } from "./client-api.js";
 export { RemoteClient, type RemoteClientOptions } from "./remote-client.js";
 export { HttpApiError, type WorkerInfo } from "./http-transport.js";
 export { asCompleted, CancelledError, Future, gather, isFuture, wait, type FutureStatus, type WaitOptions } from "./future.js";

@@ -1,6 +1,6 @@
 import type { Key } from "../graph/task-spec.js";
-import type { JobEvent, TaskCounts } from "../scheduler/job-service.js";
-import { submittedCall, type Computed, type SubmitArgs, type WeftClient } from "./client-api.js";
+import type { JobEvent } from "../scheduler/job-service.js";
+import { submittedCall, type Computed, type Progress, type SubmitArgs, type WeftClient } from "./client-api.js";
 import { COLLECTION, collectComputation, type Computation, type Persistable } from "./collection.js";
 import { heldValue, isDelayed, type Lazy } from "./delayed.js";
 import { Future, gather } from "./future.js";
@@ -14,7 +14,7 @@ export interface RemoteClientOptions {
    * Called with each job's task counts as its tasks finish (the job's event stream is followed for
    * this, one connection per running job). Default: no progress is followed.
    */
-  readonly onProgress?: (progress: { readonly job: string; readonly tasks: TaskCounts }) => void;
+  readonly onProgress?: (progress: Progress) => void;
 }
 
 /**

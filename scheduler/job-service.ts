@@ -12,21 +12,12 @@ import {
   type GraphJobs,
 } from "./graph-jobs.js";
 import { runGraph } from "./run-graph.js";
+import { countTasks, type TaskCounts } from "./task-counts.js";
+
+export type { TaskCounts } from "./task-counts.js";
 
 /** Where a job is: queued, running on a scheduler, or finished one way or another. */
 export type JobState = "waiting" | "running" | "completed" | "failed" | "cancelled";
-
-/** How many of a job's tasks are in each state. */
-export interface TaskCounts {
-  readonly total: number;
-  readonly waiting: number;
-  readonly queued: number;
-  readonly processing: number;
-  readonly finished: number;
-  readonly erred: number;
-  /** Known but not needed now: a task whose result was dropped, or whose job ended before it ran. */
-  readonly released: number;
-}
 
 /** A job's status: what `GET /v1/jobs/:id` returns. Times are Unix milliseconds. */
 export interface JobStatus {
@@ -420,26 +411,8 @@ export class JobService {
     }
   }
 
-  /**
-   * Counts a job's tasks: those a worker reported on by that report, the others by the scheduler's
-   * state. A task the scheduler no longer knows ran to its end before (when the job completed) or
-   * was dropped.
-   */
   private countsOf(job: ActiveJob, completed = false): TaskCounts {
-    const counts = { ...emptyCounts(job.keys.length) };
-    for (const key of job.keys) {
-      if (job.finished.has(key)) counts.finished++;
-      else if (job.erred.has(key)) counts.erred++;
-      else {
-        const state = this.scheduler.stateOf(key);
-        if (state === "memory") counts.finished++;
-        else if (state === "erred") counts.erred++;
-        else if (state === "waiting" || state === "queued" || state === "processing") counts[state]++;
-        else if (completed) counts.finished++;
-        else counts.released++;
-      }
-    }
-    return counts;
+    return countTasks(job.keys, (key) => this.scheduler.stateOf(key), job, completed);
   }
 }
 
@@ -451,6 +424,6 @@ export class UnknownJobError extends Error {
   }
 }
 
-function emptyCounts(total: number): { -readonly [K in keyof TaskCounts]: number } {
+function emptyCounts(total: number): TaskCounts {
   return { total, waiting: 0, queued: 0, processing: 0, finished: 0, erred: 0, released: 0 };
 }

@@ -3,7 +3,8 @@ import { Client } from "../../client/client.js";
 import { asCompleted, CancelledError, wait, type Future } from "../../client/future.js";
 import { task } from "../../client/task.js";
 import { TaskError } from "../../scheduler/task-error.js";
-import { add, fail, inc } from "../fixtures/math-tasks.js";
+import { delayed } from "../../client/delayed.js";
+import { add, fail, inc, sum } from "../fixtures/math-tasks.js";
 
 let calls = 0;
 const countedDouble = task("test.futures.double", (x: number) => {
@@ -96,5 +97,32 @@ describe("futures on the local client", () => {
     await expect(blocked.result()).rejects.toBeInstanceOf(CancelledError);
     expect(blocked.status).toBe("cancelled");
     release?.();
+  });
+});
+
+describe("progress on the local client", () => {
+  it("calls onProgress as tasks finish, and last with every task finished", async () => {
+    const seen: { job: string; tasks: { total: number; finished: number; erred: number } }[] = [];
+    const local = await Client.local({ executor: "sync", onProgress: (progress) => seen.push(progress) });
+    try {
+      const leaves = Array.from({ length: 6 }, (_, i) => delayed(inc)(100 + i));
+      await local.compute(delayed(sum)(leaves));
+      expect(seen.length).toBeGreaterThanOrEqual(1);
+      expect(seen.at(-1)!.tasks).toMatchObject({ total: 7, finished: 7, erred: 0 });
+      expect(new Set(seen.map((p) => p.job)).size).toBe(1);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it("counts a failed task as erred in the last report", async () => {
+    const seen: { tasks: { total: number; finished: number; erred: number } }[] = [];
+    const local = await Client.local({ executor: "sync", onProgress: (progress) => seen.push(progress) });
+    try {
+      await local.compute(delayed(fail)("counted")).catch(() => undefined);
+      expect(seen.at(-1)!.tasks).toMatchObject({ total: 1, finished: 0, erred: 1 });
+    } finally {
+      await local.close();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { decodeGraph, decodeValue, encodeGraph, encodeValue } from "../graph/codec.js";
@@ -70,10 +71,13 @@ export class GraphJobs {
     this.queue = new Queue(GRAPH_JOBS_QUEUE, { connection: this.connections[0], prefix: options.prefix ?? "weft" });
   }
 
-  /** Submits a graph; returns the job id. With `keep`, the outputs stay held after the job (see {@link GraphJobData.keep}). */
-  async submit(graph: Graph, outputs: readonly Key[], options: { readonly keep?: boolean } = {}): Promise<string> {
+  /**
+   * Submits a graph; returns the job id. With `keep`, the outputs stay held after the job (see
+   * {@link GraphJobData.keep}). `jobId` chooses the id (see {@link newJobId}); default: BullMQ's counter.
+   */
+  async submit(graph: Graph, outputs: readonly Key[], options: { readonly keep?: boolean; readonly jobId?: string } = {}): Promise<string> {
     const data: GraphJobData = { graph: Buffer.from(encodeGraph(graph)).toString("base64"), outputs };
-    const job = await this.queue.add("graph", options.keep === true ? { ...data, keep: true } : data);
+    const job = await this.queue.add("graph", options.keep === true ? { ...data, keep: true } : data, { jobId: options.jobId });
     return job.id!;
   }
 
@@ -113,6 +117,14 @@ export class GraphJobs {
     await this.queue.close();
     for (const connection of this.connections) connection.disconnect();
   }
+}
+
+/**
+ * A fresh job id, known before the job is added: time-ordered (milliseconds, base 36) and random, so
+ * ids from several processes never collide. Never all digits, as BullMQ requires of chosen ids.
+ */
+export function newJobId(): string {
+  return `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}`;
 }
 
 /** Decodes a finished job's return value. */

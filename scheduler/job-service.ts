@@ -6,6 +6,7 @@ import {
   decodeResults,
   failureOf,
   JobCancelledError,
+  newJobId,
   type GraphJobData,
   type GraphJobFailure,
   type GraphJobResult,
@@ -114,13 +115,20 @@ export class JobService {
    * starting another; if this process dies first, the next scheduler runs the job from the queue.
    */
   async submit(graph: Graph, outputs: readonly Key[], options: { readonly keep?: boolean } = {}): Promise<string> {
-    const submittedAt = Date.now();
-    const jobId = await this.queue.submit(graph, outputs, options);
-    if (!this.active.has(jobId) && !this.ended.has(jobId)) {
-      const execution = this.execute(graph, outputs, jobId, submittedAt, options.keep === true);
-      // Failures reach the queue's processor (and from there the job's record) when it joins.
-      execution.catch(() => undefined);
-      this.executions.set(jobId, execution);
+    // The id is chosen here, so the run starts while the job is being added, not after.
+    const jobId = newJobId();
+    const execution = this.execute(graph, outputs, jobId, Date.now(), options.keep === true);
+    // Failures reach the queue's processor (and from there the job's record) when it joins.
+    execution.catch(() => undefined);
+    this.executions.set(jobId, execution);
+    try {
+      await this.queue.submit(graph, outputs, { ...options, jobId });
+    } catch (error) {
+      // Not durable, so not accepted: the run stops and nobody will ask for it.
+      this.executions.delete(jobId);
+      this.active.get(jobId)?.cancel();
+      this.ended.delete(jobId);
+      throw error;
     }
     return jobId;
   }

@@ -104,7 +104,7 @@ describe("weft submit, status, result, workers", () => {
     const submitted = await weft("submit", "--detach", await graphFile("graph.json", graph));
     expect(submitted.code).toBe(0);
     const id = submitted.stdout.trim();
-    expect(id).toMatch(/^\d+$/);
+    expect(id).toMatch(/^[a-z0-9]+-[0-9a-f]{12}$/);
     const result = await weft("result", id);
     expect(result).toMatchObject({ code: 0, stdout: '{"b":30}\n' });
     const status = await weft("status", id, "--json");

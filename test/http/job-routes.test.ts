@@ -179,7 +179,7 @@ describe("POST /v1/jobs?wait=", () => {
     const api = await cluster();
     const reply = await api.request("/v1/jobs?wait=10000&format=json", json({ tasks: pair, outputs: ["b"] }));
     expect(reply.status).toBe(200);
-    expect(reply.headers.get("location")).toMatch(/^\/v1\/jobs\/\d+$/);
+    expect(reply.headers.get("location")).toMatch(/^\/v1\/jobs\/[a-z0-9]+-[0-9a-f]{12}$/);
     expect(await reply.json()).toEqual({ b: 30 });
   });
 

@@ -100,6 +100,21 @@ describe("weft submit, status, result, workers", () => {
     expect(stdout).toBe('{"b":30}\n');
   });
 
+  it("weft submit draws a progress bar when stdout is a terminal", async () => {
+    const file = await graphFile("tty.json", {
+      tasks: { s: { fn: "weft.add", args: [300, 0] }, t: { fn: "weft.add", args: [300, 1] }, u: { fn: "weft.add", args: [{ $ref: "s" }, { $ref: "t" }] } },
+      outputs: ["u"],
+    });
+    // `script` runs the command on a pseudo-terminal and copies what it printed.
+    const command = `${process.execPath} --import tsx cli/weft.ts submit ${file}`;
+    const { stdout } = await run("script", ["-qec", command, "/dev/null"], { cwd: root, env: userEnv() }).catch((e: { stdout: string; stderr: string }) => {
+      throw new Error(`${e.stdout}\n---\n${e.stderr}`);
+    });
+    const screen = stdout.replace(/\r\n/g, "\n");
+    expect(screen).toMatch(/\[#{30}\] 3\/3 tasks\n/);
+    expect(screen.trimEnd().split("\n").at(-1)).toBe('{"u":601}');
+  });
+
   it("weft submit --detach prints the job id; weft status and weft result read the job", async () => {
     const submitted = await weft("submit", "--detach", await graphFile("graph.json", graph));
     expect(submitted.code).toBe(0);

@@ -24,7 +24,9 @@ export interface RemoteClientOptions {
  */
 export class RemoteClient implements WeftClient {
   /** Jobs holding results for values or futures this client handed out, released when those are collected. */
-  private readonly held = new FinalizationRegistry<string>((job) => void this.transport.cancel(job).catch(() => undefined));
+  private readonly held = new FinalizationRegistry<string>((job) => void this.release(job));
+  /** Jobs holding results for this client, released by {@link close} if not before. */
+  private readonly keptJobs = new Set<string>();
   private readonly futureJobs = new WeakMap<Future<unknown>, Promise<string>>();
 
   private constructor(
@@ -54,6 +56,7 @@ export class RemoteClient implements WeftClient {
     return values.map((value) => {
       const held = isDelayed(value) ? heldValue(value.key) : value[COLLECTION].held();
       this.held.register(held, job);
+      this.keptJobs.add(job);
       return held;
     }) as unknown as T;
   }
@@ -68,7 +71,11 @@ export class RemoteClient implements WeftClient {
     computing.catch(() => resolveJob(""));
     const future = new Future(value, computing, { cancel: (f) => this.cancelFuture(f) });
     this.futureJobs.set(future as Future<unknown>, job);
-    void job.then((id) => id !== "" && this.held.register(future, id));
+    void job.then((id) => {
+      if (id === "") return;
+      this.held.register(future, id);
+      this.keptJobs.add(id);
+    });
     return future;
   }
 
@@ -90,12 +97,20 @@ export class RemoteClient implements WeftClient {
     return this.transport.events(job);
   }
 
-  /** Nothing to close: requests use the process's shared connection pool. Held results are freed as their values are collected. */
-  async close(): Promise<void> {}
+  /** Releases the results this client's persisted values and futures hold on the cluster. */
+  async close(): Promise<void> {
+    await Promise.all([...this.keptJobs].map((job) => this.release(job)));
+  }
 
   private async cancelFuture(future: Future<unknown>): Promise<void> {
     const job = await this.futureJobs.get(future);
-    if (job !== undefined && job !== "") await this.transport.cancel(job);
+    if (job !== undefined && job !== "") await this.release(job);
+  }
+
+  /** Cancels a job, or releases what it holds; the cluster may already have dropped it. */
+  private async release(job: string): Promise<void> {
+    this.keptJobs.delete(job);
+    await this.transport.cancel(job).catch(() => undefined);
   }
 
   private async run(computation: Computation, keep: boolean, onJob?: (job: string) => void): Promise<unknown[]> {

@@ -84,6 +84,19 @@ describe("Client.connect", () => {
     expect(await client.compute(held)).toEqual([[0, 1, 4]]);
   });
 
+  it("close releases the results its persisted values hold", async () => {
+    const { api, client } = await connect();
+    const [held] = await client.persist(delayed(inc)(500));
+    await client.close();
+    const reply = await api.request("/v1/jobs", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ tasks: { r: { fn: "weft.identity", args: [{ $ref: held.key }] } }, outputs: ["r"] }),
+    });
+    expect(reply.status).toBe(400);
+    expect(await reply.json()).toMatchObject({ error: "missing-dependency" });
+  });
+
   it("re-throws a remote task error with its key and the worker's stack", async () => {
     const { client } = await connect();
     const broken = delayed(inc)(delayed(fail)("far away"));

@@ -49,7 +49,10 @@ export type JobEvent =
 
 /** Options of {@link JobService}. */
 export interface JobServiceOptions {
-  /** Finished outcomes kept in memory, for results fetched right after a job ends. Default 1,000. */
+  /**
+   * Ended jobs whose status (and, until the queue has recorded them, results) are kept in memory.
+   * Default 1,000.
+   */
   readonly recentOutcomes?: number;
 }
 
@@ -68,7 +71,15 @@ interface ActiveJob {
 
 /** A job that ended here: its outcome, counts and times. */
 interface EndedJob {
-  readonly outcome: JobOutcome;
+  readonly state: "completed" | "failed" | "cancelled";
+  readonly outputs: readonly Key[];
+  readonly failure: GraphJobFailure | undefined;
+  /**
+   * The outcome, values included, until the durable queue has recorded it (see
+   * {@link JobService.recorded}); then undefined, and results are read from the queue, so that
+   * large results are not kept in the scheduler's memory for the whole retention time.
+   */
+  outcome: JobOutcome | undefined;
   readonly tasks: TaskCounts;
   readonly submittedAt: number;
   readonly startedAt: number;
@@ -80,8 +91,8 @@ let attempt = 0;
 /**
  * The jobs of one scheduler process, as the HTTP API sees them: runs the graphs the durable queue
  * hands over (see `processGraphJobs`), keeps each running job's tasks and progress, tells waiting
- * requests the moment a job ends (no polling), keeps recent outcomes in memory, and falls back to
- * the durable queue for jobs it did not run itself.
+ * requests the moment a job ends (no polling), keeps recent statuses in memory (and results until
+ * the queue has recorded them), and reads the durable queue for everything else.
  */
 export class JobService {
   private readonly active = new Map<string, ActiveJob>();
@@ -218,6 +229,9 @@ export class JobService {
     const failure: GraphJobFailure = { error: "cancelled", message: `job ${jobId} was cancelled` };
     const now = Date.now();
     this.remember(jobId, {
+      state: "cancelled",
+      outputs: job.data.outputs,
+      failure,
       outcome: { state: "cancelled", outputs: job.data.outputs, failure },
       tasks: emptyCounts(0),
       submittedAt: job.timestamp,
@@ -249,14 +263,14 @@ export class JobService {
     if (ended !== undefined) {
       return {
         id: jobId,
-        state: ended.outcome.state,
-        outputs: ended.outcome.outputs,
+        state: ended.state,
+        outputs: ended.outputs,
         tasks: ended.tasks,
         submittedAt: ended.submittedAt,
         startedAt: ended.startedAt,
         finishedAt: ended.finishedAt,
         elapsedMs: ended.finishedAt - ended.submittedAt,
-        error: ended.outcome.state === "completed" ? undefined : ended.outcome.failure,
+        error: ended.failure,
       };
     }
     const job = await this.queue.job(jobId);
@@ -299,7 +313,8 @@ export class JobService {
     const job = await this.queue.job(jobId);
     if (job === undefined) {
       // Removed from the queue after its retention time, or never submitted, unless it ended here meanwhile.
-      if (this.ended.has(jobId)) return this.ended.get(jobId)!.outcome;
+      const ended = this.ended.get(jobId)?.outcome;
+      if (ended !== undefined) return ended;
       throw new UnknownJobError(jobId);
     }
     const state = await job.getState();
@@ -347,6 +362,15 @@ export class JobService {
     return stop;
   }
 
+  /**
+   * The durable queue has recorded the job's end (BullMQ's `completed` event): its result is read
+   * from there from now on, and this scheduler lets go of the values.
+   */
+  recorded(jobId: string): void {
+    const ended = this.ended.get(jobId);
+    if (ended !== undefined && ended.state === "completed") ended.outcome = undefined;
+  }
+
   /** Stops listening to the scheduler; running jobs are left to the queue's processor. */
   close(): void {
     this.stopListening();
@@ -381,7 +405,17 @@ export class JobService {
       if (jobs?.size === 0) this.jobsOfKey.delete(key);
     }
     const tasks = this.countsOf(record, outcome.state === "completed");
-    this.remember(record.id, { outcome, tasks, submittedAt: record.submittedAt, startedAt: record.startedAt, finishedAt: Date.now() });
+    const failure = outcome.state === "completed" ? undefined : outcome.failure;
+    this.remember(record.id, {
+      state: outcome.state,
+      outputs: outcome.outputs,
+      failure,
+      outcome,
+      tasks,
+      submittedAt: record.submittedAt,
+      startedAt: record.startedAt,
+      finishedAt: Date.now(),
+    });
     this.emit(record.id, { type: "progress", tasks });
     this.notify(record.id, outcome);
   }

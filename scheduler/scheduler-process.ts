@@ -48,6 +48,7 @@ export class SchedulerProcess {
     const jobs = new JobService(scheduler, queue);
     const processor = processGraphJobs({ ...options, connection }, (graph, outputs, jobId, job) => jobs.run(graph, outputs, jobId, job));
     processor.worker.on("error", (error) => options.onError?.(error));
+    processor.worker.on("completed", (job) => jobs.recorded(job.id!));
     await processor.worker.waitUntilReady();
     const pinger = connection();
     let http: HttpApi | undefined;

@@ -65,6 +65,19 @@ describe("GET /v1/jobs/:id/result", () => {
     expect(await reply.json()).toMatchObject({ error: "not-a-table" });
   });
 
+  it("serves a result again once the durable queue has recorded the job", async () => {
+    const api = await cluster();
+    const id = await submit(api, pair, ["b", "c"]);
+    await api.request(`/v1/jobs/${id}/result?wait=10000`);
+    const queue = api.scheduler.jobs.queue;
+    const deadline = Date.now() + 5000;
+    while ((await (await queue.job(id))!.getState()) !== "completed" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    const reply = await api.request(`/v1/jobs/${id}/result?format=json`);
+    expect(reply.status).toBe(200);
+    expect(await reply.json()).toEqual({ b: 30, c: [1.5, 1.5, 1.5] });
+  });
+
   it("answers 202 with the job's state while it runs", async () => {
     const api = await cluster();
     const id = await submit(api, { s: { fn: "test.sleep", args: [1000] } }, ["s"]);

@@ -354,6 +354,8 @@ export class JobService {
       stop();
       throw new UnknownJobError(jobId);
     }
+    // The job may have ended, and `done` reached the listener, while the status was read.
+    if (this.listeners.get(jobId)?.has(listener) !== true) return stop;
     if (status.tasks !== undefined) listener({ type: "progress", tasks: status.tasks });
     if (status.state !== "waiting" && status.state !== "running") {
       stop();

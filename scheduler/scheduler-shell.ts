@@ -71,6 +71,20 @@ export abstract class SchedulerShell {
     return submission.tasks.map((task) => task.key);
   }
 
+  /**
+   * The first key of `graph` that the scheduler knows with a different computation, if any: a
+   * submission of `graph` would be refused with a `conflicting-spec` error. Lets a caller refuse it
+   * up front.
+   */
+  conflictingKey(graph: ReadonlyGraph): Key | undefined {
+    if (this.core.size === 0) return undefined;
+    for (const [key, spec] of graph) {
+      const known = (this.core.runSpecOf(key) as LocalTask | undefined)?.spec;
+      if (known !== undefined && known !== spec && !sameSpec(known, spec)) return key;
+    }
+    return undefined;
+  }
+
   /** The state of a task as the core sees it, or undefined when it does not know the key. */
   stateOf(key: Key): TaskStateName | undefined {
     return this.core.stateOf(key);

@@ -51,6 +51,7 @@ export function eventRoutes(app: FastifyInstance, jobs: JobService): void {
         if (!raw.writableEnded) raw.end();
       };
       write = (event) => {
+        if (raw.writableEnded) return;
         raw.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
         if (event.type === "done") close();
       };

@@ -60,6 +60,12 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
         isKnownFunction: (name) => scheduler.knowsFunction(name),
         external: (key) => scheduler.stateOf(key) !== undefined,
       });
+      const conflict = scheduler.conflictingKey(graph);
+      if (conflict !== undefined) {
+        throw new ApiError(409, "conflicting-spec", `key "${conflict}" is already known with a different computation; use keys unique to a computation`, {
+          keys: [conflict],
+        });
+      }
       const id = await jobs.submit(graph, outputs, { keep: body.keep === true });
       void reply.header("location", `/v1/jobs/${id}`);
       const { wait, format } = request.query;

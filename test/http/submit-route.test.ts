@@ -76,6 +76,22 @@ describe("POST /v1/jobs", () => {
     expect(error).toMatchObject({ status: 400, error: "missing-dependency", details: { keys: ["zzz"] } });
   });
 
+  it("refuses with 409 a key the scheduler knows with a different computation, naming it", async () => {
+    const api = await cluster();
+    const first = await api.request("/v1/jobs", json({ tasks: { same: { fn: "test.sleep", args: [1000] } }, outputs: ["same"] }));
+    expect(first.status).toBe(201);
+    const error = await errorOf(await api.request("/v1/jobs", json({ tasks: { same: { fn: "test.sleep", args: [5] } }, outputs: ["same"] })));
+    expect(error).toMatchObject({ status: 409, error: "conflicting-spec", details: { keys: ["same"] } });
+  });
+
+  it("shares a key the scheduler knows with the same computation", async () => {
+    const api = await cluster();
+    const graph = { tasks: { shared: { fn: "test.sleep", args: [300] } }, outputs: ["shared"] };
+    const [a, b] = await Promise.all([api.request("/v1/jobs?wait=10000&format=json", json(graph)), api.request("/v1/jobs?wait=10000&format=json", json(graph))]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect([await a.json(), await b.json()]).toEqual([{ shared: 300 }, { shared: 300 }]);
+  });
+
   it("refuses a body that breaks the schema with 400 and the issue", async () => {
     const api = await cluster();
     const error = await errorOf(await api.request("/v1/jobs", json({ tasks: { a: { args: [1] } }, outputs: ["a"] })));

@@ -80,11 +80,16 @@ function checkToken(token: string, where: string): string {
 }
 
 /**
- * Compares a presented token with the expected one in constant time: both are hashed first, so the
- * comparison takes the same time whatever the presented token's length or content.
+ * A check of presented tokens against `expected`, in constant time: both sides are SHA-256 digests
+ * of equal length, so the comparison takes the same time whatever the presented token's length or
+ * content. The expected token's digest is computed once.
  */
+export function tokenChecker(expected: string): (presented: string) => boolean {
+  const digest = createHash("sha256").update(expected).digest();
+  return (presented) => timingSafeEqual(createHash("sha256").update(presented).digest(), digest);
+}
+
+/** {@link tokenChecker} for one comparison. */
 export function tokenMatches(presented: string, expected: string): boolean {
-  const a = createHash("sha256").update(presented).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
+  return tokenChecker(expected)(presented);
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "./api-error.js";
-import { tokenMatches } from "./api-token.js";
+import { tokenChecker } from "./api-token.js";
 
 /** Declares a route open to requests without a token (health, readiness, the API's description). */
 export const PUBLIC_ROUTE = { public: true } as const;
@@ -18,6 +18,7 @@ declare module "fastify" {
  * Runs first (`onRequest`), before a body is read.
  */
 export function installBearerAuth(app: FastifyInstance, token: string, publicPrefixes: readonly string[] = []): void {
+  const matches = tokenChecker(token);
   app.addHook("onRequest", async (request) => {
     if (request.routeOptions.config?.public === true) return;
     const path = request.url.split("?")[0];
@@ -27,7 +28,7 @@ export function installBearerAuth(app: FastifyInstance, token: string, publicPre
       throw new ApiError(401, "unauthorized", "this request needs an Authorization: Bearer <token> header", { scheme: "Bearer" });
     }
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-    if (match === null || !tokenMatches(match[1], token)) {
+    if (match === null || !matches(match[1])) {
       throw new ApiError(401, "unauthorized", "the bearer token is not valid", { scheme: "Bearer" });
     }
   });

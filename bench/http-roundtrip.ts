@@ -1,9 +1,11 @@
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { jsonLogger } from "../cli/logger.js";
 import { decodeValue } from "../graph/codec.js";
 import { startRedisServer, type RedisServer } from "../scheduler/redis/private-redis-server.js";
-import { SchedulerProcess } from "../scheduler/scheduler-process.js";
 import { Nanny } from "../worker/nanny.js";
 
 /** Untimed round trips before the timed ones: connections opened, JIT warm, workers' threads started. */
@@ -37,7 +39,8 @@ export interface HttpRoundTripResult {
 
 /**
  * The round trip of a 1-task graph over the HTTP API with warm workers: starts a private redis-server,
- * a scheduler serving HTTP on a free port, and worker processes under a nanny; then, one after the
+ * a `weft scheduler` process serving HTTP on a free port, and worker processes under a nanny, as an
+ * operator would, so that this process is only the client; then, one after the
  * other, submits `{"x-i": weft.add(i, 1)}` as JSON (`POST /v1/jobs`) and fetches its result
  * (`GET /v1/jobs/:id/result?wait=…`, MessagePack), checking each value; times each pair. Then the
  * same with one request per round trip: `POST /v1/jobs?wait=…`, which replies with the result.
@@ -50,25 +53,23 @@ export async function runHttpRoundTrip(options: HttpRoundTripOptions = {}): Prom
   const prefix = `weft-bench-http-${process.pid}-${Date.now()}`;
   const token = randomBytes(24).toString("base64url");
   const nthreads = options.nthreads ?? Math.max(1, Math.floor(availableParallelism() / workers));
+  // Workers first: the scheduler's readiness then tells when they have joined.
   const nanny = Nanny.start({
     nprocs: workers,
     worker: { redis, prefix, nthreads, logLevel: "warn" },
     logger: jsonLogger({ level: "warn", fields: { component: "nanny" } }),
   });
-  const scheduler = await SchedulerProcess.start({
-    redis,
-    prefix,
-    tickMs: 100,
-    http: { token, port: 0 },
-    onError: (error) => console.error(`weft bench: the scheduler recovered from an error: ${error.stack ?? error.message}`),
-  });
+  const scheduler = startScheduler(["--redis", redis, "--prefix", prefix, "--http-port", "0", "--api-token", token, "--tick-ms", "100"]);
   try {
+    const url = await scheduler.url;
     const deadline = Date.now() + 60_000;
-    while (scheduler.scheduler.workerIds.length < workers) {
-      if (Date.now() > deadline) throw new Error(`only ${scheduler.scheduler.workerIds.length} of ${workers} workers joined within 60 s`);
+    for (;;) {
+      const ready = await fetch(`${url}/v1/ready`);
+      const body = (await ready.json()) as { workers?: number; details?: { workers?: number } };
+      if ((body.workers ?? body.details?.workers ?? 0) >= workers) break;
+      if (Date.now() > deadline) throw new Error(`only ${body.workers ?? body.details?.workers ?? 0} of ${workers} workers joined within 60 s`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    const url = scheduler.http!.url;
     const headers = { authorization: `Bearer ${token}` };
     const roundTrip = async (i: number): Promise<[number, number]> => {
       const start = performance.now();
@@ -127,6 +128,36 @@ export async function runHttpRoundTrip(options: HttpRoundTripOptions = {}): Prom
     await nanny.stop();
     await server?.stop();
   }
+}
+
+/**
+ * `weft scheduler` in its own process, from the compiled CLI (or, from TypeScript sources, with tsx's
+ * loader); `url` resolves with its HTTP API's address, read from its start-up log line.
+ */
+function startScheduler(args: readonly string[]): { url: Promise<string>; stop(): Promise<void> } {
+  const fromSources = import.meta.url.endsWith(".ts");
+  const cli = fileURLToPath(new URL(fromSources ? "../cli/weft.ts" : "../cli/weft.js", import.meta.url));
+  const loader = fromSources ? ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href.replace(/\.cjs$/, ".mjs")] : [];
+  const child: ChildProcess = spawn(process.execPath, [...loader, cli, "scheduler", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  const url = new Promise<string>((resolve, reject) => {
+    child.stderr!.on("data", (chunk: Buffer) => {
+      log += chunk.toString();
+      const found = /"http":"(http:[^"]+)"/.exec(log);
+      if (found !== null) resolve(found[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`weft scheduler exited with ${code} before serving:\n${log}`)));
+  });
+  url.catch(() => undefined);
+  return {
+    url,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
 }
 
 /** The q-quantile by nearest rank. */

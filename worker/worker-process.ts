@@ -153,14 +153,19 @@ export class WorkerProcess {
   private async loop(): Promise<void> {
     while (!this.stopping) {
       try {
-        const messages = await this.plane.takeWorkerMessages(this.id, 1000);
-        for (const raw of messages) this.apply(decodeWorkerMessage(raw));
+        // Messages and tasks in one round trip: both requests go out before either reply is read.
+        // Messages only drop results, so taking tasks before applying them changes nothing.
         const room = this.capacity() - this.running;
-        const tasks = room > 0 ? await this.plane.takeTasks(this.id, Math.min(room, MAX_TAKE_BATCH)) : [];
+        const [messages, tasks] = await Promise.all([
+          this.plane.takeWorkerMessages(this.id, 1000),
+          room > 0 ? this.plane.takeTasks(this.id, Math.min(room, MAX_TAKE_BATCH)) : [],
+        ]);
+        for (const raw of messages) this.apply(decodeWorkerMessage(raw));
         for (const task of tasks) this.start(decodeTaskMessage(task.payload));
         if (this.stopping) break;
-        if (room <= 0) await new Promise<void>((resolve) => (this.wakeLoop = resolve));
-        else if (tasks.length === 0 && messages.length === 0) await this.waiter.waitForWork(this.id, 1000);
+        // Room is counted again: tasks may have finished while the requests were out.
+        if (this.capacity() - this.running <= 0) await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        else if (room > 0 && tasks.length === 0 && messages.length === 0) await this.waiter.waitForWork(this.id, 1000);
       } catch (error) {
         if (this.stopping) break;
         this.options.onError?.(error as Error);

@@ -59,7 +59,7 @@ export async function runHttpRoundTrip(options: HttpRoundTripOptions = {}): Prom
     worker: { redis, prefix, nthreads, logLevel: "warn" },
     logger: jsonLogger({ level: "warn", fields: { component: "nanny" } }),
   });
-  const scheduler = startScheduler(["--redis", redis, "--prefix", prefix, "--http-port", "0", "--api-token", token, "--tick-ms", "100"]);
+  const scheduler = startScheduler(["--redis", redis, "--prefix", prefix, "--http-port", "0", `--api-token=${token}`, "--tick-ms", "100"]);
   try {
     const url = await scheduler.url;
     const deadline = Date.now() + 60_000;

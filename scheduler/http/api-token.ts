@@ -36,7 +36,7 @@ export function tokenFile(stateDir: string): string {
 
 /**
  * The HTTP API's bearer token: `--token`, else `WEFT_TOKEN`, else the token saved in the state
- * directory, else a new random one (32 bytes, base64url), saved there with mode 0600 so that only
+ * directory, else a new random one (`weft_` and 32 random bytes, base64url), saved there with mode 0600 so that only
  * this user can read it. `source` says which: the caller prints a generated token once.
  *
  * @example
@@ -52,7 +52,9 @@ export async function resolveApiToken(options: ApiTokenOptions = {}): Promise<{ 
   if (env.WEFT_TOKEN !== undefined && env.WEFT_TOKEN !== "") return { token: checkToken(env.WEFT_TOKEN, "WEFT_TOKEN"), source: "environment", file };
   const saved = await readSavedToken(file);
   if (saved !== undefined) return { token: checkToken(saved, file), source: "state-file", file };
-  const token = randomBytes(32).toString("base64url");
+  // The prefix makes the token recognizable (in a leaked log, say) and keeps it from starting with
+  // "-", which command lines would read as an option.
+  const token = `weft_${randomBytes(32).toString("base64url")}`;
   await mkdir(join(file, ".."), { recursive: true, mode: 0o700 });
   // `wx`: two schedulers starting at once must not overwrite each other's token.
   try {

@@ -15,7 +15,7 @@ describe("resolveApiToken", () => {
     const stateDir = join(dir, "state");
     const first = await resolveApiToken({ stateDir, env: {} });
     expect(first.source).toBe("generated");
-    expect(first.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(first.token).toMatch(/^weft_[A-Za-z0-9_-]{43}$/);
     expect((await readFile(first.file, "utf8")).trim()).toBe(first.token);
     expect((await stat(first.file)).mode & 0o777).toBe(0o600);
   });

@@ -1,5 +1,6 @@
 import { delayed, type Delayed } from "../client/delayed.js";
 import type { BenchComputer } from "./bench-cluster.js";
+import { arrayXxtMean } from "./array-xxt-mean.js";
 import { add, noop, sumAll } from "./bench-tasks.js";
 
 /** A benchmark graph: its output, how many tasks it has, and how to tell its result is right. */
@@ -57,4 +58,9 @@ export function tree(n: number): Workload {
 export const WORKLOADS: Readonly<Record<string, WorkloadDefinition>> = {
   independent: { build: independent, defaultTasks: 10_000, describe: "N no-op tasks plus one sum over them" },
   tree: { build: tree, defaultTasks: 8_192, describe: "pairwise tree reduction over N leaves" },
+  "array-xxt-mean": {
+    build: arrayXxtMean,
+    defaultTasks: 8_000,
+    describe: "(x + x.T).mean() of a seeded random NxN float64 array in 1000x1000 blocks, generation included",
+  },
 };

@@ -45,3 +45,12 @@ export function redactPassword(text: string): string {
   if (url.password !== "") url.password = "***";
   return url.href;
 }
+
+/** Environment variable holding the workers' data-server token, read when `--token` is not given. */
+export const DATA_TOKEN_ENV = "WEFT_DATA_TOKEN";
+
+/** The data-server token from the environment, if set and not empty. */
+export function dataTokenFromEnv(): string | undefined {
+  const token = process.env[DATA_TOKEN_ENV];
+  return token === undefined || token === "" ? undefined : token;
+}

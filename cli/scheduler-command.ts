@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { resolveApiToken } from "../scheduler/http/api-token.js";
 import { DEFAULT_BODY_LIMIT, DEFAULT_HTTP_PORT, DEFAULT_MAX_TASKS, DEFAULT_RATE_LIMIT } from "../scheduler/http/http-api.js";
 import { SchedulerProcess, type SchedulerHttpOptions } from "../scheduler/scheduler-process.js";
-import { parseCount, parsePort, parseRedisUrl, redactPassword } from "./command-arguments.js";
+import { dataTokenFromEnv, parseCount, parsePort, parseRedisUrl, redactPassword } from "./command-arguments.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "./logger.js";
 
 function usage(): string {
@@ -28,7 +28,7 @@ options:
   --body-limit         largest request body in bytes (default ${DEFAULT_BODY_LIMIT})
   --max-tasks          most tasks in one submitted graph (default ${DEFAULT_MAX_TASKS})
   --rate-limit         requests per minute per client (default ${DEFAULT_RATE_LIMIT})
-  --token              bearer token of the workers' data servers (default: none)
+  --token              bearer token of the workers' data servers (default: $WEFT_DATA_TOKEN, else none)
   --tick-ms            how often workers are checked and stealing is planned (default 100)
   --retention-seconds  how long a finished job's state and result stay queryable (default 3600)
   --lock-ms            how soon a crashed scheduler's jobs are picked up again (default 10000)
@@ -109,7 +109,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
     http,
     redis,
     prefix: values.prefix,
-    token: values.token,
+    token: values.token ?? dataTokenFromEnv(),
     tickMs,
     retentionSeconds,
     lockDurationMs,

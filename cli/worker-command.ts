@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Nanny } from "../worker/nanny.js";
-import { parseCount, parseRedisUrl, redactPassword } from "./command-arguments.js";
+import { dataTokenFromEnv, parseCount, parseRedisUrl, redactPassword } from "./command-arguments.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "./logger.js";
 
 const EXECUTORS = ["threads", "main"] as const;
@@ -24,8 +24,12 @@ options:
   --import     module registering task functions, loaded by every worker; repeatable
   --prefix     Redis key prefix shared with the scheduler (default weft)
   --host       interface the workers' data servers listen on (default 127.0.0.1)
-  --token      bearer token peers present to the data servers (default: none)
-  --executor   threads | main: run tasks on a worker_threads pool or the main thread (default threads)
+  --advertise  host name or address peers use to reach the data servers (default: --host, or this
+               machine's first external IPv4 address when --host is 0.0.0.0 or ::)
+  --token      bearer token peers present to the data servers (default: $WEFT_DATA_TOKEN, else none);
+               prefer the environment variable: other users of the machine can read command lines
+  --executor   threads | main: run tasks on a worker_threads pool or the main thread (default threads;
+               main suits tasks that await I/O: a long computation there silences heartbeats)
   --log-level  ${LOG_LEVELS.join(" | ")} (default info); logs are JSON lines on stderr`;
 }
 
@@ -43,6 +47,7 @@ export async function workerCommand(args: string[]): Promise<number> {
         prefix: { type: "string", default: "weft" },
         host: { type: "string", default: "127.0.0.1" },
         token: { type: "string" },
+        advertise: { type: "string" },
         executor: { type: "string", default: "threads" },
         "log-level": { type: "string", default: "info" },
         help: { type: "boolean", short: "h", default: false },
@@ -81,7 +86,7 @@ export async function workerCommand(args: string[]): Promise<number> {
   const nanny = Nanny.start({
     nprocs,
     logger,
-    worker: { redis, prefix: values.prefix, nthreads, executor, imports, host: values.host, token: values.token, logLevel },
+    worker: { redis, prefix: values.prefix, nthreads, executor, imports, host: values.host, advertise: values.advertise, token: values.token ?? dataTokenFromEnv(), logLevel },
   });
 
   // Listeners stay until the workers are down: a second Ctrl-C (or the same signal forwarded by the

@@ -25,3 +25,5 @@ export { Call, Ref, taskSpec, type Graph, type Key, type TaskSpec } from "../gra
 export type { OptimizeOptions } from "../graph/optimize.js";
 export type { SchedulerConfig } from "../scheduler/scheduler-config.js";
 export type { LocalExecutorKind } from "../scheduler/local-scheduler.js";
+/** Chunked N-dimensional arrays (also importable as "weft/array"). */
+export * as array from "./array/index.js";

@@ -56,3 +56,13 @@ function leastLoadedWithRoom(state: CoreState): WorkerState | undefined {
   }
   return best;
 }
+
+/** The worker still taking work (not stopping) with the least work per thread, whether or not it has room. */
+export function leastLoadedRunning(state: CoreState): WorkerState | undefined {
+  let best: WorkerState | undefined;
+  for (const worker of state.workers.values()) {
+    if (worker.closing) continue;
+    if (best === undefined || worker.occupancy / worker.nthreads < best.occupancy / best.nthreads) best = worker;
+  }
+  return best;
+}

@@ -10,7 +10,8 @@ export type SchedulerCommand =
   | ReportResult
   | ReportError
   | RejectGraph
-  | ForgetTask;
+  | ForgetTask
+  | ReplicateResult;
 
 /** Send a task to a worker. Its inputs are held by the workers listed in each dependency's `who has`. */
 export interface AssignTask {
@@ -26,9 +27,10 @@ export interface AssignTask {
 }
 
 /**
- * Ask `victim` to give up a task it has not started. It answers with `steal-accepted` (and then must
- * never run it) or `steal-refused`; only after acceptance is the task assigned to `thief`, so a task
- * never runs twice through a steal.
+ * Move a task `victim` has not started to `thief`'s queue, in one atomic step. The shell answers
+ * `steal-accepted` once the task sits on the thief (the victim will never run it, and no `assign`
+ * follows: the move was the assignment) or `steal-refused` when the victim had already taken it, so
+ * a task never runs twice through a steal.
  */
 export interface StealTask {
   readonly type: "steal";
@@ -49,8 +51,23 @@ export interface ReleaseResult {
   readonly type: "release";
   readonly key: Key;
   readonly workers: readonly WorkerId[];
-  /** The task's run spec, or undefined for a result the core never knew (a stale completion). */
+  /**
+   * The task's run spec when the result is dropped everywhere (the shell frees any copy of its own);
+   * undefined when only these workers' copies go, or for a result the core never knew (a stale
+   * completion).
+   */
   readonly runSpec: unknown;
+}
+
+/**
+ * Copy results from a stopping worker to `worker`, which fetches them from `from` and reports each
+ * as a finished task (a replica); the stopping worker's copies are then released.
+ */
+export interface ReplicateResult {
+  readonly type: "replicate";
+  readonly keys: readonly Key[];
+  readonly from: WorkerId;
+  readonly worker: WorkerId;
 }
 
 /** A wanted result is in memory on these workers. */

@@ -9,7 +9,7 @@ import type { ClientId, TaskFailure, WorkerId } from "./events.js";
 import type { LocalTask } from "./local-task.js";
 import type { SubmissionChecks, SubmitOptions } from "./prepare-submission.js";
 import { connectRedis } from "./redis/connect-redis.js";
-import { ControlPlane, type QueuedTask, type RegisteredWorker } from "./redis/control-plane.js";
+import { ControlPlane, parseEventFields, type QueuedTask, type RegisteredWorker } from "./redis/control-plane.js";
 import type { SchedulerConfig } from "./scheduler-config.js";
 import type { WorkerLoad } from "./scheduler-core.js";
 import { SchedulerShell, type SubmissionHandlers } from "./scheduler-shell.js";
@@ -35,6 +35,8 @@ export interface DistributedSchedulerOptions {
   readonly token?: string;
   /** Called with errors the scheduler survives (a failed Redis call, say). Default: ignored. */
   readonly onError?: (error: Error) => void;
+  /** Called for each task moved by work stealing from a saturated worker's queue to an idle worker's. Default: none. */
+  readonly onSteal?: (steal: { readonly key: Key; readonly victim: WorkerId; readonly thief: WorkerId }) => void;
 }
 
 /**
@@ -164,7 +166,9 @@ export class DistributedScheduler extends SchedulerShell {
         if (worker.alive && worker.state === "running") {
           this.workers.set(worker.id, worker);
           if (!known) this.enqueue({ type: "worker-joined", worker: worker.id, nthreads: worker.nthreads });
-        } else {
+        } else if (!(worker.alive && worker.state === "stopping")) {
+          // Dead or silent. A stopping worker with a live heartbeat is left to finish its running
+          // tasks: it handed back its queue when it began to stop, and retires itself when done.
           await this.retire(worker.id);
         }
       }
@@ -211,13 +215,8 @@ export class DistributedScheduler extends SchedulerShell {
   }
 
   private onEntry(fields: Buffer[]): void {
-    let worker = "";
-    let data: Buffer | undefined;
-    for (let i = 0; i < fields.length; i += 2) {
-      const name = fields[i].toString();
-      if (name === "worker") worker = fields[i + 1].toString();
-      else if (name === "data") data = fields[i + 1];
-    }
+    const { worker, data, returned } = parseEventFields(fields);
+    if (returned !== undefined) this.inbox.push({ type: "worker-stopping", worker, returned });
     if (data === undefined || data.byteLength === 0) return;
     for (const report of decodeReports(data)) {
       if (this.reportListeners.size > 0 && report.kind !== "missing-data") {
@@ -228,8 +227,9 @@ export class DistributedScheduler extends SchedulerShell {
         for (const listener of this.reportListeners) listener(summary);
       }
       if (report.kind === "finished") {
-        if (report.inline !== undefined) this.holdInline(report.key, report.inline.value);
-        this.inbox.push({ type: "task-finished", key: report.key, worker, nbytes: report.nbytes, durationMs: report.durationMs });
+        const inline = report.inline !== undefined;
+        if (inline) this.holdInline(report.key, report.inline!.value);
+        this.inbox.push({ type: "task-finished", key: report.key, worker, nbytes: report.nbytes, durationMs: report.durationMs, inline });
       } else if (report.kind === "erred") {
         this.inbox.push({ type: "task-erred", key: report.key, worker, error: report.error, durationMs: report.durationMs });
       } else {
@@ -251,6 +251,7 @@ export class DistributedScheduler extends SchedulerShell {
     const releases = new Map<WorkerId, Key[]>();
     const cancels = new Map<WorkerId, Key[]>();
     const steals = new Map<string, { victim: WorkerId; thief: WorkerId; keys: Key[] }>();
+    const copies = new Map<WorkerId, Uint8Array[]>();
     for (const command of commands) {
       switch (command.type) {
         case "assign": {
@@ -285,13 +286,18 @@ export class DistributedScheduler extends SchedulerShell {
         case "result":
           void this.deliver(command.key, command.clients, command.runSpec as LocalTask, command.workers);
           break;
+        case "replicate": {
+          const from = this.workers.get(command.from)?.dataAddress;
+          if (from !== undefined) push(copies, command.worker, encodeWorkerMessage({ type: "replicate", keys: command.keys, from }));
+          break;
+        }
         case "error":
         case "graph-rejected":
           this.report(command, () => undefined);
           break;
       }
     }
-    void this.send(assignments, releases, cancels, steals);
+    void this.send(assignments, releases, cancels, steals, copies);
   }
 
   /** Where a worker gets an input: inline when held here, else from the workers holding it. */
@@ -306,20 +312,28 @@ export class DistributedScheduler extends SchedulerShell {
     releases: Map<WorkerId, Key[]>,
     cancels: Map<WorkerId, Key[]>,
     steals: Map<string, { victim: WorkerId; thief: WorkerId; keys: Key[] }>,
+    copies: Map<WorkerId, Uint8Array[]>,
   ): Promise<void> {
     try {
       await Promise.all([
         ...[...assignments].map(async ([worker, tasks]) => {
           const outcome = await this.plane.enqueueTasks(worker, tasks);
-          // A worker that stopped meanwhile takes nothing: its retirement on the next tick puts
-          // these tasks back in the core's hands, so they are reported as never started.
-          if (!outcome.accepted) await this.retire(worker);
+          // A worker that began to stop (or died) meanwhile takes nothing: the tasks go back to the
+          // core to be placed elsewhere, and a dead worker is retired.
+          if (!outcome.accepted) {
+            this.inbox.push({ type: "worker-stopping", worker, returned: tasks.map((task) => task.key) });
+            if (outcome.state === "dead") await this.retire(worker);
+          }
         }),
         ...[...releases].map(([worker, keys]) => this.plane.sendToWorker(worker, [encodeWorkerMessage({ type: "release", keys })])),
         ...[...cancels].map(([worker, keys]) => this.plane.sendToWorker(worker, [encodeWorkerMessage({ type: "cancel", keys })])),
+        ...[...copies].map(([worker, messages]) => this.plane.sendToWorker(worker, messages)),
         ...[...steals.values()].map(async ({ victim, thief, keys }) => {
           const outcome = await this.plane.stealTasks(victim, thief, keys);
-          for (const key of outcome.accepted) this.inbox.push({ type: "steal-accepted", key, victim });
+          for (const key of outcome.accepted) {
+            this.inbox.push({ type: "steal-accepted", key, victim, thief });
+            this.options.onSteal?.({ key, victim, thief });
+          }
           for (const key of outcome.refused) this.inbox.push({ type: "steal-refused", key, victim });
         }),
       ]);

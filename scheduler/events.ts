@@ -50,6 +50,7 @@ export type SchedulerEvent =
   | ResultsLost
   | StealAccepted
   | StealRefused
+  | WorkerStopping
   | Tick;
 
 /** A client submits tasks and names the keys it wants. Tasks already known are shared, not rerun. */
@@ -86,6 +87,18 @@ export interface WorkerJoined {
   readonly nthreads: number;
 }
 
+/**
+ * A worker is shutting down cleanly: it takes no new work and finishes what it has started. The
+ * tasks it handed back unstarted (or never received) are placed elsewhere; a `worker-left` follows
+ * once it is gone.
+ */
+export interface WorkerStopping {
+  readonly type: "worker-stopping";
+  readonly worker: WorkerId;
+  /** Tasks assigned to it that it will not run. */
+  readonly returned: readonly Key[];
+}
+
 /** A worker stopped, cleanly or not. */
 export interface WorkerLeft {
   readonly type: "worker-left";
@@ -114,6 +127,11 @@ export interface TaskFinished {
   readonly nbytes: number;
   /** Time the function ran, in milliseconds. */
   readonly durationMs: number;
+  /**
+   * The result came inline with the report and the shell keeps a copy, so it outlives the worker: a
+   * departing worker does not take it along. Default false.
+   */
+  readonly inline?: boolean;
 }
 
 /** A task's function threw (or its worker could not run it). */
@@ -140,11 +158,12 @@ export interface ResultsLost {
   readonly missing: readonly { readonly key: Key; readonly worker: WorkerId }[];
 }
 
-/** The victim of a steal removed the task before starting it; it will not run there. */
+/** A steal moved the task, not yet started, from the victim's queue to the thief's: it will run on the thief. */
 export interface StealAccepted {
   readonly type: "steal-accepted";
   readonly key: Key;
   readonly victim: WorkerId;
+  readonly thief: WorkerId;
 }
 
 /** The victim of a steal had already started (or finished) the task; it stays there. */

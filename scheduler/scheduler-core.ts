@@ -1,5 +1,5 @@
 import type { Key } from "../graph/task-spec.js";
-import { chooseWorker } from "./choose-worker.js";
+import { chooseWorker, leastLoadedRunning } from "./choose-worker.js";
 import type { SchedulerCommand } from "./commands.js";
 import { CoreState, type TransitionObserver } from "./core-state.js";
 import type {
@@ -11,10 +11,11 @@ import type {
   TaskMissingData,
   WorkerId,
   WorkerLeft,
+  WorkerStopping,
 } from "./events.js";
 import { resolveSchedulerConfig, type SchedulerConfig } from "./scheduler-config.js";
 import { comparePriority, TaskState, type TaskStateName, WorkerState } from "./task-state.js";
-import { transition } from "./transitions.js";
+import { moveToWorker, transition } from "./transitions.js";
 import { validateCoreState } from "./validate-core-state.js";
 import { planSteals } from "./work-stealing.js";
 
@@ -154,6 +155,8 @@ export class SchedulerCore {
         return;
       case "worker-left":
         return this.workerLeft(event);
+      case "worker-stopping":
+        return this.workerStopping(event);
       case "task-started": {
         const task = this.state.tasks.get(event.key);
         if (task?.state === "processing" && task.processingOn!.id === event.worker) task.started = true;
@@ -330,6 +333,55 @@ export class SchedulerCore {
     }
   }
 
+  private workerStopping(event: WorkerStopping): void {
+    const { state } = this;
+    const worker = state.workers.get(event.worker);
+    if (worker === undefined) return;
+    worker.closing = true;
+    for (const key of event.returned) {
+      const task = state.tasks.get(key);
+      if (task?.state === "processing" && task.processingOn === worker) transition(state, task, "waiting");
+    }
+    if (worker.resultCount > 0) {
+      const held: TaskState[] = [];
+      for (const task of state.tasks.values()) if (task.state === "memory" && task.holds(worker)) held.push(task);
+      this.evacuate(worker, held);
+    }
+  }
+
+  /**
+   * Moves results off a stopping worker, so that it can leave without taking them along: a result
+   * also held elsewhere (or kept by the shell) is just released from it; one only it holds is copied
+   * to the least loaded running worker, which reports the copy like a finished task. With no worker
+   * to copy to, the result is given up and recomputed where still needed.
+   */
+  private evacuate(worker: WorkerState, results: readonly TaskState[]): void {
+    const { state } = this;
+    const target = leastLoadedRunning(state);
+    const copies: Key[] = [];
+    const lost: TaskState[] = [];
+    for (const task of results) {
+      if (task.whoHas.length > 1 || task.keptByShell) {
+        this.dropReplica(task, worker);
+      } else if (target !== undefined) {
+        copies.push(task.key);
+      } else {
+        this.dropReplica(task, worker);
+        lost.push(task);
+      }
+    }
+    if (copies.length > 0) state.emit({ type: "replicate", keys: copies, from: worker.id, worker: target!.id });
+    this.loseResults(lost);
+  }
+
+  /** Forgets `holder`'s copy of a result and tells it to drop it; other copies stay. */
+  private dropReplica(task: TaskState, holder: WorkerState): void {
+    if (!task.dropHolder(holder)) return;
+    holder.resultCount--;
+    holder.nbytes -= task.nbytes;
+    this.state.emit({ type: "release", key: task.key, workers: holder.idList, runSpec: undefined });
+  }
+
   private workerLeft(event: WorkerLeft): void {
     const { state } = this;
     const worker = state.workers.get(event.worker);
@@ -339,7 +391,7 @@ export class SchedulerCore {
     const lost: TaskState[] = [];
     if (worker.resultCount > 0) {
       for (const task of state.tasks.values()) {
-        if (task.state === "memory" && task.dropHolder(worker) && task.whoHas.length === 0) lost.push(task);
+        if (task.state === "memory" && task.dropHolder(worker) && task.whoHas.length === 0 && !task.keptByShell) lost.push(task);
       }
     }
     worker.resultCount = 0;
@@ -374,10 +426,12 @@ export class SchedulerCore {
     const task = state.tasks.get(event.key);
     if (task === undefined || task.state !== "processing" || task.processingOn !== worker) {
       if (task?.state === "memory" && !task.holds(worker)) {
-        // A second copy, e.g. from a worker whose death was declared too early: keep it as a replica.
+        // A second copy: one copied from a stopping worker, or from a worker whose death was declared
+        // too early. Keep it as a replica; a stopping holder's copy is no longer needed.
         task.addHolder(worker);
         worker.resultCount++;
         worker.nbytes += task.nbytes;
+        if (!worker.closing) for (const holder of [...task.whoHas]) if (holder.closing) this.dropReplica(task, holder);
       } else if (task === undefined || task.state !== "memory") {
         state.emit({ type: "release", key: event.key, workers: worker.idList, runSpec: task?.runSpec });
       }
@@ -385,6 +439,8 @@ export class SchedulerCore {
     }
     state.durations.record(task.prefix, event.durationMs);
     transition(state, task, "memory", { worker, nbytes: event.nbytes });
+    task.keptByShell = event.inline === true;
+    if (worker.closing) this.evacuate(worker, [task]);
   }
 
   private taskErred(event: TaskErred): void {
@@ -418,7 +474,7 @@ export class SchedulerCore {
       if (result === undefined || holder === undefined || !result.dropHolder(holder)) continue;
       holder.resultCount--;
       holder.nbytes -= result.nbytes;
-      if (result.whoHas.length === 0 && result.state === "memory") lost.push(result);
+      if (result.whoHas.length === 0 && result.state === "memory" && !result.keptByShell) lost.push(result);
     }
     return lost;
   }
@@ -427,12 +483,13 @@ export class SchedulerCore {
     const { state } = this;
     const task = state.tasks.get(event.key);
     if (task?.state !== "processing" || task.processingOn!.id !== event.victim) return;
-    const thief = task.stealingTo;
-    // Rescheduling through waiting clears the steal mark and frees the victim's slot; the task is then
-    // placed like any ready task, on the thief when it is still the best choice.
-    transition(state, task, "waiting");
-    if (thief !== null && state.workers.get(thief.id) === thief && state.hasRoom(thief) && task.waitingOn === 0) {
-      transition(state, task, "processing", { worker: thief });
+    const thief = state.workers.get(event.thief);
+    if (thief !== undefined && !thief.closing) {
+      moveToWorker(state, task, thief);
+    } else {
+      // The thief left or is stopping, which it announced after the move (a stopping thief refuses
+      // steals): its queue, with this task, was taken or handed back, so the task is placed again.
+      transition(state, task, "waiting");
     }
   }
 

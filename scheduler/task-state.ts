@@ -53,6 +53,8 @@ export class TaskState {
   stealingTo: WorkerState | null = null;
   /** Workers holding the result: usually one, so an array beats a set. Shared and empty until one does. */
   whoHas: WorkerState[] = NO_WORKERS;
+  /** In memory, the shell holds a copy of the result (it came inline), so it survives its holders. */
+  keptByShell = false;
   nbytes = 0;
   retriesLeft: number;
   /** Workers that died while running this task, oldest first; null until one does. */
@@ -167,6 +169,8 @@ export class WorkerState {
   occupancy = 0;
   /** Bytes of results held. */
   nbytes = 0;
+  /** Shutting down cleanly: it gets no new work and finishes what it started. */
+  closing = false;
 
   /** `[id]`, shared by the commands about results only this worker holds (the common case). */
   readonly idList: readonly WorkerId[];

@@ -112,7 +112,8 @@ export const TRANSITIONS = {
    * unless they started and may already have fetched it).
    */
   "memory->released": (state, task) => {
-    if (task.whoHas.length > 0) {
+    if (task.whoHas.length > 0 || task.keptByShell) {
+      task.keptByShell = false;
       const holders = task.clearHolders();
       for (const w of holders) {
         w.resultCount--;
@@ -208,6 +209,20 @@ function assign(state: CoreState, task: TaskState, worker: WorkerState): void {
     runSpec: task.runSpec,
     inputs: task.dependencies.length === 0 ? NO_INPUTS : task.dependencies.map((dep) => dep.runSpec),
   });
+}
+
+/**
+ * Moves a processing task to another worker's books without a command: a steal already moved it
+ * between the workers' queues. It stays `processing`, so this is not a state transition.
+ */
+export function moveToWorker(state: CoreState, task: TaskState, worker: WorkerState): void {
+  unassign(task);
+  const estimate = state.durations.of(task.prefix);
+  task.processingOn = worker;
+  task.estimateMs = estimate;
+  task.processingIndex = worker.processing.length;
+  worker.processing.push(task);
+  worker.occupancy += estimate;
 }
 
 /**

@@ -30,6 +30,7 @@ export function validateCoreState(state: CoreState): void {
     if (waiters !== task.waiterCount) fail(task, `waiterCount is ${task.waiterCount}, but ${waiters} dependents still have to run`);
     if (task.state !== "processing" && task.processingOn !== null) fail(task, "has a worker but is not processing");
     if (task.state !== "memory" && task.whoHas.length > 0) fail(task, "has holders but is not in memory");
+    if (task.state !== "memory" && task.keptByShell) fail(task, "kept by the shell but not in memory");
     if (new Set(task.whoHas).size !== task.whoHas.length) fail(task, "a holder is listed twice");
     if ((task.state === "queued") !== state.queue.has(task)) fail(task, "queue membership does not match state");
     if (task.state !== "processing" && task.stealingTo !== null) fail(task, "steal pending but not processing");
@@ -66,7 +67,7 @@ export function validateCoreState(state: CoreState): void {
         break;
       }
       case "memory":
-        if (task.whoHas.length === 0) fail(task, "in memory on no worker");
+        if (task.whoHas.length === 0 && !task.keptByShell) fail(task, "in memory on no worker, and not kept by the shell");
         for (const worker of task.whoHas) {
           if (state.workers.get(worker.id) !== worker) fail(task, `held by departed worker "${worker.id}"`);
         }

@@ -21,6 +21,9 @@ export function planSteals(state: CoreState): void {
   const thieves: WorkerState[] = [];
   const victims: WorkerState[] = [];
   for (const worker of state.workers.values()) {
+    refreshOccupancy(state, worker);
+    // A stopping worker has handed back its queue and takes nothing new: neither side of a steal.
+    if (worker.closing) continue;
     if (worker.processing.length < worker.nthreads) thieves.push(worker);
     else if (worker.processing.length > worker.nthreads) victims.push(worker);
   }
@@ -62,6 +65,20 @@ export function planSteals(state: CoreState): void {
       state.emit({ type: "steal", key: task.key, victim: victim.id, thief: best.id });
     }
   }
+}
+
+/**
+ * Re-estimates the worker's tasks from the durations measured since they were assigned. A task is
+ * assigned with the estimate of the moment, often the default for a function not yet seen run; left
+ * stale, a queue of slow tasks would look nearly empty and never be stolen from.
+ */
+function refreshOccupancy(state: CoreState, worker: WorkerState): void {
+  let occupancy = 0;
+  for (const task of worker.processing) {
+    task.estimateMs = state.durations.of(task.prefix);
+    occupancy += task.estimateMs;
+  }
+  worker.occupancy = occupancy;
 }
 
 /** The victim's tasks that could still be taken from it, highest priority first, and how many it runs. */

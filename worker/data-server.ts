@@ -1,3 +1,4 @@
+import { networkInterfaces } from "node:os";
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,10 +11,25 @@ export interface DataServerOptions {
   readonly store: ResultStore;
   /** Interface to listen on. Default `127.0.0.1`: peers on other hosts need it set explicitly. */
   readonly host?: string;
+  /**
+   * Host name or address peers use to reach this server, when it differs from `host`. Default:
+   * `host`, except that a wildcard (`0.0.0.0`, `::`) is advertised as this machine's first external
+   * IPv4 address (loopback when it has none), since a wildcard is no address to connect to.
+   */
+  readonly advertise?: string;
   /** Port. Default 0: any free port. */
   readonly port?: number;
   /** When set, requests must carry `Authorization: Bearer <token>`. Default: none. */
   readonly token?: string;
+}
+
+/** The address peers can connect to for a server listening on `host`. */
+export function advertisedHost(host: string): string {
+  if (host !== "0.0.0.0" && host !== "::") return host;
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const address of addresses ?? []) if (address.family === "IPv4" && !address.internal) return address.address;
+  }
+  return "127.0.0.1";
 }
 
 /** Most keys one request may ask for. */
@@ -49,7 +65,8 @@ export class DataServer {
       server.listen(options.port ?? 0, host, () => resolve());
     });
     const { port } = server.address() as AddressInfo;
-    const shownHost = host.includes(":") ? `[${host}]` : host;
+    const advertised = options.advertise ?? advertisedHost(host);
+    const shownHost = advertised.includes(":") ? `[${advertised}]` : advertised;
     return new DataServer(server, `http://${shownHost}:${port}`);
   }
 

@@ -28,6 +28,8 @@ export interface WorkerLaunchOptions {
   readonly imports?: readonly string[];
   /** Interface the data server listens on. Default `127.0.0.1`. */
   readonly host?: string;
+  /** Host peers use to reach the data server, when not `host` (see `DataServerOptions.advertise`). Default: derived from `host`. */
+  readonly advertise?: string;
   /** Bearer token peers must present to the data server. Default: none. */
   readonly token?: string;
   /** Lifetime of a heartbeat in ms. Default 3,000. */
@@ -63,6 +65,8 @@ export interface NannyOptions {
   readonly execArgv?: readonly string[];
   /** How long {@link Nanny.stop} lets a worker finish its running tasks before SIGKILL, in ms. Default 10,000. */
   readonly stopGraceMs?: number;
+  /** Environment variables of the worker processes, on top of this process's own. Default: none. */
+  readonly env?: Readonly<Record<string, string>>;
   /** Wait before the first restart of a slot, in ms; doubled for each further exit within the crash window. Default 250. */
   readonly restartDelayMs?: number;
   /** Longest wait before a restart, in ms. Default 5,000. */
@@ -202,7 +206,7 @@ export class Nanny {
     const launch: WorkerLaunchOptions = { ...this.options.worker, id, stopGraceMs: this.stopGraceMs };
     const { execArgv, entry } = workerEntry();
     const child = spawn(process.execPath, [...this.execArgv, ...execArgv, entry], {
-      env: { ...process.env, [WORKER_OPTIONS_ENV]: JSON.stringify(launch) },
+      env: { ...process.env, ...this.options.env, [WORKER_OPTIONS_ENV]: JSON.stringify(launch) },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       detached: true,
     });

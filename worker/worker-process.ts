@@ -5,6 +5,8 @@ import type { WorkerId } from "../scheduler/events.js";
 import { connectRedis } from "../scheduler/redis/connect-redis.js";
 import { ControlPlane, DEFAULT_HEARTBEAT_TTL_MS, MAX_TAKE_BATCH } from "../scheduler/redis/control-plane.js";
 import "./builtin-tasks.js";
+// Array kernels (weft.array.*) run on every worker without --import.
+import "../client/array/kernels/index.js";
 import { DataClient } from "./data-client.js";
 import { DataServer } from "./data-server.js";
 import type { Executor } from "./executor.js";
@@ -16,6 +18,13 @@ import { TaskRunner } from "./task-runner.js";
 import { registeredTaskNames } from "./task-registry.js";
 import { ThreadPoolExecutor } from "./thread-pool-executor.js";
 import { decodeWorkerMessage } from "./worker-message.js";
+
+/** Work taken ahead of free threads, in ms of estimated run time per thread. */
+const PREFETCH_MS = 5;
+/** Default {@link WorkerProcessOptions.handOverMs}. */
+const DEFAULT_HAND_OVER_MS = 5_000;
+/** The duration assumed before any task has run here, in ms: long enough that nothing is taken ahead. */
+const INITIAL_AVERAGE_MS = 50;
 
 /** Options of {@link WorkerProcess.start}. */
 export interface WorkerProcessOptions {
@@ -29,17 +38,26 @@ export interface WorkerProcessOptions {
   readonly nthreads?: number;
   /**
    * `threads` (default): tasks run on a `worker_threads` pool, so a CPU-bound task never delays
-   * heartbeats or the data server. `main`: on the main thread, for tasks that need it.
+   * heartbeats or the data server. `main`: on the main thread, for tasks that mostly await I/O or
+   * must share the process's state; a task there that computes for longer than the heartbeat
+   * lifetime silences the worker, which is then declared dead and its tasks retried elsewhere.
    */
   readonly executor?: "threads" | "main";
   /** Modules registering task functions, imported by the process and every thread. */
   readonly imports?: readonly (string | URL)[];
   /** Interface the data server listens on. Default `127.0.0.1`. */
   readonly host?: string;
+  /** Host peers use to reach the data server, when not `host` (see `DataServerOptions.advertise`). Default: derived from `host`. */
+  readonly advertise?: string;
   /** Bearer token peers must present to the data server. Default: none. */
   readonly token?: string;
   /** Lifetime of a heartbeat in ms; one is sent every third of it. Default 3,000. */
   readonly heartbeatTtlMs?: number;
+  /**
+   * On a clean stop, how long the worker waits, once its running tasks are done, for the scheduler
+   * to copy the results only it holds to other workers, in ms. Default 5,000.
+   */
+  readonly handOverMs?: number;
   /** Called with errors the loop survives (a failed Redis call, say). Default: ignored. */
   readonly onError?: (error: Error) => void;
 }
@@ -65,7 +83,14 @@ export class WorkerProcess {
   private stopping = false;
   private reports: TaskReport[] = [];
   private flushing: Promise<void> | undefined;
-  private averageMs = 1;
+  /**
+   * Moving average of task durations. It starts pessimistic: until tasks prove short, the worker takes
+   * only what its threads can start, and what it has not taken stays in its Redis queue, where an idle
+   * worker can steal it.
+   */
+  private averageMs = INITIAL_AVERAGE_MS;
+  /** Set by a clean {@link stop}, which retires the worker once its tasks are done. */
+  private retireWhenDone = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private wakeLoop: (() => void) | undefined;
   private resolveDone!: () => void;
@@ -98,7 +123,7 @@ export class WorkerProcess {
     const plane = new ControlPlane(connectRedis(options.redis, options.onError), planeOptions);
     const waiter = new ControlPlane(connectRedis(options.redis, options.onError), planeOptions);
     const store = new ResultStore();
-    const server = await DataServer.start({ store, host: options.host, token: options.token });
+    const server = await DataServer.start({ store, host: options.host, advertise: options.advertise, token: options.token });
     const client = new DataClient({ token: options.token });
     const runner = new TaskRunner({ store, client });
     const executor =
@@ -127,13 +152,15 @@ export class WorkerProcess {
   }
 
   /**
-   * Stops cleanly: takes no more tasks (the scheduler moves its queued ones elsewhere), lets running
-   * tasks finish and reports them, then closes.
+   * Stops cleanly: takes no more tasks and hands its queued ones back to the scheduler, lets running
+   * tasks finish and reports them, then retires from the registry and closes. Results it held are
+   * recomputed by the scheduler where still needed.
    */
   async stop(): Promise<void> {
     if (this.stopping) return this.done;
     this.stopping = true;
-    await this.plane.markStopping(this.id).catch(() => undefined);
+    this.retireWhenDone = true;
+    await this.plane.markStopping(this.id).catch((error: Error) => this.options.onError?.(error));
     await this.plane.wake(this.id).catch(() => undefined);
     this.wakeLoop?.();
     await this.done;
@@ -175,10 +202,14 @@ export class WorkerProcess {
     await this.shutdown();
   }
 
-  /** Tasks held at once: enough for every thread, and about 5 ms of work per thread for short tasks. */
+  /**
+   * Tasks held at once: one per thread, plus about 5 ms of work per thread taken ahead when tasks are
+   * short, so tiny tasks do not wait on a Redis round trip each. Long tasks are not taken ahead: a
+   * taken task can no longer be stolen, and a round trip is nothing next to its run.
+   */
   private capacity(): number {
-    const byDuration = Math.floor((5 * this.nthreads) / Math.max(this.averageMs, 1e-3));
-    return Math.min(MAX_TAKE_BATCH, Math.max(2 * this.nthreads, byDuration));
+    const ahead = Math.floor((PREFETCH_MS * this.nthreads) / Math.max(this.averageMs, 1e-3));
+    return Math.min(MAX_TAKE_BATCH, this.nthreads + ahead);
   }
 
   private start(message: ReturnType<typeof decodeTaskMessage>): void {
@@ -196,9 +227,42 @@ export class WorkerProcess {
   }
 
   private apply(message: ReturnType<typeof decodeWorkerMessage>): void {
+    if (message.type === "replicate") {
+      void this.copyFrom(message.from, message.keys);
+      return;
+    }
     // A cancelled task already handed to the executor runs to the end; its result, like a released
     // one, is dropped (the scheduler ignores the late report).
     for (const key of message.keys) this.store.delete(key);
+  }
+
+  /** Copies results from a stopping peer and reports each as held here. */
+  private async copyFrom(address: string, keys: readonly Key[]): Promise<void> {
+    try {
+      const frames = await this.client.fetch(address, keys);
+      frames.forEach((frame, i) => {
+        if (!frame.found) return;
+        const nbytes = this.store.put(keys[i], frame.value);
+        this.reports.push({ kind: "finished", key: keys[i], attempt: 0, nbytes, durationMs: 0 });
+      });
+      this.flushSoon();
+    } catch (error) {
+      // The peer is gone: the scheduler recomputes what it held when it notices.
+      this.options.onError?.(error as Error);
+    }
+  }
+
+  /**
+   * A stopping worker's last duty: keep serving its results until the scheduler has copied each one
+   * it still needs elsewhere and released it here, for at most `handOverMs`.
+   */
+  private async handOverResults(): Promise<void> {
+    const deadline = Date.now() + (this.options.handOverMs ?? DEFAULT_HAND_OVER_MS);
+    while (this.store.size > 0 && Date.now() < deadline) {
+      const messages = await this.plane.takeWorkerMessages(this.id, 1000);
+      for (const raw of messages) this.apply(decodeWorkerMessage(raw));
+      if (messages.length === 0) await this.waiter.waitForWork(this.id, Math.max(1, Math.min(100, deadline - Date.now())));
+    }
   }
 
   /** Reports go out in batches: one stream entry for everything that finished in the same tick. */
@@ -221,10 +285,16 @@ export class WorkerProcess {
   private shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
       this.stopping = true;
-      clearInterval(this.heartbeatTimer);
       while (this.running > 0 || this.flushing !== undefined) {
         await (this.flushing ?? new Promise((resolve) => setTimeout(resolve, 5)));
       }
+      // Every task it took is finished and reported: hand its results over, then leave the registry
+      // now rather than let the scheduler wait for the heartbeat to expire.
+      if (this.retireWhenDone) {
+        await this.handOverResults().catch((error: Error) => this.options.onError?.(error));
+        await this.plane.recoverWorker(this.id).catch((error: Error) => this.options.onError?.(error));
+      }
+      clearInterval(this.heartbeatTimer);
       await this.executor.close();
       await this.server.close();
       this.client.close();

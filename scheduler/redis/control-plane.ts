@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { unpack } from "msgpackr";
 import type { Key } from "../../graph/task-spec.js";
 import type { WorkerId } from "../events.js";
 import { DEFAULT_REDIS_PREFIX, redisKeys, type RedisKeys } from "./redis-keys.js";
@@ -45,7 +46,7 @@ export interface WorkerMetadata {
   readonly id: WorkerId;
   /** Tasks it runs at once. */
   readonly nthreads: number;
-  /** Where peers fetch its results, such as `"10.0.0.5:40123"`. */
+  /** Where peers fetch its results, such as `"http://10.0.0.5:40123"`. */
   readonly dataAddress: string;
   /** Its operating-system process id, for operators and for the nanny that supervises it. */
   readonly pid: number;
@@ -140,6 +141,34 @@ export interface RegisteredWorker extends WorkerMetadata {
   readonly state: WorkerStatus;
   /** Whether its heartbeat key still exists. */
   readonly alive: boolean;
+}
+
+/** One entry of the events stream, as workers' scripts write it. */
+export interface EventEntry {
+  /** The worker it came from. */
+  readonly worker: WorkerId;
+  /** Encoded task reports (see `worker/task-report.ts`), from `finishTasks`. */
+  readonly data?: Buffer;
+  /** Set when the worker began to stop (`markStopping`): the tasks it handed back unstarted, maybe none. */
+  readonly returned?: Key[];
+}
+
+/** Reads an events-stream entry's field list (`[name, value, name, value, ...]`). */
+export function parseEventFields(fields: readonly Buffer[]): EventEntry {
+  let worker = "";
+  let data: Buffer | undefined;
+  let returned: Key[] | undefined;
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i].toString();
+    if (name === "worker") worker = fields[i + 1].toString();
+    else if (name === "data") data = fields[i + 1];
+    else if (name === "returned") {
+      // Lua's msgpack writes an empty table as a map.
+      const keys: unknown = unpack(fields[i + 1]);
+      returned = Array.isArray(keys) ? (keys as Key[]) : [];
+    }
+  }
+  return { worker, data, returned };
 }
 
 /** Calls a script registered by `defineCommand`, in its variant that replies with Buffers. */
@@ -296,10 +325,17 @@ export class ControlPlane {
 
   /**
    * Marks a worker as stopping: its takes return nothing from now on, and enqueues and steals to it
-   * are refused. Returns the resulting state (`dead` if it had been recovered already).
+   * are refused. The tasks still in its queue are handed back in the same step: removed, and named
+   * in a `returned` entry on the events stream for the scheduler to place elsewhere. Returns the
+   * resulting state (`dead` if it had been recovered already) and how many tasks were handed back.
    */
-  async markStopping(worker: WorkerId): Promise<WorkerStatus> {
-    return parseStatus((await this.run(markStopping, [this.keys.workerState(worker)], [])) as Buffer);
+  async markStopping(worker: WorkerId): Promise<{ readonly state: WorkerStatus; readonly returned: number }> {
+    const k = this.keys;
+    const [state, returned] = (await this.run(markStopping, [k.workerState(worker), k.workerQueue(worker), k.taskPayloads, k.events], [worker])) as [
+      Buffer,
+      number,
+    ];
+    return { state: parseStatus(state), returned };
   }
 
   /**

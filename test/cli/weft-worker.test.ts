@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
+import { DataClient } from "../../worker/data-client.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ControlPlane, type RegisteredWorker } from "../../scheduler/redis/control-plane.js";
 import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
@@ -69,9 +70,14 @@ describe("weft worker, running", () => {
   let prefixSeq = 0;
 
   function startCommand(prefix: string, ...args: string[]): { command: ChildProcess; stderr: () => string } {
+    return startCommandWithEnv({}, prefix, ...args);
+  }
+
+  function startCommandWithEnv(env: Record<string, string>, prefix: string, ...args: string[]): { command: ChildProcess; stderr: () => string } {
     const command = spawn(process.execPath, ["--import", "tsx", "cli/weft.ts", "worker", "--redis", redis.url, "--prefix", prefix, ...args], {
       cwd: root,
       stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, ...env },
     });
     commands.push(command);
     started.add(command.pid!);
@@ -110,8 +116,7 @@ describe("weft worker, running", () => {
     // The rest of the family may hold helpers that end on their own once their parent is gone, such
     // as the esbuild service tsx starts on a cache miss: they get a moment.
     expect(await allGone(family)).toEqual([]);
-    const registry = await new ControlPlane(connection, { prefix }).listWorkers();
-    expect(registry.map((w) => w.state)).toEqual(["stopping", "stopping"]);
+    await expectRetired(connection, prefix, workers);
 
     const lines = stderr()
       .trim()
@@ -125,6 +130,23 @@ describe("weft worker, running", () => {
     expect(messages.at(-1)).toBe("weft worker stopped");
   });
 
+  it("takes the data servers' token from WEFT_DATA_TOKEN, so it never appears on a command line", async () => {
+    const prefix = `cli${++prefixSeq}`;
+    const { command } = startCommandWithEnv({ WEFT_DATA_TOKEN: "from-the-environment" }, prefix, "--nthreads", "1", "--log-level", "warn");
+    const [worker] = await liveWorkers(prefix, 1);
+    const anonymous = new DataClient();
+    const holder = new DataClient({ token: "from-the-environment" });
+    try {
+      await expect(anonymous.fetch(worker.dataAddress, ["x"])).rejects.toThrow(/HTTP 401/);
+      expect(await holder.fetch(worker.dataAddress, ["x"])).toEqual([{ found: false }]);
+    } finally {
+      anonymous.close();
+      holder.close();
+    }
+    command.kill("SIGTERM");
+    expect(await exited(command)).toEqual({ code: 0, signal: null });
+  });
+
   it.runIf(onLinux)("leaves no worker behind when the supervisor itself is killed with SIGKILL", async () => {
     const prefix = `cli${++prefixSeq}`;
     const { command } = startCommand(prefix, "--nprocs", "2", "--nthreads", "1", "--executor", "main", "--log-level", "warn");
@@ -136,8 +158,7 @@ describe("weft worker, running", () => {
     process.kill(nanny, "SIGKILL");
     // The workers notice their supervisor's channel close and stop cleanly on their own.
     expect(await allGone(workers.map((w) => w.pid), 10_000)).toEqual([]);
-    const registry = await new ControlPlane(connection, { prefix }).listWorkers();
-    expect(registry.map((w) => w.state)).toEqual(["stopping", "stopping"]);
+    await expectRetired(connection, prefix, workers);
     // The command reports its supervisor's death as a kill by SIGKILL.
     expect((await exited(command)).code).toBe(137);
   });
@@ -207,4 +228,11 @@ function descendants(pid: number): number[] {
     }
   }
   return found;
+}
+
+/** Workers that stopped cleanly leave the registry themselves, marked dead so their ids are never reused. */
+async function expectRetired(connection: Redis, prefix: string, workers: readonly { readonly id: string }[]): Promise<void> {
+  const plane = new ControlPlane(connection, { prefix });
+  expect(await plane.listWorkers()).toEqual([]);
+  for (const worker of workers) expect(await connection.get(plane.keys.workerState(worker.id))).toBe("dead");
 }

@@ -6,7 +6,7 @@ import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { Nanny } from "../../worker/nanny.js";
 import { seededRandom } from "../support/seeded-random.js";
 import { add, inc, killProcess, sleepThen } from "../fixtures/math-tasks.js";
-import { usePrivateRedis, useStoppables } from "../support/cluster-setup.js";
+import { usePrivateRedis, useStoppables, waitForWorkers } from "../support/cluster-setup.js";
 
 /** Worker processes import the task functions from here. */
 const fixtures = new URL("../fixtures/math-tasks.ts", import.meta.url).href;
@@ -45,8 +45,7 @@ describe("killed workers", () => {
     stopAfterTest(nanny);
     const scheduler = await DistributedScheduler.start({ redis: server().url, prefix, tickMs: 50, heartbeatTtlMs: 600 });
     stopAfterTest(scheduler);
-    const deadline = Date.now() + 20_000;
-    while (scheduler.workerIds.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitForWorkers(scheduler, 2);
 
     // Leaves take 10 ms each: 256 of them on 4 threads keep the cluster busy for several seconds.
     let level: Delayed<number>[] = Array.from({ length: 256 }, (_, i) => delayed(sleepThen)(10, i));

@@ -8,6 +8,7 @@ import type { Logger, LogLevel } from "../../cli/logger.js";
 import { ControlPlane, type RegisteredWorker } from "../../scheduler/redis/control-plane.js";
 import { Nanny, type NannyOptions } from "../../worker/nanny.js";
 import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
+import { processExists } from "../support/cluster-setup.js";
 
 let redis: RedisServer;
 let plane: ControlPlane;
@@ -70,15 +71,6 @@ async function waitForWorkers(
   }
 }
 
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const liveRunning = (workers: RegisteredWorker[]) => workers.filter((w) => w.alive && w.state === "running");
 
 describe("nanny", () => {
@@ -112,8 +104,11 @@ describe("nanny", () => {
 
     await nanny.stop();
     for (const child of children) expect(processExists(child.pid)).toBe(false);
-    const registry = await new ControlPlane(plane.redis, { prefix }).listWorkers();
-    for (const child of children) expect(registry.find((w) => w.id === child.id)?.state).toBe("stopping");
+    // Each stopped cleanly, retiring itself from the registry rather than leaving a silent entry behind.
+    const prefixed = new ControlPlane(plane.redis, { prefix });
+    const registry = await prefixed.listWorkers();
+    for (const child of children) expect(registry.find((w) => w.id === child.id)).toBeUndefined();
+    for (const child of children) expect(await plane.redis.get(prefixed.keys.workerState(child.id))).toBe("dead");
     expect(nanny.children()).toEqual([]);
     await nanny.done;
   });

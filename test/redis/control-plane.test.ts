@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ControlPlane, type ControlPlaneOptions, type PrioritizedTaskEntry, type QueuedTask } from "../../scheduler/redis/control-plane.js";
+import { ControlPlane, parseEventFields, type ControlPlaneOptions, type PrioritizedTaskEntry, type QueuedTask } from "../../scheduler/redis/control-plane.js";
 import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
 import { seededRandom } from "../support/seeded-random.js";
 
@@ -151,11 +151,25 @@ describe("Redis control plane", () => {
 
   it("gives a stopping worker nothing to take, and refuses to queue more on it", async () => {
     const cp = plane({ prefix: freshPrefix() });
-    await cp.enqueueTasks("w1", [task("a", 1)]);
-    expect(await cp.markStopping("w1")).toBe("stopping");
-    expect(await cp.takeTasks("w1", 10)).toEqual([]);
+    expect(await cp.markStopping("w1")).toEqual({ state: "stopping", returned: 0 });
     expect(await cp.enqueueTasks("w1", [task("b", 1)])).toEqual({ accepted: false, state: "stopping", added: 0 });
-    expect(await cp.redis.zrange(cp.keys.workerQueue("w1"), 0, -1)).toEqual(["a"]);
+    expect(await cp.takeTasks("w1", 10)).toEqual([]);
+  });
+
+  it("announces a stop on the events stream with the queued tasks handed back, and leaves in-flight tasks to the worker", async () => {
+    const cp = plane({ prefix: freshPrefix() });
+    await cp.enqueueTasks("w1", [task("a", 1), task("b", 2), task("c", 3)]);
+    expect(keysOf(await cp.takeTasks("w1", 1))).toEqual(["a"]);
+    expect(await cp.markStopping("w1")).toEqual({ state: "stopping", returned: 2 });
+
+    const { keys } = cp;
+    expect(await cp.redis.zcard(keys.workerQueue("w1"))).toBe(0);
+    expect(await cp.redis.exists(keys.taskPayloads)).toBe(0);
+    expect(await cp.redis.hkeys(keys.workerInFlight("w1"))).toEqual(["a"]);
+    const entries = (await cp.redis.xrangeBuffer(keys.events, "-", "+")).map(([, fields]) => parseEventFields(fields));
+    expect(entries).toEqual([{ worker: "w1", returned: ["b", "c"] }]);
+    await cp.markStopping("w2");
+    expect(parseEventFields((await cp.redis.xrangeBuffer(keys.events, "-", "+"))[1][1])).toEqual({ worker: "w2", returned: [] });
   });
 
   it("recovers a worker's queued and in-flight tasks, and a second recovery finds nothing", async () => {
@@ -188,7 +202,7 @@ describe("Redis control plane", () => {
     expect(await cp.listWorkers()).toEqual([]);
     expect((await cp.enqueueTasks("w1", [task("a", 1)])).state).toBe("dead");
     expect(await cp.takeTasks("w1", 1)).toEqual([]);
-    expect(await cp.markStopping("w1")).toBe("dead");
+    expect(await cp.markStopping("w1")).toEqual({ state: "dead", returned: 0 });
   });
 
   it("with onlyIfSilent, leaves a worker with a live heartbeat untouched", async () => {

@@ -345,7 +345,7 @@ describe("scheduler core: work stealing", () => {
     expect(requested[0].key).toBe("work-9");
   });
 
-  it("assigns a stolen task to the thief only after the victim accepts", () => {
+  it("books a stolen task on the thief only once the steal is accepted, with no second assignment", () => {
     const cluster = new SimulatedCluster({ saturation: 100, fillMs: 0 });
     cluster.addWorker("slow", 1);
     learnDuration(cluster, "slow", "work", 100);
@@ -358,9 +358,10 @@ describe("scheduler core: work stealing", () => {
     expect(requested.length).toBeGreaterThan(0);
     const { key } = requested[0];
     expect(core.processingOn(key)).toBe("slow");
-    const after = core.handle({ type: "steal-accepted", key, victim: "slow" });
+    const after = core.handle({ type: "steal-accepted", key, victim: "slow", thief: "fast" });
     core.validate();
-    expect(assigned(after)).toMatchObject([{ type: "assign", key, worker: "fast" }]);
+    // The steal itself moved the task between the queues: no second assignment goes out.
+    expect(assigned(after)).toEqual([]);
     expect(core.processingOn(key)).toBe("fast");
   });
 
@@ -570,6 +571,91 @@ describe("scheduler core: failures", () => {
     cluster.runToCompletion();
     expect(cluster.results.get("y")).toBe(5);
     expect(cluster.starts.get("x")).toHaveLength(2);
+  });
+});
+
+/** A cluster whose worker "leaving" holds result "a", which "b", queued there, still needs. */
+function resultOnLeavingWorker(): SimulatedCluster {
+  const cluster = new SimulatedCluster();
+  cluster.addWorker("leaving");
+  cluster.submit(
+    [
+      { key: "a", deps: [], run: () => 1 },
+      { key: "b", deps: ["a"], run: ([a]) => a + 1 },
+    ],
+    ["b"],
+  );
+  cluster.start("leaving");
+  cluster.finish("leaving", "a");
+  return cluster;
+}
+
+describe("scheduler core: workers stopping cleanly", () => {
+  it("places a stopping worker's returned tasks elsewhere and gives it nothing new", () => {
+    const cluster = new SimulatedCluster({ saturation: 3, fillMs: 0 });
+    cluster.addWorker("leaving", 1);
+    cluster.addWorker("staying", 1);
+    const tasks = Array.from({ length: 6 }, (_, i): SimTask => ({ key: `t-${i}`, deps: [], run: () => i }));
+    cluster.submit(tasks, tasks.map((t) => t.key));
+    const running = cluster.start("leaving")!;
+    const logBefore = cluster.log.length;
+    const returned = cluster.beginStop("leaving");
+    expect(returned.length).toBeGreaterThan(0);
+    expect(assigned(cluster.log.slice(logBefore)).every((a) => a.worker === "staying")).toBe(true);
+    for (const key of returned) expect(cluster.core.processingOn(key)).not.toBe("leaving");
+    cluster.finish("leaving", running);
+    expect(cluster.stateOf(running)).toBe("memory");
+    cluster.runToCompletion();
+    expect(assigned(cluster.log.slice(logBefore)).filter((a) => a.worker === "leaving")).toEqual([]);
+    expect([...cluster.results.keys()].sort()).toEqual(tasks.map((t) => t.key).sort());
+    expect(cluster.starts.get(running)).toEqual(["leaving"]);
+  });
+
+  it("copies a stopping worker's only copy of a result still needed to another worker, and releases it there", () => {
+    const cluster = resultOnLeavingWorker();
+    cluster.addWorker("staying");
+    cluster.beginStop("leaving");
+
+    expect(cluster.log).toContainEqual({ type: "replicate", keys: ["a"], from: "leaving", worker: "staying" });
+    expect(cluster.core.whoHas("a")).toEqual(["staying"]);
+    expect(cluster.workers.get("leaving")!.data.has("a")).toBe(false);
+    cluster.kill("leaving", []);
+    cluster.runToCompletion();
+    expect(cluster.results.get("b")).toBe(2);
+    expect(cluster.starts.get("a")).toEqual(["leaving"]);
+  });
+
+  it("gives up a stopping worker's results when no worker can take a copy, and recomputes them when one joins", () => {
+    const cluster = resultOnLeavingWorker();
+    cluster.beginStop("leaving");
+    expect(cluster.stateOf("a")).not.toBe("memory");
+    expect(cluster.workers.get("leaving")!.data.has("a")).toBe(false);
+    cluster.kill("leaving", []);
+    cluster.addWorker("fresh");
+    cluster.runToCompletion();
+    expect(cluster.results.get("b")).toBe(2);
+    expect(cluster.starts.get("a")).toEqual(["leaving", "fresh"]);
+  });
+
+  it("keeps a result the shell holds inline when its only holder leaves, instead of recomputing it", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("w1");
+    cluster.submit(
+      [
+        { key: "a", deps: [], run: () => 1 },
+        { key: "b", deps: ["a"], run: ([a]) => a + 1 },
+      ],
+      ["b"],
+    );
+    expect(cluster.start("w1")).toBe("a");
+    (cluster.workers.get("w1")!.running as Set<string>).delete("a");
+    cluster.send({ type: "task-finished", key: "a", worker: "w1", nbytes: 8, durationMs: 1, inline: true });
+    cluster.addWorker("w2");
+    const logBefore = cluster.log.length;
+    cluster.kill("w1", []);
+    expect(cluster.stateOf("a")).toBe("memory");
+    expect(assigned(cluster.log.slice(logBefore)).map((a) => a.key)).toEqual(["b"]);
+    expect(cluster.core.processingOn("b")).toBe("w2");
   });
 });
 

@@ -157,6 +157,13 @@ export class SimulatedCluster {
     throw new Error("simulation did not finish");
   }
 
+  /** The worker begins a clean stop: it hands back its queue and keeps running what it started. */
+  beginStop(workerId: WorkerId): string[] {
+    const returned = this.workers.get(workerId)!.queue.splice(0);
+    this.send({ type: "worker-stopping", worker: workerId, returned });
+    return returned;
+  }
+
   /** The worker process dies: its data and queue are gone. */
   kill(workerId: WorkerId, running?: string[]): void {
     const worker = this.workers.get(workerId)!;
@@ -193,10 +200,12 @@ export class SimulatedCluster {
       case "steal": {
         // Answered at once, like the atomic Lua script of the distributed shell.
         const victim = this.workers.get(command.victim);
+        const thief = this.workers.get(command.thief);
         const index = victim?.queue.indexOf(command.key) ?? -1;
-        if (victim !== undefined && index >= 0) {
+        if (victim !== undefined && thief !== undefined && index >= 0) {
           victim.queue.splice(index, 1);
-          this.send({ type: "steal-accepted", key: command.key, victim: command.victim });
+          thief.queue.push(command.key);
+          this.send({ type: "steal-accepted", key: command.key, victim: command.victim, thief: command.thief });
         } else {
           this.send({ type: "steal-refused", key: command.key, victim: command.victim });
         }
@@ -225,6 +234,19 @@ export class SimulatedCluster {
         break;
       case "forget":
         break;
+      case "replicate": {
+        // Answered at once: each copy is fetched from the stopping worker and reported as held.
+        const from = this.workers.get(command.from);
+        const to = this.workers.get(command.worker);
+        if (from === undefined || to === undefined) break;
+        for (const key of command.keys) {
+          const value = from.data.get(key);
+          if (value === undefined) continue;
+          to.data.set(key, value);
+          this.send({ type: "task-finished", key, worker: to.id, nbytes: this.tasks.get(key)?.nbytes ?? 8, durationMs: 0 });
+        }
+        break;
+      }
     }
   }
 }

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
 
 /**
@@ -26,4 +26,24 @@ export function useStoppables(): (...things: { stop(): Promise<void> }[]) => voi
   return (...things) => {
     started.push(...things);
   };
+}
+
+/**
+ * Waits until the scheduler knows `count` workers (at most `timeoutMs`), then checks that it does: a
+ * cluster that never forms fails here, naming how many joined, instead of timing out later.
+ */
+export async function waitForWorkers(scheduler: { readonly workerIds: readonly string[] }, count: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (scheduler.workerIds.length < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(scheduler.workerIds).toHaveLength(count);
+}
+
+/** True while a process with this id exists (signal 0 checks without sending anything). */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -8,7 +8,7 @@ afterEach(async () => {
   for (const thing of open.splice(0)) await thing.close();
 });
 
-async function peer(options: { token?: string } = {}): Promise<{ store: ResultStore; server: DataServer }> {
+async function peer(options: { token?: string; host?: string; advertise?: string } = {}): Promise<{ store: ResultStore; server: DataServer }> {
   const store = new ResultStore();
   const server = await DataServer.start({ store, ...options });
   open.push(server);
@@ -52,6 +52,19 @@ describe("data plane", () => {
     store.put("part", whole.subarray(1, 3));
     const [part] = await client().fetch(server.address, ["part"]);
     expect(part.found && [...(part.value as Uint16Array)]).toEqual([8, 7]);
+  });
+
+  it("advertises a reachable address, not the wildcard, when listening on every interface", async () => {
+    const { store, server } = await peer({ host: "0.0.0.0" });
+    store.put("a", 1);
+    expect(server.address).not.toContain("0.0.0.0");
+    expect(server.address).toMatch(/^http:\/\/[\d.]+:\d+$/);
+    expect(await client().fetch(server.address, ["a"])).toEqual([{ found: true, value: 1 }]);
+  });
+
+  it("advertises the host it is told peers use", async () => {
+    const { server } = await peer({ host: "127.0.0.1", advertise: "worker-7.cluster.local" });
+    expect(server.address).toMatch(/^http:\/\/worker-7\.cluster\.local:\d+$/);
   });
 
   it("refuses a request without the token when one is set", async () => {

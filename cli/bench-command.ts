@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { runBench, type BenchExecutor } from "../bench/run-bench.js";
 import { parseCount, parseRedisUrl } from "./command-arguments.js";
 import { WORKLOADS } from "../bench/workloads.js";
+import { runHttpRoundTrip } from "../bench/http-roundtrip.js";
 
 const EXECUTORS: readonly BenchExecutor[] = ["sync", "threads", "distributed"];
 
@@ -16,13 +17,17 @@ prints the median of R runs, after 6 untimed runs that warm up the threads and t
 
 workloads:
 ${workloads}
+  http-roundtrip  submit + result of a 1-task graph over the HTTP API, with warm workers: starts a
+                 private redis-server, a scheduler serving HTTP and W worker processes; N round trips
+                 (default 200) one after the other, then as many as one request each
+                 (POST /v1/jobs?wait=); reports medians and p90s in ms
 
 options:
   --executor   sync | threads | distributed (default threads); distributed starts a scheduler
                here and W worker processes, and a private redis-server unless --redis is given
   --workers    worker processes of the distributed executor (default 2)
   --redis      Redis URL for the distributed executor (default: a private redis-server)
-  --tasks      size parameter N of the workload
+  --tasks      size parameter N of the workload (round trips, for http-roundtrip)
   --repeat     timed runs, median reported (default 5)
   --nthreads   threads of the threads executor, or of each distributed worker (default: CPU count,
                divided among the workers)
@@ -61,6 +66,7 @@ export async function benchCommand(args: string[]): Promise<number> {
     console.error(`weft bench: name one workload\n\n${usage()}`);
     return 2;
   }
+  if (workload === HTTP_ROUND_TRIP) return httpRoundTrip(values);
   if (!(workload in WORKLOADS)) {
     console.error(`weft bench: unknown workload "${workload}"; known: ${Object.keys(WORKLOADS).join(", ")}`);
     return 2;
@@ -86,6 +92,41 @@ export async function benchCommand(args: string[]): Promise<number> {
       `${result.workload} on ${result.executor}: ${result.tasks} tasks in ${(result.seconds * 1000).toFixed(1)} ms ` +
         `(median of ${result.runs.length}) = ${Math.round(result.tasksPerSecond).toLocaleString("en-US")} tasks/s; ` +
         `graph built in ${(result.buildSeconds * 1000).toFixed(1)} ms`,
+    );
+  }
+  return 0;
+}
+
+/** The HTTP round-trip benchmark's name: not a graph workload, so it has its own runner. */
+const HTTP_ROUND_TRIP = "http-roundtrip";
+
+async function httpRoundTrip(values: { tasks?: string; workers: string; nthreads?: string; redis?: string; json: boolean }): Promise<number> {
+  const roundTrips = values.tasks === undefined ? undefined : parseCount("bench", "--tasks", values.tasks);
+  const workers = parseCount("bench", "--workers", values.workers);
+  const nthreads = values.nthreads === undefined ? undefined : parseCount("bench", "--nthreads", values.nthreads);
+  const redis = values.redis === undefined ? undefined : parseRedisUrl("bench", values.redis);
+  if (roundTrips === null || workers === null || nthreads === null || redis === null) return 2;
+  const result = await runHttpRoundTrip({ roundTrips, workers, nthreads, redis });
+  const round = (ms: number) => Math.round(ms * 1000) / 1000;
+  if (values.json) {
+    console.log(
+      JSON.stringify({
+        workload: HTTP_ROUND_TRIP,
+        executor: "distributed",
+        roundTrips: result.roundTrips,
+        medianMs: round(result.medianMs),
+        p90Ms: round(result.p90Ms),
+        submitMedianMs: round(result.submitMedianMs),
+        resultMedianMs: round(result.resultMedianMs),
+        waitMedianMs: round(result.waitMedianMs),
+        waitP90Ms: round(result.waitP90Ms),
+      }),
+    );
+  } else {
+    console.log(
+      `http-roundtrip with ${workers} workers: median ${result.medianMs.toFixed(2)} ms, p90 ${result.p90Ms.toFixed(2)} ms ` +
+        `over ${result.roundTrips} round trips (submit ${result.submitMedianMs.toFixed(2)} ms + result ${result.resultMedianMs.toFixed(2)} ms, medians); ` +
+        `as one request (POST /v1/jobs?wait=): median ${result.waitMedianMs.toFixed(2)} ms, p90 ${result.waitP90Ms.toFixed(2)} ms`,
     );
   }
   return 0;

@@ -13,6 +13,16 @@ export function parseCount(command: string, flag: string, text: string): number 
   return value;
 }
 
+/** A TCP port: a whole number from 0 (any free port) to 65535. */
+export function parsePort(command: string, flag: string, text: string): number | null {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    console.error(`weft ${command}: ${flag} must be a port from 0 to 65535, got "${text}"`);
+    return null;
+  }
+  return value;
+}
+
 /** A `redis://` or `rediss://` URL with a host. */
 export function parseRedisUrl(command: string, text: string | undefined): string | null {
   if (text === undefined) {

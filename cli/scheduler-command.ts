@@ -1,18 +1,33 @@
 import { parseArgs } from "node:util";
-import { SchedulerProcess } from "../scheduler/scheduler-process.js";
-import { dataTokenFromEnv, parseCount, parseRedisUrl, redactPassword } from "./command-arguments.js";
+import { resolveApiToken } from "../scheduler/http/api-token.js";
+import { DEFAULT_BODY_LIMIT, DEFAULT_HTTP_PORT, DEFAULT_MAX_TASKS, DEFAULT_RATE_LIMIT } from "../scheduler/http/http-api.js";
+import { SchedulerProcess, type SchedulerHttpOptions } from "../scheduler/scheduler-process.js";
+import { dataTokenFromEnv, parseCount, parsePort, parseRedisUrl, redactPassword } from "./command-arguments.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "./logger.js";
 
 function usage(): string {
   return `usage: weft scheduler --redis URL [options]
 
 Runs the scheduler: takes submitted graphs from the durable jobs queue in Redis and runs them on
-the workers that registered there. Graphs it had not finished when it stopped or crashed are
-picked up again by the next scheduler started. SIGINT or SIGTERM stops it.
+the workers that registered there, and serves the HTTP API (docs/http-api.md). Graphs it had not
+finished when it stopped or crashed are picked up again by the next scheduler started. SIGINT or
+SIGTERM stops it.
+
+The HTTP API needs a bearer token: --api-token, else WEFT_TOKEN, else the token saved in the state
+directory, else a new one, saved there (mode 0600) and printed once on stderr.
 
 options:
   --redis              Redis URL of the deployment, such as redis://127.0.0.1:6379 (required)
   --prefix             Redis key prefix shared with the workers (default weft)
+  --http-port          port of the HTTP API; 0 picks a free one (default ${DEFAULT_HTTP_PORT})
+  --host               interface of the HTTP API (default 127.0.0.1: this machine only)
+  --no-http            do not serve the HTTP API
+  --api-token          bearer token of the HTTP API (default: WEFT_TOKEN, or the saved token)
+  --state-dir          where the generated API token is saved (default: WEFT_STATE_DIR, else
+                       $XDG_STATE_HOME/weft, else ~/.local/state/weft)
+  --body-limit         largest request body in bytes (default ${DEFAULT_BODY_LIMIT})
+  --max-tasks          most tasks in one submitted graph (default ${DEFAULT_MAX_TASKS})
+  --rate-limit         requests per minute per client (default ${DEFAULT_RATE_LIMIT})
   --token              bearer token of the workers' data servers (default: $WEFT_DATA_TOKEN, else none)
   --tick-ms            how often workers are checked and stealing is planned (default 100)
   --retention-seconds  how long a finished job's state and result stay queryable (default 3600)
@@ -30,6 +45,14 @@ export async function schedulerCommand(args: string[]): Promise<number> {
         redis: { type: "string" },
         prefix: { type: "string", default: "weft" },
         token: { type: "string" },
+        "http-port": { type: "string", default: String(DEFAULT_HTTP_PORT) },
+        host: { type: "string", default: "127.0.0.1" },
+        "no-http": { type: "boolean", default: false },
+        "api-token": { type: "string" },
+        "state-dir": { type: "string" },
+        "body-limit": { type: "string", default: String(DEFAULT_BODY_LIMIT) },
+        "max-tasks": { type: "string", default: String(DEFAULT_MAX_TASKS) },
+        "rate-limit": { type: "string", default: String(DEFAULT_RATE_LIMIT) },
         "tick-ms": { type: "string", default: "100" },
         "retention-seconds": { type: "string", default: "3600" },
         "lock-ms": { type: "string", default: "10000" },
@@ -50,7 +73,12 @@ export async function schedulerCommand(args: string[]): Promise<number> {
   const tickMs = parseCount("scheduler", "--tick-ms", values["tick-ms"]);
   const retentionSeconds = parseCount("scheduler", "--retention-seconds", values["retention-seconds"]);
   const lockDurationMs = parseCount("scheduler", "--lock-ms", values["lock-ms"]);
+  const port = parsePort("scheduler", "--http-port", values["http-port"]);
+  const bodyLimitBytes = parseCount("scheduler", "--body-limit", values["body-limit"]);
+  const maxTasks = parseCount("scheduler", "--max-tasks", values["max-tasks"]);
+  const rateLimitPerMinute = parseCount("scheduler", "--rate-limit", values["rate-limit"]);
   if (redis === null || tickMs === null || retentionSeconds === null || lockDurationMs === null) return 2;
+  if (port === null || bodyLimitBytes === null || maxTasks === null || rateLimitPerMinute === null) return 2;
   const level = values["log-level"];
   if (!isLogLevel(level)) {
     console.error(`weft scheduler: unknown log level "${level}"; use ${LOG_LEVELS.join(", ")}`);
@@ -62,7 +90,23 @@ export async function schedulerCommand(args: string[]): Promise<number> {
   }
 
   const logger = jsonLogger({ level, fields: { component: "scheduler", pid: process.pid } });
+  let http: SchedulerHttpOptions | undefined;
+  if (!values["no-http"]) {
+    let resolved;
+    try {
+      resolved = await resolveApiToken({ flag: values["api-token"], stateDir: values["state-dir"] });
+    } catch (error) {
+      console.error(`weft scheduler: ${(error as Error).message}`);
+      return 2;
+    }
+    if (resolved.source === "generated") {
+      // Printed once, at the first start; later starts read the file.
+      console.error(`weft scheduler: generated the HTTP API token, saved to ${resolved.file} (readable by this user only):\n${resolved.token}`);
+    }
+    http = { token: resolved.token, host: values.host, port, bodyLimitBytes, maxTasks, rateLimitPerMinute };
+  }
   const scheduler = await SchedulerProcess.start({
+    http,
     redis,
     prefix: values.prefix,
     token: values.token ?? dataTokenFromEnv(),
@@ -71,7 +115,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
     lockDurationMs,
     onError: (error) => logger.warn("recovered from an error", { error }),
   });
-  logger.info("weft scheduler running", { redis: redactPassword(redis), prefix: values.prefix });
+  logger.info("weft scheduler running", { redis: redactPassword(redis), prefix: values.prefix, http: scheduler.http?.url ?? "off" });
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     for (const name of ["SIGINT", "SIGTERM"] as const) process.once(name, resolve);
   });

@@ -3,9 +3,13 @@
  * The `weft` command line. Subcommands live in their own modules; this file only dispatches.
  */
 import { benchCommand } from "./bench-command.js";
+import { resultCommand } from "./result-command.js";
 import { schedulerCommand } from "./scheduler-command.js";
+import { statusCommand } from "./status-command.js";
+import { submitCommand } from "./submit-command.js";
 import { exitWithParent, rerunTuned } from "./tuned-node.js";
 import { workerCommand } from "./worker-command.js";
+import { workersCommand } from "./workers-command.js";
 
 const USAGE = `usage: weft <command> [options]
 
@@ -13,12 +17,20 @@ commands:
   bench <workload>   time a workload on an executor (weft bench --help)
   scheduler          run the scheduler of a cluster against a Redis (weft scheduler --help)
   worker             run supervised worker processes against a Redis (weft worker --help)
+  submit GRAPH.json  submit a graph to the scheduler's HTTP API and print its result
+  status JOB         print a job's state and task counts
+  result JOB         print a job's result as JSON
+  workers            list the workers that joined the scheduler
   help               show this message`;
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   bench: benchCommand,
   scheduler: schedulerCommand,
   worker: workerCommand,
+  submit: submitCommand,
+  status: statusCommand,
+  result: resultCommand,
+  workers: workersCommand,
 };
 
 /**

@@ -10,6 +10,11 @@
  * ```
  */
 export { Client, type Computed, type LocalClientOptions } from "./client.js";
+export type { Progress, SubmitArgs, WeftClient } from "./client-api.js";
+export { RemoteClient, type RemoteClientOptions } from "./remote-client.js";
+export { HttpApiError, type WorkerInfo } from "./http-transport.js";
+export { asCompleted, CancelledError, Future, gather, isFuture, wait, type FutureStatus, type WaitOptions } from "./future.js";
+export type { JobEvent, JobState, JobStatus, TaskCounts } from "../scheduler/job-service.js";
 export { compute, configure, defaultClient, persist } from "./default-client.js";
 export { COLLECTION, collectComputation, isCollection, type Collection, type CollectionProtocol, type Computation, type Persistable } from "./collection.js";
 export { collectGraph, Delayed, delayed, isDelayed, type DelayedOptions, type DelayedTuple, type Lazy } from "./delayed.js";

@@ -5,13 +5,19 @@ import { encodeTaskMessage, type InputSource } from "../worker/task-message.js";
 import { decodeReports } from "../worker/task-report.js";
 import { encodeWorkerMessage } from "../worker/worker-message.js";
 import type { SchedulerCommand } from "./commands.js";
-import type { ClientId, WorkerId } from "./events.js";
+import type { ClientId, TaskFailure, WorkerId } from "./events.js";
 import type { LocalTask } from "./local-task.js";
 import type { SubmissionChecks, SubmitOptions } from "./prepare-submission.js";
 import { connectRedis } from "./redis/connect-redis.js";
 import { ControlPlane, parseEventFields, type QueuedTask, type RegisteredWorker } from "./redis/control-plane.js";
 import type { SchedulerConfig } from "./scheduler-config.js";
+import type { WorkerLoad } from "./scheduler-core.js";
 import { SchedulerShell, type SubmissionHandlers } from "./scheduler-shell.js";
+
+/** A task's outcome as a worker reported it, for {@link DistributedScheduler.onReport}. */
+export type TaskReportSummary =
+  | { readonly kind: "finished"; readonly key: Key; readonly worker: WorkerId; readonly durationMs: number }
+  | { readonly kind: "erred"; readonly key: Key; readonly worker: WorkerId; readonly durationMs: number; readonly error: TaskFailure };
 
 /** Options of {@link DistributedScheduler.start}. */
 export interface DistributedSchedulerOptions {
@@ -48,6 +54,7 @@ export class DistributedScheduler extends SchedulerShell {
   private ticking = false;
   private readonly readerDone: Promise<void>;
   private lastEventId = "0";
+  private readonly reportListeners = new Set<(report: TaskReportSummary) => void>();
 
   private constructor(
     private readonly plane: ControlPlane,
@@ -77,9 +84,53 @@ export class DistributedScheduler extends SchedulerShell {
     return this.core.workers;
   }
 
-  override submit(graph: ReadonlyGraph, outputs: readonly Key[], client: ClientId, handlers: SubmissionHandlers, options?: SubmitOptions): void {
+  override submit(
+    graph: ReadonlyGraph,
+    outputs: readonly Key[],
+    client: ClientId,
+    handlers: SubmissionHandlers,
+    options?: SubmitOptions,
+  ): readonly Key[] {
     if (this.stopped) throw new Error("the scheduler is stopped");
-    super.submit(graph, outputs, client, handlers, options);
+    return super.submit(graph, outputs, client, handlers, options);
+  }
+
+  /**
+   * Whether a task may call `name`: true when a live worker advertises it, or when no worker
+   * advertises its functions at all (there is nothing to check against; a worker without the
+   * function then fails the task with a clear error).
+   */
+  knowsFunction(name: string): boolean {
+    let advertised = false;
+    for (const worker of this.workers.values()) {
+      if (worker.functions === undefined) continue;
+      advertised = true;
+      if (worker.functions.includes(name)) return true;
+    }
+    return !advertised;
+  }
+
+  /** The workers that joined, with their load as the core sees it and their registry record. */
+  workerDetails(): (WorkerLoad & { readonly registered: RegisteredWorker | undefined })[] {
+    return this.core.workerLoads().map((load) => ({ ...load, registered: this.workers.get(load.id) }));
+  }
+
+  /** Tasks waiting in each worker's Redis queue, not taken yet. */
+  async queuedOnWorkers(ids: readonly WorkerId[]): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const pipeline = this.plane.redis.pipeline();
+    for (const id of ids) pipeline.zcard(this.plane.keys.workerQueue(id));
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([error, count]) => (error ? 0 : Number(count)));
+  }
+
+  /**
+   * Calls `listener` with every task report that comes back from the workers, before the core sees
+   * it; returns a function that removes the listener. For progress reporting (the HTTP API's events).
+   */
+  onReport(listener: (report: TaskReportSummary) => void): () => void {
+    this.reportListeners.add(listener);
+    return () => this.reportListeners.delete(listener);
   }
 
   protected functionChecks(): Pick<SubmissionChecks, "isKnownFunction" | "serializable"> {
@@ -168,6 +219,13 @@ export class DistributedScheduler extends SchedulerShell {
     if (returned !== undefined) this.inbox.push({ type: "worker-stopping", worker, returned });
     if (data === undefined || data.byteLength === 0) return;
     for (const report of decodeReports(data)) {
+      if (this.reportListeners.size > 0 && report.kind !== "missing-data") {
+        const summary: TaskReportSummary =
+          report.kind === "finished"
+            ? { kind: "finished", key: report.key, worker, durationMs: report.durationMs }
+            : { kind: "erred", key: report.key, worker, durationMs: report.durationMs, error: report.error };
+        for (const listener of this.reportListeners) listener(summary);
+      }
       if (report.kind === "finished") {
         const inline = report.inline !== undefined;
         if (inline) this.holdInline(report.key, report.inline!.value);

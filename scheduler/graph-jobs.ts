@@ -1,7 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { decodeGraph, decodeValue, encodeGraph, encodeValue } from "../graph/codec.js";
 import type { Graph, Key } from "../graph/task-spec.js";
+import type { TaskFailure } from "./events.js";
 import { TaskError } from "./task-error.js";
 
 /** Name of the BullMQ queue graphs are submitted on. */
@@ -11,6 +13,30 @@ export const GRAPH_JOBS_QUEUE = "graphs";
 export interface GraphJobData {
   readonly graph: string;
   readonly outputs: readonly Key[];
+  /** Keep the outputs' results on the workers after the job, until the job is released. Default false. */
+  readonly keep?: boolean;
+}
+
+/**
+ * Why a job failed, written to the job's log as JSON (one line, prefixed {@link FAILURE_LOG_PREFIX})
+ * so that the task's key and remote stack outlive the scheduler that saw them.
+ */
+export interface GraphJobFailure {
+  /** `task-failed`, `cancelled`, or a `GraphError` code. */
+  readonly error: string;
+  readonly message: string;
+  /** For a task failure: the key that could not be computed. */
+  readonly key?: Key;
+  /** For a task failure: the error as thrown on the worker (class name, message, stack, blamed input). */
+  readonly task?: TaskFailure;
+}
+
+/** Prefix of the log line holding a job's {@link GraphJobFailure}. */
+export const FAILURE_LOG_PREFIX = "failure ";
+
+/** Thrown by a job's `run` when the job was cancelled on request. */
+export class JobCancelledError extends Error {
+  override readonly name = "JobCancelledError";
 }
 
 /** A finished job's return value: the outputs' values in the wire codec, base64, in `outputs` order. */
@@ -32,26 +58,48 @@ export interface GraphJobsOptions {
  */
 export class GraphJobs {
   private readonly queue: Queue<GraphJobData, GraphJobResult>;
-  private readonly events: QueueEvents;
+  /**
+   * Made on the first {@link result} call: it reads every job's events from Redis, work that a
+   * scheduler process (which learns of its jobs' ends itself) must not pay for.
+   */
+  private events: QueueEvents | undefined;
   /** BullMQ leaves connections it was given open: they are closed here. */
   private readonly connections: Redis[];
 
-  constructor(options: GraphJobsOptions) {
-    const prefix = options.prefix ?? "weft";
-    this.connections = [options.connection(), options.connection()];
-    this.queue = new Queue(GRAPH_JOBS_QUEUE, { connection: this.connections[0], prefix });
-    this.events = new QueueEvents(GRAPH_JOBS_QUEUE, { connection: this.connections[1], prefix });
+  constructor(private readonly options: GraphJobsOptions) {
+    this.connections = [options.connection()];
+    this.queue = new Queue(GRAPH_JOBS_QUEUE, { connection: this.connections[0], prefix: options.prefix ?? "weft" });
   }
 
-  /** Submits a graph; returns the job id. */
-  async submit(graph: Graph, outputs: readonly Key[]): Promise<string> {
+  /**
+   * Submits a graph; returns the job id. With `keep`, the outputs stay held after the job (see
+   * {@link GraphJobData.keep}). `jobId` chooses the id (see {@link newJobId}); default: BullMQ's counter.
+   */
+  async submit(graph: Graph, outputs: readonly Key[], options: { readonly keep?: boolean; readonly jobId?: string } = {}): Promise<string> {
     const data: GraphJobData = { graph: Buffer.from(encodeGraph(graph)).toString("base64"), outputs };
-    const job = await this.queue.add("graph", data);
+    const job = await this.queue.add("graph", options.keep === true ? { ...data, keep: true } : data, { jobId: options.jobId });
     return job.id!;
+  }
+
+  /** The job as BullMQ holds it, or undefined when unknown (or removed after its retention time). */
+  job(jobId: string): Promise<Job<GraphJobData, GraphJobResult> | undefined> {
+    return this.queue.getJob(jobId);
+  }
+
+  /** The failure a failed job's log records, if any. */
+  async failure(jobId: string): Promise<GraphJobFailure | undefined> {
+    const { logs } = await this.queue.getJobLogs(jobId, 0, -1);
+    const line = logs.find((entry) => entry.startsWith(FAILURE_LOG_PREFIX));
+    return line === undefined ? undefined : (JSON.parse(line.slice(FAILURE_LOG_PREFIX.length)) as GraphJobFailure);
   }
 
   /** Waits for a job and returns its outputs' values; rejects with the job's failure. */
   async result(jobId: string, timeoutMs?: number): Promise<unknown[]> {
+    if (this.events === undefined) {
+      const connection = this.options.connection();
+      this.connections.push(connection);
+      this.events = new QueueEvents(GRAPH_JOBS_QUEUE, { connection, prefix: this.options.prefix ?? "weft" });
+    }
     await this.events.waitUntilReady();
     const job = await this.queue.getJob(jobId);
     if (job === undefined) throw new Error(`no job ${jobId} (unknown, or removed after its retention time)`);
@@ -65,15 +113,34 @@ export class GraphJobs {
   }
 
   async close(): Promise<void> {
-    await this.events.close();
+    await this.events?.close();
     await this.queue.close();
     for (const connection of this.connections) connection.disconnect();
   }
 }
 
+/**
+ * A fresh job id, known before the job is added: time-ordered (milliseconds, base 36) and random, so
+ * ids from several processes never collide. Never all digits, as BullMQ requires of chosen ids.
+ */
+export function newJobId(): string {
+  return `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}`;
+}
+
 /** Decodes a finished job's return value. */
 export function decodeResults(value: GraphJobResult): unknown[] {
   return decodeValue(Buffer.from(value.results, "base64")) as unknown[];
+}
+
+/** The failure to record for an error that fails a job for good; undefined for one worth a retry. */
+export function failureOf(error: Error): GraphJobFailure | undefined {
+  if (error instanceof TaskError) {
+    const task: TaskFailure = { name: error.remoteName, message: error.remoteMessage, stack: error.remoteStack, blame: error.blame };
+    return { error: "task-failed", message: error.message, key: error.key, task };
+  }
+  if (error instanceof JobCancelledError) return { error: "cancelled", message: error.message };
+  if (error.name === "GraphError") return { error: (error as Error & { code: string }).code, message: error.message };
+  return undefined;
 }
 
 /** Options of {@link processGraphJobs}. */
@@ -96,7 +163,7 @@ export interface GraphJobsWorkerOptions extends GraphJobsOptions {
  */
 export function processGraphJobs(
   options: GraphJobsWorkerOptions,
-  run: (graph: Graph, outputs: readonly Key[], jobId: string) => Promise<unknown[]>,
+  run: (graph: Graph, outputs: readonly Key[], jobId: string, job: Job<GraphJobData, GraphJobResult>) => Promise<unknown[]>,
 ): { readonly worker: Worker<GraphJobData, GraphJobResult>; close(): Promise<void> } {
   const retention = options.retentionSeconds ?? 3600;
   const connection = options.connection();
@@ -110,11 +177,13 @@ export function processGraphJobs(
         throw new UnrecoverableError((error as Error).message);
       }
       try {
-        const values = await run(graph, job.data.outputs, job.id!);
+        const values = await run(graph, job.data.outputs, job.id!, job);
         return { results: Buffer.from(encodeValue(values)).toString("base64") };
       } catch (error) {
-        if (error instanceof TaskError || (error as Error).name === "GraphError") throw new UnrecoverableError((error as Error).message);
-        throw error;
+        const failure = failureOf(error as Error);
+        if (failure === undefined) throw error;
+        await job.log(FAILURE_LOG_PREFIX + JSON.stringify(failure)).catch(() => undefined);
+        throw new UnrecoverableError((error as Error).message);
       }
     },
     {

@@ -50,6 +50,7 @@ export class LocalScheduler extends SchedulerShell {
   /** Results held, for `stats`. */
   private heldResults = 0;
   private closed = false;
+  private readonly outcomeListeners = new Set<(key: Key, ok: boolean) => void>();
 
   private constructor(
     readonly executorKind: LocalExecutorKind,
@@ -79,9 +80,15 @@ export class LocalScheduler extends SchedulerShell {
     return this.executor.nthreads;
   }
 
-  override submit(graph: ReadonlyGraph, outputs: readonly Key[], client: ClientId, handlers: SubmissionHandlers, options?: SubmitOptions): void {
+  override submit(
+    graph: ReadonlyGraph,
+    outputs: readonly Key[],
+    client: ClientId,
+    handlers: SubmissionHandlers,
+    options?: SubmitOptions,
+  ): readonly Key[] {
     if (this.closed) throw new Error("the local scheduler is closed");
-    super.submit(graph, outputs, client, handlers, options);
+    return super.submit(graph, outputs, client, handlers, options);
   }
 
   protected functionChecks(): Pick<SubmissionChecks, "isKnownFunction" | "serializable"> {
@@ -99,10 +106,20 @@ export class LocalScheduler extends SchedulerShell {
     await this.executor.close();
   }
 
+  /**
+   * Calls `listener` with the key of every task that finishes (`ok` true) or fails, before the core
+   * sees it; returns a function that removes the listener. For progress reporting.
+   */
+  onOutcome(listener: (key: Key, ok: boolean) => void): () => void {
+    this.outcomeListeners.add(listener);
+    return () => this.outcomeListeners.delete(listener);
+  }
+
   private onOutcomes(outcomes: ExecutionOutcome[]): void {
     if (this.closed) return;
     for (const outcome of outcomes) {
       const task = outcome.request as LocalTask;
+      if (this.outcomeListeners.size > 0) for (const listener of this.outcomeListeners) listener(task.key, outcome.ok);
       if (outcome.ok) {
         this.hold(task, outcome.value);
         this.inbox.push({

@@ -15,7 +15,11 @@ export function runGraph(
   graph: ReadonlyGraph,
   outputs: readonly Key[],
   client: ClientId,
-  options?: SubmitOptions & { readonly keep?: boolean },
+  options?: SubmitOptions & {
+    readonly keep?: boolean;
+    /** Called with the keys of the tasks submitted, once the graph is accepted (for progress reports). */
+    readonly onSubmitted?: (keys: readonly Key[]) => void;
+  },
 ): Promise<unknown[]> {
   const wanted = new Set(outputs).size;
   const results = new Map<Key, unknown>();
@@ -25,7 +29,7 @@ export function runGraph(
       if (failed || options?.keep !== true) scheduler.release(client, outputs);
       scheduler.dropClient(client);
     };
-    scheduler.submit(
+    const submitted = scheduler.submit(
       graph,
       outputs,
       client,
@@ -49,5 +53,6 @@ export function runGraph(
       },
       options,
     );
+    options?.onSubmitted?.(submitted);
   });
 }

@@ -31,6 +31,18 @@ export interface SchedulerCoreOptions {
   readonly sameRunSpec?: (known: unknown, submitted: unknown) => boolean;
 }
 
+/** One worker's load, from {@link SchedulerCore.workerLoads}. */
+export interface WorkerLoad {
+  readonly id: WorkerId;
+  readonly nthreads: number;
+  /** Tasks assigned to it and not finished: waiting in its queue or running. */
+  readonly processing: number;
+  /** Results it holds. */
+  readonly results: number;
+  /** Bytes of the results it holds, as reported. */
+  readonly nbytes: number;
+}
+
 /**
  * The scheduling core: a pure state machine. Events go in, commands come out; it does no I/O, keeps
  * no timers and never reads the clock (time arrives with `tick`). The local executor and the
@@ -103,6 +115,17 @@ export class SchedulerCore {
     const counts = { released: 0, waiting: 0, queued: 0, processing: 0, memory: 0, erred: 0 };
     for (const task of this.state.tasks.values()) counts[task.state as keyof typeof counts]++;
     return counts;
+  }
+
+  /** Each worker's load as the core sees it: tasks assigned and not finished, results held and their bytes. */
+  workerLoads(): WorkerLoad[] {
+    return [...this.state.workers.values()].map((worker) => ({
+      id: worker.id,
+      nthreads: worker.nthreads,
+      processing: worker.processing.length,
+      results: worker.resultCount,
+      nbytes: worker.nbytes,
+    }));
   }
 
   /** Number of tasks the core knows. */

@@ -1,51 +1,84 @@
 import type { Worker } from "bullmq";
+import type { Redis } from "ioredis";
 import { connectRedis } from "./redis/connect-redis.js";
-import type { Graph, Key } from "../graph/task-spec.js";
 import { DistributedScheduler, type DistributedSchedulerOptions } from "./distributed-scheduler.js";
-import { processGraphJobs, type GraphJobsWorkerOptions } from "./graph-jobs.js";
-import { runGraph } from "./run-graph.js";
+import { GraphJobs, processGraphJobs, type GraphJobsWorkerOptions } from "./graph-jobs.js";
+import { startHttpApi, type HttpApi, type HttpApiOptions } from "./http/http-api.js";
+import { JobService } from "./job-service.js";
+
+/** Options of the HTTP API a scheduler process serves (see `HttpApiOptions`). */
+export type SchedulerHttpOptions = Omit<HttpApiOptions, "jobs" | "pingRedis" | "onError">;
 
 /** Options of {@link SchedulerProcess.start}. */
 export interface SchedulerProcessOptions
   extends DistributedSchedulerOptions,
-    Pick<GraphJobsWorkerOptions, "concurrency" | "retentionSeconds" | "lockDurationMs"> {}
+    Pick<GraphJobsWorkerOptions, "concurrency" | "retentionSeconds" | "lockDurationMs"> {
+  /** Serve the HTTP API with these options. Default: no HTTP API. */
+  readonly http?: SchedulerHttpOptions;
+}
 
 /**
- * The scheduler process: a {@link DistributedScheduler} fed by the durable jobs queue. Each job is one
- * submitted graph; its outputs' values become the job's result. Stop it and start another (or crash
- * and restart): the jobs it had not finished are picked up again.
+ * The scheduler process: a {@link DistributedScheduler} fed by the durable jobs queue, and the HTTP
+ * API when asked. Each job is one submitted graph; its outputs' values become the job's result. Stop
+ * it and start another (or crash and restart): the jobs it had not finished are picked up again.
  *
  * @example
  * ```ts
- * const scheduler = await SchedulerProcess.start({ redis: "redis://127.0.0.1:6379" });
+ * const scheduler = await SchedulerProcess.start({ redis: "redis://127.0.0.1:6379", http: { token } });
+ * console.log(scheduler.http?.url); // http://127.0.0.1:8786
  * process.on("SIGTERM", () => scheduler.stop());
  * ```
  */
 export class SchedulerProcess {
   private constructor(
     readonly scheduler: DistributedScheduler,
-    private readonly jobs: { readonly worker: Worker; close(): Promise<void> },
+    /** The jobs this process runs, as the HTTP API sees them. */
+    readonly jobs: JobService,
+    /** The HTTP API, when started with `http`. */
+    readonly http: HttpApi | undefined,
+    private readonly processor: { readonly worker: Worker; close(): Promise<void> },
+    private readonly queue: GraphJobs,
+    private readonly pinger: Redis,
   ) {}
 
   static async start(options: SchedulerProcessOptions): Promise<SchedulerProcess> {
     const scheduler = await DistributedScheduler.start(options);
     const connection = () => connectRedis(options.redis, options.onError);
-    const jobs = processGraphJobs({ ...options, connection }, (graph, outputs, jobId) => run(scheduler, graph, outputs, `job:${jobId}`));
-    jobs.worker.on("error", (error) => options.onError?.(error));
-    await jobs.worker.waitUntilReady();
-    return new SchedulerProcess(scheduler, jobs);
+    const queue = new GraphJobs({ connection, prefix: options.prefix });
+    const jobs = new JobService(scheduler, queue);
+    const processor = processGraphJobs({ ...options, connection }, (graph, outputs, jobId, job) => jobs.run(graph, outputs, jobId, job));
+    processor.worker.on("error", (error) => options.onError?.(error));
+    processor.worker.on("completed", (job) => jobs.recorded(job.id!));
+    await processor.worker.waitUntilReady();
+    const pinger = connection();
+    let http: HttpApi | undefined;
+    if (options.http !== undefined) {
+      try {
+        http = await startHttpApi({
+          ...options.http,
+          jobs,
+          pingRedis: async () => void (await pinger.ping()),
+          onError: options.onError,
+        });
+      } catch (error) {
+        await processor.close();
+        await queue.close();
+        pinger.disconnect();
+        jobs.close();
+        await scheduler.stop();
+        throw error;
+      }
+    }
+    return new SchedulerProcess(scheduler, jobs, http, processor, queue, pinger);
   }
 
-  /** Stops taking jobs (those running go back to the queue for the next scheduler) and stops. */
+  /** Stops serving HTTP and taking jobs (those running go back to the queue for the next scheduler), and stops. */
   async stop(): Promise<void> {
-    await this.jobs.close();
+    await this.http?.close();
+    await this.processor.close();
+    await this.queue.close();
+    this.pinger.disconnect();
+    this.jobs.close();
     await this.scheduler.stop();
   }
-}
-
-let attempt = 0;
-
-/** Runs one job's graph; a job picked up again after a crash gets a fresh client id. */
-function run(scheduler: DistributedScheduler, graph: Graph, outputs: readonly Key[], job: string): Promise<unknown[]> {
-  return runGraph(scheduler, graph, outputs, `${job}:${++attempt}`);
 }

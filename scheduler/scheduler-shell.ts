@@ -7,6 +7,7 @@ import type { LocalTask } from "./local-task.js";
 import { prepareSubmission, type SubmissionChecks, type SubmitOptions } from "./prepare-submission.js";
 import type { SchedulerConfig } from "./scheduler-config.js";
 import { SchedulerCore } from "./scheduler-core.js";
+import type { TaskStateName } from "./task-state.js";
 
 /** Where a submission's outcomes go, key by key. */
 export interface SubmissionHandlers {
@@ -54,12 +55,39 @@ export abstract class SchedulerShell {
   /**
    * Submits `graph` for `client`, which wants `outputs`: validated (throwing a `GraphError` that names
    * the bad key, with nothing submitted), optimized, ordered and run. Each output's value or error
-   * reaches `handlers` once; keys the scheduler already holds are reused, not recomputed.
+   * reaches `handlers` once; keys the scheduler already holds are reused, not recomputed. Returns the
+   * keys of the tasks submitted (after optimization: a fused chain is submitted under its last key).
    */
-  submit(graph: ReadonlyGraph, outputs: readonly Key[], client: ClientId, handlers: SubmissionHandlers, options: SubmitOptions = {}): void {
+  submit(
+    graph: ReadonlyGraph,
+    outputs: readonly Key[],
+    client: ClientId,
+    handlers: SubmissionHandlers,
+    options: SubmitOptions = {},
+  ): readonly Key[] {
     const submission = prepareSubmission(graph, outputs, client, this.checks(), options);
     this.clients.set(client, handlers);
     this.enqueue(submission);
+    return submission.tasks.map((task) => task.key);
+  }
+
+  /**
+   * The first key of `graph` that the scheduler knows with a different computation, if any: a
+   * submission of `graph` would be refused with a `conflicting-spec` error. Lets a caller refuse it
+   * up front.
+   */
+  conflictingKey(graph: ReadonlyGraph): Key | undefined {
+    if (this.core.size === 0) return undefined;
+    for (const [key, spec] of graph) {
+      const known = (this.core.runSpecOf(key) as LocalTask | undefined)?.spec;
+      if (known !== undefined && known !== spec && !sameSpec(known, spec)) return key;
+    }
+    return undefined;
+  }
+
+  /** The state of a task as the core sees it, or undefined when it does not know the key. */
+  stateOf(key: Key): TaskStateName | undefined {
+    return this.core.stateOf(key);
   }
 
   /** The client no longer wants these keys: their results may be freed. */

@@ -56,3 +56,8 @@ export function lookupTask(name: string): RegisteredTask | undefined {
   if (found !== undefined) lastFound = found;
   return found;
 }
+
+/** Names of every registered function, sorted: what a worker advertises so schedulers can refuse unknown names. */
+export function registeredTaskNames(): string[] {
+  return [...table.keys()].sort();
+}

@@ -19,6 +19,7 @@ import { ResultStore } from "./result-store.js";
 import { decodeTaskMessage } from "./task-message.js";
 import { encodeReports, type TaskReport } from "./task-report.js";
 import { TaskRunner } from "./task-runner.js";
+import { registeredTaskNames } from "./task-registry.js";
 import { ThreadPoolExecutor } from "./thread-pool-executor.js";
 import { decodeWorkerMessage } from "./worker-message.js";
 
@@ -118,6 +119,8 @@ export class WorkerProcess {
   private wakeLoop: (() => void) | undefined;
   private resolveDone!: () => void;
   private shuttingDown: Promise<void> | undefined;
+  /** Registered function names, advertised with every heartbeat; fixed once the imports are done. */
+  private functions: readonly string[] | undefined;
 
   private constructor(
     readonly id: WorkerId,
@@ -188,27 +191,42 @@ export class WorkerProcess {
   }
 
   private heartbeat() {
-    return this.plane.heartbeat({ id: this.id, nthreads: this.nthreads, dataAddress: this.server.address, pid: process.pid });
+    this.functions ??= registeredTaskNames();
+    return this.plane.heartbeat({
+      id: this.id,
+      nthreads: this.nthreads,
+      dataAddress: this.server.address,
+      pid: process.pid,
+      functions: this.functions,
+    });
   }
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
       try {
-        const messages = await this.plane.takeWorkerMessages(this.id, 1000);
-        for (const raw of messages) this.apply(decodeWorkerMessage(raw));
         const paused = this.overMemory();
         const room = paused ? 0 : this.capacity() - this.running;
-        const tasks = room > 0 ? await this.plane.takeTasks(this.id, Math.min(room, MAX_TAKE_BATCH)) : [];
+        // Messages and tasks in one round trip: both requests go out before either reply is read. The
+        // order they are applied in does not matter: messages drop or copy results, and no task taken
+        // here has started to read any.
+        const [messages, tasks] = await Promise.all([
+          this.plane.takeWorkerMessages(this.id, 1000),
+          room > 0 ? this.plane.takeTasks(this.id, Math.min(room, MAX_TAKE_BATCH)) : [],
+        ]);
+        for (const raw of messages) this.apply(decodeWorkerMessage(raw));
         for (const task of tasks) this.start(decodeTaskMessage(task.payload));
         if (this.stopping) break;
-        // Paused with nothing running, no task end will wake the loop: collect garbage (freed results
-        // may hold memory until the next collection) and look at memory again shortly.
         if (paused && this.running === 0) {
+          // Paused with nothing running, no task end will wake the loop: collect garbage (freed results
+          // may hold memory until the next collection) and look at memory again shortly.
           collectGarbage();
           await new Promise((resolve) => setTimeout(resolve, PAUSED_RECHECK_MS));
+        } else if (paused || this.capacity() - this.running <= 0) {
+          // Room is counted again: tasks may have finished while the requests were out.
+          await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+        } else if (room > 0 && tasks.length === 0 && messages.length === 0) {
+          await this.waiter.waitForWork(this.id, 1000);
         }
-        else if (room <= 0) await new Promise<void>((resolve) => (this.wakeLoop = resolve));
-        else if (tasks.length === 0 && messages.length === 0) await this.waiter.waitForWork(this.id, 1000);
       } catch (error) {
         if (this.stopping) break;
         this.options.onError?.(error as Error);

@@ -50,6 +50,11 @@ export interface WorkerMetadata {
   readonly dataAddress: string;
   /** Its operating-system process id, for operators and for the nanny that supervises it. */
   readonly pid: number;
+  /**
+   * Names of the task functions it has registered, so that the scheduler can refuse a graph that
+   * calls none of them. Default: not advertised (the scheduler then cannot check names).
+   */
+  readonly functions?: readonly string[];
 }
 
 /**
@@ -307,7 +312,13 @@ export class ControlPlane {
   async heartbeat(metadata: WorkerMetadata): Promise<WorkerStatus> {
     positiveInteger("nthreads", metadata.nthreads);
     const k = this.keys;
-    const json = JSON.stringify({ id: metadata.id, nthreads: metadata.nthreads, dataAddress: metadata.dataAddress, pid: metadata.pid });
+    const json = JSON.stringify({
+      id: metadata.id,
+      nthreads: metadata.nthreads,
+      dataAddress: metadata.dataAddress,
+      pid: metadata.pid,
+      functions: metadata.functions,
+    });
     const keys = [k.workerHeartbeat(metadata.id), k.workers, k.workerState(metadata.id)];
     return parseStatus((await this.run(heartbeat, keys, [metadata.id, String(this.heartbeatTtlMs), json])) as Buffer);
   }

@@ -49,6 +49,18 @@ describe("weft bench", () => {
     expect(JSON.parse(stdout.trim())).toMatchObject({ workload: "tree", executor: "distributed", tasks: 255 });
   }, 60_000);
 
+  it("times HTTP round trips of a 1-task graph against a cluster it starts itself, printing one JSON line", async () => {
+    const { stdout, code } = await weft("bench", "http-roundtrip", "--tasks", "20", "--json");
+    expect(code).toBe(0);
+    const lines = stdout.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    const result = JSON.parse(lines[0]);
+    expect(result).toMatchObject({ workload: "http-roundtrip", executor: "distributed", roundTrips: 20 });
+    expect(result.medianMs).toBeGreaterThan(0);
+    expect(result.p90Ms).toBeGreaterThanOrEqual(result.medianMs);
+    expect(result.waitP90Ms).toBeGreaterThanOrEqual(result.waitMedianMs);
+  }, 90_000);
+
   it("refuses an unknown workload, naming it and the known ones", async () => {
     const { stderr, code } = await weft("bench", "nope");
     expect(code).toBe(2);

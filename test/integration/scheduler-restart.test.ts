@@ -27,7 +27,7 @@ afterEach(async () => {
 function startScheduler(prefix: string): ChildProcess {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "cli/weft.ts", "scheduler", "--redis", redis.url, "--prefix", prefix, "--lock-ms", "1500", "--tick-ms", "50"],
+    ["--import", "tsx", "cli/weft.ts", "scheduler", "--redis", redis.url, "--prefix", prefix, "--lock-ms", "1500", "--tick-ms", "50", "--no-http"],
     { cwd: root, stdio: "ignore" },
   );
   processes.push(child);

@@ -1,0 +1,56 @@
+import { parseArgs } from "node:util";
+import type { WorkerInfo } from "../client/http-transport.js";
+import { apiRequest, CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./api-connection.js";
+
+function usage(): string {
+  return `usage: weft workers [--json] [--url URL] [--token TOKEN]
+
+Lists the workers that joined the scheduler: threads, tasks queued and running, results held.
+
+options:
+  --json       print the list as the API returns it
+${CONNECTION_USAGE}`;
+}
+
+/** `weft workers`: lists the workers. */
+export async function workersCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { ...CONNECTION_OPTIONS, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } } });
+  } catch (error) {
+    console.error(`weft workers: ${(error as Error).message}\n\n${usage()}`);
+    return 2;
+  }
+  const { values } = parsed;
+  if (values.help) {
+    console.log(usage());
+    return 0;
+  }
+  const connection = await resolveConnection("workers", values);
+  if (connection === null) return 2;
+  const reply = await apiRequest("workers", connection, "/v1/workers");
+  if (reply === null) return 1;
+  const { workers } = (await reply.json()) as { workers: WorkerInfo[] };
+  if (values.json) {
+    console.log(JSON.stringify({ workers }));
+    return 0;
+  }
+  const rows = [["WORKER", "THREADS", "QUEUED", "RUNNING", "RESULTS", "MEMORY"]];
+  for (const w of workers) rows.push([w.id, String(w.nthreads), String(w.queued), String(w.running), String(w.results), formatBytes(w.memoryBytes)]);
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd());
+  if (workers.length === 0) console.log("(no workers have joined)");
+  return 0;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,0 +1,159 @@
+import { Packr } from "msgpackr";
+import { decodeValue } from "../graph/codec.js";
+import { GraphError, type GraphErrorCode } from "../graph/graph-error.js";
+import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
+import { encodeWireGraph } from "../graph/wire-graph.js";
+import type { JobEvent, JobStatus } from "../scheduler/job-service.js";
+import { TaskError } from "../scheduler/task-error.js";
+
+/** An error reply of the HTTP API that is not a graph or task error: its status, code, message and details. */
+export class HttpApiError extends Error {
+  override readonly name = "HttpApiError";
+  constructor(
+    readonly status: number,
+    /** The reply's `error` code, such as `unauthorized` or `rate-limited`. */
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown>,
+  ) {
+    super(`${message} (HTTP ${status} ${code})`);
+  }
+}
+
+/** A worker as `GET /v1/workers` lists it. */
+export interface WorkerInfo {
+  readonly id: string;
+  readonly nthreads: number;
+  readonly queued: number;
+  readonly running: number;
+  readonly results: number;
+  readonly memoryBytes: number;
+  readonly address: string;
+  readonly pid: number;
+  readonly functions: number;
+}
+
+const GRAPH_ERROR_CODES = new Set<string>(["cycle", "missing-dependency", "unknown-function", "conflicting-spec", "unserializable-argument", "invalid-graph"]);
+
+/** Plain MessagePack for request bodies: the HTTP graph format is JSON-shaped, binary strings aside. */
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+
+/** How long one result request waits on the server before asking again. */
+const RESULT_POLL_MS = 60_000;
+
+/**
+ * The HTTP API as calls: submit a graph, wait for its result, read status, cancel, follow events,
+ * list workers. Graphs go as MessagePack in the HTTP graph format; results come back in weft's
+ * MessagePack codec, so typed arrays arrive as typed arrays. Errors come back as `GraphError`,
+ * `TaskError` (with the remote stack and key) or {@link HttpApiError}.
+ */
+export class HttpTransport {
+  private readonly base: string;
+  private readonly authorization: string;
+
+  constructor(url: string, token: string) {
+    const parsed = new URL(url);
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new TypeError(`the scheduler URL must be http(s)://, got "${url}"`);
+    this.base = parsed.href.replace(/\/$/, "");
+    this.authorization = `Bearer ${token}`;
+  }
+
+  /** Submits a graph as a job; returns its id. `keep` holds the outputs after the job until {@link cancel}. */
+  async submit(graph: ReadonlyGraph, outputs: readonly Key[], keep = false): Promise<string> {
+    const wire = encodeWireGraph(graph, outputs, "binary");
+    const body = packr.pack(keep ? { ...wire, keep: true } : wire);
+    const reply = await this.request("POST", "/v1/jobs", { body, contentType: "application/msgpack" });
+    return ((await reply.json()) as { id: string }).id;
+  }
+
+  /** The outputs' values of a job, in `outputs` order, once it ends; throws its failure. */
+  async result(jobId: string, outputs: readonly Key[]): Promise<unknown[]> {
+    for (;;) {
+      const reply = await this.request("GET", `/v1/jobs/${encodeURIComponent(jobId)}/result?wait=${RESULT_POLL_MS}`, { accept: "application/msgpack" });
+      if (reply.status === 202) {
+        await reply.arrayBuffer();
+        continue;
+      }
+      const byKey = decodeValue(new Uint8Array(await reply.arrayBuffer())) as Record<string, unknown>;
+      return outputs.map((key) => byKey[key]);
+    }
+  }
+
+  /** A job's status. */
+  async status(jobId: string): Promise<JobStatus> {
+    return (await (await this.request("GET", `/v1/jobs/${encodeURIComponent(jobId)}`)).json()) as JobStatus;
+  }
+
+  /** Cancels a job, or releases the results a finished `keep` job holds. False when there was nothing to do. */
+  async cancel(jobId: string): Promise<boolean> {
+    try {
+      await (await this.request("DELETE", `/v1/jobs/${encodeURIComponent(jobId)}`)).arrayBuffer();
+      return true;
+    } catch (error) {
+      if (error instanceof HttpApiError && (error.status === 409 || error.status === 404)) return false;
+      throw error;
+    }
+  }
+
+  /** The workers. */
+  async workers(): Promise<WorkerInfo[]> {
+    return ((await (await this.request("GET", "/v1/workers")).json()) as { workers: WorkerInfo[] }).workers;
+  }
+
+  /** A job's events (Server-Sent Events), until `done`. */
+  async *events(jobId: string, signal?: AbortSignal): AsyncGenerator<JobEvent> {
+    const reply = await this.request("GET", `/v1/jobs/${encodeURIComponent(jobId)}/events`, { accept: "text/event-stream", signal });
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of reply.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = block
+          .split("\n")
+          .filter((line) => line.startsWith("data: "))
+          .map((line) => line.slice(6))
+          .join("\n");
+        if (data === "") continue;
+        const event = JSON.parse(data) as JobEvent;
+        yield event;
+        if (event.type === "done") return;
+      }
+    }
+  }
+
+  private async request(
+    method: string,
+    path: string,
+    options: { body?: Uint8Array; contentType?: string; accept?: string; signal?: AbortSignal } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { authorization: this.authorization };
+    if (options.contentType !== undefined) headers["content-type"] = options.contentType;
+    if (options.accept !== undefined) headers.accept = options.accept;
+    const reply = await fetch(`${this.base}${path}`, { method, headers, body: options.body, signal: options.signal });
+    if (reply.status >= 400) throw await errorOf(reply);
+    return reply;
+  }
+}
+
+/** The error an error reply stands for. */
+async function errorOf(reply: Response): Promise<Error> {
+  let body: { error?: string; message?: string; details?: Record<string, unknown> } = {};
+  try {
+    body = (await reply.json()) as typeof body;
+  } catch {
+    // Not JSON: reported with the status alone.
+  }
+  const code = body.error ?? "http-error";
+  const message = body.message ?? `HTTP ${reply.status}`;
+  const details = body.details ?? {};
+  if (code === "task-failed" && typeof details.key === "string" && typeof details.task === "object" && details.task !== null) {
+    return new TaskError(details.key, details.task as ConstructorParameters<typeof TaskError>[1]);
+  }
+  if (reply.status === 400 && GRAPH_ERROR_CODES.has(code)) {
+    return new GraphError(code as GraphErrorCode, message, Array.isArray(details.keys) ? (details.keys as Key[]) : []);
+  }
+  return new HttpApiError(reply.status, code, message, details);
+}

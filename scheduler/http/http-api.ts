@@ -1,0 +1,109 @@
+import rateLimit from "@fastify/rate-limit";
+import Fastify, { type FastifyInstance } from "fastify";
+import { createHash } from "node:crypto";
+import type { DistributedScheduler } from "../distributed-scheduler.js";
+import type { JobService } from "../job-service.js";
+import { ApiError, errorBodySchema, installErrorReplies } from "./api-error.js";
+import { installBearerAuth } from "./bearer-auth.js";
+import { eventRoutes } from "./event-routes.js";
+import { healthRoutes } from "./health-routes.js";
+import { jobRoutes } from "./job-routes.js";
+import { installBodyParsers } from "./body-parsers.js";
+import { DOCS_PREFIX, installOpenApi } from "./openapi.js";
+import { workerRoutes } from "./worker-routes.js";
+
+/** Default port of the HTTP API. */
+export const DEFAULT_HTTP_PORT = 8786;
+/** Default {@link HttpApiOptions.bodyLimitBytes}: 16 MiB. */
+export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
+/** Default {@link HttpApiOptions.maxTasks}. */
+export const DEFAULT_MAX_TASKS = 100_000;
+/** Default {@link HttpApiOptions.rateLimitPerMinute}. */
+export const DEFAULT_RATE_LIMIT = 60_000;
+
+/** Options of {@link startHttpApi}. */
+export interface HttpApiOptions {
+  readonly jobs: JobService;
+  /** The bearer token every request but health, readiness and docs must present. Required. */
+  readonly token: string;
+  /** Interface to listen on. Default `127.0.0.1`: reachable from this machine only. */
+  readonly host?: string;
+  /** Port; 0 picks a free one. Default {@link DEFAULT_HTTP_PORT} (8786). */
+  readonly port?: number;
+  /** Largest request body, in bytes. Default {@link DEFAULT_BODY_LIMIT} (16 MiB). */
+  readonly bodyLimitBytes?: number;
+  /** Most tasks in one submitted graph. Default {@link DEFAULT_MAX_TASKS} (100,000). */
+  readonly maxTasks?: number;
+  /**
+   * Requests one client may make per minute; a client is its token and address. Default
+   * {@link DEFAULT_RATE_LIMIT} (60,000, about 1,000 per second: a flood is stopped, a busy client is not).
+   */
+  readonly rateLimitPerMinute?: number;
+  /** Checks that Redis answers, for readiness. */
+  readonly pingRedis: () => Promise<void>;
+  /** Called with errors that became 500 replies. Default: ignored. */
+  readonly onError?: (error: Error) => void;
+}
+
+/** A running HTTP API. */
+export interface HttpApi {
+  /** Base URL, such as `http://127.0.0.1:8786`. */
+  readonly url: string;
+  readonly app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the HTTP API (see docs/http-api.md) without listening: fastify with JSON and MessagePack
+ * bodies (prototype poisoning refused in both), schema validation, bearer-token auth, a per-client
+ * rate limit, JSON error replies, and the OpenAPI document and docs page.
+ */
+export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port">): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
+    onProtoPoisoning: "error",
+    onConstructorPoisoning: "error",
+    logger: false,
+    // Event streams stay open until their job ends: closing the API must not wait for them.
+    forceCloseConnections: true,
+    // Requests carry job ids in their paths; 1 KiB of URL is plenty.
+    routerOptions: { maxParamLength: 200 },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: false } },
+  });
+  app.addSchema(errorBodySchema);
+  installErrorReplies(app, options.onError ?? (() => undefined));
+  installBodyParsers(app);
+  await installOpenApi(app, "0.1.0");
+  await app.register(rateLimit, {
+    max: options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT,
+    timeWindow: 60_000,
+    // The token (hashed, never kept in clear) and the address: clients sharing a NAT stay apart by token.
+    keyGenerator: (request) => {
+      const auth = request.headers.authorization ?? "";
+      return `${request.ip}|${createHash("sha256").update(auth).digest("base64url").slice(0, 16)}`;
+    },
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(429, "rate-limited", `more than ${context.max} requests in ${context.after}; retry later`, {
+        max: context.max,
+        retryAfter: context.after,
+      }),
+  });
+  // After the rate limit, so that guessing tokens is rate-limited too.
+  installBearerAuth(app, options.token, [DOCS_PREFIX]);
+  const scheduler: DistributedScheduler = options.jobs.scheduler;
+  healthRoutes(app, scheduler, options.pingRedis);
+  jobRoutes(app, options.jobs, { maxTasks: options.maxTasks ?? DEFAULT_MAX_TASKS });
+  eventRoutes(app, options.jobs);
+  workerRoutes(app, scheduler);
+  return app;
+}
+
+/** Builds the HTTP API and listens; see {@link HttpApiOptions} for the defaults. */
+export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
+  const app = await buildHttpApi(options);
+  await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? DEFAULT_HTTP_PORT });
+  const address = app.server.address();
+  if (address === null || typeof address === "string") throw new Error("the HTTP API did not get a TCP address");
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return { url: `http://${host}:${address.port}`, app, close: () => app.close() };
+}

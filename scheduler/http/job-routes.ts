@@ -1,0 +1,189 @@
+import type { FastifyInstance, FastifyReply } from "fastify";
+import { validateGraph } from "../../graph/validate.js";
+import { decodeWireGraph, type WireGraph } from "../../graph/wire-graph.js";
+import type { JobOutcome, JobService } from "../job-service.js";
+import { UnknownJobError } from "../job-service.js";
+import { ApiError } from "./api-error.js";
+import { chooseResultFormat, renderResult, type ResultFormat } from "./result-formats.js";
+import { jobIdParamsSchema, jobStatusSchema, resultQuerySchema, submitBodySchema, submitQuerySchema, submitReplySchema } from "./schemas.js";
+
+/** Limits on what one submission may hold. */
+export interface JobLimits {
+  /** Most tasks in one graph. */
+  readonly maxTasks: number;
+}
+
+interface SubmitBody extends WireGraph {
+  readonly keep?: boolean;
+}
+
+const errorReplies = { 400: { $ref: "ErrorBody#" }, 401: { $ref: "ErrorBody#" }, 404: { $ref: "ErrorBody#" } };
+
+/**
+ * `/v1/jobs`: submit a graph, read a job's status and result, cancel it. Graphs are checked here,
+ * before anything is queued: a cycle, a missing dependency or a function no worker registered is
+ * a 400 naming the keys, and nothing runs.
+ */
+export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLimits): void {
+  app.post<{ Body: SubmitBody; Querystring: { wait: number; format?: ResultFormat } }>(
+    "/v1/jobs",
+    {
+      schema: {
+        summary: "Submit a graph",
+        description:
+          "Validates the graph (JSON or MessagePack, see docs/graph-format.md) and queues it as a durable job: 201 with its id. " +
+          "With ?wait=MS, waits up to MS for the job to end and replies as GET /v1/jobs/{id}/result would (200 with the result, " +
+          "409 on failure), or 201 if it has not ended; the Location header names the job either way.",
+        tags: ["jobs"],
+        body: submitBodySchema,
+        querystring: submitQuerySchema,
+        response: { 201: submitReplySchema, ...errorReplies, 409: { $ref: "ErrorBody#" }, 413: { $ref: "ErrorBody#" }, 415: { $ref: "ErrorBody#" } },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const size = Object.keys(body.tasks).length;
+      if (size > limits.maxTasks) {
+        throw new ApiError(413, "graph-too-large", `the graph has ${size} tasks; at most ${limits.maxTasks} are accepted`, {
+          tasks: size,
+          maxTasks: limits.maxTasks,
+        });
+      }
+      const { graph, outputs } = decodeWireGraph(body);
+      const scheduler = jobs.scheduler;
+      for (const key of outputs) {
+        if (!graph.has(key) && scheduler.stateOf(key) === undefined) {
+          throw new ApiError(400, "missing-dependency", `output "${key}" is not in the graph`, { keys: [key] });
+        }
+      }
+      validateGraph(graph, {
+        isKnownFunction: (name) => scheduler.knowsFunction(name),
+        external: (key) => scheduler.stateOf(key) !== undefined,
+      });
+      const conflict = scheduler.conflictingKey(graph);
+      if (conflict !== undefined) {
+        throw new ApiError(409, "conflicting-spec", `key "${conflict}" is already known with a different computation; use keys unique to a computation`, {
+          keys: [conflict],
+        });
+      }
+      const id = await jobs.submit(graph, outputs, { keep: body.keep === true });
+      void reply.header("location", `/v1/jobs/${id}`);
+      const { wait, format } = request.query;
+      if (wait > 0) {
+        // Submit and wait: the result in the same reply when the job ends in time.
+        const outcome = await jobs.outcome(id, wait);
+        if (outcome !== undefined) return sendOutcome(reply, id, outcome, undefined, chooseResultFormat(format, request.headers.accept));
+      }
+      return reply.code(201).type("application/json").send({ id, state: "waiting", tasks: size, outputs });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/jobs/:id",
+    {
+      schema: {
+        summary: "A job's status",
+        description: "State, task counts per state (for jobs this scheduler runs or ran), and times in Unix ms.",
+        tags: ["jobs"],
+        params: jobIdParamsSchema,
+        response: { 200: jobStatusSchema, ...errorReplies },
+      },
+    },
+    async (request) => {
+      const status = await jobs.status(request.params.id);
+      if (status === undefined) throw notFound(request.params.id);
+      return status;
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { wait: number; key?: string; format?: ResultFormat } }>(
+    "/v1/jobs/:id/result",
+    {
+      schema: {
+        summary: "A job's result",
+        description:
+          "The outputs' values as an object keyed by output (or one output's value with ?key=). MessagePack by default; " +
+          "JSON with Accept: application/json or ?format=json; Arrow IPC stream for a table. 202 while the job runs, " +
+          "409 when it failed (with the task's key and remote stack) or was cancelled.",
+        tags: ["jobs"],
+        params: jobIdParamsSchema,
+        querystring: resultQuerySchema,
+        response: { ...errorReplies, 406: { $ref: "ErrorBody#" }, 409: { $ref: "ErrorBody#" } },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const { wait, key, format } = request.query;
+      const chosen = chooseResultFormat(format, request.headers.accept);
+      let outcome: JobOutcome | undefined;
+      try {
+        outcome = await jobs.outcome(id, wait);
+      } catch (error) {
+        if (error instanceof UnknownJobError) throw notFound(id);
+        throw error;
+      }
+      if (outcome === undefined) {
+        const status = await jobs.status(id);
+        return reply.code(202).send({ id, state: status?.state ?? "waiting" });
+      }
+      return sendOutcome(reply, id, outcome, key, chosen);
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    "/v1/jobs/:id",
+    {
+      schema: {
+        summary: "Cancel a job",
+        description:
+          "A queued job is removed; a running one stops (tasks no other job needs are cancelled); a finished job " +
+          "submitted with keep has its held results released. 409 when the job already ended with nothing held.",
+        tags: ["jobs"],
+        params: jobIdParamsSchema,
+        response: { ...errorReplies, 409: { $ref: "ErrorBody#" } },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      if (await jobs.cancel(id)) return { id, cancelled: true };
+      const status = await jobs.status(id);
+      if (status === undefined) throw notFound(id);
+      throw new ApiError(409, "job-ended", `job ${id} already ended (${status.state}) and holds no results`, { id, state: status.state });
+    },
+  );
+}
+
+/** Replies with an ended job's result (200), or its failure (409). */
+function sendOutcome(reply: FastifyReply, id: string, outcome: JobOutcome, key: string | undefined, format: ResultFormat): FastifyReply {
+  if (outcome.state !== "completed") {
+    const { failure } = outcome;
+    const code = outcome.state === "cancelled" ? "job-cancelled" : failure.error;
+    const details: Record<string, unknown> = { id, state: outcome.state };
+    if (failure.key !== undefined) details.key = failure.key;
+    if (failure.task !== undefined) details.task = failure.task;
+    throw new ApiError(409, code, failure.message, details);
+  }
+  const rendered = renderResult(selectValue(outcome, key, format), format);
+  return reply.code(200).type(rendered.contentType).send(rendered.body);
+}
+
+function notFound(id: string): ApiError {
+  return new ApiError(404, "job-not-found", `no job "${id}" (never submitted, or removed after its retention time)`, { id });
+}
+
+/** The object of all outputs by key, or one output's value. Arrow needs a single value. */
+function selectValue(outcome: Extract<JobOutcome, { state: "completed" }>, key: string | undefined, format: ResultFormat): unknown {
+  const { outputs, values } = outcome;
+  if (key !== undefined) {
+    const at = outputs.indexOf(key);
+    if (at < 0) throw new ApiError(400, "unknown-output", `"${key}" is not an output of this job`, { key, outputs });
+    return values[at];
+  }
+  if (format === "arrow") {
+    if (outputs.length === 1) return values[0];
+    throw new ApiError(400, "key-required", "Arrow IPC carries one table: name the output with ?key=", { outputs });
+  }
+  const byKey: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  outputs.forEach((output, i) => (byKey[output] = values[i]));
+  return byKey;
+}

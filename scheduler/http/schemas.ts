@@ -1,0 +1,154 @@
+/**
+ * JSON schemas of the HTTP API's bodies, parameters and replies. Fastify validates requests
+ * against them (JSON and MessagePack bodies alike) and the OpenAPI document is generated from them.
+ */
+
+/** A task key: non-empty, no control characters, and never `__proto__`. */
+export const keySchema = {
+  type: "string",
+  minLength: 1,
+  maxLength: 1024,
+  pattern: "^[^\\u0000-\\u001f]+$",
+  not: { const: "__proto__" },
+} as const;
+
+/** One task of a submitted graph (see docs/graph-format.md). */
+export const wireTaskSchema = {
+  type: "object",
+  required: ["fn"],
+  additionalProperties: false,
+  properties: {
+    fn: { type: "string", minLength: 1, maxLength: 256, description: "Name of a function registered on the workers" },
+    args: { type: "array", description: "Arguments: JSON values; {\"$ref\": key} for another task's result (see docs/graph-format.md)" },
+    retries: { type: "integer", minimum: 0, maximum: 100, default: 0 },
+    priority: { type: "integer", minimum: -1000000, maximum: 1000000, default: 0 },
+  },
+} as const;
+
+/** `POST /v1/jobs` body. */
+export const submitBodySchema = {
+  type: "object",
+  required: ["tasks", "outputs"],
+  additionalProperties: false,
+  properties: {
+    tasks: {
+      type: "object",
+      description: "The graph: task key to task",
+      propertyNames: keySchema,
+      additionalProperties: wireTaskSchema,
+    },
+    outputs: { type: "array", minItems: 1, maxItems: 100000, items: keySchema, description: "Keys whose results the job returns" },
+    keep: {
+      type: "boolean",
+      default: false,
+      description: "Keep the outputs' results on the workers after the job, for later graphs to read, until DELETE /v1/jobs/{id}",
+    },
+  },
+} as const;
+
+export const jobIdParamsSchema = {
+  type: "object",
+  required: ["id"],
+  properties: { id: { type: "string", minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9:_-]+$" } },
+} as const;
+
+export const waitQuerySchema = {
+  type: "integer",
+  minimum: 0,
+  maximum: 300000,
+  default: 0,
+  description: "Milliseconds to wait for the job to end before replying 202",
+} as const;
+
+export const resultQuerySchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    wait: waitQuerySchema,
+    key: { ...keySchema, description: "Return this output's value alone (required for Arrow when the job has several outputs)" },
+    format: { type: "string", enum: ["msgpack", "json", "arrow"], description: "Overrides the Accept header" },
+  },
+} as const;
+
+export const submitQuerySchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    wait: { ...waitQuerySchema, description: "Milliseconds to wait for the job to end and reply with its result (0: reply at once with the id)" },
+    format: { type: "string", enum: ["msgpack", "json", "arrow"], description: "Result format when waiting; overrides the Accept header" },
+  },
+} as const;
+
+const taskCountsSchema = {
+  type: "object",
+  properties: {
+    total: { type: "integer" },
+    waiting: { type: "integer" },
+    queued: { type: "integer" },
+    processing: { type: "integer" },
+    finished: { type: "integer" },
+    erred: { type: "integer" },
+    released: { type: "integer" },
+  },
+} as const;
+
+const jobFailureSchema = {
+  type: "object",
+  properties: {
+    error: { type: "string" },
+    message: { type: "string" },
+    key: { type: "string" },
+    task: {
+      type: "object",
+      properties: { name: { type: "string" }, message: { type: "string" }, stack: { type: "string" }, blame: { type: "string" } },
+    },
+  },
+} as const;
+
+export const jobStateSchema = { type: "string", enum: ["waiting", "running", "completed", "failed", "cancelled"] } as const;
+
+export const submitReplySchema = {
+  type: "object",
+  required: ["id", "state"],
+  properties: { id: { type: "string" }, state: jobStateSchema, tasks: { type: "integer" }, outputs: { type: "array", items: { type: "string" } } },
+} as const;
+
+export const jobStatusSchema = {
+  type: "object",
+  required: ["id", "state", "outputs", "submittedAt", "elapsedMs"],
+  properties: {
+    id: { type: "string" },
+    state: jobStateSchema,
+    outputs: { type: "array", items: { type: "string" } },
+    tasks: { ...taskCountsSchema, nullable: true },
+    submittedAt: { type: "integer", description: "Unix ms" },
+    startedAt: { type: "integer", nullable: true },
+    finishedAt: { type: "integer", nullable: true },
+    elapsedMs: { type: "integer" },
+    error: { ...jobFailureSchema, nullable: true },
+  },
+} as const;
+
+export const workersReplySchema = {
+  type: "object",
+  required: ["workers"],
+  properties: {
+    workers: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          id: { type: "string" },
+          nthreads: { type: "integer" },
+          queued: { type: "integer", description: "Tasks in its queue, not started" },
+          running: { type: "integer", description: "Tasks taken and not finished" },
+          results: { type: "integer", description: "Results held in its memory" },
+          memoryBytes: { type: "integer", description: "Bytes of the results held" },
+          address: { type: "string" },
+          pid: { type: "integer" },
+          functions: { type: "integer", description: "Registered task functions" },
+        },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,473 @@
+import type { Job } from "bullmq";
+import type { Graph, Key } from "../graph/task-spec.js";
+import type { DistributedScheduler, TaskReportSummary } from "./distributed-scheduler.js";
+import type { TaskFailure } from "./events.js";
+import {
+  decodeResults,
+  failureOf,
+  JobCancelledError,
+  newJobId,
+  type GraphJobData,
+  type GraphJobFailure,
+  type GraphJobResult,
+  type GraphJobs,
+} from "./graph-jobs.js";
+import { runGraph } from "./run-graph.js";
+import { countTasks, type TaskCounts } from "./task-counts.js";
+
+export type { TaskCounts } from "./task-counts.js";
+
+/** Where a job is: queued, running on a scheduler, or finished one way or another. */
+export type JobState = "waiting" | "running" | "completed" | "failed" | "cancelled";
+
+/** A job's status: what `GET /v1/jobs/:id` returns. Times are Unix milliseconds. */
+export interface JobStatus {
+  readonly id: string;
+  readonly state: JobState;
+  readonly outputs: readonly Key[];
+  /** Counts of the job's tasks (after optimization); undefined when this scheduler did not run it. */
+  readonly tasks: TaskCounts | undefined;
+  readonly submittedAt: number;
+  readonly startedAt: number | undefined;
+  readonly finishedAt: number | undefined;
+  /** Time from submission to the end, or to now while it runs. */
+  readonly elapsedMs: number;
+  readonly error: GraphJobFailure | undefined;
+}
+
+/** A finished job's outcome. */
+export type JobOutcome =
+  | { readonly state: "completed"; readonly outputs: readonly Key[]; readonly values: readonly unknown[] }
+  | { readonly state: "failed" | "cancelled"; readonly outputs: readonly Key[]; readonly failure: GraphJobFailure };
+
+/** What a job's event stream carries. */
+export type JobEvent =
+  | { readonly type: "progress"; readonly tasks: TaskCounts }
+  | { readonly type: "task-finished"; readonly key: Key; readonly worker: string; readonly durationMs: number }
+  | { readonly type: "task-erred"; readonly key: Key; readonly worker: string; readonly error: TaskFailure }
+  | { readonly type: "done"; readonly state: JobState; readonly error?: GraphJobFailure };
+
+/** Options of {@link JobService}. */
+export interface JobServiceOptions {
+  /**
+   * Ended jobs whose status (and, until the queue has recorded them, results) are kept in memory.
+   * Default 1,000.
+   */
+  readonly recentOutcomes?: number;
+}
+
+/** A job running on this scheduler. */
+interface ActiveJob {
+  readonly id: string;
+  readonly outputs: readonly Key[];
+  readonly client: string;
+  readonly submittedAt: number;
+  readonly startedAt: number;
+  keys: readonly Key[];
+  readonly finished: Set<Key>;
+  readonly erred: Set<Key>;
+  cancel(): void;
+}
+
+/** A job that ended here: its outcome, counts and times. */
+interface EndedJob {
+  readonly state: "completed" | "failed" | "cancelled";
+  readonly outputs: readonly Key[];
+  readonly failure: GraphJobFailure | undefined;
+  /**
+   * The outcome, values included, until the durable queue has recorded it (see
+   * {@link JobService.recorded}); then undefined, and results are read from the queue, so that
+   * large results are not kept in the scheduler's memory for the whole retention time.
+   */
+  outcome: JobOutcome | undefined;
+  readonly tasks: TaskCounts;
+  readonly submittedAt: number;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+}
+
+let attempt = 0;
+
+/**
+ * The jobs of one scheduler process, as the HTTP API sees them: runs the graphs the durable queue
+ * hands over (see `processGraphJobs`), keeps each running job's tasks and progress, tells waiting
+ * requests the moment a job ends (no polling), keeps recent statuses in memory (and results until
+ * the queue has recorded them), and reads the durable queue for everything else.
+ */
+export class JobService {
+  private readonly active = new Map<string, ActiveJob>();
+  /** Runs started at submission that the queue's processor has not joined yet, by job id. */
+  private readonly executions = new Map<string, Promise<unknown[]>>();
+  private readonly ended = new Map<string, EndedJob>();
+  /** Jobs whose outputs stay held after they ended, and the client id they are held for. */
+  private readonly kept = new Map<string, { client: string; outputs: readonly Key[] }>();
+  /** Jobs cancelled before this scheduler started them. */
+  private readonly cancelledEarly = new Set<string>();
+  private readonly waiters = new Map<string, Set<(outcome: JobOutcome) => void>>();
+  private readonly listeners = new Map<string, Set<(event: JobEvent) => void>>();
+  /** Which active jobs each key belongs to, for routing task reports. */
+  private readonly jobsOfKey = new Map<Key, Set<ActiveJob>>();
+  private readonly recentOutcomes: number;
+  private readonly stopListening: () => void;
+
+  constructor(
+    readonly scheduler: DistributedScheduler,
+    readonly queue: GraphJobs,
+    options: JobServiceOptions = {},
+  ) {
+    this.recentOutcomes = options.recentOutcomes ?? 1000;
+    this.stopListening = scheduler.onReport((report) => this.onReport(report));
+  }
+
+  /**
+   * Submits a graph as a durable job and starts running it here at once, without waiting for the
+   * queue to hand it over (which costs a Redis round trip and BullMQ's bookkeeping on the critical
+   * path of a small job). When the queue does hand it over, {@link run} joins this run instead of
+   * starting another; if this process dies first, the next scheduler runs the job from the queue.
+   */
+  async submit(graph: Graph, outputs: readonly Key[], options: { readonly keep?: boolean } = {}): Promise<string> {
+    // The id is chosen here, so the run starts while the job is being added, not after.
+    const jobId = newJobId();
+    const execution = this.execute(graph, outputs, jobId, Date.now(), options.keep === true);
+    // Failures reach the queue's processor (and from there the job's record) when it joins.
+    execution.catch(() => undefined);
+    this.executions.set(jobId, execution);
+    try {
+      await this.queue.submit(graph, outputs, { ...options, jobId });
+    } catch (error) {
+      // Not durable, so not accepted: the run stops and nobody will ask for it.
+      this.executions.delete(jobId);
+      this.active.get(jobId)?.cancel();
+      this.ended.delete(jobId);
+      throw error;
+    }
+    return jobId;
+  }
+
+  /**
+   * Runs one job's graph: what the queue's processor calls. Resolves with the outputs' values. A job
+   * this process started at submission is joined, not run again.
+   */
+  run(graph: Graph, outputs: readonly Key[], jobId: string, job: Job<GraphJobData, GraphJobResult>): Promise<unknown[]> {
+    const started = this.executions.get(jobId);
+    if (started !== undefined) {
+      this.executions.delete(jobId);
+      return started;
+    }
+    return this.execute(graph, outputs, jobId, job.timestamp, job.data.keep === true);
+  }
+
+  private async execute(graph: Graph, outputs: readonly Key[], jobId: string, submittedAt: number, keep: boolean): Promise<unknown[]> {
+    if (this.cancelledEarly.delete(jobId)) throw new JobCancelledError(`job ${jobId} was cancelled`);
+    const client = `job:${jobId}:${++attempt}`;
+    let cancel!: (error: Error) => void;
+    const cancelled = new Promise<never>((_, reject) => (cancel = reject));
+    const record: ActiveJob = {
+      id: jobId,
+      outputs,
+      client,
+      submittedAt,
+      startedAt: Date.now(),
+      keys: [],
+      finished: new Set(),
+      erred: new Set(),
+      cancel: () => {
+        this.scheduler.release(client, outputs);
+        this.scheduler.dropClient(client);
+        cancel(new JobCancelledError(`job ${jobId} was cancelled`));
+      },
+    };
+    this.active.set(jobId, record);
+    try {
+      const running = runGraph(this.scheduler, graph, outputs, client, {
+        keep,
+        onSubmitted: (keys) => {
+          record.keys = keys;
+          for (const key of keys) {
+            let jobs = this.jobsOfKey.get(key);
+            if (jobs === undefined) this.jobsOfKey.set(key, (jobs = new Set()));
+            jobs.add(record);
+          }
+        },
+      });
+      const values = await Promise.race([running, cancelled]);
+      if (keep) this.kept.set(jobId, { client, outputs });
+      this.end(record, { state: "completed", outputs, values });
+      return values;
+    } catch (error) {
+      const failure = failureOf(error as Error) ?? { error: "scheduler-error", message: (error as Error).message };
+      this.end(record, { state: failure.error === "cancelled" ? "cancelled" : "failed", outputs, failure });
+      throw error;
+    }
+  }
+
+  /**
+   * Cancels a job: a queued one is removed, a running one's outputs are released (its tasks that no
+   * other job needs are cancelled on the workers); a finished job kept with `keep` has its results
+   * released. False when the job is unknown or had already ended without held results.
+   */
+  async cancel(jobId: string): Promise<boolean> {
+    const running = this.active.get(jobId);
+    if (running !== undefined) {
+      running.cancel();
+      return true;
+    }
+    const kept = this.kept.get(jobId);
+    if (kept !== undefined) {
+      this.kept.delete(jobId);
+      this.scheduler.release(kept.client, kept.outputs);
+      this.scheduler.dropClient(kept.client);
+      return true;
+    }
+    const job = await this.queue.job(jobId);
+    if (job === undefined) return false;
+    const state = await job.getState();
+    if (state !== "waiting" && state !== "delayed" && state !== "prioritized") return state === "active";
+    // Marked first: if the queue hands the job over before it is removed, `run` refuses it.
+    this.cancelledEarly.add(jobId);
+    await job.remove().catch(() => undefined);
+    const failure: GraphJobFailure = { error: "cancelled", message: `job ${jobId} was cancelled` };
+    const now = Date.now();
+    this.remember(jobId, {
+      state: "cancelled",
+      outputs: job.data.outputs,
+      failure,
+      outcome: { state: "cancelled", outputs: job.data.outputs, failure },
+      tasks: emptyCounts(0),
+      submittedAt: job.timestamp,
+      startedAt: now,
+      finishedAt: now,
+    });
+    this.notify(jobId, { state: "cancelled", outputs: job.data.outputs, failure });
+    return true;
+  }
+
+  /** The job's status, or undefined when no such job is known. */
+  async status(jobId: string): Promise<JobStatus | undefined> {
+    const running = this.active.get(jobId);
+    if (running !== undefined) {
+      const now = Date.now();
+      return {
+        id: jobId,
+        state: "running",
+        outputs: running.outputs,
+        tasks: this.countsOf(running),
+        submittedAt: running.submittedAt,
+        startedAt: running.startedAt,
+        finishedAt: undefined,
+        elapsedMs: now - running.submittedAt,
+        error: undefined,
+      };
+    }
+    const ended = this.ended.get(jobId);
+    if (ended !== undefined) {
+      return {
+        id: jobId,
+        state: ended.state,
+        outputs: ended.outputs,
+        tasks: ended.tasks,
+        submittedAt: ended.submittedAt,
+        startedAt: ended.startedAt,
+        finishedAt: ended.finishedAt,
+        elapsedMs: ended.finishedAt - ended.submittedAt,
+        error: ended.failure,
+      };
+    }
+    const job = await this.queue.job(jobId);
+    if (job === undefined) return undefined;
+    const queued = await job.getState();
+    const failure = queued === "failed" ? await this.failureOf(job) : undefined;
+    const state: JobState =
+      queued === "completed" ? "completed" : queued === "failed" ? (failure?.error === "cancelled" ? "cancelled" : "failed") : queued === "active" ? "running" : "waiting";
+    const finishedAt = job.finishedOn;
+    return {
+      id: jobId,
+      state,
+      outputs: job.data.outputs,
+      tasks: undefined,
+      submittedAt: job.timestamp,
+      startedAt: job.processedOn,
+      finishedAt,
+      elapsedMs: (finishedAt ?? Date.now()) - job.timestamp,
+      error: failure,
+    };
+  }
+
+  /**
+   * The job's outcome once it has ended, waiting up to `waitMs` for it; undefined when it has not
+   * ended by then. Throws `UnknownJobError` for an unknown job.
+   */
+  async outcome(jobId: string, waitMs = 0): Promise<JobOutcome | undefined> {
+    const known = this.ended.get(jobId)?.outcome;
+    if (known !== undefined) return known;
+    if (!this.active.has(jobId)) {
+      const fromQueue = await this.queuedOutcome(jobId);
+      if (fromQueue !== undefined) return fromQueue;
+    }
+    // It may have ended here while the queue was asked.
+    return this.ended.get(jobId)?.outcome ?? (waitMs > 0 ? this.waitFor(jobId, waitMs) : undefined);
+  }
+
+  /** The outcome the durable queue records for a job this scheduler is not running, if it ended. */
+  private async queuedOutcome(jobId: string): Promise<JobOutcome | undefined> {
+    const job = await this.queue.job(jobId);
+    if (job === undefined) {
+      // Removed from the queue after its retention time, or never submitted, unless it ended here meanwhile.
+      const ended = this.ended.get(jobId)?.outcome;
+      if (ended !== undefined) return ended;
+      throw new UnknownJobError(jobId);
+    }
+    const state = await job.getState();
+    // Ended here while the queue was asked: the outcome here is complete (the queue's may lag behind).
+    const ended = this.ended.get(jobId)?.outcome;
+    if (ended !== undefined) return ended;
+    if (state === "completed") {
+      // The job was read before it completed: read it again for its return value.
+      const value = job.returnvalue ?? (await this.queue.job(jobId))?.returnvalue;
+      if (value === undefined || value === null) return undefined;
+      return { state: "completed", outputs: job.data.outputs, values: decodeResults(value) };
+    }
+    if (state === "failed") {
+      const failure = await this.failureOf(job);
+      return { state: failure.error === "cancelled" ? "cancelled" : "failed", outputs: job.data.outputs, failure };
+    }
+    return undefined;
+  }
+
+  /**
+   * Calls `listener` with the job's events until it ends (the last event is `done`); returns a
+   * function that stops listening. Throws `UnknownJobError` for an unknown job.
+   */
+  async subscribe(jobId: string, listener: (event: JobEvent) => void): Promise<() => void> {
+    let listeners = this.listeners.get(jobId);
+    if (listeners === undefined) this.listeners.set(jobId, (listeners = new Set()));
+    listeners.add(listener);
+    const stop = () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.listeners.get(jobId) === listeners) this.listeners.delete(jobId);
+    };
+    const status = await this.status(jobId).catch((error: unknown) => {
+      stop();
+      throw error;
+    });
+    if (status === undefined) {
+      stop();
+      throw new UnknownJobError(jobId);
+    }
+    // The job may have ended, and `done` reached the listener, while the status was read.
+    if (this.listeners.get(jobId)?.has(listener) !== true) return stop;
+    if (status.tasks !== undefined) listener({ type: "progress", tasks: status.tasks });
+    if (status.state !== "waiting" && status.state !== "running") {
+      stop();
+      listener({ type: "done", state: status.state, ...(status.error === undefined ? {} : { error: status.error }) });
+    }
+    return stop;
+  }
+
+  /**
+   * The durable queue has recorded the job's end (BullMQ's `completed` event): its result is read
+   * from there from now on, and this scheduler lets go of the values.
+   */
+  recorded(jobId: string): void {
+    const ended = this.ended.get(jobId);
+    if (ended !== undefined && ended.state === "completed") ended.outcome = undefined;
+  }
+
+  /** Stops listening to the scheduler; running jobs are left to the queue's processor. */
+  close(): void {
+    this.stopListening();
+  }
+
+  private async failureOf(job: Job<GraphJobData, GraphJobResult>): Promise<GraphJobFailure> {
+    return (await this.queue.failure(job.id!).catch(() => undefined)) ?? { error: "failed", message: job.failedReason };
+  }
+
+  private waitFor(jobId: string, waitMs: number): Promise<JobOutcome | undefined> {
+    return new Promise((resolve) => {
+      let waiters = this.waiters.get(jobId);
+      if (waiters === undefined) this.waiters.set(jobId, (waiters = new Set()));
+      const timer = setTimeout(() => {
+        waiters.delete(done);
+        if (waiters.size === 0 && this.waiters.get(jobId) === waiters) this.waiters.delete(jobId);
+        resolve(undefined);
+      }, waitMs);
+      const done = (outcome: JobOutcome) => {
+        clearTimeout(timer);
+        resolve(outcome);
+      };
+      waiters.add(done);
+    });
+  }
+
+  private end(record: ActiveJob, outcome: JobOutcome): void {
+    this.active.delete(record.id);
+    for (const key of record.keys) {
+      const jobs = this.jobsOfKey.get(key);
+      jobs?.delete(record);
+      if (jobs?.size === 0) this.jobsOfKey.delete(key);
+    }
+    const tasks = this.countsOf(record, outcome.state === "completed");
+    const failure = outcome.state === "completed" ? undefined : outcome.failure;
+    this.remember(record.id, {
+      state: outcome.state,
+      outputs: outcome.outputs,
+      failure,
+      outcome,
+      tasks,
+      submittedAt: record.submittedAt,
+      startedAt: record.startedAt,
+      finishedAt: Date.now(),
+    });
+    this.emit(record.id, { type: "progress", tasks });
+    this.notify(record.id, outcome);
+  }
+
+  private remember(jobId: string, ended: EndedJob): void {
+    this.ended.set(jobId, ended);
+    while (this.ended.size > this.recentOutcomes) this.ended.delete(this.ended.keys().next().value!);
+  }
+
+  private notify(jobId: string, outcome: JobOutcome): void {
+    const waiters = this.waiters.get(jobId);
+    this.waiters.delete(jobId);
+    for (const waiter of waiters ?? []) waiter(outcome);
+    const failure = outcome.state === "completed" ? undefined : outcome.failure;
+    this.emit(jobId, { type: "done", state: outcome.state, ...(failure === undefined ? {} : { error: failure }) });
+    this.listeners.delete(jobId);
+  }
+
+  private emit(jobId: string, event: JobEvent): void {
+    for (const listener of this.listeners.get(jobId) ?? []) listener(event);
+  }
+
+  private onReport(report: TaskReportSummary): void {
+    const jobs = this.jobsOfKey.get(report.key);
+    if (jobs === undefined) return;
+    for (const job of jobs) {
+      if (report.kind === "finished") {
+        job.finished.add(report.key);
+        this.emit(job.id, { type: "task-finished", key: report.key, worker: report.worker, durationMs: report.durationMs });
+      } else {
+        job.erred.add(report.key);
+        this.emit(job.id, { type: "task-erred", key: report.key, worker: report.worker, error: report.error });
+      }
+      if (this.listeners.has(job.id)) this.emit(job.id, { type: "progress", tasks: this.countsOf(job) });
+    }
+  }
+
+  private countsOf(job: ActiveJob, completed = false): TaskCounts {
+    return countTasks(job.keys, (key) => this.scheduler.stateOf(key), job, completed);
+  }
+}
+
+/** No job has this id (never submitted, or removed after its retention time). */
+export class UnknownJobError extends Error {
+  override readonly name = "UnknownJobError";
+  constructor(readonly jobId: string) {
+    super(`no job "${jobId}" (never submitted, or removed after its retention time)`);
+  }
+}
+
+function emptyCounts(total: number): TaskCounts {
+  return { total, waiting: 0, queued: 0, processing: 0, finished: 0, erred: 0, released: 0 };
+}

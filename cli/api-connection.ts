@@ -1,3 +1,4 @@
+import { parseArgs } from "node:util";
 import { defaultStateDir, readSavedToken, tokenFile } from "../scheduler/http/api-token.js";
 import { DEFAULT_HTTP_PORT } from "../scheduler/http/http-api.js";
 
@@ -8,7 +9,7 @@ export interface ApiConnection {
 }
 
 /** The options every API command takes, for `parseArgs`. */
-export const CONNECTION_OPTIONS = {
+const CONNECTION_OPTIONS = {
   url: { type: "string" },
   token: { type: "string" },
 } as const;
@@ -66,4 +67,50 @@ export async function apiRequest(command: string, connection: ApiConnection, pat
     console.error(`weft ${command}: HTTP ${reply.status}: ${text.slice(0, 200)}`);
   }
   return null;
+}
+
+/** An API command's parsed flags (its own and the connection's), its one positional argument if it takes one, and where to send requests. */
+export interface ApiCommandStart {
+  readonly flags: Readonly<Record<string, string | boolean | undefined>>;
+  readonly subject: string | undefined;
+  readonly connection: ApiConnection;
+}
+
+/**
+ * The common start of `weft submit/status/result/workers`: parses `args` with the connection flags
+ * and the command's own boolean `switches`, prints the usage for `--help`, checks that exactly one
+ * positional argument is given when the command takes one (`subject`, named in the error, such as
+ * "job"), and resolves the connection. Returns the exit code when the command should stop there.
+ */
+export async function startApiCommand(
+  command: string,
+  args: string[],
+  switches: readonly string[],
+  usage: () => string,
+  subject?: string,
+): Promise<ApiCommandStart | number> {
+  let parsed;
+  try {
+    const own = Object.fromEntries(switches.map((name) => [name, { type: "boolean", default: false } as const]));
+    parsed = parseArgs({
+      args,
+      allowPositionals: subject !== undefined,
+      options: { ...CONNECTION_OPTIONS, ...own, help: { type: "boolean", short: "h", default: false } },
+    });
+  } catch (error) {
+    console.error(`weft ${command}: ${(error as Error).message}\n\n${usage()}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) {
+    console.log(usage());
+    return 0;
+  }
+  if (subject !== undefined && positionals.length !== 1) {
+    console.error(`weft ${command}: name one ${subject}\n\n${usage()}`);
+    return 2;
+  }
+  const connection = await resolveConnection(command, values as { url?: string; token?: string });
+  if (connection === null) return 2;
+  return { flags: values, subject: positionals[0], connection };
 }

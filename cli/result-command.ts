@@ -1,5 +1,4 @@
-import { parseArgs } from "node:util";
-import { apiRequest, CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./api-connection.js";
+import { apiRequest, CONNECTION_USAGE, startApiCommand } from "./api-connection.js";
 import { waitForResult } from "./submit-command.js";
 
 function usage(): string {
@@ -16,30 +15,11 @@ ${CONNECTION_USAGE}`;
 
 /** `weft result JOB`: prints a job's result. */
 export async function resultCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { ...CONNECTION_OPTIONS, "no-wait": { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
-    });
-  } catch (error) {
-    console.error(`weft result: ${(error as Error).message}\n\n${usage()}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(usage());
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    console.error(`weft result: name one job\n\n${usage()}`);
-    return 2;
-  }
-  const connection = await resolveConnection("result", values);
-  if (connection === null) return 2;
-  const id = positionals[0];
-  if (values["no-wait"]) {
+  const start = await startApiCommand("result", args, ["no-wait"], usage, "job");
+  if (typeof start === "number") return start;
+  const { flags, connection } = start;
+  const id = start.subject!;
+  if (flags["no-wait"] === true) {
     const reply = await apiRequest("result", connection, `/v1/jobs/${encodeURIComponent(id)}/result?format=json`);
     if (reply === null) return 1;
     if (reply.status === 202) {

@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import type { JobEvent } from "../scheduler/job-service.js";
-import { apiRequest, CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection, type ApiConnection } from "./api-connection.js";
+import { apiRequest, CONNECTION_USAGE, startApiCommand, type ApiConnection } from "./api-connection.js";
 import { renderProgressBar } from "./progress-bar.js";
 
 function usage(): string {
@@ -18,39 +17,21 @@ ${CONNECTION_USAGE}`;
 
 /** `weft submit GRAPH.json`: submits a graph and prints its result. */
 export async function submitCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { ...CONNECTION_OPTIONS, detach: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } },
-    });
-  } catch (error) {
-    console.error(`weft submit: ${(error as Error).message}\n\n${usage()}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(usage());
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    console.error(`weft submit: name one graph file\n\n${usage()}`);
-    return 2;
-  }
-  const connection = await resolveConnection("submit", values);
-  if (connection === null) return 2;
+  const start = await startApiCommand("submit", args, ["detach"], usage, "graph file");
+  if (typeof start === "number") return start;
+  const { flags, connection } = start;
+  const file = start.subject!;
   let body: string;
   try {
-    body = positionals[0] === "-" ? await readStdin() : await readFile(positionals[0], "utf8");
+    body = file === "-" ? await readStdin() : await readFile(file, "utf8");
   } catch (error) {
-    console.error(`weft submit: cannot read ${positionals[0]}: ${(error as Error).message}`);
+    console.error(`weft submit: cannot read ${file}: ${(error as Error).message}`);
     return 2;
   }
   const submitted = await apiRequest("submit", connection, "/v1/jobs", { method: "POST", headers: { "content-type": "application/json" }, body });
   if (submitted === null) return 1;
   const { id } = (await submitted.json()) as { id: string };
-  if (values.detach) {
+  if (flags.detach === true) {
     console.log(id);
     return 0;
   }

@@ -1,6 +1,5 @@
-import { parseArgs } from "node:util";
 import type { WorkerInfo } from "../client/http-transport.js";
-import { apiRequest, CONNECTION_OPTIONS, CONNECTION_USAGE, resolveConnection } from "./api-connection.js";
+import { apiRequest, CONNECTION_USAGE, startApiCommand } from "./api-connection.js";
 
 function usage(): string {
   return `usage: weft workers [--json] [--url URL] [--token TOKEN]
@@ -14,24 +13,13 @@ ${CONNECTION_USAGE}`;
 
 /** `weft workers`: lists the workers. */
 export async function workersCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { ...CONNECTION_OPTIONS, json: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } } });
-  } catch (error) {
-    console.error(`weft workers: ${(error as Error).message}\n\n${usage()}`);
-    return 2;
-  }
-  const { values } = parsed;
-  if (values.help) {
-    console.log(usage());
-    return 0;
-  }
-  const connection = await resolveConnection("workers", values);
-  if (connection === null) return 2;
+  const start = await startApiCommand("workers", args, ["json"], usage);
+  if (typeof start === "number") return start;
+  const { flags, connection } = start;
   const reply = await apiRequest("workers", connection, "/v1/workers");
   if (reply === null) return 1;
   const { workers } = (await reply.json()) as { workers: WorkerInfo[] };
-  if (values.json) {
+  if (flags.json === true) {
     console.log(JSON.stringify({ workers }));
     return 0;
   }

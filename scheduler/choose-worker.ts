@@ -4,7 +4,8 @@ import type { TaskState, WorkerState } from "./task-state.js";
 /**
  * The worker with room that would start `task` soonest: estimated start = its assigned work ÷ its
  * threads + time to fetch the inputs it lacks. A task with no inputs goes to the least loaded worker.
- * Returns undefined when no worker has room; the task then waits in the scheduler's queue.
+ * A worker holding inputs is chosen even without room when moving them would take longer than its
+ * queue. Returns undefined when no worker can take the task; it then waits in the scheduler's queue.
  *
  * Only the holders of the task's inputs and the least loaded worker are costed: another worker lacks
  * every input, so it cannot beat the least loaded one. That keeps a wide fan-in (a sum over 10,000
@@ -12,24 +13,35 @@ import type { TaskState, WorkerState } from "./task-state.js";
  */
 export function chooseWorker(state: CoreState, task: TaskState): WorkerState | undefined {
   const leastLoaded = leastLoadedWithRoom(state);
-  if (leastLoaded === undefined || task.dependencies.length === 0 || state.workers.size === 1) return leastLoaded;
+  if (task.dependencies.length === 0 || state.workers.size === 1) return leastLoaded;
 
   let best = leastLoaded;
-  let bestStart = startTime(state, task, leastLoaded);
-  const costed = new Set<WorkerState>([leastLoaded]);
+  let bestStart = leastLoaded === undefined ? Infinity : startTime(state, task, leastLoaded);
+  const costed = new Set<WorkerState>();
+  if (leastLoaded !== undefined) costed.add(leastLoaded);
   for (const dep of task.dependencies) {
     for (const holder of dep.whoHas) {
-      if (costed.has(holder)) continue;
+      if (costed.has(holder) || holder.closing) continue;
       costed.add(holder);
-      if (!state.hasRoom(holder)) continue;
       const start = startTime(state, task, holder);
-      if (start < bestStart || (start === bestStart && holder.seq < best.seq)) {
+      // A holder without room still takes the task when its queue drains sooner than what it holds
+      // could move elsewhere: as in Dask, a task goes to its data rather than to a free worker that
+      // would have to fetch megabytes of it first. Small inputs never outweigh a queue.
+      if (!state.hasRoom(holder) && start >= heldInputsTransferMs(state, task, holder)) continue;
+      if (start < bestStart || (start === bestStart && best !== undefined && holder.seq < best.seq)) {
         best = holder;
         bestStart = start;
       }
     }
   }
   return best;
+}
+
+/** Milliseconds to move the inputs of `task` that `holder` holds to a worker that has none of them. */
+function heldInputsTransferMs(state: CoreState, task: TaskState, holder: WorkerState): number {
+  let bytes = 0;
+  for (const dep of task.dependencies) if (dep.holds(holder)) bytes += dep.nbytes;
+  return state.config.transferLatencyMs + (bytes / state.config.bandwidth) * 1000;
 }
 
 /** Estimated milliseconds until `worker` could start `task`. */

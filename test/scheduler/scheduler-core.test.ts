@@ -301,17 +301,31 @@ describe("scheduler core: data locality", () => {
     expect(assigned(commands).map((c) => c.worker)).toEqual(["a", "b", "a", "b"]);
   });
 
-  it("does not wait for a saturated holder when another worker has room", () => {
+  /** Workers "a" and "b" with one thread each; one holds a 50 MB result and is busy with a task of `blockerMs`. */
+  function saturatedHolder(blockerMs: number): { cluster: SimulatedCluster; holder: string; other: string } {
     const cluster = new SimulatedCluster({ saturation: 1, fillMs: 0 });
     cluster.addWorker("a", 1);
     cluster.addWorker("b", 1);
+    learnDuration(cluster, "a", "blocker", blockerMs);
     cluster.submit([{ key: "big", deps: [], run: () => 1, nbytes: 50e6 }], ["big"], "setup");
     const holder = cluster.core.processingOn("big")!;
     const other = holder === "a" ? "b" : "a";
     cluster.start(holder);
     cluster.finish(holder, "big");
-    cluster.submit([{ key: "blocker", deps: ["big"], run: () => 0 }], ["blocker"], "blocker");
-    expect(cluster.core.processingOn("blocker")).toBe(holder);
+    cluster.submit([{ key: "blocker-1", deps: ["big"], run: () => 0 }], ["blocker-1"], "blocker");
+    expect(cluster.core.processingOn("blocker-1")).toBe(holder);
+    return { cluster, holder, other };
+  }
+
+  it("waits for a saturated holder whose queue drains sooner than its input would move", () => {
+    // 50 MB at 100 MB/s is 500 ms of transfer; the holder's queue is 10 ms.
+    const { cluster, holder } = saturatedHolder(10);
+    const commands = cluster.submit([{ key: "use", deps: ["big"], run: ([x]) => x }], ["use"], "user");
+    expect(assigned(commands)).toMatchObject([{ type: "assign", key: "use", worker: holder }]);
+  });
+
+  it("does not wait for a saturated holder when moving its input is quicker than its queue", () => {
+    const { cluster, other } = saturatedHolder(5_000);
     const commands = cluster.submit([{ key: "use", deps: ["big"], run: ([x]) => x }], ["use"], "user");
     expect(assigned(commands)).toMatchObject([{ type: "assign", key: "use", worker: other }]);
   });

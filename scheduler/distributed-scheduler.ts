@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
+import type { Key } from "../graph/task-spec.js";
 import { DataClient } from "../worker/data-client.js";
 import { encodeTaskMessage, type InputSource } from "../worker/task-message.js";
 import { decodeReports } from "../worker/task-report.js";
@@ -7,12 +7,12 @@ import { encodeWorkerMessage } from "../worker/worker-message.js";
 import type { SchedulerCommand } from "./commands.js";
 import type { ClientId, TaskFailure, WorkerId } from "./events.js";
 import type { LocalTask } from "./local-task.js";
-import type { SubmissionChecks, SubmitOptions } from "./prepare-submission.js";
+import type { SubmissionChecks } from "./prepare-submission.js";
 import { connectRedis } from "./redis/connect-redis.js";
 import { ControlPlane, parseEventFields, type QueuedTask, type RegisteredWorker } from "./redis/control-plane.js";
 import type { SchedulerConfig } from "./scheduler-config.js";
 import type { WorkerLoad } from "./scheduler-core.js";
-import { SchedulerShell, type SubmissionHandlers } from "./scheduler-shell.js";
+import { SchedulerShell } from "./scheduler-shell.js";
 
 /** A task's outcome as a worker reported it, for {@link DistributedScheduler.onReport}. */
 export type TaskReportSummary =
@@ -84,16 +84,6 @@ export class DistributedScheduler extends SchedulerShell {
     return this.core.workers;
   }
 
-  override submit(
-    graph: ReadonlyGraph,
-    outputs: readonly Key[],
-    client: ClientId,
-    handlers: SubmissionHandlers,
-    options?: SubmitOptions,
-  ): readonly Key[] {
-    if (this.stopped) throw new Error("the scheduler is stopped");
-    return super.submit(graph, outputs, client, handlers, options);
-  }
 
   /**
    * Whether a task may call `name`: true when a live worker advertises it, or when no worker
@@ -146,6 +136,7 @@ export class DistributedScheduler extends SchedulerShell {
   /** Stops ticking and reading; workers keep running. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.refuseSubmissions("the scheduler is stopped");
     clearInterval(this.tickTimer);
     this.reader.disconnect();
     await this.readerDone;

@@ -1,4 +1,4 @@
-import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
+import type { Key } from "../graph/task-spec.js";
 import "../worker/builtin-tasks.js";
 import type { ExecutionOutcome, ExecutionRequest, Executor } from "../worker/executor.js";
 import { InlineExecutor } from "../worker/inline-executor.js";
@@ -6,12 +6,11 @@ import { sizeOf } from "../worker/size-of.js";
 import { lookupTask } from "../worker/task-registry.js";
 import { ThreadPoolExecutor } from "../worker/thread-pool-executor.js";
 import type { SchedulerCommand } from "./commands.js";
-import type { ClientId } from "./events.js";
 import type { LocalTask } from "./local-task.js";
-import type { SubmissionChecks, SubmitOptions } from "./prepare-submission.js";
+import type { SubmissionChecks } from "./prepare-submission.js";
 import type { SchedulerConfig } from "./scheduler-config.js";
 import type { SchedulerCore } from "./scheduler-core.js";
-import { SchedulerShell, type SubmissionHandlers } from "./scheduler-shell.js";
+import { SchedulerShell } from "./scheduler-shell.js";
 
 /** Which executor runs the tasks of a local scheduler. */
 export type LocalExecutorKind = "sync" | "threads";
@@ -80,16 +79,6 @@ export class LocalScheduler extends SchedulerShell {
     return this.executor.nthreads;
   }
 
-  override submit(
-    graph: ReadonlyGraph,
-    outputs: readonly Key[],
-    client: ClientId,
-    handlers: SubmissionHandlers,
-    options?: SubmitOptions,
-  ): readonly Key[] {
-    if (this.closed) throw new Error("the local scheduler is closed");
-    return super.submit(graph, outputs, client, handlers, options);
-  }
 
   protected functionChecks(): Pick<SubmissionChecks, "isKnownFunction" | "serializable"> {
     return { isKnownFunction: (name) => lookupTask(name) !== undefined };
@@ -103,6 +92,7 @@ export class LocalScheduler extends SchedulerShell {
   /** Stops the executor. Pending computations never complete. */
   async close(): Promise<void> {
     this.closed = true;
+    this.refuseSubmissions("the local scheduler is closed");
     await this.executor.close();
   }
 

@@ -24,6 +24,14 @@ export interface SubmissionHandlers {
  * local and the distributed scheduler differ only in {@link carryOut}: how commands reach workers.
  */
 export abstract class SchedulerShell {
+  /** Why submissions are refused, once the shell has stopped; undefined while it accepts them. */
+  private refusal: string | undefined;
+
+  /** Refuses every later submission with `message` (the shell is stopping). */
+  protected refuseSubmissions(message: string): void {
+    this.refusal = message;
+  }
+
   protected readonly core: SchedulerCore;
   protected readonly clients = new Map<ClientId, SubmissionHandlers>();
   /** Events waiting for the core. */
@@ -65,6 +73,7 @@ export abstract class SchedulerShell {
     handlers: SubmissionHandlers,
     options: SubmitOptions = {},
   ): readonly Key[] {
+    if (this.refusal !== undefined) throw new Error(this.refusal);
     const submission = prepareSubmission(graph, outputs, client, this.checks(), options);
     this.clients.set(client, handlers);
     this.enqueue(submission);

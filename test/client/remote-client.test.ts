@@ -1,42 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { Client } from "../../client/client.js";
-import { COLLECTION, type Collection, type CollectionProtocol } from "../../client/collection.js";
+import { COLLECTION } from "../../client/collection.js";
 import { delayed } from "../../client/delayed.js";
 import { task } from "../../client/task.js";
-import { taskSpec, type Graph, type Key, type ReadonlyGraph } from "../../graph/task-spec.js";
 import { asCompleted, CancelledError } from "../../client/future.js";
 import { HttpApiError } from "../../client/http-transport.js";
 import type { TaskCounts } from "../../scheduler/job-service.js";
 import { TaskError } from "../../scheduler/task-error.js";
 import { add, fail, fill, inc, slowSquare, total } from "../fixtures/math-tasks.js";
+import { Squares } from "../fixtures/squares-collection.js";
 import { usePrivateRedis } from "../support/cluster-setup.js";
 import { TEST_TOKEN, useApiCluster } from "../http/api-cluster.js";
 
 const square = task("test.remote.square", (x: number) => x * x);
 
-/** A minimal collection: the squares of 0..n-1, one task per element (see test/client/collection.test.ts). */
-class Squares implements Collection<number[]> {
-  constructor(
-    readonly name: string,
-    readonly n: number,
-    private readonly tasks: ReadonlyGraph,
-  ) {}
-
-  static of(name: string, n: number): Squares {
-    const tasks: Graph = new Map();
-    for (let i = 0; i < n; i++) tasks.set(`${name}-${i}`, taskSpec(`${name}-${i}`, square.taskName, [i]));
-    return new Squares(name, n, tasks);
-  }
-
-  get [COLLECTION](): CollectionProtocol<number[]> {
-    return {
-      graph: () => this.tasks,
-      keys: () => Array.from({ length: this.n }, (_, i): Key => `${this.name}-${i}`),
-      finalize: (values) => values as number[],
-      held: () => new Squares(this.name, this.n, new Map()),
-    };
-  }
-}
 
 const server = usePrivateRedis();
 const cluster = useApiCluster(server);
@@ -78,8 +55,8 @@ describe("Client.connect", () => {
 
   it("computes and persists collections", async () => {
     const { client } = await connect();
-    expect(await client.compute(Squares.of("remote-sq", 4))).toEqual([[0, 1, 4, 9]]);
-    const [held] = await client.persist(Squares.of("remote-held", 3));
+    expect(await client.compute(Squares.of(square.taskName, "remote-sq", 4))).toEqual([[0, 1, 4, 9]]);
+    const [held] = await client.persist(Squares.of(square.taskName, "remote-held", 3));
     expect(held[COLLECTION].graph().size).toBe(0);
     expect(await client.compute(held)).toEqual([[0, 1, 4]]);
   });

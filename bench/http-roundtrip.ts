@@ -9,7 +9,7 @@ import { startRedisServer, type RedisServer } from "../scheduler/redis/private-r
 import { Nanny } from "../worker/nanny.js";
 
 /** Untimed round trips before the timed ones: connections opened, JIT warm, workers' threads started. */
-const WARM_UP_ROUND_TRIPS = 50;
+const WARM_UP_ROUND_TRIPS = 200;
 
 /** Options of {@link runHttpRoundTrip}. */
 export interface HttpRoundTripOptions {
@@ -42,8 +42,9 @@ export interface HttpRoundTripResult {
  * a `weft scheduler` process serving HTTP on a free port, and worker processes under a nanny, as an
  * operator would, so that this process is only the client; then, one after the
  * other, submits `{"x-i": weft.add(i, 1)}` as JSON (`POST /v1/jobs`) and fetches its result
- * (`GET /v1/jobs/:id/result?wait=…`, MessagePack), checking each value; times each pair. Then the
- * same with one request per round trip: `POST /v1/jobs?wait=…`, which replies with the result.
+ * (`GET /v1/jobs/:id/result?wait=…`, MessagePack), checking each value; times each pair. Each such
+ * round trip alternates with one made of a single request, `POST /v1/jobs?wait=…`, which replies
+ * with the result.
  */
 export async function runHttpRoundTrip(options: HttpRoundTripOptions = {}): Promise<HttpRoundTripResult> {
   const count = options.roundTrips ?? 200;
@@ -102,17 +103,22 @@ export async function runHttpRoundTrip(options: HttpRoundTripOptions = {}): Prom
       if (value !== i + 1) throw new Error(`round trip ${i} computed ${String(value)}, expected ${i + 1}`);
       return performance.now() - start;
     };
-    for (let i = 0; i < WARM_UP_ROUND_TRIPS; i++) await roundTrip(-1 - i);
+    // Both kinds warm up, then alternate, so that neither is measured on a colder scheduler (its JIT
+    // keeps improving over the first few hundred requests) or in a quieter moment of the machine.
+    for (let i = 0; i < WARM_UP_ROUND_TRIPS; i++) {
+      await roundTrip(-1 - i);
+      await submitAndWait(-1 - i);
+    }
     const submits: number[] = [];
     const results: number[] = [];
+    const waits: number[] = [];
     for (let i = 0; i < count; i++) {
       const [submit, result] = await roundTrip(i);
       submits.push(submit);
       results.push(result);
+      waits.push(await submitAndWait(i));
     }
     const runs = submits.map((submit, i) => submit + results[i]);
-    const waits: number[] = [];
-    for (let i = 0; i < count; i++) waits.push(await submitAndWait(i));
     return {
       roundTrips: count,
       medianMs: quantile(runs, 0.5),

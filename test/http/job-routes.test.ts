@@ -1,8 +1,10 @@
+import { tableFromIPC } from "apache-arrow";
 import { unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { decodeValue } from "../../graph/codec.js";
 import { usePrivateRedis } from "../support/cluster-setup.js";
 import { json, useApiCluster, type ApiCluster } from "./api-cluster.js";
+import "../fixtures/table-tasks.js";
 
 const server = usePrivateRedis();
 const cluster = useApiCluster(server);
@@ -55,6 +57,17 @@ describe("GET /v1/jobs/:id/result", () => {
     const reply = await api.request(`/v1/jobs/${id}/result?wait=10000&key=a`);
     expect(reply.status).toBe(400);
     expect(await reply.json()).toMatchObject({ error: "unknown-output", details: { key: "a", outputs: ["b"] } });
+  });
+
+  it("sends a table a worker made as an Arrow IPC stream when asked", async () => {
+    const api = await cluster();
+    const id = await submit(api, { t: { fn: "test.table.make", args: [5] } }, ["t"]);
+    const reply = await api.request(`/v1/jobs/${id}/result?wait=10000&key=t`, { headers: { accept: "application/vnd.apache.arrow.stream" } });
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get("content-type")).toBe("application/vnd.apache.arrow.stream");
+    const table = tableFromIPC(new Uint8Array(await reply.arrayBuffer()));
+    expect([...(table.getChild("v")!.toArray() as Float64Array)]).toEqual([0, 1, 2, 3, 4]);
+    expect([...(table.getChild("k")!.toArray() as Int32Array)]).toEqual([0, 1, 2, 3, 4]);
   });
 
   it("refuses Arrow for a result that is not a table with 406", async () => {

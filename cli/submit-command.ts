@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import type { JobEvent } from "../scheduler/job-service.js";
+import { readJobEvents } from "../client/job-event-stream.js";
 import { apiRequest, CONNECTION_USAGE, startApiCommand, type ApiConnection } from "./api-connection.js";
 import { renderProgressBar } from "./progress-bar.js";
 
@@ -46,22 +46,9 @@ export async function submitCommand(args: string[]): Promise<number> {
 async function showProgress(connection: ApiConnection, id: string): Promise<void> {
   const reply = await apiRequest("submit", connection, `/v1/jobs/${id}/events`, { headers: { accept: "text/event-stream" } });
   if (reply === null || reply.body === null) return;
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for await (const chunk of reply.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const data = buffer.slice(0, end).split("\n").find((line) => line.startsWith("data: "));
-      buffer = buffer.slice(end + 2);
-      if (data === undefined) continue;
-      const event = JSON.parse(data.slice(6)) as JobEvent;
-      if (event.type === "progress") process.stdout.write(`\r${renderProgressBar(event.tasks)}`);
-      if (event.type === "done") {
-        process.stdout.write("\n");
-        return;
-      }
-    }
+  for await (const event of readJobEvents(reply.body as unknown as AsyncIterable<Uint8Array>)) {
+    if (event.type === "progress") process.stdout.write(`\r${renderProgressBar(event.tasks)}`);
+    if (event.type === "done") process.stdout.write("\n");
   }
 }
 

@@ -5,6 +5,7 @@ import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
 import { encodeWireGraph } from "../graph/wire-graph.js";
 import type { JobEvent, JobStatus } from "../scheduler/job-service.js";
 import { TaskError } from "../scheduler/task-error.js";
+import { readJobEvents } from "./job-event-stream.js";
 
 /** An error reply of the HTTP API that is not a graph or task error: its status, code, message and details. */
 export class HttpApiError extends Error {
@@ -103,25 +104,7 @@ export class HttpTransport {
   /** A job's events (Server-Sent Events), until `done`. */
   async *events(jobId: string, signal?: AbortSignal): AsyncGenerator<JobEvent> {
     const reply = await this.request("GET", `/v1/jobs/${encodeURIComponent(jobId)}/events`, { accept: "text/event-stream", signal });
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of reply.body as unknown as AsyncIterable<Uint8Array>) {
-      buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = block
-          .split("\n")
-          .filter((line) => line.startsWith("data: "))
-          .map((line) => line.slice(6))
-          .join("\n");
-        if (data === "") continue;
-        const event = JSON.parse(data) as JobEvent;
-        yield event;
-        if (event.type === "done") return;
-      }
-    }
+    yield* readJobEvents(reply.body as unknown as AsyncIterable<Uint8Array>);
   }
 
   private async request(

@@ -12,6 +12,7 @@
  * uniforms at positions 2g and 2g + 1 of a second stream. Statistically sound for simulation, not
  * cryptographic, and not NumPy's stream.
  */
+import { fmix } from "../../../graph/tokenize.js";
 import { registerTask } from "../../../worker/task-registry.js";
 import { type Block, allocate, stridesOf } from "../block.js";
 import { sizeOf } from "../chunks.js";
@@ -31,13 +32,6 @@ const TWO_POW_32 = 4294967296;
 /** 2^-53. */
 const ULP = 1.1102230246251565e-16;
 
-function fmix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
 
 /** The two key words of a seed (any safe integer). */
 export function seedKeys(seed: number): [number, number] {

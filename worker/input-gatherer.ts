@@ -6,7 +6,12 @@ import type { InputSource } from "./task-message.js";
 
 /** The inputs of a task, or the ones that could not be had from the workers said to hold them. */
 export type GatheredInputs =
-  | { readonly ok: true; readonly values: Map<Key, unknown> }
+  | {
+      readonly ok: true;
+      readonly values: Map<Key, unknown>;
+      /** The inputs that came from peers (the rest were inline or held here). */
+      readonly fetched: readonly Key[];
+    }
   | { readonly ok: false; readonly missing: readonly { readonly key: Key; readonly worker: WorkerId }[] };
 
 /**
@@ -15,8 +20,8 @@ export type GatheredInputs =
  * the key) is replaced by the input's next holder; an input every holder failed comes back in
  * `missing`, naming each of them, for the `task-missing-data` report.
  *
- * Fetched inputs are not kept once the task has them: the scheduler does not know of such copies,
- * so it could never release them.
+ * The caller decides what becomes of fetched inputs; a worker keeps them as replicas (see
+ * `WorkerProcess`).
  */
 export async function gatherInputs(inputs: readonly InputSource[], store: ResultStore, client: DataClient): Promise<GatheredInputs> {
   const values = new Map<Key, unknown>();
@@ -31,6 +36,7 @@ export async function gatherInputs(inputs: readonly InputSource[], store: Result
     else pending.push(input);
   }
   const missing: { key: Key; worker: WorkerId }[] = [];
+  const fetched: Key[] = [];
   // Round r asks every pending input's r-th holder, all peers in parallel.
   for (let round = 0; pending.length > 0; round++) {
     const byAddress = new Map<string, Extract<InputSource, { inline: false }>[]>();
@@ -52,8 +58,10 @@ export async function gatherInputs(inputs: readonly InputSource[], store: Result
         try {
           const frames = await client.fetch(address, group.map((input) => input.key));
           frames.forEach((frame, i) => {
-            if (frame.found) values.set(group[i].key, frame.value);
-            else retry.push(group[i]);
+            if (frame.found) {
+              values.set(group[i].key, frame.value);
+              fetched.push(group[i].key);
+            } else retry.push(group[i]);
           });
         } catch {
           retry.push(...group);
@@ -62,5 +70,5 @@ export async function gatherInputs(inputs: readonly InputSource[], store: Result
     );
     pending = retry;
   }
-  return missing.length > 0 ? { ok: false, missing } : { ok: true, values };
+  return missing.length > 0 ? { ok: false, missing } : { ok: true, values, fetched };
 }

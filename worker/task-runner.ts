@@ -1,5 +1,5 @@
 import { checkSerializable } from "../graph/codec.js";
-import { replaceRefsInArray } from "../graph/task-spec.js";
+import { type Key, replaceRefsInArray } from "../graph/task-spec.js";
 import type { DataClient } from "./data-client.js";
 import type { ExecutionOutcome, ExecutionRequest, Executor, OutcomeSink } from "./executor.js";
 import { gatherInputs } from "./input-gatherer.js";
@@ -13,6 +13,11 @@ export interface TaskRunnerOptions {
   readonly client: DataClient;
   /** Results up to this many bytes travel inline with their report. Default 16 KiB. */
   readonly inlineBytes?: number;
+  /**
+   * Called with each input fetched from a peer, before the task runs. Default: the copy is dropped
+   * once the task has it.
+   */
+  readonly onFetched?: (key: Key, value: unknown) => void;
 }
 
 interface Pending {
@@ -49,6 +54,7 @@ export class TaskRunner {
     const gathered = await gatherInputs(message.inputs, this.options.store, this.options.client);
     if (!gathered.ok) return { kind: "missing-data", key: message.key, attempt: message.attempt, missing: gathered.missing };
     const values = gathered.values;
+    if (this.options.onFetched !== undefined) for (const key of gathered.fetched) this.options.onFetched(key, values.get(key));
     const args = values.size === 0 ? message.args : replaceRefsInArray(message.args, (ref) => values.get(ref.key));
     const request: ExecutionRequest = { key: message.key, fn: message.fn, args };
     return new Promise((resolve) => {

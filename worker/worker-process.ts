@@ -149,13 +149,18 @@ export class WorkerProcess {
     const store = new ResultStore();
     const server = await DataServer.start({ store, host: options.host, advertise: options.advertise, token: options.token });
     const client = new DataClient({ token: options.token });
-    const runner = new TaskRunner({ store, client });
+    // Inputs fetched from peers stay as replicas, reported like results, as Dask's workers keep theirs:
+    // the next task that reads them (the mirror block of a transposition, say) then runs here without a
+    // second transfer, and the scheduler releases every copy when the key is no longer needed.
+    let keeper: WorkerProcess | undefined;
+    const runner = new TaskRunner({ store, client, onFetched: (key, value) => keeper?.holdCopy(key, value) });
     const executor =
       options.executor === "main"
         ? new InlineExecutor(runner.sink)
         : await ThreadPoolExecutor.start(runner.sink, { nthreads, imports: options.imports });
     runner.useExecutor(executor);
     const worker = new WorkerProcess(id, nthreads, store, plane, waiter, server, client, runner, executor, options);
+    keeper = worker;
     if ((await worker.heartbeat()) === "dead") throw new Error(`worker id ${id} was declared dead before; start with a new id`);
     const ttl = options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS;
     worker.heartbeatTimer = setInterval(() => {
@@ -281,15 +286,20 @@ export class WorkerProcess {
     try {
       const frames = await this.client.fetch(address, keys);
       frames.forEach((frame, i) => {
-        if (!frame.found) return;
-        const nbytes = this.store.put(keys[i], frame.value);
-        this.reports.push({ kind: "finished", key: keys[i], attempt: 0, nbytes, durationMs: 0 });
+        if (frame.found) this.holdCopy(keys[i], frame.value);
       });
-      this.flushSoon();
     } catch (error) {
       // The peer is gone: the scheduler recomputes what it held when it notices.
       this.options.onError?.(error as Error);
     }
+  }
+
+  /** Keeps a copy of a result computed elsewhere, and tells the scheduler this worker holds it. */
+  holdCopy(key: Key, value: unknown): void {
+    if (this.store.has(key)) return;
+    const nbytes = this.store.put(key, value);
+    this.reports.push({ kind: "finished", key, attempt: 0, nbytes, durationMs: 0 });
+    this.flushSoon();
   }
 
   /**

@@ -55,7 +55,7 @@ describe("gathering inputs", () => {
       store,
       dataClient(),
     );
-    expect(gathered).toEqual({ ok: true, values: new Map<string, unknown>([["inline", 7], ["local", "here"], ["remote", [1, 2]]]) });
+    expect(gathered).toEqual({ ok: true, values: new Map<string, unknown>([["inline", 7], ["local", "here"], ["remote", [1, 2]]]), fetched: ["remote"] });
   });
 
   it("falls back to the next holder when the first is gone", async () => {
@@ -66,7 +66,7 @@ describe("gathering inputs", () => {
       new ResultStore(),
       dataClient(),
     );
-    expect(gathered).toEqual({ ok: true, values: new Map([["x", 5]]) });
+    expect(gathered).toEqual({ ok: true, values: new Map([["x", 5]]), fetched: ["x"] });
   });
 
   it("reports an input no holder could give, naming every holder tried", async () => {

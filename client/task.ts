@@ -1,5 +1,5 @@
 import { pathToFileURL } from "node:url";
-import { registerTask } from "../worker/task-registry.js";
+import { registerTask, type TaskFunctionOptions } from "../worker/task-registry.js";
 
 /** A function registered under a name, so graphs can call it on any executor. */
 export type TaskFunction<A extends unknown[] = never[], R = unknown> = ((...args: A) => R) & {
@@ -8,7 +8,7 @@ export type TaskFunction<A extends unknown[] = never[], R = unknown> = ((...args
 };
 
 /** Options of {@link task}. */
-export interface TaskDefinitionOptions {
+export interface TaskDefinitionOptions extends TaskFunctionOptions {
   /**
    * The module that defines the task, which worker threads and worker processes import to find it.
    * Default: the file that called `task()`, read from the call stack. Pass `import.meta.url` when the
@@ -38,7 +38,7 @@ export function task<A extends unknown[], R>(
   options: TaskDefinitionOptions = {},
 ): TaskFunction<A, R> {
   const module = options.module !== undefined ? String(options.module) : callerModule();
-  registerTask(name, fn as (...args: never[]) => unknown, module);
+  registerTask(name, fn as (...args: never[]) => unknown, module, { borrowsInputs: options.borrowsInputs });
   Object.defineProperty(fn, "taskName", { value: name, enumerable: false, configurable: true });
   return fn as TaskFunction<A, R>;
 }

@@ -141,9 +141,16 @@ export class LocalScheduler extends SchedulerShell {
           if (command.runSpec !== undefined) this.drop(command.runSpec as LocalTask);
           break;
         case "result":
+          this.report(command, () => {
+            const value = (command.runSpec as LocalTask | undefined)?.value;
+            // The program may keep it as long as it likes.
+            this.executor.heldValues?.escape(value);
+            return value;
+          });
+          break;
         case "error":
         case "graph-rejected":
-          this.report(command, () => (command as { runSpec?: LocalTask }).runSpec?.value);
+          this.report(command, () => undefined);
           break;
         case "cancel":
         case "steal":
@@ -156,13 +163,18 @@ export class LocalScheduler extends SchedulerShell {
   }
 
   private hold(task: LocalTask, value: unknown): void {
-    if (!task.hasValue) this.heldResults++;
+    if (task.hasValue) this.executor.heldValues?.release(task.value);
+    else this.heldResults++;
+    this.executor.heldValues?.hold(value);
     task.value = value;
     task.hasValue = true;
   }
 
   private drop(task: LocalTask): void {
-    if (task.hasValue) this.heldResults--;
+    if (task.hasValue) {
+      this.heldResults--;
+      this.executor.heldValues?.release(task.value);
+    }
     task.value = undefined;
     task.hasValue = false;
     task.args = task.spec.args;

@@ -17,6 +17,19 @@ export type ExecutionOutcome =
 export type OutcomeSink = (outcomes: ExecutionOutcome[]) => void;
 
 /**
+ * What an executor is told of the results its caller keeps, so that it can reuse their memory once
+ * none holds it (see `SharedBlockLedger`). Every call takes a whole result and finds the buffers in it.
+ */
+export interface HeldValues {
+  /** `value` is kept (a result stored). */
+  hold(value: unknown): void;
+  /** A value given to {@link hold} is dropped. */
+  release(value: unknown): void;
+  /** `value` goes where its memory can no longer be accounted for (to the program): never reuse it. */
+  escape(value: unknown): void;
+}
+
+/**
  * Runs tasks somewhere: the calling thread, a pool of worker threads, a worker process. Executors are
  * interchangeable under the scheduler; they differ in where functions run and how values travel.
  */
@@ -25,6 +38,8 @@ export interface Executor {
   readonly nthreads: number;
   /** Starts the tasks, roughly in the given order; outcomes go to the sink given at creation. */
   run(requests: readonly ExecutionRequest[]): void;
+  /** Present when the executor reuses result memory: tell it what is held, dropped and given away. */
+  readonly heldValues?: HeldValues;
   /** Stops threads or processes; pending tasks are abandoned. */
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import type { Key } from "../graph/task-spec.js";
+import type { HeldValues } from "./executor.js";
 import { sizeOf } from "./size-of.js";
 
 /** A result a worker holds, with its size as reported to the scheduler. */
@@ -14,11 +15,21 @@ export interface StoredResult {
 export class ResultStore {
   private readonly results = new Map<Key, StoredResult>();
   private bytes = 0;
+  private held: HeldValues | undefined;
+
+  /** Tells `held` (the executor's, when it reuses result memory) of every result stored and dropped. */
+  track(held: HeldValues | undefined): void {
+    this.held = held;
+  }
 
   /** Stores a result (replacing any earlier one under the key) and returns its size in bytes. */
   put(key: Key, value: unknown, nbytes = sizeOf(value)): number {
     const old = this.results.get(key);
-    if (old !== undefined) this.bytes -= old.nbytes;
+    this.held?.hold(value);
+    if (old !== undefined) {
+      this.bytes -= old.nbytes;
+      this.held?.release(old.value);
+    }
     this.results.set(key, { value, nbytes });
     this.bytes += nbytes;
     return nbytes;
@@ -38,6 +49,7 @@ export class ResultStore {
     if (old === undefined) return false;
     this.results.delete(key);
     this.bytes -= old.nbytes;
+    this.held?.release(old.value);
     return true;
   }
 

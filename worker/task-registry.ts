@@ -7,6 +7,19 @@ export interface RegisteredTask {
    * it to get the same function; a task without one can only run in the process that registered it.
    */
   readonly module: string | undefined;
+  /** See {@link TaskFunctionOptions.borrowsInputs}. */
+  readonly borrowsInputs: boolean;
+}
+
+/** How a registered function treats memory. */
+export interface TaskFunctionOptions {
+  /**
+   * The function reads its arguments only while it runs and keeps no reference to them, nor to
+   * memory it allocates, once it returns, except through its result. Weft then reuses the memory of
+   * its inputs and scratch as soon as nothing else holds them; the inputs of other functions are
+   * never reused, in case they keep them. Default false. Weft's array kernels borrow.
+   */
+  readonly borrowsInputs?: boolean;
 }
 
 /**
@@ -26,7 +39,7 @@ const table: Map<string, RegisteredTask> = ((globalThis as { [REGISTRY_SYMBOL]?:
  * module imported twice); a different function under a taken name is an error, since a graph that
  * names it would otherwise run whichever came last.
  */
-export function registerTask(name: string, fn: (...args: never[]) => unknown, module?: string): RegisteredTask {
+export function registerTask(name: string, fn: (...args: never[]) => unknown, module?: string, options: TaskFunctionOptions = {}): RegisteredTask {
   if (typeof name !== "string" || name.length === 0) throw new TypeError("a task function needs a non-empty name");
   if (typeof fn !== "function") throw new TypeError(`task "${name}" must be a function, got ${typeof fn}`);
   const existing = table.get(name);
@@ -41,7 +54,7 @@ export function registerTask(name: string, fn: (...args: never[]) => unknown, mo
         `; choose another name`,
     );
   }
-  const entry: RegisteredTask = { name, fn, module };
+  const entry: RegisteredTask = { name, fn, module, borrowsInputs: options.borrowsInputs === true };
   table.set(name, entry);
   return entry;
 }

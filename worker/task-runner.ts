@@ -88,6 +88,7 @@ export class TaskRunner {
       const unsendable = checkSerializable(outcome.value, "result");
       if (unsendable !== undefined) {
         const error = { name: "UnserializableResult", message: `the result cannot be sent to other workers: ${unsendable}` };
+        this.discard(outcome.value);
         pending.resolve({ kind: "erred", key, attempt, error, durationMs: outcome.durationMs });
         continue;
       }
@@ -101,5 +102,12 @@ export class TaskRunner {
         ...(nbytes <= this.inlineBytes && { inline: { value: outcome.value } }),
       });
     }
+  }
+
+  /** A result nothing will hold: its memory may be reused at once. */
+  private discard(value: unknown): void {
+    const held = this.executor.heldValues;
+    held?.hold(value);
+    held?.release(value);
   }
 }

@@ -7,23 +7,41 @@ import type { TaskFailure } from "../scheduler/events.js";
 import "./builtin-tasks.js";
 import { fillHoles, type CallHole } from "./call-holes.js";
 import { callFunction } from "./evaluate-task.js";
+import { SharedBlockPool, useSharedBlockPool } from "./shared-block-pool.js";
 import { shareLargeBuffers } from "./shared-buffers.js";
 import { packTables, unpackTables } from "./table-transfer.js";
 import { toTaskFailure } from "./task-failure.js";
-import type { BatchDone, FromThread, RunBatch, TaskSettled, ToThread } from "./thread-messages.js";
+import { lookupTask } from "./task-registry.js";
+import type { BatchDone, FromThread, RunBatch, TaskSettled, ThreadData, ToThread } from "./thread-messages.js";
 
 const port = parentPort!;
 const imported = new Set<string>();
+const data = workerData as ThreadData;
+const pool = new SharedBlockPool(data.poolTag, data.thread);
+useSharedBlockPool(pool);
 
 /**
  * Messages are handled strictly in order: tasks wait for imports sent before them, and everything
  * waits for the start-up imports (the pool may send work before it hears "ready").
  */
-let pending: Promise<void> = importModules((workerData as { imports: string[] }).imports);
+let pending: Promise<void> = importModules(data.imports);
 
 port.on("message", (message: ToThread) => {
-  pending = pending.then(() => (message.type === "import" ? importModules(message.modules) : runBatch(message)));
+  pending = pending.then(() => handle(message));
 });
+
+function handle(message: ToThread): Promise<void> | void {
+  switch (message.type) {
+    case "import":
+      return importModules(message.modules);
+    case "run":
+      return runBatch(message);
+    case "recycle":
+      return pool.recycle(message.slots);
+    case "forget":
+      return pool.forget(message.slots);
+  }
+}
 
 async function importModules(modules: readonly string[]): Promise<void> {
   for (const module of modules) {
@@ -60,9 +78,14 @@ function runBatch(message: RunBatch): void {
   let later: number[] | null = null;
   for (let i = 0; i < n; i++) {
     const start = performance.now();
+    const fn = message.fnTable[message.fnIndex[i]];
+    const holes = message.holes?.[i] ?? null;
+    pool.beginTask();
     try {
-      const value = runTask(message.fnTable[message.fnIndex[i]], message.args[i] as unknown[], message.holes?.[i] ?? null);
+      const value = runTask(fn, message.args[i] as unknown[], holes);
       if (value !== null && typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function") {
+        // What it allocates from now on is not pooled; what it allocated so far may still be in use.
+        pool.endTask(undefined, false);
         (later ??= []).push(i);
         settleLater(message.batch, i, value as PromiseLike<unknown>, start);
         continue;
@@ -71,9 +94,15 @@ function runBatch(message: RunBatch): void {
     } catch (error) {
       (failures ??= []).push([i, toTaskFailure(error)]);
     }
+    pool.endTask(values[i], borrowsInputs(fn, holes));
     durations[i] = performance.now() - start;
   }
   postDone({ type: "done", batch: message.batch, values, durations, failures, later });
+}
+
+/** Whether the task's function and all its fused calls borrow their inputs (see `TaskFunctionOptions`). */
+function borrowsInputs(fn: string, holes: readonly CallHole[] | null): boolean {
+  return lookupTask(fn)?.borrowsInputs === true && (holes === null || holes.every((hole) => borrowsInputs(hole.fn, hole.holes ?? null)));
 }
 
 function settleLater(batch: number, index: number, value: PromiseLike<unknown>, start: number): void {

@@ -1,6 +1,7 @@
 import type { TaskFailure } from "../scheduler/events.js";
 import type { CallHole } from "./call-holes.js";
 import type { ExecutionRequest } from "./executor.js";
+import type { PoolMessage, PoolTag } from "./shared-block-pool.js";
 
 /** A task as the pool queues it: inputs substituted, fused calls cut out into `holes`. */
 export interface ThreadTask {
@@ -27,7 +28,16 @@ export interface RunBatch {
 }
 
 /** From the pool to a thread. */
-export type ToThread = { readonly type: "import"; readonly modules: readonly string[] } | RunBatch;
+export type ToThread = { readonly type: "import"; readonly modules: readonly string[] } | RunBatch | PoolMessage;
+
+/** What a thread is started with. */
+export interface ThreadData {
+  /** Modules to import before the first task. */
+  readonly imports: readonly string[];
+  /** The tag of the executor's shared-memory pool, and this thread's number in it. */
+  readonly poolTag: PoolTag;
+  readonly thread: number;
+}
 
 /** Outcomes of a batch's synchronous tasks, by position. */
 export interface BatchDone {

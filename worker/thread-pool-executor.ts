@@ -1,13 +1,16 @@
+import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { cutCalls, type CallHole } from "./call-holes.js";
-import type { ExecutionOutcome, ExecutionRequest, Executor, OutcomeSink } from "./executor.js";
+import type { ExecutionOutcome, ExecutionRequest, Executor, HeldValues, OutcomeSink } from "./executor.js";
 import { InlineExecutor } from "./inline-executor.js";
+import type { PoolTag } from "./shared-block-pool.js";
+import { SharedBlockLedger } from "./shared-block-ledger.js";
 import { packTables, unpackTables } from "./table-transfer.js";
 import { lookupTask } from "./task-registry.js";
-import type { BatchDone, FromThread, RunBatch, TaskSettled, ThreadTask, ToThread } from "./thread-messages.js";
+import type { BatchDone, FromThread, RunBatch, TaskSettled, ThreadData, ThreadTask, ToThread } from "./thread-messages.js";
 
 /** Options of {@link ThreadPoolExecutor}. */
 export interface ThreadPoolOptions {
@@ -28,6 +31,8 @@ export interface ThreadPoolOptions {
 
 interface PoolThread {
   worker: Worker;
+  /** Its number in the shared-memory pool: never reused, so a dead thread's buffers are never recycled into another. */
+  readonly number: number;
   /** Tasks sent and not reported back. */
   inflight: number;
 }
@@ -54,8 +59,10 @@ const MAX_BATCH = 1000;
  * in threads by name: each thread imports the module that registered a function (recorded by `task()`)
  * before its first use. A function with no importable module — a closure passed to `delayed` — runs on
  * the calling thread instead. Large typed-array results come back in shared memory (see
- * `shareLargeBuffers`), so handing them to further tasks copies nothing; Arrow tables travel as their
- * IPC bytes in shared memory, encoded once per table (see `packTables`).
+ * `shareLargeBuffers`), so handing them to further tasks copies nothing, and their memory is reused
+ * once no held result references it: the caller says what it holds through {@link heldValues} (see
+ * `SharedBlockLedger`). Arrow tables travel as their IPC bytes in shared memory, encoded once per
+ * table (see `packTables`).
  *
  * @example
  * ```ts
@@ -78,6 +85,13 @@ export class ThreadPoolExecutor implements Executor {
   private averageMs = 1;
   private closed = false;
   private readonly batchMs: number;
+  private readonly poolTag: PoolTag = [randomBytes(4).readUInt32LE(0), randomBytes(4).readUInt32LE(0)];
+  private threadSeq = 0;
+  private readonly ledger = new SharedBlockLedger(this.poolTag, (number, message) => {
+    this.threads.find((thread) => thread.number === number)?.worker.postMessage(message);
+  });
+  /** Results the caller holds: their shared memory is reused once none does. */
+  readonly heldValues: HeldValues = this.ledger;
 
   private constructor(
     private readonly sink: OutcomeSink,
@@ -108,6 +122,8 @@ export class ThreadPoolExecutor implements Executor {
       const threadTask = this.prepare(request, newModules);
       if (threadTask !== undefined) this.pending.push(threadTask);
       else (local ??= []).push(request);
+      // A function that may keep its inputs gets memory that is never reused.
+      if (threadTask === undefined || !this.borrows(threadTask)) this.ledger.escape(request.args);
     }
     if (newModules.length > 0) this.broadcast({ type: "import", modules: newModules });
     this.dispatch();
@@ -132,6 +148,11 @@ export class ThreadPoolExecutor implements Executor {
     if (holes !== undefined && !holes.every((hole) => this.routeHole(hole, newModules))) return undefined;
     const args = packTables(cut.args) as readonly unknown[];
     return holes === undefined ? { request, fn: request.fn, args } : { request, fn: request.fn, args, holes };
+  }
+
+  private borrows(task: ThreadTask): boolean {
+    const borrowsHole = (hole: CallHole): boolean => lookupTask(hole.fn)?.borrowsInputs === true && (hole.holes ?? []).every(borrowsHole);
+    return lookupTask(task.fn)?.borrowsInputs === true && (task.holes ?? []).every(borrowsHole);
   }
 
   private routeHole(hole: CallHole, newModules: string[]): boolean {
@@ -186,6 +207,7 @@ export class ThreadPoolExecutor implements Executor {
   }
 
   private send(thread: PoolThread, tasks: ThreadTask[]): void {
+    this.ledger.flush();
     if (thread.inflight === 0) thread.worker.ref();
     const message = toRunBatch(++this.batchSeq, tasks);
     try {
@@ -228,8 +250,9 @@ export class ThreadPoolExecutor implements Executor {
   }
 
   private spawn(imports: readonly string[]): Promise<void> {
-    const worker = startThreadWorker(imports);
-    const thread: PoolThread = { worker, inflight: 0 };
+    const number = this.threadSeq++;
+    const worker = startThreadWorker({ imports, poolTag: this.poolTag, thread: number });
+    const thread: PoolThread = { worker, number, inflight: 0 };
     this.threads.push(thread);
     return new Promise<void>((resolve, reject) => {
       let ready = false;
@@ -369,10 +392,9 @@ function toRunBatch(batch: number, tasks: readonly ThreadTask[]): RunBatch {
  * Starts a thread running `thread-entry`. When weft itself runs from TypeScript sources (tests, `tsx`),
  * the thread first registers tsx's loader, since a worker thread does not inherit the parent's.
  */
-function startThreadWorker(imports: readonly string[]): Worker {
+function startThreadWorker(workerData: ThreadData): Worker {
   const fromSource = import.meta.url.endsWith(".ts");
   const entry = new URL(fromSource ? "./thread-entry.ts" : "./thread-entry.js", import.meta.url);
-  const workerData = { imports };
   if (!fromSource) return new Worker(entry, { workerData });
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api")).href.replace(/\.cjs$/, ".mjs");
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;

@@ -154,11 +154,12 @@ export class WorkerProcess {
     // second transfer, and the scheduler releases every copy when the key is no longer needed.
     let keeper: WorkerProcess | undefined;
     const runner = new TaskRunner({ store, client, onFetched: (key, value) => keeper?.holdCopy(key, value) });
-    const executor =
+    const executor: Executor =
       options.executor === "main"
         ? new InlineExecutor(runner.sink)
         : await ThreadPoolExecutor.start(runner.sink, { nthreads, imports: options.imports });
     runner.useExecutor(executor);
+    store.track(executor.heldValues);
     const worker = new WorkerProcess(id, nthreads, store, plane, waiter, server, client, runner, executor, options);
     keeper = worker;
     if ((await worker.heartbeat()) === "dead") throw new Error(`worker id ${id} was declared dead before; start with a new id`);

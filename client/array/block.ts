@@ -5,6 +5,7 @@
 import { isMainThread } from "node:worker_threads";
 import { type DType, storageOf, type TypedArray } from "./dtype.js";
 import { sizeOf } from "./chunks.js";
+import { POOLED_FROM_BYTES, sharedBuffer } from "../../worker/shared-block-pool.js";
 
 /** One block of an array, or a whole computed array: row-major `data` of `shape`. */
 export interface Block {
@@ -14,21 +15,34 @@ export interface Block {
 }
 
 /**
- * Blocks at least this many bytes made in a worker thread are allocated on a `SharedArrayBuffer`, so
- * that the main thread and other threads read them without a copy. On the main thread (the `sync`
- * executor) blocks stay ordinary memory: V8 counts ordinary array buffers towards the heap and
- * collects them promptly, while shared ones are not counted, so a thread that makes many of them and
- * few other objects keeps them (and their memory) long after they are dropped.
+ * Blocks made in a worker thread (64 KiB and up) live in shared memory from the thread's pool (see
+ * `worker/shared-block-pool.ts`), so that the main thread and other threads read them without a
+ * copy, and their memory is reused as soon as no result holds it. Such a block's `data.buffer` may be
+ * longer than `data` (the pool's trailer and rounding): always go through the typed array. On the main
+ * thread (the `sync` executor) blocks are ordinary memory, which V8 collects promptly.
  */
-const SHARED_FROM_BYTES = 64 * 1024;
-
-/** A zero-filled typed array for `length` elements of `dtype`; shared memory when large and made in a worker thread. */
-export function allocate(dtype: DType, length: number): TypedArray {
+function storageFor(dtype: DType, length: number, zeroed: boolean): TypedArray {
   const Storage = storageOf(dtype);
   const bytes = length * Storage.BYTES_PER_ELEMENT;
-  if (!isMainThread && bytes >= SHARED_FROM_BYTES) return new (Storage as new (buffer: SharedArrayBuffer) => TypedArray)(new SharedArrayBuffer(bytes));
-  return new Storage(length);
+  if (isMainThread || bytes < POOLED_FROM_BYTES) return new Storage(length);
+  const { buffer, reused } = sharedBuffer(bytes);
+  const data = new (Storage as new (buffer: SharedArrayBuffer, byteOffset: number, length: number) => TypedArray)(buffer, 0, length);
+  if (reused && zeroed) data.fill(0);
+  return data;
 }
+
+/** A zero-filled typed array for `length` elements of `dtype` (shared memory when made in a worker thread, see above). */
+export function allocate(dtype: DType, length: number): TypedArray {
+  return storageFor(dtype, length, true);
+}
+
+/** Like {@link allocate}, for a kernel that writes every element: the contents start undefined (skips zeroing reused memory). */
+export function allocateUnfilled(dtype: DType, length: number): TypedArray {
+  return storageFor(dtype, length, false);
+}
+
+/** Registration options of weft's array kernels: they borrow their inputs (see `TaskFunctionOptions`). */
+export const BORROWS_INPUTS = { borrowsInputs: true } as const;
 
 /** Row-major strides (in elements) of a shape. */
 export function stridesOf(shape: readonly number[]): number[] {

@@ -9,7 +9,7 @@
  * and integer indices; every number from the graph reaches the loop as a value. A program naming an
  * unknown operation or malformed in any way is refused with a TypeError.
  */
-import { type Block, allocate, stridesOf } from "./block.js";
+import { type Block, allocateUnfilled, stridesOf } from "./block.js";
 import { type DType, isDType, type TypedArray } from "./dtype.js";
 import { castExpression, elementwiseOp } from "./elementwise-ops.js";
 import { sizeOf } from "./chunks.js";
@@ -61,7 +61,7 @@ const CACHE_LIMIT = 512;
 
 /** Evaluates `program` over input blocks into a new block of `shape`. */
 export function evaluateProgram(program: ElementwiseProgram, shape: readonly number[], inputs: readonly Block[]): Block {
-  const out = allocate(program.dtype, sizeOf(shape));
+  const out = allocateUnfilled(program.dtype, sizeOf(shape));
   run(program, shape, inputs, "store", out);
   return { data: out, shape: [...shape], dtype: program.dtype };
 }

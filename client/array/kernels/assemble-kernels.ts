@@ -4,7 +4,7 @@
  * assembling computed blocks into the dense result.
  */
 import { registerTask } from "../../../worker/task-registry.js";
-import { type Block, allocate, checkBlock, copyBox } from "../block.js";
+import { type Block, allocate, checkBlock, copyBox, BORROWS_INPUTS } from "../block.js";
 import { blockIndices, type Chunks, gridShape, offsetsOf, sizeOf } from "../chunks.js";
 import { type DType, storageOf } from "../dtype.js";
 
@@ -49,8 +49,8 @@ export function reshapeBlock(value: unknown, shape: readonly number[]): Block {
   return { data: block.data, shape: [...shape], dtype: block.dtype };
 }
 
-registerTask(ASSEMBLE, assemble, here);
-registerTask(RESHAPE_BLOCK, reshapeBlock, here);
+registerTask(ASSEMBLE, assemble, here, BORROWS_INPUTS);
+registerTask(RESHAPE_BLOCK, reshapeBlock, here, BORROWS_INPUTS);
 
 /** The dense array of `shape` made of computed blocks (row-major order of block index). */
 export function assembleDense(shape: readonly number[], chunks: Chunks, dtype: DType, blocks: readonly Block[]): Block {

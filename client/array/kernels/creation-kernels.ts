@@ -1,6 +1,6 @@
 /** Task functions that make blocks from nothing but their arguments: constants, ranges, delayed values. */
 import { registerTask } from "../../../worker/task-registry.js";
-import { type Block, allocate, checkBlock } from "../block.js";
+import { type Block, allocate, checkBlock, BORROWS_INPUTS } from "../block.js";
 import { sizeOf } from "../chunks.js";
 import { type DType, dtypeOfTypedArray, storageOf } from "../dtype.js";
 import { castNumber } from "../elementwise-ops.js";
@@ -23,6 +23,7 @@ registerTask(
     return { data, shape: [...shape], dtype };
   },
   here,
+  BORROWS_INPUTS,
 );
 
 registerTask(
@@ -36,6 +37,7 @@ registerTask(
     return { data, shape: [...shape], dtype };
   },
   here,
+  BORROWS_INPUTS,
 );
 
 registerTask(
@@ -48,6 +50,7 @@ registerTask(
     return block;
   },
   here,
+  BORROWS_INPUTS,
 );
 
 /** A block from a block, a typed array (1-d) or nested arrays of numbers/booleans, converted to `dtype`. */

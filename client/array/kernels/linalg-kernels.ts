@@ -1,6 +1,6 @@
 /** Task functions of linear algebra: block matrix products. */
 import { registerTask } from "../../../worker/task-registry.js";
-import { type Block, allocate, checkBlock } from "../block.js";
+import { type Block, allocate, checkBlock, BORROWS_INPUTS } from "../block.js";
 import type { DType } from "../dtype.js";
 import { castNumber } from "../elementwise-ops.js";
 
@@ -37,4 +37,4 @@ export function matmulBlocks(dtype: DType, aBlocks: readonly unknown[], bBlocks:
   return { data: out, shape: [m, n], dtype };
 }
 
-registerTask(MATMUL, matmulBlocks, here);
+registerTask(MATMUL, matmulBlocks, here, BORROWS_INPUTS);

@@ -14,7 +14,7 @@
  */
 import { fmix } from "../../../graph/tokenize.js";
 import { registerTask } from "../../../worker/task-registry.js";
-import { type Block, allocate, stridesOf } from "../block.js";
+import { type Block, allocateUnfilled, BORROWS_INPUTS, stridesOf } from "../block.js";
 import { sizeOf } from "../chunks.js";
 import type { DType, TypedArray } from "../dtype.js";
 
@@ -122,7 +122,7 @@ export function randomBlock(
   b: number,
 ): Block {
   const n = sizeOf(blockShape);
-  const data = allocate(dtype, n);
+  const data = allocateUnfilled(dtype, n);
   if (n === 0) return { data, shape: [...blockShape], dtype };
   const [k0, k1] = distribution === "uniform" ? seedKeys(seed) : seedKeys(seed + 0x5bd1e995);
   const strides = stridesOf(arrayShape);
@@ -144,4 +144,4 @@ export function randomBlock(
   return { data, shape: [...blockShape], dtype };
 }
 
-registerTask(RANDOM, randomBlock, here);
+registerTask(RANDOM, randomBlock, here, BORROWS_INPUTS);

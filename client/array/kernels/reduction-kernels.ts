@@ -8,7 +8,7 @@
  * axes the elements are folded as they are computed and never stored.
  */
 import { registerTask } from "../../../worker/task-registry.js";
-import { type Block, checkBlock, stridesOf } from "../block.js";
+import { type Block, checkBlock, stridesOf, BORROWS_INPUTS } from "../block.js";
 import { sizeOf } from "../chunks.js";
 import { accumulateProgram, type AccumulateMode, type ElementwiseProgram, evaluateProgram } from "../compile-kernel.js";
 import { type DType, storageOf } from "../dtype.js";
@@ -260,6 +260,6 @@ export function reduceFinalize(mode: ReductionMode, states: readonly ReductionSt
   return { data, shape: [...shape], dtype };
 }
 
-registerTask(REDUCE_PARTIAL, reducePartial, here);
-registerTask(REDUCE_COMBINE, reduceCombine, here);
-registerTask(REDUCE_FINALIZE, reduceFinalize, here);
+registerTask(REDUCE_PARTIAL, reducePartial, here, BORROWS_INPUTS);
+registerTask(REDUCE_COMBINE, reduceCombine, here, BORROWS_INPUTS);
+registerTask(REDUCE_FINALIZE, reduceFinalize, here, BORROWS_INPUTS);

@@ -7,9 +7,14 @@ import type { TaskState, WorkerState } from "./task-state.js";
  * A worker holding inputs is chosen even without room when moving them would take longer than its
  * queue. Returns undefined when no worker can take the task; it then waits in the scheduler's queue.
  *
- * Only the holders of the task's inputs and the least loaded worker are costed: another worker lacks
- * every input, so it cannot beat the least loaded one. That keeps a wide fan-in (a sum over 10,000
- * inputs) linear in its inputs rather than in inputs × workers.
+ * An input a worker is already fetching for another task counts as held there (see
+ * `CoreState.transferMs`): two tasks reading the same two inputs, held on different workers, then go
+ * to the same worker, which fetches the one it lacks once, instead of one to each worker, each
+ * fetching the other's.
+ *
+ * Only the holders of the task's inputs, the workers fetching them and the least loaded worker are
+ * costed: another worker lacks every input, so it cannot beat the least loaded one. That keeps a wide
+ * fan-in (a sum over 10,000 inputs) linear in its inputs rather than in inputs × workers.
  */
 export function chooseWorker(state: CoreState, task: TaskState): WorkerState | undefined {
   const leastLoaded = leastLoadedWithRoom(state);
@@ -19,20 +24,23 @@ export function chooseWorker(state: CoreState, task: TaskState): WorkerState | u
   let bestStart = leastLoaded === undefined ? Infinity : startTime(state, task, leastLoaded);
   const costed = new Set<WorkerState>();
   if (leastLoaded !== undefined) costed.add(leastLoaded);
-  for (const dep of task.dependencies) {
-    for (const holder of dep.whoHas) {
-      if (costed.has(holder) || holder.closing) continue;
-      costed.add(holder);
-      const start = startTime(state, task, holder);
-      // A holder without room still takes the task when its queue drains sooner than what it holds
-      // could move elsewhere: as in Dask, a task goes to its data rather than to a free worker that
-      // would have to fetch megabytes of it first. Small inputs never outweigh a queue.
-      if (!state.hasRoom(holder) && start >= heldInputsTransferMs(state, task, holder)) continue;
-      if (start < bestStart || (start === bestStart && best !== undefined && holder.seq < best.seq)) {
-        best = holder;
-        bestStart = start;
-      }
+  const consider = (candidate: WorkerState) => {
+    if (costed.has(candidate) || candidate.closing) return;
+    costed.add(candidate);
+    const start = startTime(state, task, candidate);
+    // A holder without room still takes the task when its queue drains sooner than what it holds
+    // could move elsewhere: as in Dask, a task goes to its data rather than to a free worker that
+    // would have to fetch megabytes of it first. Small inputs never outweigh a queue. Inputs it is
+    // only fetching do not count here: they are not there yet, and are on their way from elsewhere.
+    if (!state.hasRoom(candidate) && start >= heldInputsTransferMs(state, task, candidate)) return;
+    if (start < bestStart || (start === bestStart && best !== undefined && candidate.seq < best.seq)) {
+      best = candidate;
+      bestStart = start;
     }
+  };
+  for (const dep of task.dependencies) {
+    for (const holder of dep.whoHas) consider(holder);
+    for (const fetcher of dep.fetching) consider(fetcher);
   }
   return best;
 }

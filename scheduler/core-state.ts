@@ -56,12 +56,15 @@ export class CoreState {
     return worker.processing.length < this.capacity(worker);
   }
 
-  /** Milliseconds to bring the inputs of `task` that `worker` lacks; 0 when it holds them all. */
+  /**
+   * Milliseconds to bring the inputs of `task` that `worker` lacks; 0 when it holds them all. An input
+   * the worker is already fetching for another task counts as held: that one transfer serves both.
+   */
   transferMs(task: TaskState, worker: WorkerState): number {
     let bytes = 0;
     let fetches = 0;
     for (const dep of task.dependencies) {
-      if (!dep.holds(worker)) {
+      if (!dep.heldOrFetchedBy(worker)) {
         bytes += dep.nbytes;
         fetches++;
       }

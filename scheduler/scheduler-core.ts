@@ -100,6 +100,15 @@ export class SchedulerCore {
     return task === undefined ? [] : task.whoHas.map((w) => w.id);
   }
 
+  /**
+   * The workers fetching a task's result for tasks given to them (pending replicas): each will hold
+   * a copy once it reports one.
+   */
+  fetching(key: Key): WorkerId[] {
+    const task = this.state.tasks.get(key);
+    return task === undefined ? [] : task.fetching.map((w) => w.id);
+  }
+
   /** The run spec a task was submitted with, or undefined when the core does not know the key. */
   runSpecOf(key: Key): unknown {
     return this.state.tasks.get(key)?.runSpec;
@@ -409,6 +418,7 @@ export class SchedulerCore {
     }
     for (const task of state.tasks.values()) {
       if (task.stealingTo === worker) task.stealingTo = null;
+      task.dropFetcher(worker);
     }
     this.loseResults(lost);
   }
@@ -427,7 +437,9 @@ export class SchedulerCore {
     if (task === undefined || task.state !== "processing" || task.processingOn !== worker) {
       if (task?.state === "memory" && !task.holds(worker)) {
         // A second copy: one copied from a stopping worker, or from a worker whose death was declared
-        // too early. Keep it as a replica; a stopping holder's copy is no longer needed.
+        // too early, or an input fetched to run a task (a pending replica, now held). Keep it as a
+        // replica; a stopping holder's copy is no longer needed.
+        task.dropFetcher(worker);
         task.addHolder(worker);
         worker.resultCount++;
         worker.nbytes += task.nbytes;
@@ -458,6 +470,9 @@ export class SchedulerCore {
 
   private taskMissingData(event: TaskMissingData): void {
     const { state } = this;
+    // The reporting worker could not fetch these inputs, so it will not hold them.
+    const reporter = state.workers.get(event.worker);
+    if (reporter !== undefined) for (const { key } of event.missing) state.tasks.get(key)?.dropFetcher(reporter);
     const lost = this.dropHolders(event.missing);
     const task = state.tasks.get(event.key);
     if (task?.state === "processing" && task.processingOn?.id === event.worker) transition(state, task, "waiting");

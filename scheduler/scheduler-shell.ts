@@ -2,7 +2,7 @@ import { GraphError } from "../graph/graph-error.js";
 import { sameSpec } from "../graph/merge.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
 import type { SchedulerCommand } from "./commands.js";
-import type { ClientId, SchedulerEvent, TaskFailure } from "./events.js";
+import type { ClientId, SchedulerEvent, TaskFailure, WorkerId } from "./events.js";
 import type { LocalTask } from "./local-task.js";
 import { prepareSubmission, type SubmissionChecks, type SubmitOptions } from "./prepare-submission.js";
 import type { SchedulerConfig } from "./scheduler-config.js";
@@ -97,6 +97,14 @@ export abstract class SchedulerShell {
   /** The state of a task as the core sees it, or undefined when it does not know the key. */
   stateOf(key: Key): TaskStateName | undefined {
     return this.core.stateOf(key);
+  }
+
+  /**
+   * The workers the core lists as holding a result: the one that computed it, and those that keep a
+   * copy (fetched for a task, or handed over by a stopping worker). For operators and tests.
+   */
+  whoHas(key: Key): WorkerId[] {
+    return this.core.whoHas(key);
   }
 
   /** The client no longer wants these keys: their results may be freed. */

@@ -53,6 +53,14 @@ export class TaskState {
   stealingTo: WorkerState | null = null;
   /** Workers holding the result: usually one, so an array beats a set. Shared and empty until one does. */
   whoHas: WorkerState[] = NO_WORKERS;
+  /**
+   * Pending replicas: workers given a task that reads this result, which will fetch it from a holder
+   * (and then keep it and report it, becoming holders). Only steers the transfer estimate, so a task
+   * reading this result follows the copy already on its way instead of ordering a second one; a stale
+   * entry costs a worse estimate, never a wrong result. Empty outside `memory`, never lists a holder.
+   * Shared and empty until one does.
+   */
+  fetching: WorkerState[] = NO_WORKERS;
   /** In memory, the shell holds a copy of the result (it came inline), so it survives its holders. */
   keptByShell = false;
   nbytes = 0;
@@ -116,6 +124,29 @@ export class TaskState {
     if (index < 0) return false;
     this.whoHas.splice(index, 1);
     return true;
+  }
+
+  /** True when `worker` holds the result or is fetching it for a task assigned to it. */
+  heldOrFetchedBy(worker: WorkerState): boolean {
+    return this.whoHas.includes(worker) || this.fetching.includes(worker);
+  }
+
+  /** Records that `worker` is fetching the result; a worker already recorded is not listed twice. */
+  addFetcher(worker: WorkerState): void {
+    if (this.fetching === NO_WORKERS) this.fetching = [worker];
+    else if (!this.fetching.includes(worker)) this.fetching.push(worker);
+  }
+
+  /** Forgets that `worker` is fetching the result, if it was recorded. */
+  dropFetcher(worker: WorkerState): void {
+    if (this.fetching.length === 0) return;
+    const index = this.fetching.indexOf(worker);
+    if (index >= 0) this.fetching.splice(index, 1);
+  }
+
+  /** Forgets every pending replica. */
+  clearFetchers(): void {
+    this.fetching = NO_WORKERS;
   }
 
   addDependent(dependent: TaskState): void {

@@ -112,6 +112,8 @@ export const TRANSITIONS = {
    * unless they started and may already have fetched it).
    */
   "memory->released": (state, task) => {
+    // A fetch still under way ends in a replica report the core answers with a release.
+    task.clearFetchers();
     if (task.whoHas.length > 0 || task.keptByShell) {
       task.keptByShell = false;
       const holders = task.clearHolders();
@@ -201,6 +203,7 @@ function assign(state: CoreState, task: TaskState, worker: WorkerState): void {
   task.processingIndex = worker.processing.length;
   worker.processing.push(task);
   worker.occupancy += estimate;
+  noteFetches(task, worker);
   state.emit({
     type: "assign",
     key: task.key,
@@ -216,13 +219,37 @@ function assign(state: CoreState, task: TaskState, worker: WorkerState): void {
  * between the workers' queues. It stays `processing`, so this is not a state transition.
  */
 export function moveToWorker(state: CoreState, task: TaskState, worker: WorkerState): void {
+  const victim = task.processingOn!;
   unassign(task);
+  forgetFetches(task, victim);
   const estimate = state.durations.of(task.prefix);
   task.processingOn = worker;
   task.estimateMs = estimate;
   task.processingIndex = worker.processing.length;
   worker.processing.push(task);
   worker.occupancy += estimate;
+  noteFetches(task, worker);
+}
+
+/**
+ * `worker` was given `task`: it will fetch each input it does not hold (and keep it), so record it as
+ * a pending replica of each. Inputs the shell holds travel inline with the task, never fetched.
+ */
+function noteFetches(task: TaskState, worker: WorkerState): void {
+  for (const dep of task.dependencies) {
+    if (dep.state === "memory" && !dep.keptByShell && !dep.holds(worker)) dep.addFetcher(worker);
+  }
+}
+
+/**
+ * A steal took `task` from `victim` before it started, so the victim fetches nothing for it: drop its
+ * pending replicas that no other task it was given still reads.
+ */
+function forgetFetches(task: TaskState, victim: WorkerState): void {
+  for (const dep of task.dependencies) {
+    if (!dep.fetching.includes(victim)) continue;
+    if (!dep.dependents.some((other) => other.processingOn === victim)) dep.dropFetcher(victim);
+  }
 }
 
 /**

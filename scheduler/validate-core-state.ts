@@ -32,6 +32,12 @@ export function validateCoreState(state: CoreState): void {
     if (task.state !== "memory" && task.whoHas.length > 0) fail(task, "has holders but is not in memory");
     if (task.state !== "memory" && task.keptByShell) fail(task, "kept by the shell but not in memory");
     if (new Set(task.whoHas).size !== task.whoHas.length) fail(task, "a holder is listed twice");
+    if (task.state !== "memory" && task.fetching.length > 0) fail(task, "has pending replicas but is not in memory");
+    if (new Set(task.fetching).size !== task.fetching.length) fail(task, "a pending replica is listed twice");
+    for (const worker of task.fetching) {
+      if (state.workers.get(worker.id) !== worker) fail(task, `pending replica on departed worker "${worker.id}"`);
+      if (task.holds(worker)) fail(task, `worker "${worker.id}" is listed as fetching a result it holds`);
+    }
     if ((task.state === "queued") !== state.queue.has(task)) fail(task, "queue membership does not match state");
     if (task.state !== "processing" && task.stealingTo !== null) fail(task, "steal pending but not processing");
     const missingInputs = task.dependencies.filter((dep) => dep.state !== "memory");

@@ -2,7 +2,7 @@ import { checkSerializable } from "../graph/codec.js";
 import { type Key, replaceRefsInArray } from "../graph/task-spec.js";
 import type { DataClient } from "./data-client.js";
 import type { ExecutionOutcome, ExecutionRequest, Executor, OutcomeSink } from "./executor.js";
-import { gatherInputs } from "./input-gatherer.js";
+import { type FetchOutcome, gatherInputs } from "./input-gatherer.js";
 import type { ResultStore } from "./result-store.js";
 import type { TaskMessage } from "./task-message.js";
 import type { TaskReport } from "./task-report.js";
@@ -14,8 +14,8 @@ export interface TaskRunnerOptions {
   /** Results up to this many bytes travel inline with their report. Default 16 KiB. */
   readonly inlineBytes?: number;
   /**
-   * Called with each input fetched from a peer, before the task runs. Default: the copy is dropped
-   * once the task has it.
+   * Called once with each input fetched from a peer, as it arrives (before any task reading it
+   * runs). Default: the copy is dropped once the tasks waiting for it have it.
    */
   readonly onFetched?: (key: Key, value: unknown) => void;
 }
@@ -36,6 +36,11 @@ export class TaskRunner {
   private flushQueued = false;
   private executor!: Executor;
   private readonly inlineBytes: number;
+  /**
+   * Inputs being fetched from peers, shared by every task that needs them meanwhile: two tasks here
+   * reading the same remote block (the scheduler sends them together on purpose) make one transfer.
+   */
+  private readonly fetches = new Map<Key, Promise<FetchOutcome>>();
 
   constructor(private readonly options: TaskRunnerOptions) {
     this.inlineBytes = options.inlineBytes ?? 16 * 1024;
@@ -51,10 +56,12 @@ export class TaskRunner {
 
   /** Runs one task; resolves with its report, never rejects. */
   async run(message: TaskMessage): Promise<TaskReport> {
-    const gathered = await gatherInputs(message.inputs, this.options.store, this.options.client);
+    const gathered = await gatherInputs(message.inputs, this.options.store, this.options.client, {
+      inFlight: this.fetches,
+      onFetched: this.options.onFetched,
+    });
     if (!gathered.ok) return { kind: "missing-data", key: message.key, attempt: message.attempt, missing: gathered.missing };
     const values = gathered.values;
-    if (this.options.onFetched !== undefined) for (const key of gathered.fetched) this.options.onFetched(key, values.get(key));
     const args = values.size === 0 ? message.args : replaceRefsInArray(message.args, (ref) => values.get(ref.key));
     const request: ExecutionRequest = { key: message.key, fn: message.fn, args };
     return new Promise((resolve) => {

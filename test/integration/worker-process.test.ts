@@ -94,7 +94,7 @@ describe("worker process", () => {
     expect(w.store.get("one")?.value).toBe(2);
   });
 
-  it("runs a task on an input fetched from a peer worker", async () => {
+  it("runs a task on an input fetched from a peer worker, and keeps and reports the copy", async () => {
     const prefix = `wp${++prefixSeq}`;
     const a = await worker(prefix);
     const b = await worker(prefix, "threads");
@@ -104,8 +104,12 @@ describe("worker process", () => {
     await enqueue(plane, b.id, [
       task("sum", "test.total", [new Ref("big")], [{ key: "big", inline: false, holders: [{ worker: a.id, address: a.dataAddress }] }]),
     ]);
-    const sum = (await reports(plane, 2)).find((r) => r.key === "sum");
-    expect(sum).toMatchObject({ kind: "finished", inline: { value: 200_000 } });
+    // Three reports: "big" from a, then from b its copy of "big" (before the task that read it), and "sum".
+    const got = await reports(plane, 3);
+    expect(got.map((r) => r.key)).toEqual(["big", "big", "sum"]);
+    expect(got[1]).toMatchObject({ kind: "finished", key: "big", nbytes: 800_000, durationMs: 0 });
+    expect(got[2]).toMatchObject({ kind: "finished", inline: { value: 200_000 } });
+    expect(b.store.has("big")).toBe(true);
   });
 
   it("drops the results the scheduler releases", async () => {

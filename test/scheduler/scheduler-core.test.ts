@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AssignTask, StealTask } from "../../scheduler/commands.js";
 import { SchedulerCore } from "../../scheduler/scheduler-core.js";
-import { SimulatedCluster, treeReduction, type SimTask } from "./simulated-cluster.js";
+import { SimulatedCluster, treeReduction, type SimTask, type SimulatedClusterOptions } from "./simulated-cluster.js";
 import { seededRandom } from "../support/seeded-random.js";
 
 const sum = (inputs: number[]) => inputs.reduce((a, b) => a + b, 0);
@@ -328,6 +328,128 @@ describe("scheduler core: data locality", () => {
     const { cluster, other } = saturatedHolder(5_000);
     const commands = cluster.submit([{ key: "use", deps: ["big"], run: ([x]) => x }], ["use"], "user");
     expect(assigned(commands)).toMatchObject([{ type: "assign", key: "use", worker: other }]);
+  });
+});
+
+describe("scheduler core: pending replicas", () => {
+  /** Workers w1 and w2 (one thread each), holding inputs A and B of 8 MB each, kept for client "setup". */
+  function inputsHeldApart(): SimulatedCluster {
+    const cluster = new SimulatedCluster({}, { keepFetchedInputs: true });
+    cluster.addWorker("w1");
+    cluster.addWorker("w2");
+    cluster.submit(
+      [
+        { key: "A", deps: [], run: () => 1, nbytes: 8e6 },
+        { key: "B", deps: [], run: () => 2, nbytes: 8e6 },
+      ],
+      ["A", "B"],
+      "setup",
+    );
+    expect([cluster.core.processingOn("A"), cluster.core.processingOn("B")]).toEqual(["w1", "w2"]);
+    for (const worker of ["w1", "w2"]) cluster.finish(worker, cluster.start(worker)!);
+    return cluster;
+  }
+
+  it("sends two tasks reading the same two inputs, held on different workers, to one worker, which fetches the one it lacks once", () => {
+    const cluster = inputsHeldApart();
+    // The pair becomes ready in one event, like partials (i, j) and (j, i) of x + x.T.
+    const commands = cluster.submit(
+      [
+        { key: "AB", deps: ["A", "B"], run: sum },
+        { key: "BA", deps: ["B", "A"], run: sum },
+      ],
+      ["AB", "BA"],
+      "user",
+    );
+    const [first, second] = assigned(commands);
+    expect([first.key, second.key]).toEqual(["AB", "BA"]);
+    expect(second.worker).toBe(first.worker);
+    const fetcher = first.worker;
+    const lacked = fetcher === "w1" ? "B" : "A";
+    expect(cluster.core.fetching(lacked)).toEqual([fetcher]);
+
+    cluster.runToCompletion();
+    expect([cluster.results.get("AB"), cluster.results.get("BA")]).toEqual([3, 3]);
+    expect(cluster.fetches).toEqual([`${lacked}@${fetcher}`]);
+    // The copy, once reported, is a replica like any other: held, no longer pending.
+    expect(cluster.core.whoHas(lacked)).toContain(fetcher);
+    expect(cluster.core.fetching(lacked)).toEqual([]);
+  });
+
+  /** One-thread workers "holder" (holding 50 MB "big" and busy for 5 s) and "other", to which a reader of "big" goes. */
+  function readerFetchingBig(): SimulatedCluster {
+    const cluster = new SimulatedCluster({ saturation: 1, fillMs: 0 }, { keepFetchedInputs: true });
+    cluster.addWorker("holder");
+    learnDuration(cluster, "holder", "blocker", 5_000);
+    cluster.submit([{ key: "big", deps: [], run: () => 1, nbytes: 50e6 }], ["big"], "setup");
+    cluster.finish("holder", cluster.start("holder")!);
+    cluster.submit([{ key: "blocker-1", deps: [], run: () => 0 }], ["blocker-1"], "blocker");
+    cluster.addWorker("other");
+    const [assign] = assigned(cluster.submit([{ key: "use", deps: ["big"], run: ([x]) => x + 1 }], ["use"], "user"));
+    expect(assign).toMatchObject({ key: "use", worker: "other" });
+    expect(cluster.core.fetching("big")).toEqual(["other"]);
+    return cluster;
+  }
+
+  it("forgets a pending replica when the input is lost, and runs the reader on the recomputed input", () => {
+    const cluster = readerFetchingBig();
+    cluster.workers.get("holder")!.data.delete("big");
+    cluster.send({ type: "results-lost", missing: [{ key: "big", worker: "holder" }] });
+    expect(cluster.stateOf("big")).not.toBe("memory");
+    expect(cluster.core.fetching("big")).toEqual([]);
+    cluster.runToCompletion();
+    expect(cluster.results.get("use")).toBe(2);
+    expect(cluster.core.fetching("big")).toEqual([]);
+  });
+
+  it("drops pending replicas with the released input, and releases a copy that arrives late", () => {
+    const cluster = readerFetchingBig();
+    // The reader started on "other", which fetches "big"; then nobody wants either any more.
+    expect(cluster.start("other")).toBe("use");
+    cluster.send({ type: "keys-released", client: "user", keys: ["use"] });
+    expect(cluster.core.fetching("big")).toEqual(["other"]);
+    cluster.send({ type: "keys-released", client: "setup", keys: ["big"] });
+    expect(cluster.stateOf("big")).toBe(undefined);
+    expect(cluster.log).toContainEqual({ type: "release", key: "big", workers: ["holder"] });
+    // The fetch that was under way ends in a report of the copy, which is released at once.
+    cluster.workers.get("other")!.data.set("big", 1);
+    const commands = cluster.send({ type: "task-finished", key: "big", worker: "other", nbytes: 50e6, durationMs: 0 });
+    expect(commands).toEqual([{ type: "release", key: "big", workers: ["other"] }]);
+    expect(cluster.workers.get("other")!.data.has("big")).toBe(false);
+  });
+
+  it("forgets a pending replica when the worker fetching it leaves", () => {
+    const cluster = readerFetchingBig();
+    cluster.kill("other");
+    expect(cluster.stateOf("big")).toBe("memory");
+    expect(cluster.core.fetching("big")).toEqual([]);
+    expect(cluster.core.whoHas("big")).toEqual(["holder"]);
+  });
+
+  it("forgets a pending replica on the victim of a steal that took the only task needing it", () => {
+    const cluster = new SimulatedCluster({ saturation: 10, fillMs: 0 }, { keepFetchedInputs: true });
+    cluster.addWorker("h");
+    cluster.addWorker("v");
+    learnDuration(cluster, "h", "work", 100);
+    learnDuration(cluster, "h", "hog", 1_000);
+    cluster.submit([{ key: "x", deps: [], run: () => 1, nbytes: 8 }], ["x"], "setup");
+    cluster.finish("h", cluster.start("h")!);
+    cluster.submit([{ key: "hog-1", deps: [], run: () => 0 }], ["hog-1"], "hog");
+    expect(cluster.core.processingOn("hog-1")).toBe("h");
+    cluster.submit(
+      [
+        { key: "work-a", deps: [], run: () => 0 },
+        { key: "work-b", deps: ["x"], run: ([x]) => x },
+      ],
+      ["work-a", "work-b"],
+      "user",
+    );
+    expect([cluster.core.processingOn("work-a"), cluster.core.processingOn("work-b")]).toEqual(["v", "v"]);
+    expect(cluster.core.fetching("x")).toEqual(["v"]);
+    cluster.addWorker("t");
+    cluster.tick();
+    expect(cluster.core.processingOn("work-b")).toBe("t");
+    expect(cluster.core.fetching("x")).toEqual(["t"]);
   });
 });
 
@@ -674,43 +796,59 @@ describe("scheduler core: workers stopping cleanly", () => {
 });
 
 describe("scheduler core: random interleavings", () => {
+  /** A tree reduction run under random runs, steals, joins and deaths; returns its result and the one expected. */
+  function randomRun(seed: number, options: SimulatedClusterOptions = {}): { result: number | undefined; expected: number } {
+    const random = seededRandom(seed);
+    // Deaths here are random, not caused by the tasks: the killed-workers verdict is tested on its own.
+    const cluster = new SimulatedCluster(
+      {
+        saturation: 1 + random() * 3,
+        fillMs: random() < 0.5 ? 0 : 5,
+        allowedWorkerDeaths: 1000,
+      },
+      options,
+    );
+    let nextWorker = 0;
+    const addWorker = () => cluster.addWorker(`w${nextWorker++}`, 1 + Math.floor(random() * 2));
+    addWorker();
+    addWorker();
+    const { tasks, root, expected } = treeReduction(32 + Math.floor(random() * 32), random() < 0.5 ? 8 : 5e6);
+    cluster.submit(tasks, [root]);
+    for (let step = 0; step < 20_000 && !cluster.results.has(root); step++) {
+      const workers = [...cluster.workers.values()];
+      const roll = random();
+      if (roll < 0.02 && workers.length > 1) {
+        cluster.kill(workers[Math.floor(random() * workers.length)].id);
+      } else if (roll < 0.04 && workers.length < 4) {
+        addWorker();
+      } else if (roll < 0.1) {
+        cluster.tick();
+      } else if (workers.length > 0) {
+        const worker = workers[Math.floor(random() * workers.length)];
+        const running = [...worker.running];
+        if (running.length > 0 && random() < 0.6) {
+          cluster.finish(worker.id, running[Math.floor(random() * running.length)], random() * 300);
+        } else {
+          cluster.start(worker.id);
+        }
+      }
+    }
+    return { result: cluster.results.get(root), expected };
+  }
 
   it.each(Array.from({ length: 24 }, (_, i) => i + 1))(
     "ends with the right result whatever the order of runs, steals, joins and deaths (seed %i)",
     (seed) => {
-      const random = seededRandom(seed);
-      // Deaths here are random, not caused by the tasks: the killed-workers verdict is tested on its own.
-      const cluster = new SimulatedCluster({
-        saturation: 1 + random() * 3,
-        fillMs: random() < 0.5 ? 0 : 5,
-        allowedWorkerDeaths: 1000,
-      });
-      let nextWorker = 0;
-      const addWorker = () => cluster.addWorker(`w${nextWorker++}`, 1 + Math.floor(random() * 2));
-      addWorker();
-      addWorker();
-      const { tasks, root, expected } = treeReduction(32 + Math.floor(random() * 32), random() < 0.5 ? 8 : 5e6);
-      cluster.submit(tasks, [root]);
-      for (let step = 0; step < 20_000 && !cluster.results.has(root); step++) {
-        const workers = [...cluster.workers.values()];
-        const roll = random();
-        if (roll < 0.02 && workers.length > 1) {
-          cluster.kill(workers[Math.floor(random() * workers.length)].id);
-        } else if (roll < 0.04 && workers.length < 4) {
-          addWorker();
-        } else if (roll < 0.1) {
-          cluster.tick();
-        } else if (workers.length > 0) {
-          const worker = workers[Math.floor(random() * workers.length)];
-          const running = [...worker.running];
-          if (running.length > 0 && random() < 0.6) {
-            cluster.finish(worker.id, running[Math.floor(random() * running.length)], random() * 300);
-          } else {
-            cluster.start(worker.id);
-          }
-        }
-      }
-      expect(cluster.results.get(root)).toBe(expected);
+      const { result, expected } = randomRun(seed);
+      expect(result).toBe(expected);
+    },
+  );
+
+  it.each(Array.from({ length: 12 }, (_, i) => i + 1))(
+    "ends with the right result when workers keep and report the inputs they fetch (seed %i)",
+    (seed) => {
+      const { result, expected } = randomRun(seed, { keepFetchedInputs: true });
+      expect(result).toBe(expected);
     },
   );
 });

@@ -26,6 +26,16 @@ interface SimWorker {
   readonly data: Map<string, number>;
 }
 
+/** How the pretend workers behave. */
+export interface SimulatedClusterOptions {
+  /**
+   * Workers keep each input they fetch from a peer and report it as held (a `task-finished` for the
+   * input, before the task's own), as real worker processes do. Default false: fetched inputs are
+   * used and dropped.
+   */
+  readonly keepFetchedInputs?: boolean;
+}
+
 /** Every transition any simulated or harnessed core made, across the whole test file. */
 export const observedTransitions = new Set<string>();
 
@@ -50,7 +60,13 @@ export class SimulatedCluster {
   private readonly failuresLeft = new Map<string, number>();
   now = 0;
 
-  constructor(config: SchedulerConfig = {}) {
+  /** Inputs fetched from peers, as `key@worker`, in order; a fetch that found nothing is not counted. */
+  readonly fetches: string[] = [];
+
+  constructor(
+    config: SchedulerConfig = {},
+    private readonly options: SimulatedClusterOptions = {},
+  ) {
     this.core = new SchedulerCore(config, {
       onTransition: (key, from, to) => {
         observedTransitions.add(`${from}->${to}`);
@@ -111,15 +127,26 @@ export class SimulatedCluster {
     }
     const inputs: number[] = [];
     const missing: { key: string; worker: WorkerId }[] = [];
+    const kept: string[] = [];
     for (const dep of task.deps) {
       const holders = this.core.whoHas(dep);
-      const holder = holders.find((id) => this.workers.get(id)?.data.has(dep));
+      const local = holders.includes(workerId) && worker.data.has(dep);
+      const holder = local ? workerId : holders.find((id) => this.workers.get(id)?.data.has(dep));
       if (holder === undefined) {
         for (const id of holders) missing.push({ key: dep, worker: id });
         if (holders.length === 0) missing.push({ key: dep, worker: workerId });
       } else {
-        inputs.push(this.workers.get(holder)!.data.get(dep)!);
+        const value = this.workers.get(holder)!.data.get(dep)!;
+        inputs.push(value);
+        if (holder !== workerId) this.fetches.push(`${dep}@${workerId}`);
+        if (this.options.keepFetchedInputs && !worker.data.has(dep)) {
+          worker.data.set(dep, value);
+          kept.push(dep);
+        }
       }
+    }
+    for (const dep of kept) {
+      this.send({ type: "task-finished", key: dep, worker: workerId, nbytes: this.tasks.get(dep)?.nbytes ?? 8, durationMs: 0 });
     }
     if (missing.length > 0) {
       this.send({ type: "task-missing-data", key, worker: workerId, missing });

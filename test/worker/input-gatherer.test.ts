@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Call, Ref } from "../../graph/task-spec.js";
 import { DataClient } from "../../worker/data-client.js";
 import { DataServer } from "../../worker/data-server.js";
-import { gatherInputs } from "../../worker/input-gatherer.js";
+import { type FetchOutcome, gatherInputs } from "../../worker/input-gatherer.js";
 import { ResultStore } from "../../worker/result-store.js";
 import { decodeTaskMessage, encodeTaskMessage, type TaskMessage } from "../../worker/task-message.js";
 
@@ -102,5 +102,93 @@ describe("gathering inputs", () => {
     const gathered = await gatherInputs(inputs, new ResultStore(), client);
     expect(gathered.ok && gathered.values.size).toBe(50);
     expect(requests).toBe(1);
+  });
+
+  /** A data client that counts its requests, by peer address. */
+  function countingClient(): { client: DataClient; requests: string[] } {
+    const client = dataClient();
+    const requests: string[] = [];
+    const fetch = client.fetch.bind(client);
+    client.fetch = (address, keys) => {
+      requests.push(address);
+      return fetch(address, keys);
+    };
+    return { client, requests };
+  }
+
+  it("shares one fetch of a key between tasks gathering it at the same time", async () => {
+    const address = await peer({ x: 5, y: 6 });
+    const { client, requests } = countingClient();
+    const inFlight = new Map<string, Promise<FetchOutcome>>();
+    const holders = [{ worker: "w", address }];
+    const [first, second] = await Promise.all([
+      gatherInputs([{ key: "x", inline: false, holders }], new ResultStore(), client, { inFlight }),
+      gatherInputs(
+        [
+          { key: "x", inline: false, holders },
+          { key: "y", inline: false, holders },
+        ],
+        new ResultStore(),
+        client,
+        { inFlight },
+      ),
+    ]);
+    expect(first).toEqual({ ok: true, values: new Map([["x", 5]]), fetched: ["x"] });
+    // The second task fetched only y itself; x came from the first task's fetch.
+    expect(second).toEqual({ ok: true, values: new Map([["x", 5], ["y", 6]]), fetched: ["y"] });
+    expect(requests).toHaveLength(2);
+    expect(inFlight.size).toBe(0);
+  });
+
+  it("hands each fetched input over as it arrives, before the fetch stops being shared", async () => {
+    const address = await peer({ x: 5 });
+    const store = new ResultStore();
+    const inFlight = new Map<string, Promise<FetchOutcome>>();
+    const seen: string[] = [];
+    const gathered = await gatherInputs([{ key: "x", inline: false, holders: [{ worker: "w", address }] }], store, dataClient(), {
+      inFlight,
+      onFetched: (key, value) => {
+        seen.push(`${key}=${String(value)}, shared: ${inFlight.has(key)}`);
+        store.put(key, value);
+      },
+    });
+    expect(gathered.ok).toBe(true);
+    expect(seen).toEqual(["x=5, shared: true"]);
+  });
+
+  it("lets a task whose shared fetch found nothing try its own holders", async () => {
+    const gone = await peer({});
+    const good = await peer({ x: 5 });
+    const { client, requests } = countingClient();
+    const inFlight = new Map<string, Promise<FetchOutcome>>();
+    const [first, second] = await Promise.all([
+      gatherInputs([{ key: "x", inline: false, holders: [{ worker: "gone", address: gone }] }], new ResultStore(), client, { inFlight }),
+      gatherInputs(
+        [{ key: "x", inline: false, holders: [{ worker: "gone", address: gone }, { worker: "good", address: good }] }],
+        new ResultStore(),
+        client,
+        { inFlight },
+      ),
+    ]);
+    expect(first).toEqual({ ok: false, missing: [{ key: "x", worker: "gone" }] });
+    expect(second).toEqual({ ok: true, values: new Map([["x", 5]]), fetched: ["x"] });
+    expect(requests).toEqual([gone, gone, good]);
+    expect(inFlight.size).toBe(0);
+  });
+
+  it("reports a shared input no holder could give to every task that needed it", async () => {
+    const empty = await peer({});
+    const inFlight = new Map<string, Promise<FetchOutcome>>();
+    const input = { key: "x", inline: false as const, holders: [{ worker: "w1", address: empty }] };
+    const client = dataClient();
+    const outcomes = await Promise.all([
+      gatherInputs([input], new ResultStore(), client, { inFlight }),
+      gatherInputs([input], new ResultStore(), client, { inFlight }),
+    ]);
+    expect(outcomes).toEqual([
+      { ok: false, missing: [{ key: "x", worker: "w1" }] },
+      { ok: false, missing: [{ key: "x", worker: "w1" }] },
+    ]);
+    expect(inFlight.size).toBe(0);
   });
 });

@@ -6,7 +6,7 @@ import { InlineExecutor } from "../../worker/inline-executor.js";
 import { ResultStore } from "../../worker/result-store.js";
 import { TaskRunner } from "../../worker/task-runner.js";
 import { ThreadPoolExecutor } from "../../worker/thread-pool-executor.js";
-import { add, fail, fill, inc, sum } from "../fixtures/math-tasks.js";
+import { add, fail, fill, inc, sum, total } from "../fixtures/math-tasks.js";
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -87,6 +87,70 @@ describe("task runner", () => {
     expect(reports.map((report) => report.kind === "finished" && report.inline?.value)).toEqual(
       Array.from({ length: 100 }, (_, i) => i + 2),
     );
+  });
+});
+
+describe("task runner: inputs from peers", () => {
+  /** A peer holding an 8 KB block, and the keys its data server has served, one entry per key per request. */
+  async function peerWithBlock(): Promise<{ address: string; served: string[] }> {
+    const served: string[] = [];
+    class CountingStore extends ResultStore {
+      override get(key: string) {
+        served.push(key);
+        return super.get(key);
+      }
+    }
+    const peerStore = new CountingStore();
+    peerStore.put("block", new Float64Array(1000).fill(1));
+    const server = await DataServer.start({ store: peerStore });
+    open.push(server);
+    return { address: server.address, served };
+  }
+
+  /** A runner that keeps what it fetches, as a worker process does, listing each copy it keeps. */
+  function keepingRunner(): { runner: TaskRunner; store: ResultStore; kept: string[] } {
+    const store = new ResultStore();
+    const kept: string[] = [];
+    const client = new DataClient({ timeoutMs: 2000 });
+    open.push(client);
+    const taskRunner = new TaskRunner({
+      store,
+      client,
+      onFetched: (key, value) => {
+        kept.push(key);
+        store.put(key, value);
+      },
+    });
+    taskRunner.useExecutor(new InlineExecutor(taskRunner.sink));
+    return { runner: taskRunner, store, kept };
+  }
+
+  const reader = (key: string, address: string) => ({
+    key,
+    fn: total.taskName,
+    args: [new Ref("block")],
+    inputs: [{ key: "block", inline: false as const, holders: [{ worker: "peer", address }] }],
+    attempt: 0,
+  });
+
+  it("fetches an input once for two tasks that need it at the same time, and keeps one copy", async () => {
+    const { address, served } = await peerWithBlock();
+    const { runner: r, store, kept } = keepingRunner();
+    const reports = await Promise.all([r.run(reader("t1", address)), r.run(reader("t2", address))]);
+    expect(reports.map((report) => report.kind === "finished" && report.inline?.value)).toEqual([1000, 1000]);
+    expect(served).toEqual(["block"]);
+    expect(kept).toEqual(["block"]);
+    expect(store.has("block")).toBe(true);
+  });
+
+  it("reads a kept input from its own store: a later task fetches nothing", async () => {
+    const { address, served } = await peerWithBlock();
+    const { runner: r, kept } = keepingRunner();
+    await r.run(reader("t1", address));
+    const report = await r.run(reader("t2", address));
+    expect(report).toMatchObject({ kind: "finished", inline: { value: 1000 } });
+    expect(served).toEqual(["block"]);
+    expect(kept).toEqual(["block"]);
   });
 });
 

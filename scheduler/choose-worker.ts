@@ -3,7 +3,8 @@ import type { TaskState, WorkerState } from "./task-state.js";
 
 /**
  * The worker with room that would start `task` soonest: estimated start = its assigned work ÷ its
- * threads + time to fetch the inputs it lacks. A task with no inputs goes to the least loaded worker.
+ * threads + time to fetch the inputs it lacks. A task with no inputs goes where its siblings are (see
+ * `siblingsWorker`), else to the least loaded worker.
  * A worker holding inputs is chosen even without room when moving them would take longer than its
  * queue. Returns undefined when no worker can take the task; it then waits in the scheduler's queue.
  *
@@ -18,7 +19,8 @@ import type { TaskState, WorkerState } from "./task-state.js";
  */
 export function chooseWorker(state: CoreState, task: TaskState): WorkerState | undefined {
   const leastLoaded = leastLoadedWithRoom(state);
-  if (task.dependencies.length === 0 || state.workers.size === 1) return leastLoaded;
+  if (state.workers.size === 1) return leastLoaded;
+  if (task.dependencies.length === 0) return siblingsWorker(state, task) ?? leastLoaded;
 
   let best = leastLoaded;
   let bestStart = leastLoaded === undefined ? Infinity : startTime(state, task, leastLoaded);
@@ -41,6 +43,40 @@ export function chooseWorker(state: CoreState, task: TaskState): WorkerState | u
   for (const dep of task.dependencies) {
     for (const holder of dep.whoHas) consider(holder);
     for (const fetcher of dep.fetching) consider(fetcher);
+  }
+  return best;
+}
+
+/** Dependents and inputs looked at per root task: enough for blockwise graphs, bounded for wide fan-ins. */
+const SIBLING_SCAN = 8;
+
+/**
+ * For a task without inputs, the worker that holds or is computing the most of its *siblings* (the
+ * other inputs of the tasks that will read it), if any: the task that reads both then finds them
+ * together. `(x + x.T)` reads blocks `[i, j]` and `[j, i]`; dealt out in turn, each pair would
+ * straddle two workers and cost a transfer (8 MB for a 1000×1000 float64 block). Dask's co-assignment
+ * of root tasks serves the same end. The sibling's worker may be full: it takes up to twice its
+ * capacity, a short wait that costs less than moving a block, and work stealing evens out the rest.
+ */
+function siblingsWorker(state: CoreState, task: TaskState): WorkerState | undefined {
+  let best: WorkerState | undefined;
+  let bestCount = 0;
+  const counts = new Map<WorkerState, number>();
+  const dependents = task.dependents;
+  for (let d = 0; d < dependents.length && d < SIBLING_SCAN; d++) {
+    const inputs = dependents[d].dependencies;
+    for (let i = 0; i < inputs.length && i < SIBLING_SCAN; i++) {
+      const sibling = inputs[i];
+      if (sibling === task) continue;
+      const worker = sibling.processingOn ?? sibling.whoHas[0];
+      if (worker === undefined || worker.closing || worker.processing.length >= 2 * state.capacity(worker)) continue;
+      const count = (counts.get(worker) ?? 0) + 1;
+      counts.set(worker, count);
+      if (count > bestCount) {
+        best = worker;
+        bestCount = count;
+      }
+    }
   }
   return best;
 }

@@ -617,18 +617,35 @@ describe("scheduler core: failures", () => {
     expect(cluster.results.get(root)).toBe(expected);
   });
 
-  it("recomputes results that only the departed worker held", () => {
+  it("sends a task without inputs to the worker computing its sibling, so their reader finds both there", () => {
     const cluster = new SimulatedCluster({ saturation: 1, fillMs: 0 });
     cluster.addWorker("a");
     cluster.addWorker("b");
     cluster.submit(
       [
-        { key: "x", deps: [], run: () => 2 },
-        { key: "y", deps: [], run: () => 3 },
-        { key: "z", deps: ["x", "y"], run: ([x, y]) => x * y },
+        { key: "p", deps: [], run: () => 2 },
+        { key: "q", deps: [], run: () => 3 },
+        { key: "pq", deps: ["p", "q"], run: ([p, q]) => p * q },
+        { key: "solo", deps: [], run: () => 1 },
       ],
-      ["z"],
+      ["pq", "solo"],
     );
+    cluster.runToCompletion();
+    expect(cluster.results.get("pq")).toBe(6);
+    expect(cluster.starts.get("q")).toEqual(cluster.starts.get("p"));
+    expect(cluster.starts.get("pq")).toEqual(cluster.starts.get("p"));
+    // A task with no siblings still goes to the least loaded worker.
+    expect(cluster.starts.get("solo")).not.toEqual(cluster.starts.get("p"));
+  });
+
+  it("recomputes results that only the departed worker held", () => {
+    const cluster = new SimulatedCluster({ saturation: 1, fillMs: 0 });
+    cluster.addWorker("a");
+    cluster.addWorker("b");
+    // Submitted apart, so that x and y are not siblings yet and go to different workers.
+    cluster.submit([{ key: "x", deps: [], run: () => 2 }], ["x"]);
+    cluster.submit([{ key: "y", deps: [], run: () => 3 }], ["y"]);
+    cluster.submit([{ key: "z", deps: ["x", "y"], run: ([x, y]) => x * y }], ["z"]);
     const onA = cluster.start("a")!;
     cluster.finish("a", onA);
     const onB = cluster.start("b")!;

@@ -134,7 +134,7 @@ function generate(program: ElementwiseProgram, mode: "store" | AccumulateMode): 
     if (!isDType(input.dtype)) throw new TypeError(`elementwise program input ${k} has unknown dtype ${JSON.stringify(input.dtype)}`);
   });
   if (!Number.isInteger(program.constants.length)) throw new TypeError("elementwise program constants must be an array");
-  const expression = expressionOf(program.root, program);
+  const expression = expressionOf(program.root, program, (k) => `p${k}`);
   const ks = Array.from({ length: n }, (_, k) => k);
   const lines = [
     `"use strict";`,
@@ -149,8 +149,22 @@ function generate(program: ElementwiseProgram, mode: "store" | AccumulateMode): 
     ...ks.map((k) => `const s${k} = nd === 0 ? 0 : st${k}[nd - 1]; let b${k} = 0;`),
     `const idx = new Int32Array(nd);`,
     `let o = 0;`,
+    ...(mode === "sum" ? [`let acc1 = 0, acc2 = 0, acc3 = 0;`] : []),
     `for (let r = 0; r < outer; r++) {`,
-    `  for (let j = 0${ks.map((k) => `, p${k} = b${k}`).join("")}; j < inner; j++${ks.map((k) => `, p${k} += s${k}`).join("")}) {`,
+    `  let j = 0${ks.map((k) => `, p${k} = b${k}`).join("")};`,
+    // A sum keeps four accumulators: one would chain every addition to the one before (four cycles
+    // each), and the loop would wait on that chain rather than on memory.
+    ...(mode === "sum"
+      ? [
+          `  for (; j + 4 <= inner; j += 4${ks.map((k) => `, p${k} += 4 * s${k}`).join("")}) {`,
+          `    acc += ${expressionOf(program.root, program, (k) => `p${k}`)};`,
+          `    acc1 += ${expressionOf(program.root, program, (k) => `p${k} + s${k}`)};`,
+          `    acc2 += ${expressionOf(program.root, program, (k) => `p${k} + 2 * s${k}`)};`,
+          `    acc3 += ${expressionOf(program.root, program, (k) => `p${k} + 3 * s${k}`)};`,
+          `  }`,
+        ]
+      : []),
+    `  for (; j < inner; j++${ks.map((k) => `, p${k} += s${k}`).join("")}) {`,
     `    const v = ${expression};`,
     `    ${FOLD[mode]}`,
     `  }`,
@@ -161,17 +175,17 @@ function generate(program: ElementwiseProgram, mode: "store" | AccumulateMode): 
     `    idx[d] = 0;`,
     `  }`,
     `}`,
-    `return acc;`,
+    mode === "sum" ? `return acc + acc1 + (acc2 + acc3);` : `return acc;`,
   ];
   return new Function("inputs", "strides", "shape", "constants", "out", lines.join("\n")) as CompiledKernel;
 }
 
-/** The JavaScript expression of a node, as a number in the node's dtype. */
-function expressionOf(node: ExprNode, program: ElementwiseProgram): string {
+/** The JavaScript expression of a node, as a number in the node's dtype; input `k` is read at `position(k)`. */
+function expressionOf(node: ExprNode, program: ElementwiseProgram, position: (k: number) => string): string {
   if ("input" in node) {
     const k = node.input;
     if (!Number.isInteger(k) || k < 0 || k >= program.inputs.length) throw new TypeError(`elementwise program reads unknown input ${String(k)}`);
-    return `in${k}[p${k}]`;
+    return `in${k}[${position(k)}]`;
   }
   if ("constant" in node) {
     const c = node.constant;
@@ -182,7 +196,7 @@ function expressionOf(node: ExprNode, program: ElementwiseProgram): string {
   }
   if (!isDType(node.dtype)) throw new TypeError(`elementwise program node "${String(node.op)}" has unknown dtype ${JSON.stringify(node.dtype)}`);
   if (!Array.isArray(node.args)) throw new TypeError(`elementwise program node "${String(node.op)}" has no argument list`);
-  const args = node.args.map((arg) => expressionOf(arg, program));
+  const args = node.args.map((arg) => expressionOf(arg, program, position));
   if (node.op === "astype") {
     if (args.length !== 1) throw new TypeError(`astype takes 1 operand, got ${args.length}`);
     return castExpression(args[0], node.dtype);

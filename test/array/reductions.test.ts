@@ -138,6 +138,27 @@ describe("reductions against a dense reference", () => {
 });
 
 describe("reduction kernels", () => {
+  it("sum a fused expression over rows of every length mod 4, read straight and transposed, as a plain loop does", async () => {
+    const { accumulateProgram } = await import("../../client/array/compile-kernel.js");
+    const random = seededRandom(11);
+    for (const cols of [1, 2, 3, 4, 5, 7, 8, 9]) {
+      const rows = 6;
+      const a = Float64Array.from({ length: rows * cols }, () => random() - 0.5);
+      const b = Float64Array.from({ length: rows * cols }, () => random() - 0.5);
+      const program = {
+        root: { op: "add", dtype: "float64" as const, args: [{ input: 0 }, { op: "multiply", dtype: "float64" as const, args: [{ input: 1 }, { constant: 0 }] }] },
+        inputs: [{ dtype: "float64" as const, axes: [0, 1] }, { dtype: "float64" as const, axes: [1, 0] }],
+        constants: [3],
+        dtype: "float64" as const,
+      };
+      // b is [cols, rows], read transposed.
+      const total = accumulateProgram(program, [rows, cols], [{ data: a, shape: [rows, cols], dtype: "float64" }, { data: b, shape: [cols, rows], dtype: "float64" }], "sum");
+      let expected = 0;
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) expected += a[r * cols + c] + b[c * rows + r] * 3;
+      expect(total).toBeCloseTo(expected, 12);
+    }
+  });
+
   it("refuse a reduction name that is not one of theirs", async () => {
     const { reduceCombine } = await import("../../client/array/kernels/reduction-kernels.js");
     expect(() => reduceCombine("constructor" as never, [{ n: 1, v: Float64Array.of(1) }])).toThrow(/unknown reduction "constructor"/);

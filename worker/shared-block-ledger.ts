@@ -1,6 +1,8 @@
 import type { HeldValues } from "./executor.js";
 import { forEachView, type PoolMessage, type PoolTag, pooledSlotOf } from "./shared-block-pool.js";
 
+const NONE: ReadonlySet<number> = new Set();
+
 /**
  * The main thread's account of a thread pool's shared memory (see `shared-block-pool.ts`): how many
  * held results reference each pooled buffer. When the count of a buffer falls to zero it is sent
@@ -53,7 +55,8 @@ export class SharedBlockLedger implements HeldValues {
     return this.counts.size;
   }
 
-  private idsIn(value: unknown): Set<number> {
+  private idsIn(value: unknown): ReadonlySet<number> {
+    if (value === null || typeof value !== "object") return NONE;
     const ids = new Set<number>();
     forEachView(value, (view) => {
       const pooled = pooledSlotOf(view, this.tag);

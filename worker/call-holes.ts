@@ -1,4 +1,5 @@
 import { Call, isPlainObject } from "../graph/task-spec.js";
+import { lookupTask } from "./task-registry.js";
 
 /**
  * A fused task's inline {@link Call}s, taken out of its arguments so they can cross a thread boundary.
@@ -91,4 +92,13 @@ function setAt(root: unknown[], path: readonly (string | number)[], value: unkno
   let container = root as unknown as Record<string | number, unknown>;
   for (let i = 0; i < path.length - 1; i++) container = container[path[i]] as Record<string | number, unknown>;
   container[path[path.length - 1]] = value;
+}
+
+/**
+ * Whether `fn` and every function of its fused calls borrow their inputs (see
+ * `TaskFunctionOptions.borrowsInputs`): only then may the memory of the task's inputs and scratch be
+ * reused once it returns.
+ */
+export function callsBorrowInputs(fn: string, holes: readonly CallHole[] | null | undefined): boolean {
+  return lookupTask(fn)?.borrowsInputs === true && (holes ?? []).every((hole) => callsBorrowInputs(hole.fn, hole.holes));
 }

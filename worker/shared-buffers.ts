@@ -1,25 +1,24 @@
 import { isPlainObject } from "../graph/task-spec.js";
-
-/** Typed arrays at least this large are moved into shared memory. */
-export const SHARE_THRESHOLD_BYTES = 64 * 1024;
+import { POOLED_FROM_BYTES, sharedBuffer } from "./shared-block-pool.js";
 
 /**
  * Copies large typed arrays in `value` (itself, or nested in arrays and plain objects) into
  * `SharedArrayBuffer`s. Posting a shared buffer to another thread copies nothing, so a result computed
  * in one worker thread is copied once here and then read by the main thread and by any number of
  * dependent tasks in other threads for free — the closest JavaScript gets to Dask's threads sharing
- * one heap.
+ * one heap. Called while the task is accounted for, the copies come from the thread's pool and are
+ * reused once nothing holds them (nothing but weft ever sees them).
  */
 export function shareLargeBuffers(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== "object" || depth > 4) return value;
   if (ArrayBuffer.isView(value)) {
-    if (value.byteLength < SHARE_THRESHOLD_BYTES || value.buffer instanceof SharedArrayBuffer || value instanceof DataView) {
+    if (value.byteLength < POOLED_FROM_BYTES || value.buffer instanceof SharedArrayBuffer || value instanceof DataView) {
       return value;
     }
-    const shared = new SharedArrayBuffer(value.byteLength);
-    new Uint8Array(shared).set(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
-    const View = value.constructor as new (buffer: SharedArrayBuffer) => ArrayBufferView;
-    return new View(shared);
+    const { buffer } = sharedBuffer(value.byteLength);
+    new Uint8Array(buffer, 0, value.byteLength).set(new Uint8Array(value.buffer, value.byteOffset, value.byteLength));
+    const View = value.constructor as new (buffer: SharedArrayBuffer, byteOffset: number, length: number) => ArrayBufferView;
+    return new View(buffer, 0, value.byteLength / (value as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT);
   }
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;

@@ -5,13 +5,12 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { TaskFailure } from "../scheduler/events.js";
 import "./builtin-tasks.js";
-import { fillHoles, type CallHole } from "./call-holes.js";
+import { callsBorrowInputs, fillHoles, type CallHole } from "./call-holes.js";
 import { callFunction } from "./evaluate-task.js";
 import { SharedBlockPool, useSharedBlockPool } from "./shared-block-pool.js";
 import { shareLargeBuffers } from "./shared-buffers.js";
 import { packTables, unpackTables } from "./table-transfer.js";
 import { toTaskFailure } from "./task-failure.js";
-import { lookupTask } from "./task-registry.js";
 import type { BatchDone, FromThread, RunBatch, TaskSettled, ThreadData, ToThread } from "./thread-messages.js";
 
 const port = parentPort!;
@@ -94,15 +93,10 @@ function runBatch(message: RunBatch): void {
     } catch (error) {
       (failures ??= []).push([i, toTaskFailure(error)]);
     }
-    pool.endTask(values[i], borrowsInputs(fn, holes));
+    pool.endTask(values[i], callsBorrowInputs(fn, holes));
     durations[i] = performance.now() - start;
   }
   postDone({ type: "done", batch: message.batch, values, durations, failures, later });
-}
-
-/** Whether the task's function and all its fused calls borrow their inputs (see `TaskFunctionOptions`). */
-function borrowsInputs(fn: string, holes: readonly CallHole[] | null): boolean {
-  return lookupTask(fn)?.borrowsInputs === true && (holes === null || holes.every((hole) => borrowsInputs(hole.fn, hole.holes ?? null)));
 }
 
 function settleLater(batch: number, index: number, value: PromiseLike<unknown>, start: number): void {

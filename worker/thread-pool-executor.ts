@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { cutCalls, type CallHole } from "./call-holes.js";
+import { callsBorrowInputs, cutCalls, type CallHole } from "./call-holes.js";
 import type { ExecutionOutcome, ExecutionRequest, Executor, HeldValues, OutcomeSink } from "./executor.js";
 import { InlineExecutor } from "./inline-executor.js";
 import type { PoolTag } from "./shared-block-pool.js";
@@ -123,7 +123,7 @@ export class ThreadPoolExecutor implements Executor {
       if (threadTask !== undefined) this.pending.push(threadTask);
       else (local ??= []).push(request);
       // A function that may keep its inputs gets memory that is never reused.
-      if (threadTask === undefined || !this.borrows(threadTask)) this.ledger.escape(request.args);
+      if (threadTask === undefined || !callsBorrowInputs(threadTask.fn, threadTask.holes)) this.ledger.escape(request.args);
     }
     if (newModules.length > 0) this.broadcast({ type: "import", modules: newModules });
     this.dispatch();
@@ -148,11 +148,6 @@ export class ThreadPoolExecutor implements Executor {
     if (holes !== undefined && !holes.every((hole) => this.routeHole(hole, newModules))) return undefined;
     const args = packTables(cut.args) as readonly unknown[];
     return holes === undefined ? { request, fn: request.fn, args } : { request, fn: request.fn, args, holes };
-  }
-
-  private borrows(task: ThreadTask): boolean {
-    const borrowsHole = (hole: CallHole): boolean => lookupTask(hole.fn)?.borrowsInputs === true && (hole.holes ?? []).every(borrowsHole);
-    return lookupTask(task.fn)?.borrowsInputs === true && (task.holes ?? []).every(borrowsHole);
   }
 
   private routeHole(hole: CallHole, newModules: string[]): boolean {

@@ -6,6 +6,7 @@ import { RANDOM, randomBlock } from "../../client/array/kernels/random-kernels.j
 import type { ExecutionOutcome, ExecutionRequest, HeldValues } from "../../worker/executor.js";
 import { ThreadPoolExecutor } from "../../worker/thread-pool-executor.js";
 import { bareData } from "../fixtures/array-tasks.js";
+import { fill } from "../fixtures/math-tasks.js";
 
 /** A 400×400 float64 block (1.28 MB): large enough to come from the threads' shared-memory pool. */
 const SHAPE = [400, 400];
@@ -37,7 +38,7 @@ describe("shared memory of the threads executor", () => {
       (outcomes) => {
         for (const outcome of outcomes) waiting.get(outcome.request.key)?.(outcome);
       },
-      { nthreads: 1, imports: [new URL("../fixtures/array-tasks.ts", import.meta.url)] },
+      { nthreads: 1, imports: [new URL("../fixtures/array-tasks.ts", import.meta.url), new URL("../fixtures/math-tasks.ts", import.meta.url)] },
     );
     held = pool.heldValues;
   });
@@ -62,6 +63,15 @@ describe("shared memory of the threads executor", () => {
     // The first block's view now shows the second's numbers: they share memory.
     expect(same(first.data, second.data)).toBe(true);
     expect(same(second.data, expected(2))).toBe(true);
+  });
+
+  it("reuses the shared copy of a large array any function returns, which only weft ever sees", async () => {
+    const first = (await run(fill.taskName, [200_000, 1])) as Float64Array;
+    expect(first.buffer).toBeInstanceOf(SharedArrayBuffer);
+    held.hold(first);
+    held.release(first);
+    await run(fill.taskName, [200_000, 2]);
+    expect(first[0]).toBe(2);
   });
 
   it("never reuses a block while a held result references it", async () => {

@@ -47,7 +47,7 @@ export function chooseWorker(state: CoreState, task: TaskState): WorkerState | u
   return best;
 }
 
-/** Dependents and inputs looked at per root task: enough for blockwise graphs, bounded for wide fan-ins. */
+/** Dependents looked at per root task, and the most inputs a dependent may have to count: enough for blockwise graphs and trees. */
 const SIBLING_SCAN = 8;
 
 /**
@@ -65,7 +65,10 @@ function siblingsWorker(state: CoreState, task: TaskState): WorkerState | undefi
   const dependents = task.dependents;
   for (let d = 0; d < dependents.length && d < SIBLING_SCAN; d++) {
     const inputs = dependents[d].dependencies;
-    for (let i = 0; i < inputs.length && i < SIBLING_SCAN; i++) {
+    // A wide fan-in (a sum over thousands of tasks) gathers from everywhere anyway: no reason to crowd
+    // its inputs onto one worker.
+    if (inputs.length > SIBLING_SCAN) continue;
+    for (let i = 0; i < inputs.length; i++) {
       const sibling = inputs[i];
       if (sibling === task) continue;
       const worker = sibling.processingOn ?? sibling.whoHas[0];

@@ -638,6 +638,19 @@ describe("scheduler core: failures", () => {
     expect(cluster.starts.get("solo")).not.toEqual(cluster.starts.get("p"));
   });
 
+  it("spreads the inputs of a wide fan-in over the workers rather than crowding them as siblings", () => {
+    const cluster = new SimulatedCluster({ saturation: 1, fillMs: 0 });
+    cluster.addWorker("a");
+    cluster.addWorker("b");
+    const leaves = Array.from({ length: 20 }, (_, i) => ({ key: `leaf-${i}`, deps: [] as string[], run: () => i }));
+    cluster.submit([...leaves, { key: "total", deps: leaves.map((leaf) => leaf.key), run: (values: number[]) => values.reduce((a, b) => a + b, 0) }], ["total"]);
+    // One task each (their capacity), where siblings would have put two on one worker and none on the other.
+    expect(cluster.workers.get("a")!.queue).toHaveLength(1);
+    expect(cluster.workers.get("b")!.queue).toHaveLength(1);
+    cluster.runToCompletion();
+    expect(cluster.results.get("total")).toBe(190);
+  });
+
   it("recomputes results that only the departed worker held", () => {
     const cluster = new SimulatedCluster({ saturation: 1, fillMs: 0 });
     cluster.addWorker("a");

@@ -84,7 +84,14 @@ export class Client implements WeftClient {
   async compute<const T extends readonly unknown[]>(...values: T): Promise<{ -readonly [I in keyof T]: Computed<T[I]> }> {
     const computation = collectComputation(values);
     const outputValues = await this.run(computation, false);
-    return computation.results(outputValues) as { -readonly [I in keyof T]: Computed<T[I]> };
+    let results: unknown[] | undefined;
+    try {
+      results = computation.results(outputValues);
+    } finally {
+      // What the program gets keeps its memory; blocks that finalizing copied give theirs back.
+      this.scheduler.settleResults(outputValues, results);
+    }
+    return results as { -readonly [I in keyof T]: Computed<T[I]> };
   }
 
   /**
@@ -95,7 +102,8 @@ export class Client implements WeftClient {
   async persist<const T extends readonly Persistable[]>(...values: T): Promise<T> {
     const client = `persist-${++clientSeq}`;
     const computation = collectComputation(values);
-    await this.run(computation, true, client);
+    // The results stay held by the scheduler; the copies handed to this call are not needed.
+    this.scheduler.settleResults(await this.run(computation, true, client), undefined);
     return values.map((value) => {
       const held = isDelayed(value) ? heldValue(value.key) : value[COLLECTION].held();
       const keys = isDelayed(value) ? [value.key] : value[COLLECTION].keys();
@@ -107,7 +115,10 @@ export class Client implements WeftClient {
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: SubmitArgs<A>): Future<Awaited<R>> {
     const value = submittedCall(fn, args);
     const client = `future-${++clientSeq}`;
-    const computing = this.run(collectComputation([value]), true, client).then(([result]) => result as Awaited<R>);
+    const computing = this.run(collectComputation([value]), true, client).then((results) => {
+      this.scheduler.settleResults(results, results[0]);
+      return results[0] as Awaited<R>;
+    });
     const future = new Future(value, computing, {
       cancel: async () => {
         this.scheduler.release(client, [value.key]);
@@ -135,9 +146,9 @@ export class Client implements WeftClient {
     const { graph, index, outputs } = computation;
     // Graphs of delayed values alone are exact by construction; collections' graphs are validated and culled.
     const collected = index !== undefined;
-    if (this.onProgress === undefined) return runGraph(this.scheduler, graph, outputs, client, { optimize: this.optimize, collected, index, keep });
+    if (this.onProgress === undefined) return runGraph(this.scheduler, graph, outputs, client, { optimize: this.optimize, collected, index, keep, settlesResults: true });
     const progress = this.followProgress(client, this.onProgress);
-    const running = runGraph(this.scheduler, graph, outputs, client, { optimize: this.optimize, collected, index, keep, onSubmitted: progress.submitted });
+    const running = runGraph(this.scheduler, graph, outputs, client, { optimize: this.optimize, collected, index, keep, settlesResults: true, onSubmitted: progress.submitted });
     return running.then(
       (values) => {
         progress.end(true);

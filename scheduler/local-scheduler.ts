@@ -1,6 +1,6 @@
 import type { Key } from "../graph/task-spec.js";
 import "../worker/builtin-tasks.js";
-import type { ExecutionOutcome, ExecutionRequest, Executor } from "../worker/executor.js";
+import type { ExecutionOutcome, ExecutionRequest, Executor, HeldValues } from "../worker/executor.js";
 import { InlineExecutor } from "../worker/inline-executor.js";
 import { sizeOf } from "../worker/size-of.js";
 import { lookupTask } from "../worker/task-registry.js";
@@ -84,9 +84,13 @@ export class LocalScheduler extends SchedulerShell {
     return { isKnownFunction: (name) => lookupTask(name) !== undefined };
   }
 
-  /** Counts of known tasks per state, and the number of held results. */
-  stats(): { tasks: ReturnType<SchedulerCore["counts"]>; heldResults: number } {
-    return { tasks: this.core.counts(), heldResults: this.heldResults };
+  /**
+   * Counts of known tasks per state, the number of held results, and with the threads executor the
+   * buffers of its shared memory (see `SharedBlockLedger`).
+   */
+  stats(): { tasks: ReturnType<SchedulerCore["counts"]>; heldResults: number; sharedMemory?: ReturnType<HeldValues["stats"]> } {
+    const sharedMemory = this.executor.heldValues?.stats();
+    return { tasks: this.core.counts(), heldResults: this.heldResults, ...(sharedMemory && { sharedMemory }) };
   }
 
   /** Stops the executor. Pending computations never complete. */
@@ -143,8 +147,10 @@ export class LocalScheduler extends SchedulerShell {
         case "result":
           this.report(command, () => {
             const value = (command.runSpec as LocalTask | undefined)?.value;
-            // The program may keep it as long as it likes.
-            this.executor.heldValues?.escape(value);
+            const held = this.executor.heldValues;
+            // A client that settles its results holds this one until it does; any other may keep it
+            // as long as it likes.
+            if (held !== undefined) for (const client of command.clients) (this.clients.get(client)?.settlesResults === true ? held.hold : held.escape).call(held, value);
             return value;
           });
           break;
@@ -160,6 +166,14 @@ export class LocalScheduler extends SchedulerShell {
       }
     }
     if (requests !== undefined) this.executor.run(requests);
+  }
+
+  override settleResults(results: readonly unknown[], kept: unknown): void {
+    const held = this.executor.heldValues;
+    if (held === undefined) return;
+    held.escape(kept);
+    // One release per value: a value listed twice (an output asked for twice) was held once.
+    for (const value of new Set(results)) held.release(value);
   }
 
   private hold(task: LocalTask, value: unknown): void {

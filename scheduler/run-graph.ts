@@ -8,7 +8,8 @@ import type { SchedulerShell } from "./scheduler-shell.js";
  * Runs a graph on a scheduler for `client` and resolves with the outputs' values, in `outputs` order;
  * rejects with a `TaskError` (key and original stack) or a `GraphError`. The outputs are released
  * once the values are in hand (or on failure), unless `keep` is set: then the scheduler holds them
- * for `client` until released (what `persist` does).
+ * for `client` until released (what `persist` does). With `settlesResults`, the caller must hand the
+ * values back with `scheduler.settleResults` once done with them (on failure, runGraph does).
  */
 export function runGraph(
   scheduler: SchedulerShell,
@@ -17,6 +18,8 @@ export function runGraph(
   client: ClientId,
   options?: SubmitOptions & {
     readonly keep?: boolean;
+    /** See `SubmissionHandlers.settlesResults`. Default false. */
+    readonly settlesResults?: boolean;
     /** Called with the keys of the tasks submitted, once the graph is accepted (for progress reports). */
     readonly onSubmitted?: (keys: readonly Key[]) => void;
   },
@@ -44,12 +47,14 @@ export function runGraph(
         },
         onError: (key, failure) => {
           finish(true);
+          if (options?.settlesResults === true) scheduler.settleResults([...results.values()], undefined);
           reject(new TaskError(key, failure));
         },
         onRejected: (error) => {
           scheduler.dropClient(client);
           reject(error);
         },
+        settlesResults: options?.settlesResults === true,
       },
       options,
     );

@@ -15,6 +15,12 @@ export interface SubmissionHandlers {
   onError(key: Key, error: TaskFailure): void;
   /** The core refused the submission as a whole (say, a key reused for a different computation). */
   onRejected(error: GraphError): void;
+  /**
+   * Set when the client hands every result it is given back through {@link SchedulerShell.settleResults}
+   * once it is done with it, saying what the program keeps: a local scheduler then reuses the memory
+   * of the rest. Default false: every result is taken to be kept by the program for good.
+   */
+  readonly settlesResults?: boolean;
 }
 
 /**
@@ -136,6 +142,14 @@ export abstract class SchedulerShell {
       this.handling = false;
     }
   }
+
+  /**
+   * Takes back results given to a client that settles them (see `SubmissionHandlers.settlesResults`):
+   * `kept` is what the program holds on to (the values themselves, or what was made of them), and
+   * the memory of what it does not hold may be reused. Nothing to do for a shell whose results arrive
+   * as copies.
+   */
+  settleResults(_results: readonly unknown[], _kept: unknown): void {}
 
   /** Routes the commands that concern clients; true when `command` was one of them. */
   protected report(command: SchedulerCommand, value: () => unknown): boolean {

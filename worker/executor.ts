@@ -27,6 +27,8 @@ export interface HeldValues {
   release(value: unknown): void;
   /** `value` goes where its memory can no longer be accounted for (to the program): never reuse it. */
   escape(value: unknown): void;
+  /** Counts of buffers: held now, given back for reuse and given away, since the start. */
+  stats(): { readonly held: number; readonly returned: number; readonly escaped: number };
 }
 
 /**

@@ -3,6 +3,13 @@ import { forEachView, type PoolMessage, type PoolTag, pooledSlotOf } from "./sha
 
 const NONE: ReadonlySet<number> = new Set();
 
+/** What {@link SharedBlockLedger.stats} reports. */
+export interface SharedMemoryStats {
+  readonly held: number;
+  readonly returned: number;
+  readonly escaped: number;
+}
+
 /**
  * The main thread's account of a thread pool's shared memory (see `shared-block-pool.ts`): how many
  * held results reference each pooled buffer. When the count of a buffer falls to zero it is sent
@@ -15,6 +22,8 @@ export class SharedBlockLedger implements HeldValues {
   private readonly escaped = new Set<number>();
   private outbox = new Map<number, { recycle: number[]; forget: number[] }>();
   private flushQueued = false;
+  private returnedCount = 0;
+  private escapedCount = 0;
 
   constructor(
     private readonly tag: PoolTag,
@@ -35,6 +44,7 @@ export class SharedBlockLedger implements HeldValues {
       this.counts.delete(id);
       // An escaped buffer was forgotten by its thread already.
       if (this.escaped.delete(id)) continue;
+      this.returnedCount++;
       this.queue(id, "recycle");
     }
   }
@@ -44,15 +54,19 @@ export class SharedBlockLedger implements HeldValues {
     if (this.counts.size === 0) return;
     for (const id of this.idsIn(value)) {
       if (this.escaped.has(id)) continue;
+      this.escapedCount++;
       this.queue(id, "forget");
       // Nothing will release a buffer no result holds: remember the escape only while some result does.
       if (this.counts.has(id)) this.escaped.add(id);
     }
   }
 
-  /** Buffers counted as held (for tests and statistics). */
-  get heldBuffers(): number {
-    return this.counts.size;
+  /**
+   * Buffers counted as held now; buffers sent back to their threads for reuse, and buffers given
+   * away for good, since the start.
+   */
+  stats(): SharedMemoryStats {
+    return { held: this.counts.size, returned: this.returnedCount, escaped: this.escapedCount };
   }
 
   private idsIn(value: unknown): ReadonlySet<number> {

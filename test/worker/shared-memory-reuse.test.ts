@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Block } from "../../client/array/block.js";
 import { Client } from "../../client/client.js";
+import { delayed } from "../../client/delayed.js";
 import { uniform } from "../../client/array/random.js";
 import { RANDOM, randomBlock } from "../../client/array/kernels/random-kernels.js";
+import type { LocalScheduler } from "../../scheduler/local-scheduler.js";
 import type { ExecutionOutcome, ExecutionRequest, HeldValues } from "../../worker/executor.js";
 import { ThreadPoolExecutor } from "../../worker/thread-pool-executor.js";
 import { bareData } from "../fixtures/array-tasks.js";
@@ -123,14 +125,35 @@ describe("results of the threads executor given to the program", () => {
   afterAll(() => client.close());
 
   it("stay intact while later computations reuse the threads' memory", async () => {
-    // One block: the result is the block a thread made, not a copy assembled here.
-    const [first] = await client.compute(uniform([500, 500], { chunks: 500, seed: 1 }));
-    const snapshot = Float64Array.from(first.data);
-    for (let seed = 2; seed < 12; seed++) {
-      const [other] = await client.compute(uniform([500, 500], { chunks: 500, seed }).add(1).mul(2));
-      expect(other.data[0]).not.toBe(first.data[0]);
+    // A large typed array made by a task: the program gets the thread's shared copy itself.
+    const [first] = await client.compute(delayed(fill)(200_000, 1));
+    expect(first.buffer).toBeInstanceOf(SharedArrayBuffer);
+    for (let value = 2; value < 12; value++) {
+      const [other] = await client.compute(delayed(fill)(200_000, value));
+      expect(other[0]).toBe(value);
     }
-    expect(same(first.data, snapshot)).toBe(true);
+    expect(first.every((x) => x === 1)).toBe(true);
+  });
+
+  it("give the memory of blocks that finalizing copied back for reuse, and hold none afterwards", async () => {
+    const scheduler = (client as unknown as { scheduler: LocalScheduler }).scheduler;
+    const before = scheduler.stats().sharedMemory!;
+    // Four 2 MB blocks, assembled into one new array for the program.
+    const [result] = await client.compute(uniform([1000, 1000], { chunks: 500, seed: 3 }).add(1));
+    const after = scheduler.stats().sharedMemory!;
+    expect(result.data[0]).toBeGreaterThanOrEqual(1);
+    expect(after.returned - before.returned).toBeGreaterThanOrEqual(4);
+    expect(after.escaped).toBe(before.escaped);
+    expect(after.held).toBe(0);
+  });
+
+  it("give a result the program receives as it is to the program for good", async () => {
+    const scheduler = (client as unknown as { scheduler: LocalScheduler }).scheduler;
+    const before = scheduler.stats().sharedMemory!;
+    await client.compute(delayed(fill)(200_000, 4));
+    const after = scheduler.stats().sharedMemory!;
+    expect(after.escaped - before.escaped).toBe(1);
+    expect(after.held).toBe(0);
   });
 
   it("are the same on every repeat of a computation whose blocks reuse memory", async () => {

@@ -196,14 +196,8 @@ function setState(state: CoreState, task: TaskState, to: TaskStateName): void {
 }
 
 function assign(state: CoreState, task: TaskState, worker: WorkerState): void {
-  const estimate = state.durations.of(task.prefix);
-  task.processingOn = worker;
-  task.estimateMs = estimate;
   task.started = false;
-  task.processingIndex = worker.processing.length;
-  worker.processing.push(task);
-  worker.occupancy += estimate;
-  noteFetches(task, worker);
+  placeOn(state, task, worker);
   state.emit({
     type: "assign",
     key: task.key,
@@ -222,6 +216,11 @@ export function moveToWorker(state: CoreState, task: TaskState, worker: WorkerSt
   const victim = task.processingOn!;
   unassign(task);
   forgetFetches(task, victim);
+  placeOn(state, task, worker);
+}
+
+/** Puts `task` on `worker`'s books: its queue, its occupancy, and the inputs it will fetch. */
+function placeOn(state: CoreState, task: TaskState, worker: WorkerState): void {
   const estimate = state.durations.of(task.prefix);
   task.processingOn = worker;
   task.estimateMs = estimate;

@@ -4,7 +4,8 @@
  * speed: every function walks every element by its N-d index.
  */
 import { expect } from "vitest";
-import type { DenseArray } from "../../client/array/chunked-array.js";
+import type { ChunkedArray, DenseArray } from "../../client/array/chunked-array.js";
+import { fromArray } from "../../client/array/creation.js";
 import { type DType, storageOf } from "../../client/array/dtype.js";
 import { castNumber } from "../../client/array/elementwise-ops.js";
 
@@ -156,4 +157,9 @@ export function expectClose(actual: DenseArray, expected: Dense, relative = 1e-1
     const magnitude = Math.max(Math.abs(want), scale === undefined ? 0 : scale[i]);
     if (!(Math.abs(got - want) <= tolerance * magnitude)) expect.fail(`element ${i}: expected ${want}, got ${got} (relative tolerance ${tolerance})`);
   }
+}
+
+/** `dense` as a chunked array with random, uneven chunks along every axis. */
+export function chunked(dense: Dense, random: () => number): ChunkedArray {
+  return fromArray(dense.data as Float64Array, { shape: dense.shape, dtype: dense.dtype, chunks: dense.shape.map((n) => randomChunks(n, random)) });
 }

@@ -4,7 +4,7 @@ import * as wa from "../../client/array/index.js";
 import { type DType, DTYPES, promote, promoteScalar } from "../../client/array/dtype.js";
 import { ELEMENTWISE_OPS } from "../../client/array/elementwise-ops.js";
 import { evaluateProgram } from "../../client/array/compile-kernel.js";
-import { broadcastMap, type Dense, expectClose, randomChunks, randomDense } from "./dense-reference.js";
+import { broadcastMap, expectClose, randomDense, chunked } from "./dense-reference.js";
 import { seededRandom } from "../support/seeded-random.js";
 
 let client: Client;
@@ -75,10 +75,6 @@ const REFERENCE: Record<string, { result: (dtypes: DType[]) => DType; f: (dtype:
 /** Operations NumPy refuses for some dtypes: not part of the random draw for those. */
 function refused(op: string, dtypes: DType[]): boolean {
   return (op === "subtract" && dtypes.every((d) => d === "bool")) || (op === "negative" && dtypes[0] === "bool");
-}
-
-function chunked(dense: Dense, random: () => number): wa.ChunkedArray {
-  return wa.fromArray(dense.data as Float64Array, { shape: dense.shape, dtype: dense.dtype, chunks: dense.shape.map((n) => randomChunks(n, random)) });
 }
 
 /** A shape that broadcasts against `shape`: some axes set to 1, maybe leading axes dropped. */

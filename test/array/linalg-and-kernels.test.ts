@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "../../client/client.js";
 import * as wa from "../../client/array/index.js";
-import { at, type Dense, expectClose, make, matmul, randomChunks, randomDense, transpose } from "./dense-reference.js";
+import { at, type Dense, expectClose, make, matmul, randomDense, transpose, chunked } from "./dense-reference.js";
 import { seededRandom } from "../support/seeded-random.js";
 import { addBlocks, bareData, blockMatmul, doublePlus, rowSums } from "../fixtures/array-tasks.js";
 
@@ -10,10 +10,6 @@ beforeAll(async () => {
   client = await Client.local({ executor: "sync" });
 });
 afterAll(() => client.close());
-
-function chunked(dense: Dense, random: () => number): wa.ChunkedArray {
-  return wa.fromArray(dense.data as Float64Array, { shape: dense.shape, dtype: dense.dtype, chunks: dense.shape.map((n) => randomChunks(n, random)) });
-}
 
 /** Sum of |a_ik * b_kj| over k: the scale of a matrix product's rounding error. */
 function productScale(a: Dense, b: Dense): ArrayLike<number> {

@@ -3,7 +3,7 @@ import { Client } from "../../client/client.js";
 import * as wa from "../../client/array/index.js";
 import type { DType } from "../../client/array/dtype.js";
 import type { ReductionMode } from "../../client/array/reductions.js";
-import { type Dense, expectClose, randomChunks, randomDense, reduceDense } from "./dense-reference.js";
+import { type Dense, expectClose, randomDense, reduceDense, chunked } from "./dense-reference.js";
 import { seededRandom } from "../support/seeded-random.js";
 
 let client: Client;
@@ -53,10 +53,6 @@ function axisSets(ndim: number): number[][] {
   const sets: number[][] = [];
   for (let mask = 1; mask < 1 << ndim; mask++) sets.push(Array.from({ length: ndim }, (_, d) => d).filter((d) => mask & (1 << d)));
   return sets;
-}
-
-function chunked(dense: Dense, random: () => number): wa.ChunkedArray {
-  return wa.fromArray(dense.data as Float64Array, { shape: dense.shape, dtype: dense.dtype, chunks: dense.shape.map((n) => randomChunks(n, random)) });
 }
 
 /** Sums' errors grow with the magnitudes summed, not with the result: the tolerance scale per output element. */

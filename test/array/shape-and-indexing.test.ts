@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "../../client/client.js";
 import * as wa from "../../client/array/index.js";
 import { resolveSlice } from "../../client/array/slicing.js";
-import { at, type Dense, expectClose, make, randomChunks, randomDense, transpose } from "./dense-reference.js";
+import { at, expectClose, make, randomChunks, randomDense, transpose, chunked } from "./dense-reference.js";
 import { seededRandom } from "../support/seeded-random.js";
 
 let client: Client;
@@ -10,10 +10,6 @@ beforeAll(async () => {
   client = await Client.local({ executor: "sync" });
 });
 afterAll(() => client.close());
-
-function chunked(dense: Dense, random: () => number): wa.ChunkedArray {
-  return wa.fromArray(dense.data as Float64Array, { shape: dense.shape, dtype: dense.dtype, chunks: dense.shape.map((n) => randomChunks(n, random)) });
-}
 
 /** Python's `range(start, stop, step)` resolved on an axis, element positions listed directly. */
 function pythonSlice(length: number, start: number | undefined, stop: number | undefined, step: number): number[] {

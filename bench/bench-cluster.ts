@@ -1,9 +1,9 @@
 import { availableParallelism } from "node:os";
 import { computeDistributed, persistDistributed } from "../client/distributed-compute.js";
 import { DistributedScheduler } from "../scheduler/distributed-scheduler.js";
-import { startRedisServer, type RedisServer } from "../scheduler/redis/private-redis-server.js";
-import { lookupTask } from "../worker/task-registry.js";
-import { jsonLogger } from "../cli/logger.js";
+import { startRedisServer, type RedisServer } from "../protocol/redis/private-redis-server.js";
+import { lookupTask } from "../protocol/task-registry.js";
+import { jsonLogger } from "../protocol/logger.js";
 import { Nanny } from "../worker/nanny.js";
 import type { Persistable } from "../client/collection.js";
 import { noop } from "./bench-tasks.js";

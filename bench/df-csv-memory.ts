@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Table } from "apache-arrow";
 import { readCsv } from "../client/dataframe/read-csv.js";
-import { parseBytes } from "../cli/worker-command.js";
+import { parseBytes } from "../protocol/byte-size.js";
 import { startBenchCluster } from "./bench-cluster.js";
 
 const KEYS = 10_000;

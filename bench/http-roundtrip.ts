@@ -3,9 +3,9 @@ import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { jsonLogger } from "../cli/logger.js";
+import { jsonLogger } from "../protocol/logger.js";
 import { decodeValue } from "../graph/codec.js";
-import { startRedisServer, type RedisServer } from "../scheduler/redis/private-redis-server.js";
+import { startRedisServer, type RedisServer } from "../protocol/redis/private-redis-server.js";
 import { Nanny } from "../worker/nanny.js";
 
 /** Untimed round trips before the timed ones: connections opened, JIT warm, workers' threads started. */

@@ -1,4 +1,4 @@
-import type { TaskCounts } from "../scheduler/job-service.js";
+import type { TaskCounts } from "../protocol/job-api.js";
 
 /**
  * One line showing a job's progress, such as

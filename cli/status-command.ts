@@ -1,4 +1,4 @@
-import type { JobStatus } from "../scheduler/job-service.js";
+import type { JobStatus } from "../protocol/job-api.js";
 import { apiRequest, CONNECTION_USAGE, startApiCommand } from "./api-connection.js";
 import { renderProgressBar } from "./progress-bar.js";
 

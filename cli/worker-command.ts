@@ -3,9 +3,10 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { parseBytes } from "../protocol/byte-size.js";
 import { Nanny } from "../worker/nanny.js";
 import { dataTokenFromEnv, parseCount, parseRedisUrl, redactPassword } from "./command-arguments.js";
-import { isLogLevel, jsonLogger, LOG_LEVELS } from "./logger.js";
+import { isLogLevel, jsonLogger, LOG_LEVELS } from "../protocol/logger.js";
 
 const EXECUTORS = ["threads", "main"] as const;
 
@@ -113,17 +114,6 @@ export async function workerCommand(args: string[]): Promise<number> {
   } finally {
     for (const signal of ["SIGINT", "SIGTERM"] as const) process.off(signal, onSignal);
   }
-}
-
-const UNITS: Readonly<Record<string, number>> = { "": 1, B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KIB: 1024, MIB: 1024 ** 2, GIB: 1024 ** 3 };
-
-/** Bytes from a size such as `512MB`, `2GiB` or `1000000`; null when it is not one. */
-export function parseBytes(text: string): number | null {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const scale = match === null ? undefined : UNITS[match[2].toUpperCase()];
-  if (match === null || scale === undefined) return null;
-  const bytes = Math.round(Number(match[1]) * scale);
-  return bytes > 0 ? bytes : null;
 }
 
 function refuse(message: string): number {

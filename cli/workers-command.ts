@@ -1,4 +1,4 @@
-import type { WorkerInfo } from "../client/http-transport.js";
+import type { WorkerInfo } from "../protocol/job-api.js";
 import { apiRequest, CONNECTION_USAGE, startApiCommand } from "./api-connection.js";
 
 function usage(): string {

@@ -2,7 +2,7 @@ import type { Collection, Persistable } from "./collection.js";
 import { type Delayed, delayed, type Lazy } from "./delayed.js";
 import { Future, isFuture } from "./future.js";
 import { isPlainObject } from "../graph/task-spec.js";
-import type { TaskCounts } from "../scheduler/task-counts.js";
+import type { TaskCounts } from "../protocol/job-api.js";
 
 /** The computed type of a value passed to `compute`: delayed values and collections become their results. */
 export type Computed<T> = T extends Delayed<infer R> ? R : T extends Collection<infer R> ? R : T;

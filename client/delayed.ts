@@ -4,8 +4,8 @@ import { renderSpec, sameSpec } from "../graph/merge.js";
 import type { GraphIndex } from "../graph/order.js";
 import { Call, isPlainObject, Ref, type Graph, type Key, type TaskSpec } from "../graph/task-spec.js";
 import { tokenize } from "../graph/tokenize.js";
-import { GETATTR, GETITEM, IDENTITY } from "../worker/builtin-tasks.js";
-import { registerTask } from "../worker/task-registry.js";
+import { GETATTR, GETITEM, IDENTITY } from "../protocol/builtin-task-names.js";
+import { registerTask } from "../protocol/task-registry.js";
 import { isTaskFunction } from "./task.js";
 
 /**

@@ -3,8 +3,8 @@ import { decodeValue } from "../graph/codec.js";
 import { GraphError, type GraphErrorCode } from "../graph/graph-error.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
 import { encodeWireGraph } from "../graph/wire-graph.js";
-import type { JobEvent, JobStatus } from "../scheduler/job-service.js";
-import { TaskError } from "../scheduler/task-error.js";
+import type { JobEvent, JobStatus, WorkerInfo } from "../protocol/job-api.js";
+import { TaskError } from "../protocol/task-error.js";
 import { readJobEvents } from "./job-event-stream.js";
 
 /** An error reply of the HTTP API that is not a graph or task error: its status, code, message and details. */
@@ -19,19 +19,6 @@ export class HttpApiError extends Error {
   ) {
     super(`${message} (HTTP ${status} ${code})`);
   }
-}
-
-/** A worker as `GET /v1/workers` lists it. */
-export interface WorkerInfo {
-  readonly id: string;
-  readonly nthreads: number;
-  readonly queued: number;
-  readonly running: number;
-  readonly results: number;
-  readonly memoryBytes: number;
-  readonly address: string;
-  readonly pid: number;
-  readonly functions: number;
 }
 
 const GRAPH_ERROR_CODES = new Set<string>(["cycle", "missing-dependency", "unknown-function", "conflicting-spec", "unserializable-argument", "invalid-graph"]);

@@ -12,18 +12,18 @@
 export { Client, type Computed, type LocalClientOptions } from "./client.js";
 export type { Progress, SubmitArgs, WeftClient } from "./client-api.js";
 export { RemoteClient, type RemoteClientOptions } from "./remote-client.js";
-export { HttpApiError, type WorkerInfo } from "./http-transport.js";
+export { HttpApiError } from "./http-transport.js";
 export { asCompleted, CancelledError, Future, gather, isFuture, wait, type FutureStatus, type WaitOptions } from "./future.js";
-export type { JobEvent, JobState, JobStatus, TaskCounts } from "../scheduler/job-service.js";
+export type { GraphJobFailure, JobEvent, JobState, JobStatus, TaskCounts, WorkerInfo } from "../protocol/job-api.js";
 export { compute, configure, defaultClient, persist } from "./default-client.js";
 export { COLLECTION, collectComputation, isCollection, type Collection, type CollectionProtocol, type Computation, type Persistable } from "./collection.js";
 export { collectGraph, Delayed, delayed, isDelayed, type DelayedOptions, type DelayedTuple, type Lazy } from "./delayed.js";
 export { task, isTaskFunction, type TaskDefinitionOptions, type TaskFunction } from "./task.js";
-export { TaskError } from "../scheduler/task-error.js";
+export { TaskError } from "../protocol/task-error.js";
 export { GraphError, type GraphErrorCode } from "../graph/graph-error.js";
 export { Call, Ref, taskSpec, type Graph, type Key, type TaskSpec } from "../graph/task-spec.js";
 export type { OptimizeOptions } from "../graph/optimize.js";
-export type { SchedulerConfig } from "../scheduler/scheduler-config.js";
+export type { SchedulerConfig } from "../scheduler/core/scheduler-config.js";
 export type { LocalExecutorKind } from "../scheduler/local-scheduler.js";
 /** Chunked N-dimensional arrays (also importable as "weft/array"). */
 export * as array from "./array/index.js";

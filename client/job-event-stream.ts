@@ -1,4 +1,4 @@
-import type { JobEvent } from "../scheduler/job-service.js";
+import type { JobEvent } from "../protocol/job-api.js";
 
 /**
  * Reads a job's Server-Sent Events (`GET /v1/jobs/:id/events`) from a response body: each event's

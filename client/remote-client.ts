@@ -1,10 +1,10 @@
 import type { Key } from "../graph/task-spec.js";
-import type { JobEvent } from "../scheduler/job-service.js";
+import type { JobEvent, WorkerInfo } from "../protocol/job-api.js";
 import { submittedCall, type Computed, type Progress, type SubmitArgs, type WeftClient } from "./client-api.js";
 import { COLLECTION, collectComputation, type Computation, type Persistable } from "./collection.js";
 import { heldValue, isDelayed, type Lazy } from "./delayed.js";
 import { Future, gather } from "./future.js";
-import { HttpTransport, type WorkerInfo } from "./http-transport.js";
+import { HttpTransport } from "./http-transport.js";
 
 /** Options of `Client.connect`. */
 export interface RemoteClientOptions {

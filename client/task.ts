@@ -1,5 +1,5 @@
 import { pathToFileURL } from "node:url";
-import { registerTask, type TaskFunctionOptions } from "../worker/task-registry.js";
+import { registerTask, type TaskFunctionOptions } from "../protocol/task-registry.js";
 
 /** A function registered under a name, so graphs can call it on any executor. */
 export type TaskFunction<A extends unknown[] = never[], R = unknown> = ((...args: A) => R) & {

@@ -1,17 +1,18 @@
 import type { Redis } from "ioredis";
 import type { Key } from "../graph/task-spec.js";
-import { DataClient } from "../worker/data-client.js";
-import { encodeTaskMessage, type InputSource } from "../worker/task-message.js";
-import { decodeReports } from "../worker/task-report.js";
-import { encodeWorkerMessage } from "../worker/worker-message.js";
-import type { SchedulerCommand } from "./commands.js";
-import type { ClientId, TaskFailure, WorkerId } from "./events.js";
+import { DataClient } from "../protocol/data-client.js";
+import { encodeTaskMessage, type InputSource } from "../protocol/task-message.js";
+import { decodeReports } from "../protocol/task-report.js";
+import { encodeWorkerMessage } from "../protocol/worker-message.js";
+import type { SchedulerCommand } from "./core/commands.js";
+import type { ClientId, WorkerId } from "../protocol/ids.js";
+import type { TaskFailure } from "../protocol/task-failure.js";
 import type { LocalTask } from "./local-task.js";
 import type { SubmissionChecks } from "./prepare-submission.js";
-import { connectRedis } from "./redis/connect-redis.js";
-import { ControlPlane, parseEventFields, type QueuedTask, type RegisteredWorker } from "./redis/control-plane.js";
-import type { SchedulerConfig } from "./scheduler-config.js";
-import type { WorkerLoad } from "./scheduler-core.js";
+import { connectRedis } from "../protocol/redis/connect-redis.js";
+import { ControlPlane, parseEventFields, type QueuedTask, type RegisteredWorker } from "../protocol/redis/control-plane.js";
+import type { SchedulerConfig } from "./core/scheduler-config.js";
+import type { WorkerLoad } from "./core/scheduler-core.js";
 import { SchedulerShell } from "./scheduler-shell.js";
 
 /** A task's outcome as a worker reported it, for {@link DistributedScheduler.onReport}. */

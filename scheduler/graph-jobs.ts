@@ -3,8 +3,9 @@ import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from "bullmq
 import type { Redis } from "ioredis";
 import { decodeGraph, decodeValue, encodeGraph, encodeValue } from "../graph/codec.js";
 import type { Graph, Key } from "../graph/task-spec.js";
-import type { TaskFailure } from "./events.js";
-import { TaskError } from "./task-error.js";
+import type { GraphJobFailure } from "../protocol/job-api.js";
+import type { TaskFailure } from "../protocol/task-failure.js";
+import { TaskError } from "../protocol/task-error.js";
 
 /** Name of the BullMQ queue graphs are submitted on. */
 export const GRAPH_JOBS_QUEUE = "graphs";
@@ -15,20 +16,6 @@ export interface GraphJobData {
   readonly outputs: readonly Key[];
   /** Keep the outputs' results on the workers after the job, until the job is released. Default false. */
   readonly keep?: boolean;
-}
-
-/**
- * Why a job failed, written to the job's log as JSON (one line, prefixed {@link FAILURE_LOG_PREFIX})
- * so that the task's key and remote stack outlive the scheduler that saw them.
- */
-export interface GraphJobFailure {
-  /** `task-failed`, `cancelled`, or a `GraphError` code. */
-  readonly error: string;
-  readonly message: string;
-  /** For a task failure: the key that could not be computed. */
-  readonly key?: Key;
-  /** For a task failure: the error as thrown on the worker (class name, message, stack, blamed input). */
-  readonly task?: TaskFailure;
 }
 
 /** Prefix of the log line holding a job's {@link GraphJobFailure}. */

@@ -1,51 +1,23 @@
 import type { Job } from "bullmq";
 import type { Graph, Key } from "../graph/task-spec.js";
 import type { DistributedScheduler, TaskReportSummary } from "./distributed-scheduler.js";
-import type { TaskFailure } from "./events.js";
+import type { GraphJobFailure, JobEvent, JobState, JobStatus, TaskCounts } from "../protocol/job-api.js";
 import {
   decodeResults,
   failureOf,
   JobCancelledError,
   newJobId,
   type GraphJobData,
-  type GraphJobFailure,
   type GraphJobResult,
   type GraphJobs,
 } from "./graph-jobs.js";
 import { runGraph } from "./run-graph.js";
-import { countTasks, type TaskCounts } from "./task-counts.js";
-
-export type { TaskCounts } from "./task-counts.js";
-
-/** Where a job is: queued, running on a scheduler, or finished one way or another. */
-export type JobState = "waiting" | "running" | "completed" | "failed" | "cancelled";
-
-/** A job's status: what `GET /v1/jobs/:id` returns. Times are Unix milliseconds. */
-export interface JobStatus {
-  readonly id: string;
-  readonly state: JobState;
-  readonly outputs: readonly Key[];
-  /** Counts of the job's tasks (after optimization); undefined when this scheduler did not run it. */
-  readonly tasks: TaskCounts | undefined;
-  readonly submittedAt: number;
-  readonly startedAt: number | undefined;
-  readonly finishedAt: number | undefined;
-  /** Time from submission to the end, or to now while it runs. */
-  readonly elapsedMs: number;
-  readonly error: GraphJobFailure | undefined;
-}
+import { countTasks } from "./task-counts.js";
 
 /** A finished job's outcome. */
 export type JobOutcome =
   | { readonly state: "completed"; readonly outputs: readonly Key[]; readonly values: readonly unknown[] }
   | { readonly state: "failed" | "cancelled"; readonly outputs: readonly Key[]; readonly failure: GraphJobFailure };
-
-/** What a job's event stream carries. */
-export type JobEvent =
-  | { readonly type: "progress"; readonly tasks: TaskCounts }
-  | { readonly type: "task-finished"; readonly key: Key; readonly worker: string; readonly durationMs: number }
-  | { readonly type: "task-erred"; readonly key: Key; readonly worker: string; readonly error: TaskFailure }
-  | { readonly type: "done"; readonly state: JobState; readonly error?: GraphJobFailure };
 
 /** Options of {@link JobService}. */
 export interface JobServiceOptions {

@@ -1,15 +1,15 @@
 import type { Key } from "../graph/task-spec.js";
-import "../worker/builtin-tasks.js";
-import type { ExecutionOutcome, ExecutionRequest, Executor, HeldValues } from "../worker/executor.js";
-import { InlineExecutor } from "../worker/inline-executor.js";
-import { sizeOf } from "../worker/size-of.js";
-import { lookupTask } from "../worker/task-registry.js";
-import { ThreadPoolExecutor } from "../worker/thread-pool-executor.js";
-import type { SchedulerCommand } from "./commands.js";
+import "../executor/builtin-tasks.js";
+import type { ExecutionOutcome, ExecutionRequest, Executor, HeldValues } from "../executor/executor.js";
+import { InlineExecutor } from "../executor/inline-executor.js";
+import { sizeOf } from "../executor/size-of.js";
+import { lookupTask } from "../protocol/task-registry.js";
+import { ThreadPoolExecutor } from "../executor/thread-pool-executor.js";
+import type { SchedulerCommand } from "./core/commands.js";
 import type { LocalTask } from "./local-task.js";
 import type { SubmissionChecks } from "./prepare-submission.js";
-import type { SchedulerConfig } from "./scheduler-config.js";
-import type { SchedulerCore } from "./scheduler-core.js";
+import type { SchedulerConfig } from "./core/scheduler-config.js";
+import type { SchedulerCore } from "./core/scheduler-core.js";
 import { SchedulerShell } from "./scheduler-shell.js";
 
 /** Which executor runs the tasks of a local scheduler. */

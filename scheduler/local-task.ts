@@ -1,7 +1,7 @@
 import type { Key, Ref, TaskSpec } from "../graph/task-spec.js";
 import { replaceRefsInArray } from "../graph/task-spec.js";
-import type { ExecutionRequest } from "../worker/executor.js";
-import type { SubmittedTask } from "./events.js";
+import type { ExecutionRequest } from "../executor/executor.js";
+import type { SubmittedTask } from "./core/events.js";
 
 /**
  * One task of the local scheduler, in every role it plays: the task submitted to the core (its own

@@ -4,7 +4,8 @@ import { orderWithIndex, type GraphIndex } from "../graph/order.js";
 import { sameSpec } from "../graph/merge.js";
 import type { Key, ReadonlyGraph, TaskSpec } from "../graph/task-spec.js";
 import { validateGraph } from "../graph/validate.js";
-import type { ClientId, GraphSubmitted } from "./events.js";
+import type { GraphSubmitted } from "./core/events.js";
+import type { ClientId } from "../protocol/ids.js";
 import { LocalTask } from "./local-task.js";
 
 /** Options of {@link prepareSubmission}. */

@@ -1,6 +1,6 @@
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
-import { TaskError } from "./task-error.js";
-import type { ClientId } from "./events.js";
+import { TaskError } from "../protocol/task-error.js";
+import type { ClientId } from "../protocol/ids.js";
 import type { SubmitOptions } from "./prepare-submission.js";
 import type { SchedulerShell } from "./scheduler-shell.js";
 

@@ -1,6 +1,6 @@
 import type { Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { connectRedis } from "./redis/connect-redis.js";
+import { connectRedis } from "../protocol/redis/connect-redis.js";
 import { DistributedScheduler, type DistributedSchedulerOptions } from "./distributed-scheduler.js";
 import { GraphJobs, processGraphJobs, type GraphJobsWorkerOptions } from "./graph-jobs.js";
 import { startHttpApi, type HttpApi, type HttpApiOptions } from "./http/http-api.js";

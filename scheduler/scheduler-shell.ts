@@ -1,13 +1,15 @@
 import { GraphError } from "../graph/graph-error.js";
 import { sameSpec } from "../graph/merge.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
-import type { SchedulerCommand } from "./commands.js";
-import type { ClientId, SchedulerEvent, TaskFailure, WorkerId } from "./events.js";
+import type { SchedulerCommand } from "./core/commands.js";
+import type { SchedulerEvent } from "./core/events.js";
+import type { ClientId, WorkerId } from "../protocol/ids.js";
+import type { TaskFailure } from "../protocol/task-failure.js";
 import type { LocalTask } from "./local-task.js";
 import { prepareSubmission, type SubmissionChecks, type SubmitOptions } from "./prepare-submission.js";
-import type { SchedulerConfig } from "./scheduler-config.js";
-import { SchedulerCore } from "./scheduler-core.js";
-import type { TaskStateName } from "./task-state.js";
+import type { SchedulerConfig } from "./core/scheduler-config.js";
+import { SchedulerCore } from "./core/scheduler-core.js";
+import type { TaskStateName } from "./core/task-state.js";
 
 /** Where a submission's outcomes go, key by key. */
 export interface SubmissionHandlers {

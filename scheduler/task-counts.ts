@@ -1,17 +1,6 @@
 import type { Key } from "../graph/task-spec.js";
-import type { TaskStateName } from "./task-state.js";
-
-/** How many of a job's tasks are in each state. */
-export interface TaskCounts {
-  readonly total: number;
-  readonly waiting: number;
-  readonly queued: number;
-  readonly processing: number;
-  readonly finished: number;
-  readonly erred: number;
-  /** Known but not needed now: a task whose result was dropped, or whose job ended before it ran. */
-  readonly released: number;
-}
+import type { TaskCounts } from "../protocol/job-api.js";
+import type { TaskStateName } from "./core/task-state.js";
 
 /**
  * Counts a computation's tasks: those reported on (finished or erred) by that report, the others by

@@ -3,7 +3,7 @@ import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Key } from "../graph/task-spec.js";
-import { encodeFrame } from "./data-frames.js";
+import { encodeFrame } from "../protocol/data-frames.js";
 import type { ResultStore } from "./result-store.js";
 
 /** Options of {@link DataServer.start}. */

@@ -1,9 +1,9 @@
 import type { Key } from "../graph/task-spec.js";
-import type { WorkerId } from "../scheduler/events.js";
-import type { DataClient } from "./data-client.js";
-import type { DecodedFrame } from "./data-frames.js";
+import type { WorkerId } from "../protocol/ids.js";
+import type { DataClient } from "../protocol/data-client.js";
+import type { DecodedFrame } from "../protocol/data-frames.js";
 import type { ResultStore } from "./result-store.js";
-import type { InputSource } from "./task-message.js";
+import type { InputSource } from "../protocol/task-message.js";
 
 /** The inputs of a task, or the ones that could not be had from the workers said to hold them. */
 export type GatheredInputs =

@@ -3,8 +3,8 @@ import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { jsonLogger, type Logger, type LogLevel } from "../cli/logger.js";
-import type { WorkerId } from "../scheduler/events.js";
+import { jsonLogger, type Logger, type LogLevel } from "../protocol/logger.js";
+import type { WorkerId } from "../protocol/ids.js";
 
 /**
  * Environment variable through which the nanny hands a worker process its options, as JSON. Not argv:

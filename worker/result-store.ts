@@ -1,6 +1,6 @@
 import type { Key } from "../graph/task-spec.js";
-import type { HeldValues } from "./executor.js";
-import { sizeOf } from "./size-of.js";
+import type { HeldValues } from "../executor/executor.js";
+import { sizeOf } from "../executor/size-of.js";
 
 /** A result a worker holds, with its size as reported to the scheduler. */
 export interface StoredResult {

@@ -1,11 +1,11 @@
 import { checkSerializable } from "../graph/codec.js";
 import { type Key, replaceRefsInArray } from "../graph/task-spec.js";
-import type { DataClient } from "./data-client.js";
-import type { ExecutionOutcome, ExecutionRequest, Executor, OutcomeSink } from "./executor.js";
+import type { DataClient } from "../protocol/data-client.js";
+import type { ExecutionOutcome, ExecutionRequest, Executor, OutcomeSink } from "../executor/executor.js";
 import { type FetchOutcome, gatherInputs } from "./input-gatherer.js";
 import type { ResultStore } from "./result-store.js";
-import type { TaskMessage } from "./task-message.js";
-import type { TaskReport } from "./task-report.js";
+import type { TaskMessage } from "../protocol/task-message.js";
+import type { TaskReport } from "../protocol/task-report.js";
 
 /** Options of {@link TaskRunner}. */
 export interface TaskRunnerOptions {

@@ -7,7 +7,7 @@
  * malformed; 3 when the scheduler declared the worker dead (frozen, cut off), so that the nanny starts
  * a fresh one under a new id.
  */
-import { isLogLevel, jsonLogger, type Logger } from "../cli/logger.js";
+import { isLogLevel, jsonLogger, type Logger } from "../protocol/logger.js";
 import { WORKER_OPTIONS_ENV, type WorkerLaunchOptions } from "./nanny.js";
 import { WorkerProcess } from "./worker-process.js";
 

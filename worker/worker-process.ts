@@ -3,25 +3,23 @@ import { availableParallelism, hostname } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { Key } from "../graph/task-spec.js";
-import type { WorkerId } from "../scheduler/events.js";
-import { connectRedis } from "../scheduler/redis/connect-redis.js";
-import { ControlPlane, DEFAULT_HEARTBEAT_TTL_MS, MAX_TAKE_BATCH } from "../scheduler/redis/control-plane.js";
-import "./builtin-tasks.js";
-// Array kernels (weft.array.*) run on every worker without --import.
-import "../client/array/kernels/index.js";
-// Dataframe kernels, so dataframe graphs run on any worker without --import.
-import "../client/dataframe/tasks.js";
-import { DataClient } from "./data-client.js";
+import type { WorkerId } from "../protocol/ids.js";
+import { connectRedis } from "../protocol/redis/connect-redis.js";
+import { ControlPlane, DEFAULT_HEARTBEAT_TTL_MS, MAX_TAKE_BATCH } from "../protocol/redis/control-plane.js";
+import "../executor/builtin-tasks.js";
+// Every built-in kernel family, so array and dataframe graphs run on any worker without --import.
+import "../kernels/index.js";
+import { DataClient } from "../protocol/data-client.js";
 import { DataServer } from "./data-server.js";
-import type { Executor } from "./executor.js";
-import { InlineExecutor } from "./inline-executor.js";
+import type { Executor } from "../executor/executor.js";
+import { InlineExecutor } from "../executor/inline-executor.js";
 import { ResultStore } from "./result-store.js";
-import { decodeTaskMessage } from "./task-message.js";
-import { encodeReports, type TaskReport } from "./task-report.js";
+import { decodeTaskMessage } from "../protocol/task-message.js";
+import { encodeReports, type TaskReport } from "../protocol/task-report.js";
 import { TaskRunner } from "./task-runner.js";
-import { registeredTaskNames } from "./task-registry.js";
-import { ThreadPoolExecutor } from "./thread-pool-executor.js";
-import { decodeWorkerMessage } from "./worker-message.js";
+import { registeredTaskNames } from "../protocol/task-registry.js";
+import { ThreadPoolExecutor } from "../executor/thread-pool-executor.js";
+import { decodeWorkerMessage } from "../protocol/worker-message.js";
 
 /** Work taken ahead of free threads, in ms of estimated run time per thread. */
 const PREFETCH_MS = 5;

@@ -1,9 +1,9 @@
 import { COLLECTION, type Collection, type CollectionProtocol } from "../collection.js";
 import type { Key, ReadonlyGraph, TaskSpec } from "../../graph/task-spec.js";
-import { type Block } from "./block.js";
-import { type Chunks, type ChunksSpec, blockIndices, gridShape, sizeOf } from "./chunks.js";
-import type { DType } from "./dtype.js";
-import { assembleDense } from "./kernels/assemble-kernels.js";
+import { type Block } from "../../kernels/array/block.js";
+import { type Chunks, type ChunksSpec, blockIndices, gridShape, sizeOf } from "../../kernels/array/chunks.js";
+import type { DType } from "../../kernels/array/dtype.js";
+import { assembleDense } from "../../kernels/array/assemble-kernels.js";
 import type { Term } from "./term.js";
 import { astype, elementwise, materializeTerm, type Operand } from "./elementwise.js";
 import { matmul } from "./linalg.js";

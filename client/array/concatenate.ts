@@ -1,8 +1,8 @@
 /** Joining arrays: `concatenate` along an existing axis, `stack` along a new one. */
 import { tokenize } from "../../graph/tokenize.js";
 import { ChunkedArray } from "./chunked-array.js";
-import { blockIndices, gridShape, linearIndex, refineChunks } from "./chunks.js";
-import { promote } from "./dtype.js";
+import { blockIndices, gridShape, linearIndex, refineChunks } from "../../kernels/array/chunks.js";
+import { promote } from "../../kernels/array/dtype.js";
 import { astype } from "./elementwise.js";
 import { rechunk } from "./rechunk.js";
 import { expandDims } from "./reshape.js";

@@ -2,15 +2,15 @@
  * Making arrays: from data in memory, from constants and ranges, from delayed values. Every block is
  * a task; data given in memory is cut into blocks once, when the array is made.
  */
-import { IDENTITY } from "../../worker/builtin-tasks.js";
+import { IDENTITY } from "../../protocol/builtin-task-names.js";
 import { taskSpec, Ref, type Graph, type Key } from "../../graph/task-spec.js";
 import { tokenize } from "../../graph/tokenize.js";
 import { collectGraph, type Delayed, isDelayed } from "../delayed.js";
-import { type Block, copyBox } from "./block.js";
+import { type Block, copyBox } from "../../kernels/array/block.js";
 import { ChunkedArray, blockKey } from "./chunked-array.js";
-import { blockIndices, type ChunksSpec, gridShape, normalizeChunks, offsetsOf, sizeOf } from "./chunks.js";
-import { checkDType, type DType, dtypeOfTypedArray, type TypedArray, storageOf } from "./dtype.js";
-import { FROM_VALUE, FULL, RANGE, toBlock } from "./kernels/creation-kernels.js";
+import { blockIndices, type ChunksSpec, gridShape, normalizeChunks, offsetsOf, sizeOf } from "../../kernels/array/chunks.js";
+import { checkDType, type DType, dtypeOfTypedArray, type TypedArray, storageOf } from "../../kernels/array/dtype.js";
+import { FROM_VALUE, FULL, RANGE, toBlock } from "../../kernels/array/creation-kernels.js";
 
 /** Options shared by the creation functions. */
 export interface CreationOptions {

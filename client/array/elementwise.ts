@@ -6,11 +6,11 @@
 import { taskSpec, Ref, type Graph } from "../../graph/task-spec.js";
 import { tokenize } from "../../graph/tokenize.js";
 import { type BlockLayer, ChunkedArray, blockKey, type GraphSource } from "./chunked-array.js";
-import { blockIndices, type Chunks, gridShape, refineChunks, blockShape, linearIndex } from "./chunks.js";
-import type { ElementwiseProgram, ExprNode, ProgramInput } from "./compile-kernel.js";
-import { type DType, isInteger, promote, promoteScalar } from "./dtype.js";
-import { castNumber, elementwiseOp } from "./elementwise-ops.js";
-import { ELEMENTWISE } from "./kernels/elementwise-kernels.js";
+import { blockIndices, type Chunks, gridShape, refineChunks, blockShape, linearIndex } from "../../kernels/array/chunks.js";
+import type { ElementwiseProgram, ExprNode, ProgramInput } from "../../kernels/array/compile-kernel.js";
+import { type DType, isInteger, promote, promoteScalar } from "../../kernels/array/dtype.js";
+import { castNumber, elementwiseOp } from "../../kernels/array/elementwise-ops.js";
+import { ELEMENTWISE } from "../../kernels/array/elementwise-kernels.js";
 import { rechunk } from "./rechunk.js";
 import { isIdentityLeaf, type LeafTerm, leafOf, mapLeaves, padAxes, type Term } from "./term.js";
 

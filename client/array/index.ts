@@ -11,18 +11,18 @@
  * const [m] = await client.compute(x.add(x.T).mean()); // { data: Float64Array [≈1], shape: [], dtype: "float64" }
  * ```
  */
-import "./kernels/index.js";
+import "../../kernels/array/index.js";
 import * as random from "./random.js";
 
 export { ChunkedArray, type DenseArray } from "./chunked-array.js";
-export type { Block } from "./block.js";
-export { type Chunks, type ChunksSpec, normalizeChunks } from "./chunks.js";
-export { type DType, DTYPES, promote, type TypedArray } from "./dtype.js";
+export type { Block } from "../../kernels/array/block.js";
+export { type Chunks, type ChunksSpec, normalizeChunks } from "../../kernels/array/chunks.js";
+export { type DType, DTYPES, promote, type TypedArray } from "../../kernels/array/dtype.js";
 export { arange, fromArray, fromDelayed, full, linspace, ones, zeros, type ArangeOptions, type CreationOptions } from "./creation.js";
 export { random };
 export type { RandomOptions } from "./random.js";
 export { astype, broadcastShapes, elementwise, type Operand } from "./elementwise.js";
-export { ELEMENTWISE_OPS } from "./elementwise-ops.js";
+export { ELEMENTWISE_OPS } from "../../kernels/array/elementwise-ops.js";
 export * from "./math.js";
 export { reduce, DEFAULT_SPLIT_EVERY, type ReductionMode, type ReductionOptions } from "./reductions.js";
 export { getItem, slice, type Index, type Slice } from "./slicing.js";

@@ -2,10 +2,10 @@
 import { Ref, taskSpec, type Graph } from "../../graph/task-spec.js";
 import { tokenize } from "../../graph/tokenize.js";
 import { ChunkedArray, blockKey } from "./chunked-array.js";
-import { blockIndices, gridShape, linearIndex, refineChunks } from "./chunks.js";
-import { promote } from "./dtype.js";
+import { blockIndices, gridShape, linearIndex, refineChunks } from "../../kernels/array/chunks.js";
+import { promote } from "../../kernels/array/dtype.js";
 import { astype, elementwise } from "./elementwise.js";
-import { MATMUL } from "./kernels/linalg-kernels.js";
+import { MATMUL } from "../../kernels/array/linalg-kernels.js";
 import { rechunk } from "./rechunk.js";
 import { reduce } from "./reductions.js";
 import { expandDims, transpose } from "./reshape.js";

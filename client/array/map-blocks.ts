@@ -6,8 +6,8 @@ import { Ref, taskSpec, type Graph, type Key } from "../../graph/task-spec.js";
 import { tokenize } from "../../graph/tokenize.js";
 import { isTaskFunction, type TaskFunction } from "../task.js";
 import { ChunkedArray, blockKey } from "./chunked-array.js";
-import { blockIndices, type ChunksSpec, gridShape, linearIndex, normalizeChunks, sameChunks } from "./chunks.js";
-import { checkDType, type DType } from "./dtype.js";
+import { blockIndices, type ChunksSpec, gridShape, linearIndex, normalizeChunks, sameChunks } from "../../kernels/array/chunks.js";
+import { checkDType, type DType } from "../../kernels/array/dtype.js";
 import { rechunk } from "./rechunk.js";
 
 /** A function registered with `task()` that takes blocks (and extra arguments) and returns a block. */

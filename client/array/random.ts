@@ -6,10 +6,10 @@
 import { taskSpec, type Graph, type Key } from "../../graph/task-spec.js";
 import { tokenize } from "../../graph/tokenize.js";
 import { ChunkedArray, blockKey } from "./chunked-array.js";
-import { blockIndices, type ChunksSpec, gridShape, normalizeChunks, offsetsOf } from "./chunks.js";
+import { blockIndices, type ChunksSpec, gridShape, normalizeChunks, offsetsOf } from "../../kernels/array/chunks.js";
 import { checkShape } from "./creation.js";
-import type { DType } from "./dtype.js";
-import { type Distribution, RANDOM } from "./kernels/random-kernels.js";
+import type { DType } from "../../kernels/array/dtype.js";
+import { type Distribution, RANDOM } from "../../kernels/array/random-kernels.js";
 
 /** Options of the random functions. */
 export interface RandomOptions {

@@ -1,5 +1,5 @@
 import { ChunkedArray } from "./chunked-array.js";
-import { type ChunksSpec, normalizeChunks, sameChunks } from "./chunks.js";
+import { type ChunksSpec, normalizeChunks, sameChunks } from "../../kernels/array/chunks.js";
 import { select } from "./selection.js";
 
 /**

@@ -7,13 +7,13 @@
 import { Ref, taskSpec, type Graph, type Key } from "../../graph/task-spec.js";
 import { tokenize } from "../../graph/tokenize.js";
 import { ChunkedArray, blockKey, type GraphSource } from "./chunked-array.js";
-import { blockIndices, blockShape, gridShape, linearIndex, offsetsOf } from "./chunks.js";
-import { type DType, sumDType } from "./dtype.js";
+import { blockIndices, blockShape, gridShape, linearIndex, offsetsOf } from "../../kernels/array/chunks.js";
+import { type DType, sumDType } from "../../kernels/array/dtype.js";
 import { compileTerm, leafRefs } from "./elementwise.js";
-import { REDUCE_COMBINE, REDUCE_FINALIZE, REDUCE_PARTIAL, type ReductionMode } from "./kernels/reduction-kernels.js";
+import { REDUCE_COMBINE, REDUCE_FINALIZE, REDUCE_PARTIAL, type ReductionMode } from "../../kernels/array/reduction-kernels.js";
 import { isIdentityLeaf } from "./term.js";
 
-export type { ReductionMode } from "./kernels/reduction-kernels.js";
+export type { ReductionMode } from "../../kernels/array/reduction-kernels.js";
 
 /** Options of the reductions. */
 export interface ReductionOptions {

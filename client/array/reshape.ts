@@ -2,8 +2,8 @@
 import { Ref, taskSpec, type Graph, type Key } from "../../graph/task-spec.js";
 import { tokenize } from "../../graph/tokenize.js";
 import { ChunkedArray, blockKey, eachBlock } from "./chunked-array.js";
-import { blockIndices, blockShape, gridShape, offsetsOf, sizeOf } from "./chunks.js";
-import { RESHAPE_BLOCK } from "./kernels/assemble-kernels.js";
+import { blockIndices, blockShape, gridShape, offsetsOf, sizeOf } from "../../kernels/array/chunks.js";
+import { RESHAPE_BLOCK } from "../../kernels/array/assemble-kernels.js";
 import { rechunk } from "./rechunk.js";
 import { leafOf, permuteAxes } from "./term.js";
 

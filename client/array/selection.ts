@@ -6,8 +6,8 @@
 import { Ref, taskSpec, type Graph, type Key } from "../../graph/task-spec.js";
 import { tokenize } from "../../graph/tokenize.js";
 import { ChunkedArray, blockKey } from "./chunked-array.js";
-import { blockIndices, gridShape, linearIndex, offsetsOf } from "./chunks.js";
-import { ASSEMBLE, type Piece } from "./kernels/assemble-kernels.js";
+import { blockIndices, gridShape, linearIndex, offsetsOf } from "../../kernels/array/chunks.js";
+import { ASSEMBLE, type Piece } from "../../kernels/array/assemble-kernels.js";
 
 /** What a selection takes along one input axis: `count` elements from `start`, `step` apart. */
 export interface AxisSelection {

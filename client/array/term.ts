@@ -5,7 +5,7 @@
  * expression's output along the axes it maps, so output block `[i, j]` reads one block per leaf.
  */
 import type { ChunkedArray } from "./chunked-array.js";
-import type { DType } from "./dtype.js";
+import type { DType } from "../../kernels/array/dtype.js";
 
 /** A leaf: array `array` read through `axes` (per output axis, the array axis along it, or -1). */
 export interface LeafTerm {

@@ -1,13 +1,13 @@
 import { statSync } from "node:fs";
 import { Table } from "apache-arrow";
 import type { Graph } from "../../graph/task-spec.js";
-import { schemaOfTable, type ColumnSchema } from "./column.js";
+import { schemaOfTable, type ColumnSchema } from "../../kernels/dataframe/column.js";
 import { DataFrame } from "./dataframe.js";
 import { addTask, layerName, partitionKey } from "./frame-graph.js";
 import { expandPaths } from "./glob-paths.js";
 import type { Scalar } from "./scalar.js";
 import { writePartitions } from "./write-partitions.js";
-import { openReader, READ_IPC, WRITE_IPC } from "./ipc-kernel.js";
+import { openReader, READ_IPC, WRITE_IPC } from "../../kernels/dataframe/ipc-kernel.js";
 
 /**
  * Arrow IPC files (the Feather v2 format): a partition per record batch (see `ipc-kernel.ts`).

@@ -1,9 +1,9 @@
 import { isPlainObject } from "../../graph/task-spec.js";
 import { blockwise, unionInFrameOrder } from "./blockwise.js";
-import type { ColumnSchema } from "./column.js";
+import type { ColumnSchema } from "../../kernels/dataframe/column.js";
 import type { DataFrame } from "./dataframe.js";
 import { columnsOf, Expression, kindOf } from "./expression.js";
-import { ASSIGN } from "./partition-kernels.js";
+import { ASSIGN } from "../../kernels/dataframe/partition-kernels.js";
 
 /**
  * `df.assign({ name: expression, ... })`: columns computed from expressions, added at the end or

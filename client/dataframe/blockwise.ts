@@ -1,4 +1,4 @@
-import type { ColumnSchema } from "./column.js";
+import type { ColumnSchema } from "../../kernels/dataframe/column.js";
 import { DataFrame, type Projector } from "./dataframe.js";
 import { addTask, extend, layerName, partitionKey, ref } from "./frame-graph.js";
 

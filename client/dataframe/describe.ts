@@ -1,5 +1,5 @@
 import { DataFrame } from "./dataframe.js";
-import { DESCRIBE_COMBINE, DESCRIBE_FINAL, DESCRIBE_PARTIAL } from "./describe-kernel.js";
+import { DESCRIBE_COMBINE, DESCRIBE_FINAL, DESCRIBE_PARTIAL } from "../../kernels/dataframe/describe-kernel.js";
 import { addTask, extend, layerName, partitionKey, ref, treeReduce } from "./frame-graph.js";
 
 /**

@@ -1,6 +1,6 @@
 import { blockwise, checkColumns } from "./blockwise.js";
 import type { DataFrame } from "./dataframe.js";
-import { DROP_DUPLICATES } from "./distinct-kernel.js";
+import { DROP_DUPLICATES } from "../../kernels/dataframe/distinct-kernel.js";
 import { shuffle } from "./shuffle.js";
 
 /** Options of `df.dropDuplicates`. */

@@ -1,4 +1,7 @@
-import type { ColumnKind, ColumnSchema } from "./column.js";
+import type { ColumnKind, ColumnSchema } from "../../kernels/dataframe/column.js";
+import type { ArithmeticOp, CompareOp, ExpressionNode, Literal } from "../../kernels/dataframe/expression-node.js";
+
+export type { ArithmeticOp, CompareOp, ExpressionNode, Literal };
 
 /**
  * Column expressions: what `filter` and `assign` compute, row by row but vectorized. An expression is
@@ -8,21 +11,6 @@ import type { ColumnKind, ColumnSchema } from "./column.js";
  * Nulls propagate: an arithmetic or comparison with a null operand is null; `and`/`or` follow SQL's
  * three-valued logic; `filter` keeps the rows where the predicate is true (not null).
  */
-
-/** Binary operators on numbers (and timestamps ± numbers). Results are `float` (timestamps stay timestamps). */
-export type ArithmeticOp = "add" | "sub" | "mul" | "div";
-/** Comparisons, on two values of one kind (int and float compare with each other). */
-export type CompareOp = "eq" | "ne" | "lt" | "le" | "gt" | "ge";
-
-/** A literal value: numbers, strings, booleans, dates (timestamps) and null. */
-export type Literal = number | string | boolean | Date | null;
-
-/** The plain-data form of an expression, as it travels in a graph. */
-export type ExpressionNode =
-  | { readonly op: "col"; readonly name: string }
-  | { readonly op: "lit"; readonly value: number | string | boolean | null; readonly kind: ColumnKind | null }
-  | { readonly op: ArithmeticOp | CompareOp | "and" | "or"; readonly args: readonly [ExpressionNode, ExpressionNode] }
-  | { readonly op: "not" | "isNull" | "notNull"; readonly args: readonly [ExpressionNode] };
 
 /** An expression operand: another expression, or a literal. */
 export type Operand = Expression | Literal;

@@ -1,7 +1,7 @@
 import { blockwise, unionInFrameOrder } from "./blockwise.js";
 import type { DataFrame } from "./dataframe.js";
 import { columnsOf, describe, Expression, kindOf } from "./expression.js";
-import { FILTER } from "./partition-kernels.js";
+import { FILTER } from "../../kernels/dataframe/partition-kernels.js";
 
 /**
  * `df.filter(predicate)`: the rows where a boolean expression is true. The predicate is checked

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Table } from "apache-arrow";
-import { IDENTITY } from "../../worker/builtin-tasks.js";
-import { allocateColumn, COLUMN_KINDS, schemaOfTable, toTable, type Column, type ColumnKind } from "./column.js";
+import { IDENTITY } from "../../protocol/builtin-task-names.js";
+import { allocateColumn, COLUMN_KINDS, schemaOfTable, toTable, type Column, type ColumnKind } from "../../kernels/dataframe/column.js";
 import { DataFrame } from "./dataframe.js";
 import { addTask, partitionKey } from "./frame-graph.js";
 import type { Graph } from "../../graph/task-spec.js";

@@ -1,7 +1,7 @@
 import type { Table } from "apache-arrow";
-import { IDENTITY } from "../../worker/builtin-tasks.js";
+import { IDENTITY } from "../../protocol/builtin-task-names.js";
 import { collectGraph, isDelayed, type Delayed } from "../delayed.js";
-import { COLUMN_KINDS, type ColumnKind } from "./column.js";
+import { COLUMN_KINDS, type ColumnKind } from "../../kernels/dataframe/column.js";
 import { DataFrame } from "./dataframe.js";
 import { addTask, layerName, partitionKey, ref } from "./frame-graph.js";
 

@@ -1,12 +1,12 @@
 import { isPlainObject } from "../../graph/task-spec.js";
-import { GETITEM } from "../../worker/builtin-tasks.js";
-import { AGG_NAMES, GROUP_COMBINE, GROUP_FINALIZE, GROUP_PARTIAL, GROUP_SPLIT, outputKind, type AggName, type AggSpec } from "./aggregate-kernel.js";
+import { GETITEM } from "../../protocol/builtin-task-names.js";
+import { AGG_NAMES, GROUP_COMBINE, GROUP_FINALIZE, GROUP_PARTIAL, GROUP_SPLIT, outputKind, type AggName, type AggSpec } from "../../kernels/dataframe/aggregate-kernel.js";
 import { checkColumns, unionInFrameOrder } from "./blockwise.js";
-import type { ColumnKind, ColumnSchema } from "./column.js";
+import type { ColumnKind, ColumnSchema } from "../../kernels/dataframe/column.js";
 import { columnOf, DataFrame } from "./dataframe.js";
 import { addTask, DEFAULT_SPLIT_EVERY, extend, layerName, partitionKey, ref, treeReduce } from "./frame-graph.js";
 
-export type { AggName } from "./aggregate-kernel.js";
+export type { AggName } from "../../kernels/dataframe/aggregate-kernel.js";
 
 /** What to compute per column: one aggregation (the output keeps the column's name) or several (`${column}_${agg}`). */
 export type AggRequest = Readonly<Record<string, AggName | readonly AggName[]>>;

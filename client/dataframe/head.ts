@@ -1,6 +1,6 @@
 import { DataFrame } from "./dataframe.js";
 import { addTask, extend, layerName, partitionKey, ref } from "./frame-graph.js";
-import { HEAD } from "./partition-kernels.js";
+import { HEAD } from "../../kernels/dataframe/partition-kernels.js";
 
 /** Options of `df.head`. */
 export interface HeadOptions {

@@ -26,4 +26,4 @@ export type { SortOptions } from "./sort-values.js";
 export type { DropDuplicatesOptions } from "./drop-duplicates.js";
 export type { HeadOptions } from "./head.js";
 export type { MapPartitionsOptions } from "./map-partitions.js";
-export type { ColumnKind, ColumnSchema } from "./column.js";
+export type { ColumnKind, ColumnSchema } from "../../kernels/dataframe/column.js";

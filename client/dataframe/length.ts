@@ -1,6 +1,6 @@
 import type { DataFrame } from "./dataframe.js";
 import { addTask, extend, layerName, partitionKey, ref } from "./frame-graph.js";
-import { NUM_ROWS, SUM_COUNTS } from "./partition-kernels.js";
+import { NUM_ROWS, SUM_COUNTS } from "../../kernels/dataframe/partition-kernels.js";
 import { Scalar } from "./scalar.js";
 
 /** `df.length()`: the number of rows, as a lazy scalar; reads no column it does not have to. */

@@ -1,6 +1,6 @@
 import { isTaskFunction, type TaskFunction } from "../task.js";
 import { blockwise } from "./blockwise.js";
-import { COLUMN_KINDS, type ColumnKind, type ColumnSchema } from "./column.js";
+import { COLUMN_KINDS, type ColumnKind, type ColumnSchema } from "../../kernels/dataframe/column.js";
 import type { DataFrame } from "./dataframe.js";
 
 /** Options of `df.mapPartitions`. */

@@ -1,12 +1,12 @@
 import { checkColumns } from "./blockwise.js";
-import type { ColumnSchema } from "./column.js";
+import type { ColumnSchema } from "../../kernels/dataframe/column.js";
 import { columnOf, DataFrame } from "./dataframe.js";
 import { addTask, extend, layerName, partitionKey, ref } from "./frame-graph.js";
-import { JOIN, type JoinHow, type JoinPlan } from "./join-kernel.js";
-import { CONCAT } from "./partition-kernels.js";
+import { JOIN, type JoinHow, type JoinPlan } from "../../kernels/dataframe/join-kernel.js";
+import { CONCAT } from "../../kernels/dataframe/partition-kernels.js";
 import { shuffle } from "./shuffle.js";
 
-export type { JoinHow } from "./join-kernel.js";
+export type { JoinHow } from "../../kernels/dataframe/join-kernel.js";
 
 /** Options of `df.merge` and `df.join`. */
 export interface MergeOptions {

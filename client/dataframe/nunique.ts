@@ -1,6 +1,6 @@
 import { columnOf, type DataFrame } from "./dataframe.js";
 import { addTask, extend, layerName, ref, treeReduce } from "./frame-graph.js";
-import { DISTINCT_COMBINE, DISTINCT_COUNT, DISTINCT_PARTIAL } from "./distinct-kernel.js";
+import { DISTINCT_COMBINE, DISTINCT_COUNT, DISTINCT_PARTIAL } from "../../kernels/dataframe/distinct-kernel.js";
 import { Scalar } from "./scalar.js";
 
 /**

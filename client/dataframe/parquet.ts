@@ -1,13 +1,13 @@
 import { statSync } from "node:fs";
 import { tableFromIPC } from "apache-arrow";
 import type { Graph } from "../../graph/task-spec.js";
-import { schemaOfTable } from "./column.js";
+import { schemaOfTable } from "../../kernels/dataframe/column.js";
 import { DataFrame } from "./dataframe.js";
 import { addTask, layerName, partitionKey } from "./frame-graph.js";
 import { expandPaths } from "./glob-paths.js";
 import type { Scalar } from "./scalar.js";
 import { writePartitions } from "./write-partitions.js";
-import { openParquet, READ_PARQUET, WRITE_PARQUET } from "./parquet-kernel.js";
+import { openParquet, READ_PARQUET, WRITE_PARQUET } from "../../kernels/dataframe/parquet-kernel.js";
 
 /** Parquet files as dataframes: a partition per row group (see `parquet-kernel.ts`). */
 

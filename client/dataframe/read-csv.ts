@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
-import { COLUMN_KINDS, readColumn, type ColumnKind, type ColumnSchema } from "./column.js";
-import { parseCsv, READ_CSV_BLOCK, type CsvBlock } from "./csv-kernel.js";
+import { COLUMN_KINDS, readColumn, type ColumnKind, type ColumnSchema } from "../../kernels/dataframe/column.js";
+import { parseCsv, READ_CSV_BLOCK, type CsvBlock } from "../../kernels/dataframe/csv-kernel.js";
 import { DataFrame } from "./dataframe.js";
 import { addTask, layerName, partitionKey } from "./frame-graph.js";
 import { expandPaths } from "./glob-paths.js";

@@ -1,6 +1,6 @@
 import { blockwise, checkColumns } from "./blockwise.js";
 import type { DataFrame } from "./dataframe.js";
-import { SELECT } from "./partition-kernels.js";
+import { SELECT } from "../../kernels/dataframe/partition-kernels.js";
 
 /**
  * `df.select(names)`: only the columns `names`, in that order. The projection is pushed down: the

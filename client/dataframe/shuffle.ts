@@ -1,8 +1,8 @@
-import { GETITEM } from "../../worker/builtin-tasks.js";
+import { GETITEM } from "../../protocol/builtin-task-names.js";
 import { DataFrame } from "./dataframe.js";
 import { addTask, extend, layerName, partitionKey, ref } from "./frame-graph.js";
-import { CONCAT } from "./partition-kernels.js";
-import { HASH_SPLIT } from "./shuffle-kernel.js";
+import { CONCAT } from "../../kernels/dataframe/partition-kernels.js";
+import { HASH_SPLIT } from "../../kernels/dataframe/shuffle-kernel.js";
 
 /**
  * The task-based hash shuffle (as Dask's `shuffle="tasks"`): each input partition is split by a hash

@@ -1,8 +1,8 @@
-import { GETITEM } from "../../worker/builtin-tasks.js";
+import { GETITEM } from "../../protocol/builtin-task-names.js";
 import { checkColumns, unionInFrameOrder } from "./blockwise.js";
 import { DataFrame } from "./dataframe.js";
 import { addTask, extend, layerName, partitionKey, ref } from "./frame-graph.js";
-import { RANGE_SPLIT, SORT_BOUNDARIES, SORT_PARTITION, SORT_SAMPLE } from "./sort-kernel.js";
+import { RANGE_SPLIT, SORT_BOUNDARIES, SORT_PARTITION, SORT_SAMPLE } from "../../kernels/dataframe/sort-kernel.js";
 
 /**
  * Sorting, as `dask.dataframe.sort_values`: partition boundaries come from quantiles of a sample of

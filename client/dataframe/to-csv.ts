@@ -1,15 +1,9 @@
 import type { DataFrame } from "./dataframe.js";
 import type { Scalar } from "./scalar.js";
-import { WRITE_CSV } from "./csv-write-kernel.js";
+import { WRITE_CSV, type ToCsvOptions } from "../../kernels/dataframe/csv-write-kernel.js";
 import { writePartitions } from "./write-partitions.js";
 
-/** Options of `df.toCsv`. */
-export interface ToCsvOptions {
-  /** Field separator, one character. Default `","`. */
-  readonly delimiter?: string;
-  /** Whether to write a header line. Default true. */
-  readonly header?: boolean;
-}
+export type { ToCsvOptions };
 
 /** `df.toCsv("out/part-*.csv")`: one CSV file per partition; computing gives the paths. */
 export function writeCsv(frame: DataFrame, pattern: string, options: ToCsvOptions): Scalar<string[]> {

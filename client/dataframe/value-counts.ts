@@ -1,6 +1,6 @@
 
 import { columnOf, DataFrame } from "./dataframe.js";
-import { SORT_PARTITION } from "./sort-kernel.js";
+import { SORT_PARTITION } from "../../kernels/dataframe/sort-kernel.js";
 import { addTask, extend, layerName, partitionKey, ref } from "./frame-graph.js";
 
 /**

@@ -1,4 +1,4 @@
-import { IDENTITY } from "../../worker/builtin-tasks.js";
+import { IDENTITY } from "../../protocol/builtin-task-names.js";
 import type { DataFrame } from "./dataframe.js";
 import { addTask, extend, layerName, ref } from "./frame-graph.js";
 import { Scalar } from "./scalar.js";

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
-import type { JobEvent, JobService } from "../job-service.js";
+import type { JobEvent } from "../../protocol/job-api.js";
+import type { JobService } from "../job-service.js";
 import { UnknownJobError } from "../job-service.js";
 import { ApiError } from "./api-error.js";
 import { jobIdParamsSchema } from "./schemas.js";

@@ -3,10 +3,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
-import { DataClient } from "../../worker/data-client.js";
+import { DataClient } from "../../protocol/data-client.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ControlPlane, type RegisteredWorker } from "../../scheduler/redis/control-plane.js";
-import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
+import { ControlPlane, type RegisteredWorker } from "../../protocol/redis/control-plane.js";
+import { startRedisServer, type RedisServer } from "../../protocol/redis/private-redis-server.js";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../..", import.meta.url));

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "../../client/client.js";
 import { Delayed, delayed } from "../../client/delayed.js";
-import { TaskError } from "../../scheduler/task-error.js";
+import { TaskError } from "../../protocol/task-error.js";
 import { GraphError } from "../../graph/graph-error.js";
 import { add, asyncInc, divmod, double, fail, inc, sum } from "../fixtures/math-tasks.js";
 

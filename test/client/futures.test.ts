@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "../../client/client.js";
 import { asCompleted, CancelledError, wait, type Future } from "../../client/future.js";
 import { task } from "../../client/task.js";
-import { TaskError } from "../../scheduler/task-error.js";
+import { TaskError } from "../../protocol/task-error.js";
 import { delayed } from "../../client/delayed.js";
 import { add, fail, inc, sum } from "../fixtures/math-tasks.js";
 

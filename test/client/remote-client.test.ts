@@ -5,12 +5,12 @@ import { delayed } from "../../client/delayed.js";
 import { task } from "../../client/task.js";
 import { asCompleted, CancelledError } from "../../client/future.js";
 import { HttpApiError } from "../../client/http-transport.js";
-import type { TaskCounts } from "../../scheduler/job-service.js";
-import { TaskError } from "../../scheduler/task-error.js";
+import type { TaskCounts } from "../../protocol/job-api.js";
+import { TaskError } from "../../protocol/task-error.js";
 import { add, fail, fill, inc, slowSquare, total } from "../fixtures/math-tasks.js";
 import { Squares } from "../fixtures/squares-collection.js";
 import { usePrivateRedis } from "../support/cluster-setup.js";
-import { TEST_TOKEN, useApiCluster } from "../http/api-cluster.js";
+import { TEST_TOKEN, useApiCluster } from "../scheduler/http/api-cluster.js";
 
 const square = task("test.remote.square", (x: number) => x * x);
 

@@ -3,7 +3,7 @@ import { computeDistributed } from "../../client/distributed-compute.js";
 import * as wa from "../../client/array/index.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { Nanny } from "../../worker/nanny.js";
-import { jsonLogger } from "../../cli/logger.js";
+import { jsonLogger } from "../../protocol/logger.js";
 import { usePrivateRedis, useStoppables } from "../support/cluster-setup.js";
 
 const server = usePrivateRedis();

@@ -1,6 +1,6 @@
 import { Table } from "apache-arrow";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AggName } from "../../client/dataframe/aggregate-kernel.js";
+import type { AggName } from "../../kernels/dataframe/aggregate-kernel.js";
 import { col, fromRecords } from "../../client/dataframe/index.js";
 import { startBenchCluster, type BenchComputer } from "../../bench/bench-cluster.js";
 import { asRecords, canonical, expectRowsClose, groupByAgg, mergeRows, RANDOM_SCHEMA, randomRows, rowsOf, sortRows } from "../support/dataframe-reference.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { delayed, type Delayed } from "../../client/delayed.js";
 import { computeDistributed } from "../../client/distributed-compute.js";
-import { TaskError } from "../../scheduler/task-error.js";
+import { TaskError } from "../../protocol/task-error.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
 import { add, fail, fill, inc, threadId, total } from "../fixtures/math-tasks.js";

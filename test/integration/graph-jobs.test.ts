@@ -5,7 +5,7 @@ import { GraphJobs } from "../../scheduler/graph-jobs.js";
 import { SchedulerProcess } from "../../scheduler/scheduler-process.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
 import { add, fail, inc } from "../fixtures/math-tasks.js";
-import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
+import { startRedisServer, type RedisServer } from "../../protocol/redis/private-redis-server.js";
 
 let redis: RedisServer;
 beforeAll(async () => {

@@ -3,11 +3,11 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "../../client/client.js";
 import { delayed } from "../../client/delayed.js";
-import type { Logger } from "../../cli/logger.js";
+import type { Logger } from "../../protocol/logger.js";
 import { GRAPH_JOBS_QUEUE } from "../../scheduler/graph-jobs.js";
-import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
+import { startRedisServer, type RedisServer } from "../../protocol/redis/private-redis-server.js";
 import { SchedulerProcess } from "../../scheduler/scheduler-process.js";
-import { lookupTask } from "../../worker/task-registry.js";
+import { lookupTask } from "../../protocol/task-registry.js";
 import { Nanny } from "../../worker/nanny.js";
 import { add, inc } from "../fixtures/math-tasks.js";
 

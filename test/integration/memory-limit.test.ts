@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { collectIndexedGraph, delayed } from "../../client/delayed.js";
-import { parseBytes } from "../../cli/worker-command.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { runGraph } from "../../scheduler/run-graph.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
@@ -34,11 +33,4 @@ describe("worker memory limit", () => {
     expect(roomy.completed).toBe(1);
   }, 30_000);
 
-  it("reads sizes for --memory-limit in bytes, SI and binary units", () => {
-    expect(parseBytes("1000")).toBe(1000);
-    expect(parseBytes("512MB")).toBe(512e6);
-    expect(parseBytes("1.5 GiB")).toBe(1.5 * 2 ** 30);
-    expect(parseBytes("lots")).toBeNull();
-    expect(parseBytes("0")).toBeNull();
-  });
 });

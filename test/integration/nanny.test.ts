@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Logger, LogLevel } from "../../cli/logger.js";
-import { ControlPlane, type RegisteredWorker } from "../../scheduler/redis/control-plane.js";
+import type { Logger, LogLevel } from "../../protocol/logger.js";
+import { ControlPlane, type RegisteredWorker } from "../../protocol/redis/control-plane.js";
 import { Nanny, type NannyOptions } from "../../worker/nanny.js";
-import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
+import { startRedisServer, type RedisServer } from "../../protocol/redis/private-redis-server.js";
 import { processExists } from "../support/cluster-setup.js";
 
 let redis: RedisServer;

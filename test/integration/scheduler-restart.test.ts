@@ -6,7 +6,7 @@ import { collectGraph, delayed, type Delayed } from "../../client/delayed.js";
 import { GraphJobs } from "../../scheduler/graph-jobs.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
 import { add, sleepThen } from "../fixtures/math-tasks.js";
-import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
+import { startRedisServer, type RedisServer } from "../../protocol/redis/private-redis-server.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 

@@ -6,7 +6,7 @@ import { delayed } from "../../client/delayed.js";
 import { computeDistributed } from "../../client/distributed-compute.js";
 import type { Key } from "../../graph/task-spec.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
-import type { WorkerId } from "../../scheduler/events.js";
+import type { WorkerId } from "../../protocol/ids.js";
 import { Nanny } from "../../worker/nanny.js";
 import { pacedWork } from "../fixtures/math-tasks.js";
 import { usePrivateRedis, useStoppables, waitForWorkers } from "../support/cluster-setup.js";

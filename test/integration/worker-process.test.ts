@@ -1,13 +1,13 @@
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Ref } from "../../graph/task-spec.js";
-import { ControlPlane } from "../../scheduler/redis/control-plane.js";
-import { encodeTaskMessage, type TaskMessage } from "../../worker/task-message.js";
-import { decodeReports, type TaskReport } from "../../worker/task-report.js";
-import { encodeWorkerMessage } from "../../worker/worker-message.js";
+import { ControlPlane } from "../../protocol/redis/control-plane.js";
+import { encodeTaskMessage, type TaskMessage } from "../../protocol/task-message.js";
+import { decodeReports, type TaskReport } from "../../protocol/task-report.js";
+import { encodeWorkerMessage } from "../../protocol/worker-message.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
 import { add, fail, fill, inc } from "../fixtures/math-tasks.js";
-import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
+import { startRedisServer, type RedisServer } from "../../protocol/redis/private-redis-server.js";
 
 let redis: RedisServer;
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
-import { startRedisServer, type RedisServer } from "../../scheduler/redis/private-redis-server.js";
+import { startRedisServer, type RedisServer } from "../../protocol/redis/private-redis-server.js";
 
 /**
  * A private redis-server for the whole test file: started before its tests, stopped after them.

@@ -1,5 +1,5 @@
 import type { Table } from "apache-arrow";
-import type { AggName } from "../../client/dataframe/aggregate-kernel.js";
+import type { AggName } from "../../kernels/dataframe/aggregate-kernel.js";
 import { seededRandom } from "./seeded-random.js";
 
 /**

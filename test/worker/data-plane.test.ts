@@ -1,6 +1,6 @@
 import { Table, tableFromArrays } from "apache-arrow";
 import { afterEach, describe, expect, it } from "vitest";
-import { DataClient, PeerUnavailableError } from "../../worker/data-client.js";
+import { DataClient, PeerUnavailableError } from "../../protocol/data-client.js";
 import { DataServer } from "../../worker/data-server.js";
 import { ResultStore } from "../../worker/result-store.js";
 

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Call, Ref } from "../../graph/task-spec.js";
-import { DataClient } from "../../worker/data-client.js";
+import { DataClient } from "../../protocol/data-client.js";
 import { DataServer } from "../../worker/data-server.js";
 import { type FetchOutcome, gatherInputs } from "../../worker/input-gatherer.js";
 import { ResultStore } from "../../worker/result-store.js";
-import { decodeTaskMessage, encodeTaskMessage, type TaskMessage } from "../../worker/task-message.js";
+import { decodeTaskMessage, encodeTaskMessage, type TaskMessage } from "../../protocol/task-message.js";
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {

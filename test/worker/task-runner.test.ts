@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Call, Ref } from "../../graph/task-spec.js";
-import { DataClient } from "../../worker/data-client.js";
+import { DataClient } from "../../protocol/data-client.js";
 import { DataServer } from "../../worker/data-server.js";
-import { InlineExecutor } from "../../worker/inline-executor.js";
+import { InlineExecutor } from "../../executor/inline-executor.js";
 import { ResultStore } from "../../worker/result-store.js";
 import { TaskRunner } from "../../worker/task-runner.js";
-import { ThreadPoolExecutor } from "../../worker/thread-pool-executor.js";
+import { ThreadPoolExecutor } from "../../executor/thread-pool-executor.js";
 import { add, fail, fill, inc, sum, total } from "../fixtures/math-tasks.js";
 
 const open: { close(): unknown }[] = [];
@@ -166,7 +166,7 @@ describe("task runner: results that cannot travel", () => {
 
 describe("task reports", () => {
   it("round-trip through the events stream encoding, every kind", async () => {
-    const { decodeReports, encodeReports } = await import("../../worker/task-report.js");
+    const { decodeReports, encodeReports } = await import("../../protocol/task-report.js");
     const reports = [
       { kind: "finished" as const, key: "a", attempt: 0, nbytes: 8, durationMs: 1.5, inline: { value: new Float32Array([1, 2]) } },
       { kind: "finished" as const, key: "b", attempt: 1, nbytes: 1e6, durationMs: 20 },

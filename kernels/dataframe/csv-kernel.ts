@@ -1,0 +1,239 @@
+import { closeSync, openSync, readSync } from "node:fs";
+import type { Table } from "apache-arrow";
+import { registerTask } from "../../protocol/task-registry.js";
+import { allocateColumn, toTable, type Column, type ColumnKind } from "./column.js";
+
+/**
+ * The CSV block reader: parses the lines that start inside one byte range of a file straight from
+ * its bytes into typed-array columns. Only the requested columns are decoded; the others are skipped
+ * as bytes. Quoted fields (with `""` escapes) are understood, but a quoted field holding a newline
+ * must not straddle a block boundary (as with Dask's `read_csv` by blocks).
+ */
+
+/** What a block task needs to know, checked when the graph was built. */
+export interface CsvBlock {
+  readonly path: string;
+  readonly start: number;
+  readonly end: number;
+  /** True for the block that holds the header line (the first block of a file with a header). */
+  readonly skipHeader: boolean;
+  readonly delimiter: string;
+  /** Positions (in the file's columns) of the columns to read, in output order. */
+  readonly positions: readonly number[];
+  readonly names: readonly string[];
+  readonly kinds: readonly ColumnKind[];
+}
+
+export const READ_CSV_BLOCK = "weft.df.readCsvBlock";
+
+const NEWLINE = 10;
+const CR = 13;
+const QUOTE = 34;
+const READ_AHEAD = 1 << 16;
+
+/** The bytes of the lines starting in [start, end): from the first line start at or after `start`, through the newline ending the last. */
+export function readBlockBytes(path: string, start: number, end: number): Uint8Array {
+  const fd = openSync(path, "r");
+  try {
+    // Read from the byte before `start`: if it is a newline, a line starts exactly at `start`.
+    const from = start === 0 ? 0 : start - 1;
+    let buffer = Buffer.allocUnsafe(end - from + READ_AHEAD);
+    let length = readSync(fd, buffer, 0, buffer.length, from);
+    let first = 0;
+    if (start > 0) {
+      first = buffer.indexOf(NEWLINE);
+      // The first line starting at or after `start` must start before `end` to be this block's.
+      if (first < 0 || first + 1 >= end - from) return new Uint8Array(0);
+      first += 1;
+    }
+    const limit = end - from;
+    let last = length > limit ? buffer.indexOf(NEWLINE, limit - 1) : -1;
+    while (last < 0 && length === buffer.length) {
+      const grown = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(grown, 0, 0, length);
+      length += readSync(fd, grown, length, grown.length - length, from + length);
+      buffer = grown;
+      last = buffer.subarray(0, length).indexOf(NEWLINE, limit - 1);
+    }
+    const stop = last < 0 ? length : last + 1;
+    return buffer.subarray(first, Math.max(first, stop));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const utf8 = new TextDecoder();
+
+/** Parses one block (see {@link CsvBlock}) into a table of the requested columns. */
+export function readCsvBlock(block: CsvBlock): Table {
+  const bytes = readBlockBytes(block.path, block.start, block.end);
+  return parseCsv(bytes, block);
+}
+
+/** Parses CSV bytes (whole lines) into the requested columns. */
+export function parseCsv(bytes: Uint8Array, block: Omit<CsvBlock, "path" | "start" | "end"> & { path?: string }): Table {
+  let lines = 0;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === NEWLINE) lines++;
+  if (bytes.length > 0 && bytes[bytes.length - 1] !== NEWLINE) lines++;
+  const wanted = new Int32Array(Math.max(0, ...block.positions, -1) + 1).fill(-1);
+  block.positions.forEach((position, out) => (wanted[position] = out));
+  const builders = block.kinds.map((kind) => new ColumnBuilder(kind, lines));
+  const delimiter = block.delimiter.charCodeAt(0);
+  let at = 0;
+  let row = 0;
+  let line = 0;
+  if (block.skipHeader) {
+    while (at < bytes.length && bytes[at] !== NEWLINE) at++;
+    at++;
+    line++;
+  }
+  while (at < bytes.length) {
+    // An empty line (or a lone \r) is no row.
+    if (bytes[at] === NEWLINE || (bytes[at] === CR && bytes[at + 1] === NEWLINE)) {
+      at += bytes[at] === CR ? 2 : 1;
+      line++;
+      continue;
+    }
+    let field = 0;
+    for (;;) {
+      let start = at;
+      let end: number;
+      let quoted = false;
+      if (bytes[at] === QUOTE) {
+        quoted = true;
+        start = ++at;
+        while (at < bytes.length && !(bytes[at] === QUOTE && bytes[at + 1] !== QUOTE)) at += bytes[at] === QUOTE ? 2 : 1;
+        end = at;
+        at++; // closing quote
+        while (at < bytes.length && bytes[at] !== delimiter && bytes[at] !== NEWLINE) at++;
+      } else {
+        while (at < bytes.length && bytes[at] !== delimiter && bytes[at] !== NEWLINE) at++;
+        end = at;
+        if (end > start && bytes[end - 1] === CR && (at >= bytes.length || bytes[at] === NEWLINE)) end--;
+      }
+      const out = field < wanted.length ? wanted[field] : -1;
+      if (out >= 0) {
+        try {
+          builders[out].push(bytes, start, end, quoted);
+        } catch (error) {
+          const where = block.path === undefined ? "" : ` of ${block.path}`;
+          throw new TypeError(`line ${line + 1}${where}, column "${block.names[out]}": ${(error as Error).message}`);
+        }
+      }
+      field++;
+      if (at >= bytes.length || bytes[at] === NEWLINE) {
+        at++;
+        break;
+      }
+      at++; // delimiter
+    }
+    // Columns missing from a short line are null.
+    for (const builder of builders) if (builder.length === row) builder.pushNull();
+    row++;
+    line++;
+  }
+  return toTable(block.names, builders.map((b) => b.finish()));
+}
+
+/** Appends parsed fields to a typed-array column. */
+class ColumnBuilder {
+  length = 0;
+  private readonly column: Column;
+  private readonly valid: Uint8Array;
+  private readonly codes = new Map<string, number>();
+  private readonly dictionary: string[] = [];
+  private anyNull = false;
+
+  constructor(
+    private readonly kind: ColumnKind,
+    capacity: number,
+  ) {
+    this.column = allocateColumn(kind, capacity, true);
+    this.valid = this.column.valid!;
+  }
+
+  pushNull(): void {
+    this.anyNull = true;
+    this.length++;
+  }
+
+  push(bytes: Uint8Array, start: number, end: number, quoted: boolean): void {
+    if (start === end && !(quoted && this.kind === "string")) {
+      this.pushNull();
+      return;
+    }
+    const values = this.column.values;
+    const i = this.length;
+    switch (this.kind) {
+      case "int":
+        values[i] = parseInt32(bytes, start, end);
+        break;
+      case "float": {
+        const text = latin1(bytes, start, end);
+        const value = Number(text);
+        if (Number.isNaN(value) && text.trim() !== "NaN") throw new TypeError(`"${text}" is not a number (pass a schema to read it as a string)`);
+        values[i] = value;
+        break;
+      }
+      case "bool": {
+        const text = latin1(bytes, start, end).toLowerCase();
+        if (text !== "true" && text !== "false") throw new TypeError(`"${text}" is not true or false`);
+        values[i] = text === "true" ? 1 : 0;
+        break;
+      }
+      case "timestamp": {
+        const text = latin1(bytes, start, end);
+        const ms = Date.parse(text);
+        if (Number.isNaN(ms)) throw new TypeError(`"${text}" is not a date`);
+        values[i] = ms;
+        break;
+      }
+      case "string": {
+        let text = utf8.decode(bytes.subarray(start, end));
+        if (quoted && text.includes('""')) text = text.replaceAll('""', '"');
+        let code = this.codes.get(text);
+        if (code === undefined) this.codes.set(text, (code = this.dictionary.push(text) - 1));
+        values[i] = code;
+      }
+    }
+    this.valid[i] = 1;
+    this.length++;
+  }
+
+  finish(): Column {
+    const n = this.length;
+    const values = this.column.values.subarray(0, n);
+    return {
+      kind: this.kind,
+      values,
+      valid: this.anyNull ? this.valid.subarray(0, n) : null,
+      ...(this.kind === "string" && { dictionary: this.dictionary }),
+    };
+  }
+}
+
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  let text = "";
+  for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i]);
+  return text;
+}
+
+function parseInt32(bytes: Uint8Array, start: number, end: number): number {
+  let i = start;
+  let negative = false;
+  if (bytes[i] === 45 /* - */ || bytes[i] === 43 /* + */) negative = bytes[i++] === 45;
+  if (i === end) throw new TypeError(`"${latin1(bytes, start, end)}" is not an integer`);
+  let value = 0;
+  for (; i < end; i++) {
+    const digit = bytes[i] - 48;
+    if (digit < 0 || digit > 9) {
+      throw new TypeError(`"${latin1(bytes, start, end)}" is not an integer (the column was inferred as int from the first rows; pass a schema)`);
+    }
+    value = value * 10 + digit;
+  }
+  value = negative ? -value : value;
+  if (value > 0x7fffffff || value < -0x80000000) throw new TypeError(`${value} does not fit a 32-bit int (pass a schema with "float")`);
+  return value;
+}
+
+registerTask(READ_CSV_BLOCK, readCsvBlock, import.meta.url);

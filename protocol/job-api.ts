@@ -1,0 +1,109 @@
+import type { Key } from "../graph/task-spec.js";
+import type { TaskFailure } from "./task-failure.js";
+
+// What the scheduler's job API says about jobs and workers: the shapes of its replies and events,
+// shared by the scheduler that sends them, the client that reads them, and the CLI that prints them.
+
+/**
+ * How many of a job's tasks are in each state.
+ *
+ * @example
+ * ```ts
+ * const counts: TaskCounts = { total: 4, waiting: 1, queued: 0, processing: 1, finished: 2, erred: 0, released: 0 };
+ * ```
+ */
+export interface TaskCounts {
+  readonly total: number;
+  readonly waiting: number;
+  readonly queued: number;
+  readonly processing: number;
+  readonly finished: number;
+  readonly erred: number;
+  /** Known but not needed now: a task whose result was dropped, or whose job ended before it ran. */
+  readonly released: number;
+}
+
+/** Where a job is: queued, running on a scheduler, or finished one way or another. */
+export type JobState = "waiting" | "running" | "completed" | "failed" | "cancelled";
+
+/**
+ * Why a job failed, as its status and event stream say it (and as the durable queue records it, so
+ * that the task's key and remote stack outlive the scheduler that saw them).
+ *
+ * @example
+ * ```ts
+ * const failure: GraphJobFailure = { error: "task-failed", message: "boom", key: "inc-1", task: { name: "Error", message: "boom" } };
+ * ```
+ */
+export interface GraphJobFailure {
+  /** `task-failed`, `cancelled`, or a `GraphError` code. */
+  readonly error: string;
+  readonly message: string;
+  /** For a task failure: the key that could not be computed. */
+  readonly key?: Key;
+  /** For a task failure: the error as thrown on the worker (class name, message, stack, blamed input). */
+  readonly task?: TaskFailure;
+}
+
+/**
+ * A job's status: what `GET /v1/jobs/:id` returns. Times are Unix milliseconds.
+ *
+ * @example
+ * ```ts
+ * const status: JobStatus = await (await fetch(`${url}/v1/jobs/${id}`, { headers })).json();
+ * if (status.state === "failed") console.error(status.error?.message);
+ * ```
+ */
+export interface JobStatus {
+  readonly id: string;
+  readonly state: JobState;
+  readonly outputs: readonly Key[];
+  /** Counts of the job's tasks (after optimization); undefined when this scheduler did not run it. */
+  readonly tasks: TaskCounts | undefined;
+  readonly submittedAt: number;
+  readonly startedAt: number | undefined;
+  readonly finishedAt: number | undefined;
+  /** Time from submission to the end, or to now while it runs. */
+  readonly elapsedMs: number;
+  readonly error: GraphJobFailure | undefined;
+}
+
+/**
+ * What a job's event stream (`GET /v1/jobs/:id/events`) carries; the last event is `done`.
+ *
+ * @example
+ * ```ts
+ * for await (const event of transport.events(job)) if (event.type === "progress") console.log(event.tasks.finished);
+ * ```
+ */
+export type JobEvent =
+  | { readonly type: "progress"; readonly tasks: TaskCounts }
+  | { readonly type: "task-finished"; readonly key: Key; readonly worker: string; readonly durationMs: number }
+  | { readonly type: "task-erred"; readonly key: Key; readonly worker: string; readonly error: TaskFailure }
+  | { readonly type: "done"; readonly state: JobState; readonly error?: GraphJobFailure };
+
+/**
+ * A worker as `GET /v1/workers` lists it.
+ *
+ * @example
+ * ```ts
+ * const busy = (await client.workers()).filter((w) => w.running > 0);
+ * ```
+ */
+export interface WorkerInfo {
+  readonly id: string;
+  readonly nthreads: number;
+  /** Tasks waiting in its queue, not taken yet. */
+  readonly queued: number;
+  /** Tasks it has taken and not finished. */
+  readonly running: number;
+  /** Results it holds. */
+  readonly results: number;
+  /** Bytes of the results it holds. */
+  readonly memoryBytes: number;
+  /** Where its data server listens (empty for an in-process worker). */
+  readonly address: string;
+  readonly pid: number;
+  /** Task functions it registered. */
+  readonly functions: number;
+}

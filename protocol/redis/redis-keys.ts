@@ -1,0 +1,117 @@
+import type { WorkerId } from "../ids.js";
+
+/** The prefix used when none is configured. */
+export const DEFAULT_REDIS_PREFIX = "weft";
+
+/**
+ * The name of every Redis key the distributed runtime uses. All of them start with `prefix + ":"`,
+ * so two deployments with different prefixes can share one Redis server without seeing each
+ * other's state.
+ *
+ * Hash tags: none are added. The target is a single Redis node, where slots do not matter. The
+ * scripts are nonetheless written for Redis Cluster's rules (every key a script touches is passed in
+ * `KEYS`), and several of them touch keys of two workers or of a worker and the deployment (a steal,
+ * a take). On a cluster all keys of one deployment must therefore share one slot; since every key
+ * starts with the prefix, choosing a prefix that is itself a hash tag, such as `"{weft}"`, does
+ * exactly that (BullMQ's `"{bull}"` convention). A worker id cannot contain braces, so it can never
+ * become the hash tag instead.
+ */
+export interface RedisKeys {
+  /** The prefix every key starts with (without the trailing colon). */
+  readonly prefix: string;
+  /**
+   * Worker registry. HASH: field = worker id, value = the worker's metadata as JSON
+   * (`WorkerMetadata` in `control-plane.ts`). Written by every heartbeat; a worker leaves it only when it is
+   * recovered, so a worker that died silently stays listed (without a heartbeat) until the
+   * scheduler recovers it.
+   */
+  readonly workers: string;
+  /**
+   * Payloads of queued tasks. HASH: field = task key, value = the opaque bytes the worker runs (the
+   * msgpack-encoded task). Shared by all workers of the deployment, so a steal moves only a queue
+   * entry and never the payload. A payload leaves this hash when its task is taken (it moves to the
+   * taker's in-flight hash) or recovered.
+   */
+  readonly taskPayloads: string;
+  /**
+   * Messages from workers to the scheduler (completions). STREAM: entries with fields `worker` (the
+   * worker id) and `data` (opaque bytes the worker chose). Written by `finish-tasks`; never trimmed
+   * by the scripts, since only the reader knows what it has consumed.
+   */
+  readonly events: string;
+  /**
+   * A worker's queue of tasks it has not started. ZSET: member = task key, score = priority
+   * (smaller runs first; ties run in task-key order). Filled by the scheduler, emptied by the
+   * worker's takes, by steals and by recovery.
+   */
+  workerQueue(worker: WorkerId): string;
+  /**
+   * Tasks a worker has taken and not finished. HASH: field = task key, value = the task's payload,
+   * kept so that a task whose worker dies is never lost: recovery hands it back, bytes included.
+   */
+  workerInFlight(worker: WorkerId): string;
+  /**
+   * Proof of life. STRING with a TTL (a few heartbeat intervals): value = the Redis
+   * server time in ms of the last heartbeat. A worker whose key expired is presumed dead.
+   */
+  workerHeartbeat(worker: WorkerId): string;
+  /**
+   * Whether a worker may still take work. STRING: absent while the worker runs, `"stopping"` once it
+   * is shutting down (it takes and receives nothing more), `"dead"` once it has been recovered (a
+   * tombstone with a TTL, so that a worker wrongly declared dead cannot come back under the same id:
+   * its tasks were already handed to others).
+   */
+  workerState(worker: WorkerId): string;
+  /**
+   * Wake-up token for a worker waiting for work. LIST holding at most one element: pushed whenever
+   * tasks enter the worker's queue (enqueue, steal), popped by the worker with `BLPOP`. A token is
+   * left behind rather than a message sent, so a wake-up that arrives before the worker starts
+   * waiting is not lost.
+   */
+  workerWake(worker: WorkerId): string;
+  /**
+   * Messages from the scheduler that are not tasks: results to release, tasks to cancel. LIST of
+   * encoded messages, oldest first; the worker pops them in batches. Sending one wakes the worker.
+   */
+  workerInbox(worker: WorkerId): string;
+}
+
+/**
+ * Builds the key names for one deployment.
+ *
+ * @param prefix - Default {@link DEFAULT_REDIS_PREFIX} (`"weft"`). Must be non-empty and free of
+ *   whitespace.
+ * @example
+ * const keys = redisKeys("weft");
+ * keys.workerQueue("w1"); // "weft:worker:w1:queue"
+ */
+export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
+  if (prefix.length === 0 || /\s/.test(prefix)) {
+    throw new RangeError(`Redis key prefix must be non-empty and without whitespace, got ${JSON.stringify(prefix)}`);
+  }
+  const worker = (id: WorkerId, suffix: string) => `${prefix}:worker:${checkWorkerId(id)}:${suffix}`;
+  return Object.freeze({
+    prefix,
+    workers: `${prefix}:workers`,
+    taskPayloads: `${prefix}:task-payloads`,
+    events: `${prefix}:events`,
+    workerQueue: (id: WorkerId) => worker(id, "queue"),
+    workerInFlight: (id: WorkerId) => worker(id, "in-flight"),
+    workerHeartbeat: (id: WorkerId) => worker(id, "heartbeat"),
+    workerState: (id: WorkerId) => worker(id, "state"),
+    workerWake: (id: WorkerId) => worker(id, "wake"),
+    workerInbox: (id: WorkerId) => worker(id, "inbox"),
+  });
+}
+
+/**
+ * Worker ids become part of key names: braces would make them a Cluster hash tag, and whitespace or
+ * control characters make keys unreadable in `redis-cli`.
+ */
+function checkWorkerId(id: WorkerId): WorkerId {
+  if (id.length === 0 || id.length > 200 || /[\s{}\x00-\x1f\x7f]/.test(id)) {
+    throw new RangeError(`worker id must be 1-200 characters without whitespace or braces, got ${JSON.stringify(id)}`);
+  }
+  return id;
+}
+

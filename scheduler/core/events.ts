@@ -1,0 +1,165 @@
+import type { Key } from "../../graph/task-spec.js";
+import type { ClientId, WorkerId } from "../../protocol/ids.js";
+import type { TaskFailure } from "../../protocol/task-failure.js";
+
+/** One task of a submitted graph, as far as the scheduler needs it: no function, no arguments. */
+export interface SubmittedTask {
+  readonly key: Key;
+  readonly deps: readonly Key[];
+  /** Position in the graph's ordering: lower runs first (see `orderGraph`). */
+  readonly order: number;
+  /** User priority: higher runs first, before `order` is consulted. Default 0. */
+  readonly userPriority?: number;
+  /** How many times to rerun the task when its function throws. Default 0. */
+  readonly retries?: number;
+  /** Groups tasks for duration estimates; usually the function name. Default: the key. */
+  readonly prefix?: string;
+  /**
+   * What the shell needs to run the task (its function and arguments, in whatever form the shell
+   * likes). The core never looks inside; it keeps it, as Dask's scheduler keeps a task's `run_spec`,
+   * and hands it back with every `assign`, sparing the shell a table of its own.
+   */
+  readonly runSpec?: unknown;
+}
+
+/** Everything the scheduling core reacts to. Time enters only through `tick`. */
+export type SchedulerEvent =
+  | GraphSubmitted
+  | KeysReleased
+  | WorkerJoined
+  | WorkerLeft
+  | TaskStarted
+  | TaskFinished
+  | TaskErred
+  | TaskMissingData
+  | ResultsLost
+  | StealAccepted
+  | StealRefused
+  | WorkerStopping
+  | Tick;
+
+/** A client submits tasks and names the keys it wants. Tasks already known are shared, not rerun. */
+export interface GraphSubmitted {
+  readonly type: "graph-submitted";
+  readonly client: ClientId;
+  readonly tasks: readonly SubmittedTask[];
+  readonly wanted: readonly Key[];
+  /**
+   * The shell vouches that the new tasks form no cycle (it ran `validateGraph`, or built the graph so
+   * that none can form), and the core skips its own check. Default `false`.
+   */
+  readonly acyclic?: boolean;
+  /**
+   * The dependencies that lie within `tasks`, as positions in `tasks`, when the shell has them (the
+   * graph ordering computes them): task i's are `deps[depStart[i] .. depStart[i + 1])`, each once.
+   * A task whose `deps` are all covered is linked without looking its dependencies up by key.
+   */
+  readonly links?: { readonly depStart: Int32Array; readonly deps: Int32Array };
+}
+
+/** A client no longer wants these keys (it has their results, or it cancels). */
+export interface KeysReleased {
+  readonly type: "keys-released";
+  readonly client: ClientId;
+  readonly keys: readonly Key[];
+}
+
+/** A worker is ready to take tasks. */
+export interface WorkerJoined {
+  readonly type: "worker-joined";
+  readonly worker: WorkerId;
+  /** Tasks the worker runs at once. */
+  readonly nthreads: number;
+}
+
+/**
+ * A worker is shutting down cleanly: it takes no new work and finishes what it has started. The
+ * tasks it handed back unstarted (or never received) are placed elsewhere; a `worker-left` follows
+ * once it is gone.
+ */
+export interface WorkerStopping {
+  readonly type: "worker-stopping";
+  readonly worker: WorkerId;
+  /** Tasks assigned to it that it will not run. */
+  readonly returned: readonly Key[];
+}
+
+/** A worker stopped, cleanly or not. */
+export interface WorkerLeft {
+  readonly type: "worker-left";
+  readonly worker: WorkerId;
+  /**
+   * Tasks the worker had started and not finished when it left, when the shell knows them (for
+   * example from the worker's in-flight list). Each counts as a death suspect; when absent, the tasks
+   * reported by `task-started` are used.
+   */
+  readonly running?: readonly Key[];
+}
+
+/** A worker began running a task: from now on the task can no longer be stolen. */
+export interface TaskStarted {
+  readonly type: "task-started";
+  readonly key: Key;
+  readonly worker: WorkerId;
+}
+
+/** A task ran to completion on a worker, which now holds its result. */
+export interface TaskFinished {
+  readonly type: "task-finished";
+  readonly key: Key;
+  readonly worker: WorkerId;
+  /** Size of the result in bytes, as held by the worker. */
+  readonly nbytes: number;
+  /** Time the function ran, in milliseconds. */
+  readonly durationMs: number;
+  /**
+   * The result came inline with the report and the shell keeps a copy, so it outlives the worker: a
+   * departing worker does not take it along. Default false.
+   */
+  readonly inline?: boolean;
+}
+
+/** A task's function threw (or its worker could not run it). */
+export interface TaskErred {
+  readonly type: "task-erred";
+  readonly key: Key;
+  readonly worker: WorkerId;
+  readonly error: TaskFailure;
+  readonly durationMs?: number;
+}
+
+/** A worker could not obtain a task's inputs: the named results are gone from the workers said to hold them. */
+export interface TaskMissingData {
+  readonly type: "task-missing-data";
+  readonly key: Key;
+  readonly worker: WorkerId;
+  /** Each missing input, with the worker that was expected to hold it. */
+  readonly missing: readonly { readonly key: Key; readonly worker: WorkerId }[];
+}
+
+/** Workers turned out not to hold results they were said to hold (a fetch found nothing). */
+export interface ResultsLost {
+  readonly type: "results-lost";
+  readonly missing: readonly { readonly key: Key; readonly worker: WorkerId }[];
+}
+
+/** A steal moved the task, not yet started, from the victim's queue to the thief's: it will run on the thief. */
+export interface StealAccepted {
+  readonly type: "steal-accepted";
+  readonly key: Key;
+  readonly victim: WorkerId;
+  readonly thief: WorkerId;
+}
+
+/** The victim of a steal had already started (or finished) the task; it stays there. */
+export interface StealRefused {
+  readonly type: "steal-refused";
+  readonly key: Key;
+  readonly victim: WorkerId;
+}
+
+/** Periodic: lets the core rebalance work (stealing). `now` is in milliseconds. */
+export interface Tick {
+  readonly type: "tick";
+  readonly now: number;
+}

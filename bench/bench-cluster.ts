@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { computeDistributed, persistDistributed } from "../client/distributed-compute.js";
+import { Client } from "../client/client.js";
 import { DistributedScheduler } from "../scheduler/distributed-scheduler.js";
 import { startRedisServer, type RedisServer } from "../protocol/redis/private-redis-server.js";
 import { lookupTask } from "../protocol/task-registry.js";
@@ -54,10 +54,12 @@ export async function startBenchCluster(options: BenchClusterOptions): Promise<B
     if (Date.now() > deadline) throw new Error(`only ${scheduler.workerIds.length} of ${options.workers} workers joined within 60 s`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+  const client = Client.attach(scheduler);
   return {
-    compute: async (output) => (await computeDistributed(scheduler, output))[0],
-    persist: (...values) => persistDistributed(scheduler, `bench-inputs-${process.pid}`, ...values),
+    compute: async (output) => (await client.compute(output))[0],
+    persist: (...values) => client.persist(...values),
     stop: async () => {
+      await client.close();
       await scheduler.stop();
       await nanny.stop();
       await server?.stop();

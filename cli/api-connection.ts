@@ -1,12 +1,9 @@
 import { parseArgs } from "node:util";
 import { defaultStateDir, readSavedToken, tokenFile } from "../scheduler/http/api-token.js";
 import { DEFAULT_HTTP_PORT } from "../scheduler/http/http-api.js";
+import { HttpApiError, HttpTransport, SchedulerUnreachableError } from "../client/http-transport.js";
+import { TaskError } from "../protocol/task-error.js";
 
-/** Where the `weft submit/status/result/workers` commands send their requests. */
-export interface ApiConnection {
-  readonly url: string;
-  readonly token: string;
-}
 
 /** The options every API command takes, for `parseArgs`. */
 const CONNECTION_OPTIONS = {
@@ -19,10 +16,10 @@ export const CONNECTION_USAGE = `  --url        the scheduler's HTTP API (defaul
   --token      the API token (default: WEFT_TOKEN, else the token the scheduler saved on this machine)`;
 
 /**
- * The API's URL and token from the flags, the environment, or the token file a scheduler on this
- * machine saved; `null` after printing what is missing.
+ * The client's transport to the API, at the URL and with the token from the flags, the environment,
+ * or the token file a scheduler on this machine saved; `null` after printing what is missing.
  */
-export async function resolveConnection(command: string, flags: { url?: string; token?: string }): Promise<ApiConnection | null> {
+export async function resolveConnection(command: string, flags: { url?: string; token?: string }): Promise<HttpTransport | null> {
   const url = flags.url ?? process.env.WEFT_URL ?? `http://127.0.0.1:${DEFAULT_HTTP_PORT}`;
   try {
     const parsed = new URL(url);
@@ -37,43 +34,42 @@ export async function resolveConnection(command: string, flags: { url?: string; 
     console.error(`weft ${command}: no API token: pass --token, set WEFT_TOKEN, or run where the scheduler saved it (${file})`);
     return null;
   }
-  return { url: url.replace(/\/$/, ""), token };
+  return new HttpTransport(url, token);
 }
 
 /**
- * One request to the API. Error replies are printed as `weft <command>: <message>` and give
- * `null`, as do unreachable schedulers.
+ * Prints what went wrong with an API call as `weft <command>: <message>`, with the HTTP status and
+ * code when the API answered, and the remote stack of a failed task. Errors that are not the API's
+ * are thrown on.
  */
-export async function apiRequest(command: string, connection: ApiConnection, path: string, init: RequestInit = {}): Promise<Response | null> {
-  let reply: Response;
-  try {
-    reply = await fetch(`${connection.url}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${connection.token}`, ...(init.headers as Record<string, string> | undefined) },
-    });
-  } catch (error) {
-    const cause = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
-    console.error(`weft ${command}: cannot reach the scheduler at ${connection.url}: ${cause}`);
-    return null;
+export function printApiError(command: string, error: unknown): void {
+  if (error instanceof SchedulerUnreachableError) {
+    console.error(`weft ${command}: ${error.message}`);
+    return;
   }
-  if (reply.status < 400) return reply;
-  const text = await reply.text();
-  try {
-    const body = JSON.parse(text) as { error: string; message: string; details?: { key?: string; task?: { stack?: string } } };
-    console.error(`weft ${command}: ${body.message} (HTTP ${reply.status} ${body.error})`);
-    const stack = body.details?.task?.stack;
-    if (stack !== undefined) console.error(stack);
-  } catch {
-    console.error(`weft ${command}: HTTP ${reply.status}: ${text.slice(0, 200)}`);
-  }
-  return null;
+  const http = error instanceof HttpApiError ? error : (error as { cause?: unknown })?.cause;
+  if (!(http instanceof HttpApiError)) throw error;
+  console.error(`weft ${command}: ${http.message}`);
+  if (error instanceof TaskError && error.remoteStack !== undefined) console.error(error.remoteStack);
 }
 
-/** An API command's parsed flags (its own and the connection's), its one positional argument if it takes one, and where to send requests. */
+/**
+ * Runs an API command's calls, turning the API's errors into a printed line and exit code 1.
+ */
+export async function withApiErrors(command: string, calls: () => Promise<number>): Promise<number> {
+  try {
+    return await calls();
+  } catch (error) {
+    printApiError(command, error);
+    return 1;
+  }
+}
+
+/** An API command's parsed flags (its own and the connection's), its one positional argument if it takes one, and the API's transport. */
 export interface ApiCommandStart {
   readonly flags: Readonly<Record<string, string | boolean | undefined>>;
   readonly subject: string | undefined;
-  readonly connection: ApiConnection;
+  readonly transport: HttpTransport;
 }
 
 /**
@@ -110,7 +106,7 @@ export async function startApiCommand(
     console.error(`weft ${command}: name one ${subject}\n\n${usage()}`);
     return 2;
   }
-  const connection = await resolveConnection(command, values as { url?: string; token?: string });
-  if (connection === null) return 2;
-  return { flags: values, subject: positionals[0], connection };
+  const transport = await resolveConnection(command, values as { url?: string; token?: string });
+  if (transport === null) return 2;
+  return { flags: values, subject: positionals[0], transport };
 }

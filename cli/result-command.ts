@@ -1,5 +1,4 @@
-import { apiRequest, CONNECTION_USAGE, startApiCommand } from "./api-connection.js";
-import { waitForResult } from "./submit-command.js";
+import { CONNECTION_USAGE, startApiCommand, withApiErrors } from "./api-connection.js";
 
 function usage(): string {
   return `usage: weft result JOB [--no-wait] [--url URL] [--token TOKEN]
@@ -17,20 +16,15 @@ ${CONNECTION_USAGE}`;
 export async function resultCommand(args: string[]): Promise<number> {
   const start = await startApiCommand("result", args, ["no-wait"], usage, "job");
   if (typeof start === "number") return start;
-  const { flags, connection } = start;
+  const { flags, transport } = start;
   const id = start.subject!;
-  if (flags["no-wait"] === true) {
-    const reply = await apiRequest("result", connection, `/v1/jobs/${encodeURIComponent(id)}/result?format=json`);
-    if (reply === null) return 1;
-    if (reply.status === 202) {
+  return withApiErrors("result", async () => {
+    const result = await transport.resultJson(id, flags["no-wait"] !== true);
+    if (result === undefined) {
       console.error(`weft result: job ${id} has not ended yet`);
       return 3;
     }
-    console.log(await reply.text());
+    console.log(result);
     return 0;
-  }
-  const result = await waitForResult(connection, id, "result");
-  if (result === null) return 1;
-  console.log(result);
-  return 0;
+  });
 }

@@ -1,5 +1,4 @@
-import type { JobStatus } from "../protocol/job-api.js";
-import { apiRequest, CONNECTION_USAGE, startApiCommand } from "./api-connection.js";
+import { CONNECTION_USAGE, startApiCommand, withApiErrors } from "./api-connection.js";
 import { renderProgressBar } from "./progress-bar.js";
 
 function usage(): string {
@@ -16,17 +15,17 @@ ${CONNECTION_USAGE}`;
 export async function statusCommand(args: string[]): Promise<number> {
   const start = await startApiCommand("status", args, ["json"], usage, "job");
   if (typeof start === "number") return start;
-  const { flags, connection } = start;
+  const { flags, transport } = start;
   const id = start.subject!;
-  const reply = await apiRequest("status", connection, `/v1/jobs/${encodeURIComponent(id)}`);
-  if (reply === null) return 1;
-  const status = (await reply.json()) as JobStatus;
-  if (flags.json === true) {
-    console.log(JSON.stringify(status));
+  return withApiErrors("status", async () => {
+    const status = await transport.status(id);
+    if (flags.json === true) {
+      console.log(JSON.stringify(status));
+      return 0;
+    }
+    console.log(`job ${status.id}: ${status.state}, ${(status.elapsedMs / 1000).toFixed(3)} s since submitted`);
+    if (status.tasks) console.log(renderProgressBar(status.tasks));
+    if (status.error) console.log(`error: ${status.error.message}`);
     return 0;
-  }
-  console.log(`job ${status.id}: ${status.state}, ${(status.elapsedMs / 1000).toFixed(3)} s since submitted`);
-  if (status.tasks) console.log(renderProgressBar(status.tasks));
-  if (status.error) console.log(`error: ${status.error.message}`);
-  return 0;
+  });
 }

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { readJobEvents } from "../client/job-event-stream.js";
-import { apiRequest, CONNECTION_USAGE, startApiCommand, type ApiConnection } from "./api-connection.js";
+import type { HttpTransport } from "../client/http-transport.js";
+import { CONNECTION_USAGE, printApiError, startApiCommand, withApiErrors } from "./api-connection.js";
 import { renderProgressBar } from "./progress-bar.js";
 
 function usage(): string {
@@ -19,46 +19,36 @@ ${CONNECTION_USAGE}`;
 export async function submitCommand(args: string[]): Promise<number> {
   const start = await startApiCommand("submit", args, ["detach"], usage, "graph file");
   if (typeof start === "number") return start;
-  const { flags, connection } = start;
+  const { flags, transport } = start;
   const file = start.subject!;
-  let body: string;
+  let document: string;
   try {
-    body = file === "-" ? await readStdin() : await readFile(file, "utf8");
+    document = file === "-" ? await readStdin() : await readFile(file, "utf8");
   } catch (error) {
     console.error(`weft submit: cannot read ${file}: ${(error as Error).message}`);
     return 2;
   }
-  const submitted = await apiRequest("submit", connection, "/v1/jobs", { method: "POST", headers: { "content-type": "application/json" }, body });
-  if (submitted === null) return 1;
-  const { id } = (await submitted.json()) as { id: string };
-  if (flags.detach === true) {
-    console.log(id);
+  return withApiErrors("submit", async () => {
+    const id = await transport.submitDocument(document);
+    if (flags.detach === true) {
+      console.log(id);
+      return 0;
+    }
+    if (process.stdout.isTTY) await showProgress(transport, id);
+    console.log(await transport.resultJson(id));
     return 0;
-  }
-  if (process.stdout.isTTY) await showProgress(connection, id);
-  const result = await waitForResult(connection, id);
-  if (result === null) return 1;
-  console.log(result);
-  return 0;
+  });
 }
 
-/** Draws the progress bar on the terminal until the job ends. */
-async function showProgress(connection: ApiConnection, id: string): Promise<void> {
-  const reply = await apiRequest("submit", connection, `/v1/jobs/${id}/events`, { headers: { accept: "text/event-stream" } });
-  if (reply === null || reply.body === null) return;
-  for await (const event of readJobEvents(reply.body as unknown as AsyncIterable<Uint8Array>)) {
-    if (event.type === "progress") process.stdout.write(`\r${renderProgressBar(event.tasks)}`);
-    if (event.type === "done") process.stdout.write("\n");
-  }
-}
-
-/** The job's result as JSON text, asking again while it runs; null after printing its failure. */
-export async function waitForResult(connection: ApiConnection, id: string, command = "submit"): Promise<string | null> {
-  for (;;) {
-    const reply = await apiRequest(command, connection, `/v1/jobs/${encodeURIComponent(id)}/result?wait=60000&format=json`);
-    if (reply === null) return null;
-    if (reply.status === 200) return reply.text();
-    await reply.arrayBuffer();
+/** Draws the progress bar on the terminal until the job ends; a broken event stream leaves the bar where it was. */
+async function showProgress(transport: HttpTransport, id: string): Promise<void> {
+  try {
+    for await (const event of transport.events(id)) {
+      if (event.type === "progress") process.stdout.write(`\r${renderProgressBar(event.tasks)}`);
+      if (event.type === "done") process.stdout.write("\n");
+    }
+  } catch (error) {
+    printApiError("submit", error);
   }
 }
 

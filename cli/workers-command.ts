@@ -1,5 +1,5 @@
 import type { WorkerInfo } from "../protocol/job-api.js";
-import { apiRequest, CONNECTION_USAGE, startApiCommand } from "./api-connection.js";
+import { CONNECTION_USAGE, startApiCommand, withApiErrors } from "./api-connection.js";
 
 function usage(): string {
   return `usage: weft workers [--json] [--url URL] [--token TOKEN]
@@ -15,11 +15,12 @@ ${CONNECTION_USAGE}`;
 export async function workersCommand(args: string[]): Promise<number> {
   const start = await startApiCommand("workers", args, ["json"], usage);
   if (typeof start === "number") return start;
-  const { flags, connection } = start;
-  const reply = await apiRequest("workers", connection, "/v1/workers");
-  if (reply === null) return 1;
-  const { workers } = (await reply.json()) as { workers: WorkerInfo[] };
-  if (flags.json === true) {
+  const { flags, transport } = start;
+  return withApiErrors("workers", async () => printWorkers(await transport.workers(), flags.json === true));
+}
+
+function printWorkers(workers: readonly WorkerInfo[], json: boolean): number {
+  if (json) {
     console.log(JSON.stringify({ workers }));
     return 0;
   }

@@ -1,4 +1,4 @@
-import type { Collection, Persistable } from "./collection.js";
+import type { Collection } from "./collection.js";
 import { type Delayed, delayed, type Lazy } from "./delayed.js";
 import { Future, isFuture } from "./future.js";
 import { isPlainObject } from "../graph/task-spec.js";
@@ -18,38 +18,20 @@ export interface Progress {
 export type SubmitArgs<A extends unknown[]> = { [I in keyof A]: Lazy<A[I]> | Future<A[I]> };
 
 /**
- * What every weft client offers, whether it runs graphs in this process (`Client.local()`) or on a
- * cluster over HTTP (`Client.connect(url, { token })`): a program moves from a laptop to a cluster
- * by changing the line that makes the client.
+ * A client was used after `close()`: make a new one with `Client.local()`, `Client.connect()` or
+ * `Client.attach()`.
  *
  * @example
  * ```ts
- * const client: WeftClient = process.env.WEFT_URL
- *   ? await Client.connect(process.env.WEFT_URL, { token: process.env.WEFT_TOKEN! })
- *   : await Client.local();
- * const [total] = await client.compute(delayed(sum)([1, 2, 3]));
+ * await client.close();
+ * await client.compute(x).catch((e) => e instanceof ClientClosedError); // true
  * ```
  */
-export interface WeftClient {
-  /**
-   * Computes delayed values and collections together (shared work runs once) and returns their
-   * results in order; other values come back as they are. Rejects with a `TaskError` (key and
-   * remote stack) when a task fails, or a `GraphError` naming the bad key.
-   */
-  compute<const T extends readonly unknown[]>(...values: T): Promise<{ -readonly [I in keyof T]: Computed<T[I]> }>;
-  /**
-   * Computes delayed values and collections and keeps their results where they were computed; returns
-   * values standing for them, so later graphs start from there. Freed when those are garbage collected.
-   */
-  persist<const T extends readonly Persistable[]>(...values: T): Promise<T>;
-  /** Runs `fn(...args)` now and returns a {@link Future} of its result; futures among the args are read where they are held. */
-  submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: SubmitArgs<A>): Future<Awaited<R>>;
-  /** `submit(fn, item)` for each item. */
-  map<A, R>(fn: (item: A) => R, items: Iterable<Lazy<A> | Future<A>>): Future<Awaited<R>>[];
-  /** The results of futures, in order; rejects with the first failure. */
-  gather<T>(futures: readonly Future<T>[]): Promise<T[]>;
-  /** Releases what the client holds and closes its connections or threads. */
-  close(): Promise<void>;
+export class ClientClosedError extends Error {
+  override readonly name = "ClientClosedError";
+  constructor() {
+    super("this client is closed; make a new one with Client.local(), Client.connect() or Client.attach()");
+  }
 }
 
 /** The delayed call `submit` runs: futures among the arguments replaced by the tasks they stand for. */

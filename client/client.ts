@@ -1,61 +1,100 @@
 import type { OptimizeOptions } from "../graph/optimize.js";
 import type { Key } from "../graph/task-spec.js";
-import { countTasks } from "../scheduler/task-counts.js";
+import type { WorkerInfo } from "../protocol/job-api.js";
 import { LocalScheduler, type LocalSchedulerOptions } from "../scheduler/local-scheduler.js";
-import { runGraph } from "../scheduler/run-graph.js";
-import { submittedCall, type Computed, type Progress, type SubmitArgs, type WeftClient } from "./client-api.js";
+import type { SchedulerShell } from "../scheduler/scheduler-shell.js";
+import type { ClientBackend } from "./backend.js";
+import { ClientClosedError, submittedCall, type Computed, type Progress, type SubmitArgs } from "./client-api.js";
 import { COLLECTION, type Computation, collectComputation, type Persistable } from "./collection.js";
 import { heldValue, isDelayed, type Lazy } from "./delayed.js";
 import { Future, gather } from "./future.js";
-import { RemoteClient, type RemoteClientOptions } from "./remote-client.js";
+import { HttpBackend } from "./http-backend.js";
+import { HttpTransport } from "./http-transport.js";
+import { ShellBackend } from "./shell-backend.js";
 
 export type { Computed } from "./client-api.js";
 
-/** Options of {@link Client.local}. */
-export interface LocalClientOptions extends LocalSchedulerOptions {
-  /** Graph optimizations (culling, fusion) applied to every computation; all on by default. */
-  readonly optimize?: OptimizeOptions;
+/** Options every client takes. */
+export interface ClientOptions {
   /**
-   * Called with each computation's task counts as its tasks finish, at most every 50 ms and once at
-   * the end. Default: no progress is followed.
+   * Called with each computation's task counts as its tasks finish (locally at most every 50 ms, and
+   * once at the end; on a cluster as the job's event stream reports them). Default: no progress is
+   * followed.
    */
   readonly onProgress?: (progress: Progress) => void;
 }
 
-/** Least time between two progress calls of one computation, in ms. */
-const PROGRESS_INTERVAL_MS = 50;
+/** Options of {@link Client.local}. */
+export interface LocalClientOptions extends LocalSchedulerOptions, ClientOptions {
+  /** Graph optimizations (culling, fusion) applied to every computation; all on by default. */
+  readonly optimize?: OptimizeOptions;
+}
 
-let clientSeq = 0;
+/** Options of {@link Client.connect}. */
+export interface ConnectOptions extends ClientOptions {
+  /** The scheduler's API token (printed at its first start, saved in its state directory). Required. */
+  readonly token: string;
+}
+
+/** Options of {@link Client.attach}. */
+export interface AttachOptions extends ClientOptions {
+  /** Graph optimizations (culling, fusion) applied to every computation; all on by default. */
+  readonly optimize?: OptimizeOptions;
+}
 
 /**
- * Runs delayed values, collections and futures and returns their results. `Client.local()` runs them
- * in this process on the embedded scheduler; `Client.connect(url, { token })` on a cluster, through
- * the scheduler's HTTP API, with the same interface ({@link WeftClient}).
+ * Runs delayed values, collections and futures and returns their results, the same way wherever
+ * they run: `Client.local()` runs them in this process on the embedded scheduler, `Client.connect(url,
+ * { token })` on a cluster through the scheduler's HTTP API (each computation one durable job), and
+ * `Client.attach(scheduler)` on a scheduler the program started itself. A program moves from a
+ * laptop to a cluster by changing the line that makes the client.
+ *
+ * Results that `persist` and `submit` keep stay held while the program references the values and
+ * futures standing for them, and are released when those are garbage collected, or by {@link close}.
  *
  * @example
  * ```ts
- * const client = await Client.local({ executor: "threads" });
+ * const client = process.env.WEFT_URL
+ *   ? await Client.connect(process.env.WEFT_URL, { token: process.env.WEFT_TOKEN! })
+ *   : await Client.local({ executor: "threads" });
  * const [a, b] = await client.compute(x, y); // shared tasks of x and y run once
  * const future = client.submit(inc, 1);
  * await future.result(); // 2
  * await client.close();
  * ```
  */
-export class Client implements WeftClient {
-  /** Persisted keys are released when the delayed values `persist` returned are garbage collected. */
-  private readonly persisted = new FinalizationRegistry<{ client: string; keys: readonly Key[] }>(({ client, keys }) =>
-    this.scheduler.release(client, keys),
-  );
+export class Client {
+  /** Results kept for the program: per hold, how many kept values or futures reference each key. */
+  private readonly holds = new Map<string, Map<Key, number>>();
+  /** Kept values and futures, released key by key when the program drops them. */
+  private readonly referenced = new FinalizationRegistry<{ hold: string; keys: readonly Key[] }>(({ hold, keys }) => {
+    void this.letGo(hold, keys, false);
+  });
+  private closed = false;
 
-  private constructor(
-    private readonly scheduler: LocalScheduler,
-    private readonly optimize: OptimizeOptions | undefined,
-    private readonly onProgress: LocalClientOptions["onProgress"],
+  /**
+   * A client over any backend; the factories below make the usual ones.
+   *
+   * @param backend - Where computations run (see {@link ClientBackend}).
+   * @param options - See {@link ClientOptions}.
+   */
+  constructor(
+    private readonly backend: ClientBackend,
+    private readonly options: ClientOptions = {},
   ) {}
 
-  /** A client running graphs in this process. Default executor: `threads`, one thread per CPU. */
+  /**
+   * A client running graphs in this process, on its own scheduler; {@link close} stops its threads.
+   * Default executor: `threads`, one thread per CPU.
+   *
+   * @example
+   * ```ts
+   * const client = await Client.local({ executor: "sync" }); // debugging: one task at a time, on this thread
+   * ```
+   */
   static async local(options: LocalClientOptions = {}): Promise<Client> {
-    return new Client(await LocalScheduler.start(options), options.optimize, options.onProgress);
+    const scheduler = await LocalScheduler.start(options);
+    return new Client(new ShellBackend(scheduler, { optimize: options.optimize, closeScheduler: () => scheduler.close() }), options);
   }
 
   /**
@@ -67,19 +106,34 @@ export class Client implements WeftClient {
    * const client = await Client.connect("http://127.0.0.1:8786", { token: process.env.WEFT_TOKEN! });
    * ```
    */
-  static async connect(url: string, options: RemoteClientOptions): Promise<RemoteClient> {
-    return RemoteClient.connect(url, options);
+  static async connect(url: string, options: ConnectOptions): Promise<Client> {
+    if (typeof options?.token !== "string" || options.token === "") throw new TypeError("Client.connect needs { token }: the scheduler's API token");
+    const transport = new HttpTransport(url, options.token);
+    await transport.workers();
+    return new Client(new HttpBackend(transport), options);
   }
 
-  /** Which executor runs the tasks. */
-  get executor(): LocalSchedulerOptions["executor"] {
-    return this.scheduler.executorKind;
+  /**
+   * A client of a scheduler running in this process: a `DistributedScheduler` the program started (its
+   * workers are other processes), or a `LocalScheduler` it shares between clients. The program owns
+   * the scheduler: {@link close} releases what this client holds and leaves the scheduler running.
+   *
+   * @example
+   * ```ts
+   * const scheduler = await DistributedScheduler.start({ redis: "redis://127.0.0.1:6379" });
+   * const client = Client.attach(scheduler);
+   * const [total] = await client.compute(sum);
+   * ```
+   */
+  static attach(scheduler: SchedulerShell, options: AttachOptions = {}): Client {
+    return new Client(new ShellBackend(scheduler, { optimize: options.optimize }), options);
   }
 
   /**
    * Computes the given values together: their graphs are merged, so work they share runs once. Values
-   * that are not delayed are returned as they are. Rejects with a {@link TaskError} (key and original
-   * stack) when a task fails, or a `GraphError` naming the bad key when the graph cannot run.
+   * that are neither delayed nor collections are returned as they are. Rejects with a `TaskError` (key
+   * and original stack) when a task fails, or a `GraphError` naming the bad key when the graph cannot
+   * run.
    */
   async compute<const T extends readonly unknown[]>(...values: T): Promise<{ -readonly [I in keyof T]: Computed<T[I]> }> {
     const computation = collectComputation(values);
@@ -89,105 +143,112 @@ export class Client implements WeftClient {
       results = computation.results(outputValues);
     } finally {
       // What the program gets keeps its memory; blocks that finalizing copied give theirs back.
-      this.scheduler.settleResults(outputValues, results);
+      this.backend.settle(outputValues, results);
     }
     return results as { -readonly [I in keyof T]: Computed<T[I]> };
   }
 
   /**
-   * Computes the given delayed values and collections and keeps their results in the scheduler: the
-   * returned values stand for those results, so graphs built on them start from there instead of
-   * recomputing. The results are freed when the returned values are garbage collected.
+   * Computes the given delayed values and collections and keeps their results where they were
+   * computed: the returned values stand for those results, so graphs built on them start from there
+   * instead of recomputing. Each value's results are released when it is garbage collected.
    */
   async persist<const T extends readonly Persistable[]>(...values: T): Promise<T> {
-    const client = `persist-${++clientSeq}`;
     const computation = collectComputation(values);
-    // The results stay held by the scheduler; the copies handed to this call are not needed.
-    this.scheduler.settleResults(await this.run(computation, true, client), undefined);
+    let hold: string | undefined;
+    // The results stay held where they are; the copies handed to this call are not needed.
+    this.backend.settle(await this.run(computation, true, (name) => (hold = name)), undefined);
     return values.map((value) => {
       const held = isDelayed(value) ? heldValue(value.key) : value[COLLECTION].held();
       const keys = isDelayed(value) ? [value.key] : value[COLLECTION].keys();
-      this.persisted.register(held, { client, keys });
+      if (hold !== undefined) this.keep(hold, held, keys);
       return held;
     }) as unknown as T;
   }
 
+  /** Runs `fn(...args)` now and returns a {@link Future} of its result; futures among the args are read where they are held. */
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: SubmitArgs<A>): Future<Awaited<R>> {
     const value = submittedCall(fn, args);
-    const client = `future-${++clientSeq}`;
-    const computing = this.run(collectComputation([value]), true, client).then((results) => {
-      this.scheduler.settleResults(results, results[0]);
-      return results[0] as Awaited<R>;
+    let named!: (hold: string | undefined) => void;
+    const hold = new Promise<string | undefined>((resolve) => (named = resolve));
+    const computing = this.run(collectComputation([value]), true, named).then(([result]) => {
+      this.backend.settle([result], result);
+      return result as Awaited<R>;
     });
+    // A run refused outright keeps nothing.
+    computing.catch(() => named(undefined));
     const future = new Future(value, computing, {
       cancel: async () => {
-        this.scheduler.release(client, [value.key]);
-        this.scheduler.dropClient(client);
+        const name = await hold;
+        if (name !== undefined) await this.letGo(name, [value.key], true);
       },
     });
-    this.persisted.register(future, { client, keys: [value.key] });
+    void hold.then((name) => {
+      if (name !== undefined) this.keep(name, future, [value.key]);
+    });
     return future;
   }
 
+  /** `submit(fn, item)` for each item. */
   map<A, R>(fn: (item: A) => R, items: Iterable<Lazy<A> | Future<A>>): Future<Awaited<R>>[] {
     return [...items].map((item) => this.submit(fn as (...args: [A]) => R, item as never));
   }
 
+  /** The results of futures, in order; rejects with the first failure. */
   gather<T>(futures: readonly Future<T>[]): Promise<T[]> {
     return gather(futures);
   }
 
-  /** Stops the executor's threads. */
-  async close(): Promise<void> {
-    await this.scheduler.close();
-  }
-
-  private run(computation: Computation, keep: boolean, client = `compute-${++clientSeq}`): Promise<unknown[]> {
-    const { graph, index, outputs } = computation;
-    // Graphs of delayed values alone are exact by construction; collections' graphs are validated and culled.
-    const collected = index !== undefined;
-    if (this.onProgress === undefined) return runGraph(this.scheduler, graph, outputs, client, { optimize: this.optimize, collected, index, keep, settlesResults: true });
-    const progress = this.followProgress(client, this.onProgress);
-    const running = runGraph(this.scheduler, graph, outputs, client, { optimize: this.optimize, collected, index, keep, settlesResults: true, onSubmitted: progress.submitted });
-    return running.then(
-      (values) => {
-        progress.end(true);
-        return values;
-      },
-      (error: unknown) => {
-        progress.end(false);
-        throw error;
-      },
-    );
+  /** The workers, with their threads, tasks queued and running, and results held (locally: the executor, as one worker). */
+  workers(): Promise<WorkerInfo[]> {
+    return this.backend.workers();
   }
 
   /**
-   * Counts a computation's task outcomes and reports them, throttled, and once at the end. Outcomes of
-   * other computations running meanwhile are recorded too, and ignored by the counts.
+   * Releases every result this client keeps, and stops what it started (a local client's threads; a
+   * cluster keeps running). Later calls reject with {@link ClientClosedError}.
    */
-  private followProgress(job: string, onProgress: (progress: Progress) => void) {
-    let keys: readonly Key[] = [];
-    const finished = new Set<Key>();
-    const erred = new Set<Key>();
-    let last = 0;
-    const report = (completed: boolean) => {
-      last = performance.now();
-      onProgress({ job, tasks: countTasks(keys, (key) => this.scheduler.stateOf(key), { finished, erred }, completed) });
-    };
-    // Listening starts before the graph is submitted: the sync executor may run tasks during submission.
-    const stop = this.scheduler.onOutcome((key, ok) => {
-      (ok ? finished : erred).add(key);
-      if (keys.length > 0 && performance.now() - last >= PROGRESS_INTERVAL_MS) report(false);
-    });
-    return {
-      submitted: (submittedKeys: readonly Key[]) => {
-        keys = submittedKeys;
-      },
-      /** The last report, before the computation's caller sees its outcome. */
-      end: (completed: boolean) => {
-        stop();
-        report(completed);
-      },
-    };
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const holds = [...this.holds];
+    this.holds.clear();
+    await Promise.all(holds.map(([hold, keys]) => this.backend.release(hold, [...keys.keys()], true).catch(() => undefined)));
+    await this.backend.close();
+  }
+
+  private run(computation: Computation, keep: boolean, onHold?: (hold: string) => void): Promise<unknown[]> {
+    if (this.closed) return Promise.reject(new ClientClosedError());
+    return this.backend.run({ computation, keep, onHold, onProgress: this.options.onProgress });
+  }
+
+  /** Keeps `keys` of `hold` for as long as the program references `value`. */
+  private keep(hold: string, value: object, keys: readonly Key[]): void {
+    if (this.closed || keys.length === 0) return;
+    let counts = this.holds.get(hold);
+    if (counts === undefined) this.holds.set(hold, (counts = new Map()));
+    for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
+    this.referenced.register(value, { hold, keys });
+  }
+
+  /**
+   * The program dropped a value referencing `keys` of `hold` (or cancelled it, `all`): keys nothing
+   * references any more are released, and the whole hold once none is left.
+   */
+  private async letGo(hold: string, keys: readonly Key[], all: boolean): Promise<void> {
+    const counts = this.holds.get(hold);
+    if (counts === undefined) {
+      if (all && !this.closed) await this.backend.release(hold, keys, true).catch(() => undefined);
+      return;
+    }
+    const unreferenced: Key[] = [];
+    for (const key of all ? [...counts.keys()] : keys) {
+      const count = all ? 0 : (counts.get(key) ?? 0) - 1;
+      if (count > 0) counts.set(key, count);
+      else if (counts.delete(key)) unreferenced.push(key);
+    }
+    const last = counts.size === 0;
+    if (last) this.holds.delete(hold);
+    if (unreferenced.length > 0 || last) await this.backend.release(hold, unreferenced, last).catch(() => undefined);
   }
 }

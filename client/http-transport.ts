@@ -7,7 +7,18 @@ import type { JobEvent, JobStatus, WorkerInfo } from "../protocol/job-api.js";
 import { TaskError } from "../protocol/task-error.js";
 import { readJobEvents } from "./job-event-stream.js";
 
-/** An error reply of the HTTP API that is not a graph or task error: its status, code, message and details. */
+/**
+ * An error reply of the HTTP API: its status, code, message and details. A reply that stands for a
+ * graph or task error is thrown as that `GraphError` or `TaskError`, with the `HttpApiError` as its
+ * `cause`.
+ *
+ * @example
+ * ```ts
+ * try { await Client.connect(url, { token: "wrong" }); } catch (e) {
+ *   if (e instanceof HttpApiError && e.status === 401) console.error("bad token");
+ * }
+ * ```
+ */
 export class HttpApiError extends Error {
   override readonly name = "HttpApiError";
   constructor(
@@ -21,19 +32,48 @@ export class HttpApiError extends Error {
   }
 }
 
+/**
+ * The scheduler's HTTP API could not be reached at all: nothing listens there, or the connection
+ * broke.
+ *
+ * @example
+ * ```ts
+ * await Client.connect("http://127.0.0.1:1", { token }).catch((e) => e instanceof SchedulerUnreachableError); // true
+ * ```
+ */
+export class SchedulerUnreachableError extends Error {
+  override readonly name = "SchedulerUnreachableError";
+  constructor(
+    /** The API's base URL. */
+    readonly url: string,
+    cause: unknown,
+  ) {
+    const reason = (cause as { cause?: { message?: string } }).cause?.message ?? (cause as Error).message;
+    super(`cannot reach the scheduler at ${url}: ${reason}`, { cause });
+  }
+}
+
 const GRAPH_ERROR_CODES = new Set<string>(["cycle", "missing-dependency", "unknown-function", "conflicting-spec", "unserializable-argument", "invalid-graph"]);
+/** Result requests that wait, and how long each waits on the server before asking again. */
 
 /** Plain MessagePack for request bodies: the HTTP graph format is JSON-shaped, binary strings aside. */
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 
-/** How long one result request waits on the server before asking again. */
 const RESULT_POLL_MS = 60_000;
 
 /**
  * The HTTP API as calls: submit a graph, wait for its result, read status, cancel, follow events,
  * list workers. Graphs go as MessagePack in the HTTP graph format; results come back in weft's
  * MessagePack codec, so typed arrays arrive as typed arrays. Errors come back as `GraphError`,
- * `TaskError` (with the remote stack and key) or {@link HttpApiError}.
+ * `TaskError` (with the remote stack and key), {@link HttpApiError} or
+ * {@link SchedulerUnreachableError}. `Client.connect` and the `weft` API commands both speak through it.
+ *
+ * @example
+ * ```ts
+ * const transport = new HttpTransport("http://127.0.0.1:8786", token);
+ * const job = await transport.submit(graph, ["total"]);
+ * const [total] = await transport.result(job, ["total"]);
+ * ```
  */
 export class HttpTransport {
   private readonly base: string;
@@ -52,6 +92,30 @@ export class HttpTransport {
     const body = packr.pack(keep ? { ...wire, keep: true } : wire);
     const reply = await this.request("POST", "/v1/jobs", { body, contentType: "application/msgpack" });
     return ((await reply.json()) as { id: string }).id;
+  }
+
+  /**
+   * Submits a graph document in the HTTP graph format as it is (JSON text, or MessagePack bytes); returns
+   * the job's id. What `weft submit` sends.
+   */
+  async submitDocument(document: string | Uint8Array): Promise<string> {
+    const contentType = typeof document === "string" ? "application/json" : "application/msgpack";
+    const reply = await this.request("POST", "/v1/jobs", { body: document, contentType });
+    return ((await reply.json()) as { id: string }).id;
+  }
+
+  /**
+   * A job's result as the API's JSON text (an object of the outputs' values by key). Waits for the job
+   * to end unless `wait` is false; then undefined while it runs. Throws its failure.
+   */
+  async resultJson(jobId: string, wait = true): Promise<string | undefined> {
+    for (;;) {
+      const query = wait ? `?wait=${RESULT_POLL_MS}&format=json` : "?format=json";
+      const reply = await this.request("GET", `/v1/jobs/${encodeURIComponent(jobId)}/result${query}`);
+      if (reply.status === 200) return reply.text();
+      await reply.arrayBuffer();
+      if (!wait) return undefined;
+    }
   }
 
   /** The outputs' values of a job, in `outputs` order, once it ends; throws its failure. */
@@ -97,12 +161,18 @@ export class HttpTransport {
   private async request(
     method: string,
     path: string,
-    options: { body?: Uint8Array; contentType?: string; accept?: string; signal?: AbortSignal } = {},
+    options: { body?: Uint8Array | string; contentType?: string; accept?: string; signal?: AbortSignal } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = { authorization: this.authorization };
     if (options.contentType !== undefined) headers["content-type"] = options.contentType;
     if (options.accept !== undefined) headers.accept = options.accept;
-    const reply = await fetch(`${this.base}${path}`, { method, headers, body: options.body, signal: options.signal });
+    let reply: Response;
+    try {
+      reply = await fetch(`${this.base}${path}`, { method, headers, body: options.body, signal: options.signal });
+    } catch (error) {
+      if (options.signal?.aborted === true) throw error;
+      throw new SchedulerUnreachableError(this.base, error);
+    }
     if (reply.status >= 400) throw await errorOf(reply);
     return reply;
   }
@@ -119,11 +189,14 @@ async function errorOf(reply: Response): Promise<Error> {
   const code = body.error ?? "http-error";
   const message = body.message ?? `HTTP ${reply.status}`;
   const details = body.details ?? {};
+  const http = new HttpApiError(reply.status, code, message, details);
+  let error: Error = http;
   if (code === "task-failed" && typeof details.key === "string" && typeof details.task === "object" && details.task !== null) {
-    return new TaskError(details.key, details.task as ConstructorParameters<typeof TaskError>[1]);
+    error = new TaskError(details.key, details.task as ConstructorParameters<typeof TaskError>[1]);
+  } else if ((reply.status === 400 || reply.status === 409) && GRAPH_ERROR_CODES.has(code)) {
+    // A key reused for another computation is the graph's fault, as it is locally (409 on the wire).
+    error = new GraphError(code as GraphErrorCode, message, Array.isArray(details.keys) ? (details.keys as Key[]) : []);
   }
-  if (reply.status === 400 && GRAPH_ERROR_CODES.has(code)) {
-    return new GraphError(code as GraphErrorCode, message, Array.isArray(details.keys) ? (details.keys as Key[]) : []);
-  }
-  return new HttpApiError(reply.status, code, message, details);
+  if (error !== http) Object.defineProperty(error, "cause", { value: http, configurable: true, writable: true });
+  return error;
 }

@@ -9,10 +9,10 @@
  * console.log(await delayed(add)(delayed(inc)(1), delayed(inc)(2)).compute()); // 5
  * ```
  */
-export { Client, type Computed, type LocalClientOptions } from "./client.js";
-export type { Progress, SubmitArgs, WeftClient } from "./client-api.js";
-export { RemoteClient, type RemoteClientOptions } from "./remote-client.js";
-export { HttpApiError } from "./http-transport.js";
+export { Client, type AttachOptions, type ClientOptions, type Computed, type ConnectOptions, type LocalClientOptions } from "./client.js";
+export { ClientClosedError, type Progress, type SubmitArgs } from "./client-api.js";
+export type { BackendRun, ClientBackend } from "./backend.js";
+export { HttpApiError, SchedulerUnreachableError } from "./http-transport.js";
 export { asCompleted, CancelledError, Future, gather, isFuture, wait, type FutureStatus, type WaitOptions } from "./future.js";
 export type { GraphJobFailure, JobEvent, JobState, JobStatus, TaskCounts, WorkerInfo } from "../protocol/job-api.js";
 export { compute, configure, defaultClient, persist } from "./default-client.js";

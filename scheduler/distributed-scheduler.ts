@@ -6,19 +6,13 @@ import { decodeReports } from "../protocol/task-report.js";
 import { encodeWorkerMessage } from "../protocol/worker-message.js";
 import type { SchedulerCommand } from "./core/commands.js";
 import type { ClientId, WorkerId } from "../protocol/ids.js";
-import type { TaskFailure } from "../protocol/task-failure.js";
+import type { WorkerInfo } from "../protocol/job-api.js";
 import type { LocalTask } from "./local-task.js";
 import type { SubmissionChecks } from "./prepare-submission.js";
 import { connectRedis } from "../protocol/redis/connect-redis.js";
 import { ControlPlane, parseEventFields, type QueuedTask, type RegisteredWorker } from "../protocol/redis/control-plane.js";
 import type { SchedulerConfig } from "./core/scheduler-config.js";
-import type { WorkerLoad } from "./core/scheduler-core.js";
 import { SchedulerShell } from "./scheduler-shell.js";
-
-/** A task's outcome as a worker reported it, for {@link DistributedScheduler.onReport}. */
-export type TaskReportSummary =
-  | { readonly kind: "finished"; readonly key: Key; readonly worker: WorkerId; readonly durationMs: number }
-  | { readonly kind: "erred"; readonly key: Key; readonly worker: WorkerId; readonly durationMs: number; readonly error: TaskFailure };
 
 /** Options of {@link DistributedScheduler.start}. */
 export interface DistributedSchedulerOptions {
@@ -49,13 +43,12 @@ export interface DistributedSchedulerOptions {
  * so dependents get them without a fetch; large ones stay on the workers that computed them.
  */
 export class DistributedScheduler extends SchedulerShell {
-  private readonly workers = new Map<WorkerId, RegisteredWorker>();
+  private readonly registered = new Map<WorkerId, RegisteredWorker>();
   private stopped = false;
   private tickTimer: NodeJS.Timeout | undefined;
   private ticking = false;
   private readonly readerDone: Promise<void>;
   private lastEventId = "0";
-  private readonly reportListeners = new Set<(report: TaskReportSummary) => void>();
 
   private constructor(
     private readonly plane: ControlPlane,
@@ -93,7 +86,7 @@ export class DistributedScheduler extends SchedulerShell {
    */
   knowsFunction(name: string): boolean {
     let advertised = false;
-    for (const worker of this.workers.values()) {
+    for (const worker of this.registered.values()) {
       if (worker.functions === undefined) continue;
       advertised = true;
       if (worker.functions.includes(name)) return true;
@@ -101,13 +94,30 @@ export class DistributedScheduler extends SchedulerShell {
     return !advertised;
   }
 
-  /** The workers that joined, with their load as the core sees it and their registry record. */
-  workerDetails(): (WorkerLoad & { readonly registered: RegisteredWorker | undefined })[] {
-    return this.core.workerLoads().map((load) => ({ ...load, registered: this.workers.get(load.id) }));
+  /**
+   * The workers that joined, with their load as the core sees it, their registry record, and the
+   * tasks still waiting in their Redis queues (not taken yet).
+   */
+  async workers(): Promise<WorkerInfo[]> {
+    const loads = this.core.workerLoads();
+    const queued = await this.queuedOnWorkers(loads.map((load) => load.id));
+    return loads.map((load, i) => {
+      const registered = this.registered.get(load.id);
+      return {
+        id: load.id,
+        nthreads: load.nthreads,
+        queued: Math.min(queued[i], load.processing),
+        running: Math.max(0, load.processing - queued[i]),
+        results: load.results,
+        memoryBytes: load.nbytes,
+        address: registered?.dataAddress ?? "",
+        pid: registered?.pid ?? 0,
+        functions: registered?.functions?.length ?? 0,
+      };
+    });
   }
 
-  /** Tasks waiting in each worker's Redis queue, not taken yet. */
-  async queuedOnWorkers(ids: readonly WorkerId[]): Promise<number[]> {
+  private async queuedOnWorkers(ids: readonly WorkerId[]): Promise<number[]> {
     if (ids.length === 0) return [];
     const pipeline = this.plane.redis.pipeline();
     for (const id of ids) pipeline.zcard(this.plane.keys.workerQueue(id));
@@ -115,20 +125,10 @@ export class DistributedScheduler extends SchedulerShell {
     return replies.map(([error, count]) => (error ? 0 : Number(count)));
   }
 
-  /**
-   * Calls `listener` with every task report that comes back from the workers, before the core sees
-   * it; returns a function that removes the listener. For progress reporting (the HTTP API's events).
-   */
-  onReport(listener: (report: TaskReportSummary) => void): () => void {
-    this.reportListeners.add(listener);
-    return () => this.reportListeners.delete(listener);
-  }
-
   protected functionChecks(): Pick<SubmissionChecks, "isKnownFunction" | "serializable"> {
     return {
-      // Functions are registered on the workers, not here: any name may be asked for, and a worker
-      // without it fails the task with a clear error.
-      isKnownFunction: () => true,
+      // Functions are registered on the workers, not here: a name is known when a worker advertises it.
+      isKnownFunction: (name) => this.knowsFunction(name),
       // Arguments travel to other processes.
       serializable: true,
     };
@@ -154,9 +154,9 @@ export class DistributedScheduler extends SchedulerShell {
       const seen = new Set<WorkerId>();
       for (const worker of registered) {
         seen.add(worker.id);
-        const known = this.workers.has(worker.id);
+        const known = this.registered.has(worker.id);
         if (worker.alive && worker.state === "running") {
-          this.workers.set(worker.id, worker);
+          this.registered.set(worker.id, worker);
           if (!known) this.enqueue({ type: "worker-joined", worker: worker.id, nthreads: worker.nthreads });
         } else if (!(worker.alive && worker.state === "stopping")) {
           // Dead or silent. A stopping worker with a live heartbeat is left to finish its running
@@ -164,7 +164,7 @@ export class DistributedScheduler extends SchedulerShell {
           await this.retire(worker.id);
         }
       }
-      for (const id of [...this.workers.keys()]) if (!seen.has(id)) await this.retire(id);
+      for (const id of [...this.registered.keys()]) if (!seen.has(id)) await this.retire(id);
       this.enqueue({ type: "tick", now: Date.now() });
     } catch (error) {
       this.options.onError?.(error as Error);
@@ -177,7 +177,7 @@ export class DistributedScheduler extends SchedulerShell {
   private async retire(id: WorkerId): Promise<void> {
     const recovered = await this.plane.recoverWorker(id, { onlyIfSilent: true });
     if (!recovered.recovered) return;
-    this.workers.delete(id);
+    this.registered.delete(id);
     this.enqueue({ type: "worker-left", worker: id, running: recovered.inFlight.map((task) => task.key) });
   }
 
@@ -211,12 +211,12 @@ export class DistributedScheduler extends SchedulerShell {
     if (returned !== undefined) this.inbox.push({ type: "worker-stopping", worker, returned });
     if (data === undefined || data.byteLength === 0) return;
     for (const report of decodeReports(data)) {
-      if (this.reportListeners.size > 0 && report.kind !== "missing-data") {
-        const summary: TaskReportSummary =
+      if (this.followed && report.kind !== "missing-data") {
+        this.notifyReport(
           report.kind === "finished"
             ? { kind: "finished", key: report.key, worker, durationMs: report.durationMs }
-            : { kind: "erred", key: report.key, worker, durationMs: report.durationMs, error: report.error };
-        for (const listener of this.reportListeners) listener(summary);
+            : { kind: "erred", key: report.key, worker, durationMs: report.durationMs, error: report.error },
+        );
       }
       if (report.kind === "finished") {
         const inline = report.inline !== undefined;
@@ -279,7 +279,7 @@ export class DistributedScheduler extends SchedulerShell {
           void this.deliver(command.key, command.clients, command.runSpec as LocalTask, command.workers);
           break;
         case "replicate": {
-          const from = this.workers.get(command.from)?.dataAddress;
+          const from = this.registered.get(command.from)?.dataAddress;
           if (from !== undefined) push(copies, command.worker, encodeWorkerMessage({ type: "replicate", keys: command.keys, from }));
           break;
         }
@@ -295,7 +295,7 @@ export class DistributedScheduler extends SchedulerShell {
   /** Where a worker gets an input: inline when held here, else from the workers holding it. */
   private sourceOf(input: LocalTask): InputSource {
     if (input.hasValue) return { key: input.key, inline: true, value: input.value };
-    const holders = this.core.whoHas(input.key).map((worker) => ({ worker, address: this.workers.get(worker)?.dataAddress ?? "" }));
+    const holders = this.core.whoHas(input.key).map((worker) => ({ worker, address: this.registered.get(worker)?.dataAddress ?? "" }));
     return { key: input.key, inline: false, holders };
   }
 
@@ -354,7 +354,7 @@ export class DistributedScheduler extends SchedulerShell {
 
   private async fetch(key: Key, workers: readonly WorkerId[]): Promise<{ ok: true; value: unknown } | { ok: false }> {
     for (const worker of workers) {
-      const address = this.workers.get(worker)?.dataAddress;
+      const address = this.registered.get(worker)?.dataAddress;
       if (address === undefined) continue;
       try {
         const [frame] = await this.data.fetch(address, [key]);

@@ -1,6 +1,6 @@
 import type { Job } from "bullmq";
 import type { Graph, Key } from "../graph/task-spec.js";
-import type { DistributedScheduler, TaskReportSummary } from "./distributed-scheduler.js";
+import type { DistributedScheduler } from "./distributed-scheduler.js";
 import type { GraphJobFailure, JobEvent, JobState, JobStatus, TaskCounts } from "../protocol/job-api.js";
 import {
   decodeResults,
@@ -11,7 +11,9 @@ import {
   type GraphJobResult,
   type GraphJobs,
 } from "./graph-jobs.js";
+import type { PreparedSubmission } from "./prepare-submission.js";
 import { runGraph } from "./run-graph.js";
+import type { TaskReportSummary } from "./scheduler-shell.js";
 import { countTasks } from "./task-counts.js";
 
 /** A finished job's outcome. */
@@ -60,6 +62,11 @@ interface EndedJob {
 
 let attempt = 0;
 
+/** The scheduler client a job's run submits as; each run of a job (one per scheduler that runs it) its own. */
+function clientOf(jobId: string): string {
+  return `job:${jobId}:${++attempt}`;
+}
+
 /**
  * The jobs of one scheduler process, as the HTTP API sees them: runs the graphs the durable queue
  * hands over (see `processGraphJobs`), keeps each running job's tasks and progress, tells waiting
@@ -92,15 +99,22 @@ export class JobService {
   }
 
   /**
-   * Submits a graph as a durable job and starts running it here at once, without waiting for the
-   * queue to hand it over (which costs a Redis round trip and BullMQ's bookkeeping on the critical
-   * path of a small job). When the queue does hand it over, {@link run} joins this run instead of
-   * starting another; if this process dies first, the next scheduler runs the job from the queue.
+   * Checks a graph and submits it as a durable job, and starts running it here at once, without
+   * waiting for the queue to hand it over (which costs a Redis round trip and BullMQ's bookkeeping on
+   * the critical path of a small job). When the queue does hand it over, {@link run} joins this run
+   * instead of starting another; if this process dies first, the next scheduler runs the job from
+   * the queue.
+   *
+   * The graph is checked once, here, against what the scheduler knows now: a cycle, a missing
+   * dependency or output, a function no worker registered, or a key known with another computation
+   * throws a `GraphError` naming the keys, and nothing is queued.
    */
   async submit(graph: Graph, outputs: readonly Key[], options: { readonly keep?: boolean } = {}): Promise<string> {
     // The id is chosen here, so the run starts while the job is being added, not after.
     const jobId = newJobId();
-    const execution = this.execute(graph, outputs, jobId, Date.now(), options.keep === true);
+    const client = clientOf(jobId);
+    const prepared = this.scheduler.prepare(graph, outputs, client);
+    const execution = this.execute(prepared, outputs, jobId, client, Date.now(), options.keep === true);
     // Failures reach the queue's processor (and from there the job's record) when it joins.
     execution.catch(() => undefined);
     this.executions.set(jobId, execution);
@@ -126,12 +140,19 @@ export class JobService {
       this.executions.delete(jobId);
       return started;
     }
-    return this.execute(graph, outputs, jobId, job.timestamp, job.data.keep === true);
+    return this.execute(graph, outputs, jobId, clientOf(jobId), job.timestamp, job.data.keep === true);
   }
 
-  private async execute(graph: Graph, outputs: readonly Key[], jobId: string, submittedAt: number, keep: boolean): Promise<unknown[]> {
+  /** Runs a job's graph, or the submission {@link submit} prepared from it, for `client`. */
+  private async execute(
+    graph: Graph | PreparedSubmission,
+    outputs: readonly Key[],
+    jobId: string,
+    client: string,
+    submittedAt: number,
+    keep: boolean,
+  ): Promise<unknown[]> {
     if (this.cancelledEarly.delete(jobId)) throw new JobCancelledError(`job ${jobId} was cancelled`);
-    const client = `job:${jobId}:${++attempt}`;
     let cancel!: (error: Error) => void;
     const cancelled = new Promise<never>((_, reject) => (cancel = reject));
     const record: ActiveJob = {

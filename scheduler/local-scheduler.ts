@@ -1,9 +1,9 @@
-import type { Key } from "../graph/task-spec.js";
 import "../executor/builtin-tasks.js";
 import type { ExecutionOutcome, ExecutionRequest, Executor, HeldValues } from "../executor/executor.js";
 import { InlineExecutor } from "../executor/inline-executor.js";
 import { sizeOf } from "../executor/size-of.js";
-import { lookupTask } from "../protocol/task-registry.js";
+import type { WorkerInfo } from "../protocol/job-api.js";
+import { lookupTask, registeredTaskNames } from "../protocol/task-registry.js";
 import { ThreadPoolExecutor } from "../executor/thread-pool-executor.js";
 import type { SchedulerCommand } from "./core/commands.js";
 import type { LocalTask } from "./local-task.js";
@@ -49,7 +49,6 @@ export class LocalScheduler extends SchedulerShell {
   /** Results held, for `stats`. */
   private heldResults = 0;
   private closed = false;
-  private readonly outcomeListeners = new Set<(key: Key, ok: boolean) => void>();
 
   private constructor(
     readonly executorKind: LocalExecutorKind,
@@ -100,20 +99,36 @@ export class LocalScheduler extends SchedulerShell {
     await this.executor.close();
   }
 
-  /**
-   * Calls `listener` with the key of every task that finishes (`ok` true) or fails, before the core
-   * sees it; returns a function that removes the listener. For progress reporting.
-   */
-  onOutcome(listener: (key: Key, ok: boolean) => void): () => void {
-    this.outcomeListeners.add(listener);
-    return () => this.outcomeListeners.delete(listener);
+  /** The executor, as one worker in this process. */
+  async workers(): Promise<WorkerInfo[]> {
+    const [load] = this.core.workerLoads();
+    return [
+      {
+        id: LOCAL_WORKER,
+        nthreads: this.executor.nthreads,
+        queued: 0,
+        running: load?.processing ?? 0,
+        results: this.heldResults,
+        memoryBytes: load?.nbytes ?? 0,
+        address: "",
+        pid: process.pid,
+        functions: registeredTaskNames().length,
+      },
+    ];
   }
 
   private onOutcomes(outcomes: ExecutionOutcome[]): void {
     if (this.closed) return;
     for (const outcome of outcomes) {
       const task = outcome.request as LocalTask;
-      if (this.outcomeListeners.size > 0) for (const listener of this.outcomeListeners) listener(task.key, outcome.ok);
+      if (this.followed) {
+        const { durationMs } = outcome;
+        this.notifyReport(
+          outcome.ok
+            ? { kind: "finished", key: task.key, worker: LOCAL_WORKER, durationMs }
+            : { kind: "erred", key: task.key, worker: LOCAL_WORKER, durationMs, error: outcome.error },
+        );
+      }
       if (outcome.ok) {
         this.hold(task, outcome.value);
         this.inbox.push({

@@ -37,6 +37,9 @@ export interface SubmissionChecks {
   readonly serializable?: boolean;
 }
 
+/** A graph turned into the core's event, checked and ready to enqueue: see {@link prepareSubmission}. */
+export type PreparedSubmission = GraphSubmitted & { readonly tasks: readonly LocalTask[] };
+
 /**
  * Turns a graph into the core's `graph-submitted` event: validates it (throwing a `GraphError` that
  * names the bad key, with nothing submitted), optimizes it, orders it, and makes each task's
@@ -49,7 +52,7 @@ export function prepareSubmission(
   client: ClientId,
   checks: SubmissionChecks,
   options: SubmitOptions = {},
-): GraphSubmitted & { readonly tasks: readonly LocalTask[] } {
+): PreparedSubmission {
   // Tasks the scheduler already has (held from a persist, or running for another client) are taken
   // out, so that the graph reads their results instead of fusing their work into its own tasks and
   // computing it again.
@@ -89,7 +92,7 @@ function withoutKnown(graph: ReadonlyGraph, knownSpec: (key: Key) => TaskSpec | 
     const known = knownSpec(key);
     if (known === undefined) continue;
     if (known !== spec && !sameSpec(known, spec)) {
-      throw new GraphError("conflicting-spec", `key "${key}" is already known with a different computation`, [key]);
+      throw new GraphError("conflicting-spec", `key "${key}" is already known with a different computation; use keys unique to a computation`, [key]);
     }
     pruned ??= new Map(graph);
     pruned.delete(key);

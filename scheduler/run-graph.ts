@@ -1,11 +1,12 @@
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
 import { TaskError } from "../protocol/task-error.js";
 import type { ClientId } from "../protocol/ids.js";
-import type { SubmitOptions } from "./prepare-submission.js";
+import type { PreparedSubmission, SubmitOptions } from "./prepare-submission.js";
 import type { SchedulerShell } from "./scheduler-shell.js";
 
 /**
- * Runs a graph on a scheduler for `client` and resolves with the outputs' values, in `outputs` order;
+ * Runs a graph (or a submission the scheduler already prepared from one, see
+ * `SchedulerShell.prepare`) on a scheduler for `client` and resolves with the outputs' values, in `outputs` order;
  * rejects with a `TaskError` (key and original stack) or a `GraphError`. The outputs are released
  * once the values are in hand (or on failure), unless `keep` is set: then the scheduler holds them
  * for `client` until released (what `persist` does). With `settlesResults`, the caller must hand the
@@ -13,7 +14,7 @@ import type { SchedulerShell } from "./scheduler-shell.js";
  */
 export function runGraph(
   scheduler: SchedulerShell,
-  graph: ReadonlyGraph,
+  graph: ReadonlyGraph | PreparedSubmission,
   outputs: readonly Key[],
   client: ClientId,
   options?: SubmitOptions & {
@@ -32,10 +33,9 @@ export function runGraph(
       if (failed || options?.keep !== true) scheduler.release(client, outputs);
       scheduler.dropClient(client);
     };
+    const submission = isPrepared(graph) ? graph : scheduler.prepare(graph, outputs, client, options);
     const submitted = scheduler.submit(
-      graph,
-      outputs,
-      client,
+      submission,
       {
         onResult: (key, value) => {
           if (results.has(key)) return;
@@ -56,8 +56,11 @@ export function runGraph(
         },
         settlesResults: options?.settlesResults === true,
       },
-      options,
     );
     options?.onSubmitted?.(submitted);
   });
+}
+
+function isPrepared(graph: ReadonlyGraph | PreparedSubmission): graph is PreparedSubmission {
+  return (graph as PreparedSubmission).type === "graph-submitted";
 }

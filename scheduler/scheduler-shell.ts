@@ -4,12 +4,18 @@ import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
 import type { SchedulerCommand } from "./core/commands.js";
 import type { SchedulerEvent } from "./core/events.js";
 import type { ClientId, WorkerId } from "../protocol/ids.js";
+import type { WorkerInfo } from "../protocol/job-api.js";
 import type { TaskFailure } from "../protocol/task-failure.js";
 import type { LocalTask } from "./local-task.js";
-import { prepareSubmission, type SubmissionChecks, type SubmitOptions } from "./prepare-submission.js";
+import { prepareSubmission, type PreparedSubmission, type SubmissionChecks, type SubmitOptions } from "./prepare-submission.js";
 import type { SchedulerConfig } from "./core/scheduler-config.js";
 import { SchedulerCore } from "./core/scheduler-core.js";
 import type { TaskStateName } from "./core/task-state.js";
+
+/** A task's outcome as its worker reported it, for {@link SchedulerShell.onReport}. */
+export type TaskReportSummary =
+  | { readonly kind: "finished"; readonly key: Key; readonly worker: WorkerId; readonly durationMs: number }
+  | { readonly kind: "erred"; readonly key: Key; readonly worker: WorkerId; readonly durationMs: number; readonly error: TaskFailure };
 
 /** Where a submission's outcomes go, key by key. */
 export interface SubmissionHandlers {
@@ -45,9 +51,36 @@ export abstract class SchedulerShell {
   /** Events waiting for the core. */
   protected inbox: SchedulerEvent[] = [];
   private handling = false;
+  private readonly reportListeners = new Set<(report: TaskReportSummary) => void>();
 
   protected constructor(config: SchedulerConfig | undefined) {
     this.core = new SchedulerCore(config, { sameRunSpec: (a, b) => sameSpec((a as LocalTask).spec, (b as LocalTask).spec) });
+  }
+
+  /**
+   * The workers, with their threads, tasks queued and running, and results held, as the job API's
+   * `GET /v1/workers` lists them.
+   */
+  abstract workers(): Promise<WorkerInfo[]>;
+
+  /**
+   * Calls `listener` with every task outcome a worker reports, before the core sees it; returns a
+   * function that removes the listener. For progress reporting (clients' `onProgress`, the HTTP API's
+   * job events).
+   */
+  onReport(listener: (report: TaskReportSummary) => void): () => void {
+    this.reportListeners.add(listener);
+    return () => this.reportListeners.delete(listener);
+  }
+
+  /** True when someone follows reports: spares building summaries nobody reads. */
+  protected get followed(): boolean {
+    return this.reportListeners.size > 0;
+  }
+
+  /** Hands a task outcome to the {@link onReport} listeners. */
+  protected notifyReport(report: TaskReportSummary): void {
+    for (const listener of this.reportListeners) listener(report);
   }
 
   /** Carries out the core's commands. */
@@ -69,37 +102,27 @@ export abstract class SchedulerShell {
   }
 
   /**
-   * Submits `graph` for `client`, which wants `outputs`: validated (throwing a `GraphError` that names
-   * the bad key, with nothing submitted), optimized, ordered and run. Each output's value or error
-   * reaches `handlers` once; keys the scheduler already holds are reused, not recomputed. Returns the
-   * keys of the tasks submitted (after optimization: a fused chain is submitted under its last key).
+   * Checks and prepares `graph` for `client`, which wants `outputs`: validated against the keys the
+   * scheduler knows now (throwing a `GraphError` that names the bad key: a cycle, a missing
+   * dependency or output, an unknown function, a key known with another computation), optimized and
+   * ordered. Nothing is submitted: pass the result to {@link submit} before the scheduler handles
+   * anything else (in the same turn of the event loop), so that what it was checked against still holds.
    */
-  submit(
-    graph: ReadonlyGraph,
-    outputs: readonly Key[],
-    client: ClientId,
-    handlers: SubmissionHandlers,
-    options: SubmitOptions = {},
-  ): readonly Key[] {
+  prepare(graph: ReadonlyGraph, outputs: readonly Key[], client: ClientId, options: SubmitOptions = {}): PreparedSubmission {
     if (this.refusal !== undefined) throw new Error(this.refusal);
-    const submission = prepareSubmission(graph, outputs, client, this.checks(), options);
-    this.clients.set(client, handlers);
-    this.enqueue(submission);
-    return submission.tasks.map((task) => task.key);
+    return prepareSubmission(graph, outputs, client, this.checks(), options);
   }
 
   /**
-   * The first key of `graph` that the scheduler knows with a different computation, if any: a
-   * submission of `graph` would be refused with a `conflicting-spec` error. Lets a caller refuse it
-   * up front.
+   * Runs a submission made by {@link prepare}. Each wanted output's value or error reaches `handlers`
+   * once; keys the scheduler already holds are reused, not recomputed. Returns the keys of the tasks
+   * submitted (after optimization: a fused chain is submitted under its last key).
    */
-  conflictingKey(graph: ReadonlyGraph): Key | undefined {
-    if (this.core.size === 0) return undefined;
-    for (const [key, spec] of graph) {
-      const known = (this.core.runSpecOf(key) as LocalTask | undefined)?.spec;
-      if (known !== undefined && known !== spec && !sameSpec(known, spec)) return key;
-    }
-    return undefined;
+  submit(submission: PreparedSubmission, handlers: SubmissionHandlers): readonly Key[] {
+    if (this.refusal !== undefined) throw new Error(this.refusal);
+    this.clients.set(submission.client, handlers);
+    this.enqueue(submission);
+    return submission.tasks.map((task) => task.key);
   }
 
   /** The state of a task as the core sees it, or undefined when it does not know the key. */

@@ -38,7 +38,8 @@ export const errorBodySchema = {
 
 /**
  * Maps every error to a JSON {@link ErrorBody} with a status that names what is wrong: graph errors
- * (cycle, missing dependency, unknown function...) are 400 with their keys; schema violations 400
+ * (cycle, missing dependency, unknown function...) are 400 with their keys, a key known with another
+ * computation 409; schema violations 400
  * with the issues; too-large bodies 413; unsupported content types 415; prototype poisoning 400.
  * Anything else is a 500 whose details stay in the log (`onServerError`).
  */
@@ -58,7 +59,9 @@ export function installErrorReplies(app: FastifyInstance, onServerError: (error:
 export function errorReply(error: Error): { status: number; body: ErrorBody } {
   if (error instanceof ApiError) return { status: error.statusCode, body: { error: error.code, message: error.message, details: error.details } };
   if (error instanceof GraphError) {
-    return { status: 400, body: { error: error.code, message: error.message, details: { keys: error.keys } } };
+    // A key already known with another computation conflicts with the scheduler's state, not the request's form.
+    const status = error.code === "conflicting-spec" ? 409 : 400;
+    return { status, body: { error: error.code, message: error.message, details: { keys: error.keys } } };
   }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation !== undefined) {

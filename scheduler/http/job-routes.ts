@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
-import { validateGraph } from "../../graph/validate.js";
 import { decodeWireGraph, type WireGraph } from "../../graph/wire-graph.js";
 import type { JobOutcome, JobService } from "../job-service.js";
 import { UnknownJobError } from "../job-service.js";
@@ -20,9 +19,10 @@ interface SubmitBody extends WireGraph {
 const errorReplies = { 400: { $ref: "ErrorBody#" }, 401: { $ref: "ErrorBody#" }, 404: { $ref: "ErrorBody#" } };
 
 /**
- * `/v1/jobs`: submit a graph, read a job's status and result, cancel it. Graphs are checked here,
- * before anything is queued: a cycle, a missing dependency or a function no worker registered is
- * a 400 naming the keys, and nothing runs.
+ * `/v1/jobs`: submit a graph, read a job's status and result, cancel it. A route checks only the
+ * request's schema and size; `JobService.submit` checks the graph itself, before anything is queued
+ * (a cycle, a missing dependency or a function no worker registered is a 400 naming the keys, a key
+ * known with another computation a 409), and nothing runs.
  */
 export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLimits): void {
   app.post<{ Body: SubmitBody; Querystring: { wait: number; format?: ResultFormat } }>(
@@ -50,22 +50,6 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
         });
       }
       const { graph, outputs } = decodeWireGraph(body);
-      const scheduler = jobs.scheduler;
-      for (const key of outputs) {
-        if (!graph.has(key) && scheduler.stateOf(key) === undefined) {
-          throw new ApiError(400, "missing-dependency", `output "${key}" is not in the graph`, { keys: [key] });
-        }
-      }
-      validateGraph(graph, {
-        isKnownFunction: (name) => scheduler.knowsFunction(name),
-        external: (key) => scheduler.stateOf(key) !== undefined,
-      });
-      const conflict = scheduler.conflictingKey(graph);
-      if (conflict !== undefined) {
-        throw new ApiError(409, "conflicting-spec", `key "${conflict}" is already known with a different computation; use keys unique to a computation`, {
-          keys: [conflict],
-        });
-      }
       const id = await jobs.submit(graph, outputs, { keep: body.keep === true });
       void reply.header("location", `/v1/jobs/${id}`);
       const { wait, format } = request.query;

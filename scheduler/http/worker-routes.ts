@@ -15,22 +15,6 @@ export function workerRoutes(app: FastifyInstance, scheduler: DistributedSchedul
         response: { 200: workersReplySchema, 401: { $ref: "ErrorBody#" } },
       },
     },
-    async () => {
-      const details = scheduler.workerDetails();
-      const queued = await scheduler.queuedOnWorkers(details.map((worker) => worker.id));
-      return {
-        workers: details.map((worker, i) => ({
-          id: worker.id,
-          nthreads: worker.nthreads,
-          queued: Math.min(queued[i], worker.processing),
-          running: Math.max(0, worker.processing - queued[i]),
-          results: worker.results,
-          memoryBytes: worker.nbytes,
-          address: worker.registered?.dataAddress ?? "",
-          pid: worker.registered?.pid ?? 0,
-          functions: worker.registered?.functions?.length ?? 0,
-        })),
-      };
-    },
+    async () => ({ workers: await scheduler.workers() }),
   );
 }

@@ -1,5 +1,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -164,6 +166,17 @@ describe("weft submit, status, result, workers", () => {
     const { stderr, code } = await weft("workers", "--token", "wrong-token-wrong-token");
     expect(code).toBe(1);
     expect(stderr).toContain("weft workers: the bearer token is not valid (HTTP 401 unauthorized)");
+  });
+
+  it("says which scheduler it cannot reach, and why", async () => {
+    // A port that was free a moment ago: nothing listens there.
+    const probe = createServer().listen(0, "127.0.0.1");
+    await once(probe, "listening");
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const { stderr, code } = await weft("status", "some-job", "--url", `http://127.0.0.1:${port}`);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(new RegExp(`^weft status: cannot reach the scheduler at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
   });
 });
 

@@ -4,7 +4,7 @@ import { Client } from "../../client/client.js";
 import { delayed } from "../../client/delayed.js";
 import { uniform } from "../../client/array/random.js";
 import { RANDOM, randomBlock } from "../../kernels/array/random-kernels.js";
-import type { LocalScheduler } from "../../scheduler/local-scheduler.js";
+import { LocalScheduler } from "../../scheduler/local-scheduler.js";
 import type { ExecutionOutcome, ExecutionRequest, HeldValues } from "../../executor/executor.js";
 import { ThreadPoolExecutor } from "../../executor/thread-pool-executor.js";
 import { bareData } from "../fixtures/array-tasks.js";
@@ -118,11 +118,16 @@ describe("shared memory of the threads executor", () => {
 });
 
 describe("results of the threads executor given to the program", () => {
+  let scheduler: LocalScheduler;
   let client: Client;
   beforeAll(async () => {
-    client = await Client.local({ executor: "threads", nthreads: 2 });
+    scheduler = await LocalScheduler.start({ executor: "threads", nthreads: 2 });
+    client = Client.attach(scheduler);
   });
-  afterAll(() => client.close());
+  afterAll(async () => {
+    await client.close();
+    await scheduler.close();
+  });
 
   it("stay intact while later computations reuse the threads' memory", async () => {
     // A large typed array made by a task: the program gets the thread's shared copy itself.
@@ -136,7 +141,6 @@ describe("results of the threads executor given to the program", () => {
   });
 
   it("give the memory of blocks that finalizing copied back for reuse, and hold none afterwards", async () => {
-    const scheduler = (client as unknown as { scheduler: LocalScheduler }).scheduler;
     const before = scheduler.stats().sharedMemory!;
     // Four 2 MB blocks, assembled into one new array for the program.
     const [result] = await client.compute(uniform([1000, 1000], { chunks: 500, seed: 3 }).add(1));
@@ -148,7 +152,6 @@ describe("results of the threads executor given to the program", () => {
   });
 
   it("give a result the program receives as it is to the program for good", async () => {
-    const scheduler = (client as unknown as { scheduler: LocalScheduler }).scheduler;
     const before = scheduler.stats().sharedMemory!;
     await client.compute(delayed(fill)(200_000, 4));
     const after = scheduler.stats().sharedMemory!;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { computeDistributed } from "../../client/distributed-compute.js";
+import { Client } from "../../client/client.js";
 import * as wa from "../../client/array/index.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { Nanny } from "../../worker/nanny.js";
@@ -24,7 +24,7 @@ describe("arrays on worker processes", () => {
     const x = wa.random.uniform([600, 600], { chunks: 200, seed: 8 });
     const mean = x.add(x.T).mean();
     const part = x.get(wa.slice(100, 500, 3), wa.slice(null, null, -1)).rechunk(50);
-    const [distributed, slice] = (await computeDistributed(scheduler, mean, part)) as wa.DenseArray[];
+    const [distributed, slice] = (await Client.attach(scheduler).compute(mean, part)) as wa.DenseArray[];
     const [local, localSlice] = await computeLocally(mean, part);
     expect(distributed).toEqual(local);
     expect(slice).toEqual(localSlice);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { collectIndexedGraph, delayed } from "../../client/delayed.js";
-import { computeDistributed } from "../../client/distributed-compute.js";
+import { Client } from "../../client/client.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { connectRedis } from "../../protocol/redis/connect-redis.js";
 import { ControlPlane } from "../../protocol/redis/control-plane.js";
@@ -44,7 +44,7 @@ describe("a CPU-bound task on a worker", () => {
 
     // Spin for ten heartbeat lifetimes: a worker whose event loop it blocked would be declared dead.
     let spinning = true;
-    const spun = computeDistributed(scheduler, delayed(spin, { pure: false })(10 * heartbeatTtlMs)).finally(() => (spinning = false));
+    const spun = Client.attach(scheduler).compute(delayed(spin, { pure: false })(10 * heartbeatTtlMs)).finally(() => (spinning = false));
     await new Promise((r) => setTimeout(r, heartbeatTtlMs));
 
     let checks = 0;

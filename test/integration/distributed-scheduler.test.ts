@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { delayed, type Delayed } from "../../client/delayed.js";
-import { computeDistributed } from "../../client/distributed-compute.js";
+import { Client } from "../../client/client.js";
 import { TaskError } from "../../protocol/task-error.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
@@ -41,13 +41,13 @@ describe("distributed scheduler", () => {
   it("computes a tree reduction across two worker processes' worth of workers", async () => {
     const { scheduler } = await cluster(2);
     const { root, expected } = tree(256);
-    expect(await computeDistributed(scheduler, root)).toEqual([expected]);
+    expect(await Client.attach(scheduler).compute(root)).toEqual([expected]);
   });
 
   it("uses every worker", async () => {
     const { scheduler, workers } = await cluster(2);
     const values = Array.from({ length: 40 }, (_, i) => delayed(inc)(i));
-    await computeDistributed(scheduler, ...values);
+    await Client.attach(scheduler).compute(...values);
     // Results were released after delivery, so count what each worker computed from its reports:
     // every worker must have run some of the 40 independent tasks.
     expect(workers.every((w) => w.completed > 0)).toBe(true);
@@ -57,16 +57,16 @@ describe("distributed scheduler", () => {
     const { scheduler } = await cluster(2);
     const blocks = Array.from({ length: 6 }, (_, i) => delayed(fill)(50_000, i));
     const sums = blocks.map((block) => delayed(total)(block));
-    const [block] = await computeDistributed(scheduler, blocks[3]);
+    const [block] = await Client.attach(scheduler).compute(blocks[3]);
     expect((block as Float64Array).length).toBe(50_000);
     expect((block as Float64Array)[0]).toBe(3);
-    expect(await computeDistributed(scheduler, ...sums)).toEqual([0, 50_000, 100_000, 150_000, 200_000, 250_000]);
+    expect(await Client.attach(scheduler).compute(...sums)).toEqual([0, 50_000, 100_000, 150_000, 200_000, 250_000]);
   });
 
   it("reports a task's error with its key and the worker's stack", async () => {
     const { scheduler } = await cluster(1);
     const broken = delayed(fail)("far away");
-    const error = (await computeDistributed(scheduler, delayed(inc)(broken)).catch((e: unknown) => e)) as TaskError;
+    const error = (await Client.attach(scheduler).compute(delayed(inc)(broken)).catch((e: unknown) => e)) as TaskError;
     expect(error).toBeInstanceOf(TaskError);
     expect(error.message).toContain("far away");
     expect(error.remoteStack).toContain("math-tasks.ts");
@@ -74,14 +74,14 @@ describe("distributed scheduler", () => {
 
   it("keeps serving after a failed graph", async () => {
     const { scheduler } = await cluster(1);
-    await computeDistributed(scheduler, delayed(fail)("once")).catch(() => undefined);
-    expect(await computeDistributed(scheduler, delayed(inc)(41))).toEqual([42]);
+    await Client.attach(scheduler).compute(delayed(fail)("once")).catch(() => undefined);
+    expect(await Client.attach(scheduler).compute(delayed(inc)(41))).toEqual([42]);
   });
 
   it("refuses a graph whose arguments cannot travel, naming the task", async () => {
     const { scheduler } = await cluster(1);
     // Impure, so that no key is hashed from the function and the scheduler's own check is reached.
     const bad = delayed(threadId, { pure: false })((() => 1) as never);
-    await expect(computeDistributed(scheduler, bad)).rejects.toThrow(/cannot be serialized/);
+    await expect(Client.attach(scheduler).compute(bad)).rejects.toThrow(/cannot be serialized/);
   });
 });

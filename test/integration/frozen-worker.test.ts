@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { delayed } from "../../client/delayed.js";
-import { computeDistributed } from "../../client/distributed-compute.js";
+import { Client } from "../../client/client.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { Nanny } from "../../worker/nanny.js";
 import { pacedWork } from "../fixtures/math-tasks.js";
@@ -29,7 +29,7 @@ describe("a frozen worker", () => {
       const [{ pid: frozenPid }] = frozen.children();
 
       // The task starts on the only worker, which is then frozen mid-run, as by a stuck VM or a debugger.
-      const result = computeDistributed(scheduler, delayed(pacedWork, { pure: false })(7));
+      const result = Client.attach(scheduler).compute(delayed(pacedWork, { pure: false })(7));
       await new Promise((r) => setTimeout(r, 300));
       const healthy = Nanny.start({ nprocs: 1, idPrefix: "healthy", worker, env: { WEFT_TEST_TASK_MS: "10", WEFT_TEST_WORKER_LABEL: "healthy" } });
       stopAfterTest(healthy);

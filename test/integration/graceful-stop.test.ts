@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { delayed } from "../../client/delayed.js";
-import { computeDistributed } from "../../client/distributed-compute.js";
+import { Client } from "../../client/client.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { Nanny } from "../../worker/nanny.js";
 import { collectIndexedGraph } from "../../client/delayed.js";
@@ -35,7 +35,7 @@ describe("stopping a worker with SIGTERM mid-graph", () => {
 
     const n = 16;
     const works = Array.from({ length: n }, (_, i) => delayed(pacedWork)(i));
-    const computing = computeDistributed(scheduler, ...works);
+    const computing = Client.attach(scheduler).compute(...works);
     // Both workers are busy, each with tasks queued behind the running one.
     await new Promise((r) => setTimeout(r, 250));
     await leaving.stop();
@@ -71,7 +71,7 @@ describe("stopping a worker with SIGTERM mid-graph", () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(scheduler.workerIds.every((id) => id.startsWith("staying"))).toBe(true);
 
-    expect(await computeDistributed(scheduler, delayed(total, { pure: false })(big))).toEqual([200_000]);
+    expect(await Client.attach(scheduler).compute(delayed(total, { pure: false })(big))).toEqual([200_000]);
     expect(readFileSync(runLog, "utf8").trim().split("\n")).toEqual(["fill leaving"]);
     scheduler.release("holder", [big.key]);
   }, 60_000);

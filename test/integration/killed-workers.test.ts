@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { delayed, type Delayed } from "../../client/delayed.js";
-import { computeDistributed } from "../../client/distributed-compute.js";
+import { Client } from "../../client/client.js";
 import { TaskError } from "../../protocol/task-error.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { Nanny } from "../../worker/nanny.js";
@@ -28,12 +28,12 @@ describe("killed workers", () => {
     stopAfterTest(scheduler);
 
     const poison = delayed(killProcess, { pure: false })();
-    const error = (await computeDistributed(scheduler, poison).catch((e: unknown) => e)) as TaskError;
+    const error = (await Client.attach(scheduler).compute(poison).catch((e: unknown) => e)) as TaskError;
     expect(error).toBeInstanceOf(TaskError);
     expect(error.remoteName).toBe("KilledWorker");
     expect(error.message).toMatch(/was running on 3 workers that died: \S+, \S+, \S+/);
 
-    expect(await computeDistributed(scheduler, delayed(inc)(1))).toEqual([2]);
+    expect(await Client.attach(scheduler).compute(delayed(inc)(1))).toEqual([2]);
   }, 60_000);
 
   it("still computes a 256-leaf tree reduction correctly when workers are killed with SIGKILL twice mid-run", async () => {
@@ -55,7 +55,7 @@ describe("killed workers", () => {
       level = next;
     }
     let settled = false;
-    const result = computeDistributed(scheduler, level[0]).finally(() => (settled = true));
+    const result = Client.attach(scheduler).compute(level[0]).finally(() => (settled = true));
 
     const random = seededRandom(Date.now() % 1000);
     const killed: number[] = [];

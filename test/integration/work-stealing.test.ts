@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { delayed } from "../../client/delayed.js";
-import { computeDistributed } from "../../client/distributed-compute.js";
+import { Client } from "../../client/client.js";
 import type { Key } from "../../graph/task-spec.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import type { WorkerId } from "../../protocol/ids.js";
@@ -35,7 +35,7 @@ describe("work stealing across worker processes", () => {
 
     const n = 40;
     const works = Array.from({ length: n }, (_, i) => delayed(pacedWork)(i));
-    const results = (await computeDistributed(scheduler, ...works)) as { i: number; worker: string }[];
+    const results = (await Client.attach(scheduler).compute(...works)) as { i: number; worker: string }[];
 
     expect(results.map((r) => r.i)).toEqual(Array.from({ length: n }, (_, i) => i));
     const runs = readFileSync(runLog, "utf8").trim().split("\n").map((line) => Number(line.split(" ")[0]));

@@ -1,0 +1,53 @@
+import type { Key } from "../graph/task-spec.js";
+import type { WorkerInfo } from "../protocol/job-api.js";
+import type { Progress } from "./client-api.js";
+import type { Computation } from "./collection.js";
+
+/** One computation a {@link Client} hands to its backend. */
+export interface BackendRun {
+  /** The merged graph, its outputs and (for graphs of delayed values alone) its ordering index. */
+  readonly computation: Computation;
+  /**
+   * Keep the outputs' results after delivering them, under the hold {@link onHold} names, until the
+   * client releases them (what `persist` and `submit` do). Default: released once delivered.
+   */
+  readonly keep: boolean;
+  /** Called with the name of the hold the results are kept under, once the backend has accepted the run. */
+  readonly onHold?: (hold: string) => void;
+  /** Called with the run's task counts as its tasks finish. Default: progress is not followed. */
+  readonly onProgress?: (progress: Progress) => void;
+}
+
+/**
+ * Where a {@link Client} sends its computations: a scheduler in this process (`Client.local()`, or one
+ * the program started, `Client.attach(scheduler)`), or a cluster's HTTP API (`Client.connect(url)`).
+ * The client does the rest — collecting graphs, futures, keeping persisted results while the program
+ * references them — the same way over every backend, as Temporal's client does over its connection.
+ *
+ * @example
+ * ```ts
+ * const values = await backend.run({ computation: collectComputation([total]), keep: false });
+ * ```
+ */
+export interface ClientBackend {
+  /**
+   * Runs a computation; resolves with its outputs' values in `outputs` order. Rejects with a
+   * `GraphError` naming the bad key when the graph is refused, or a `TaskError` when a task fails.
+   */
+  run(run: BackendRun): Promise<unknown[]>;
+  /**
+   * The program no longer references `keys` of a hold. `last` when nothing of the hold is referenced
+   * any more: everything it keeps may go (a run still going is cancelled).
+   */
+  release(hold: string, keys: readonly Key[], last: boolean): Promise<void>;
+  /**
+   * The program is done with the values a run gave it, keeping `kept` (the values themselves, or what
+   * it made of them); an in-process backend reuses the memory of the rest. Nothing to do where results
+   * arrive as copies.
+   */
+  settle(values: readonly unknown[], kept: unknown): void;
+  /** The workers, with their threads, tasks and results held. */
+  workers(): Promise<WorkerInfo[]>;
+  /** Stops what the backend started (a local scheduler's threads); a cluster is left running. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,105 @@
+import type { OptimizeOptions } from "../graph/optimize.js";
+import type { Key } from "../graph/task-spec.js";
+import type { WorkerInfo } from "../protocol/job-api.js";
+import { runGraph } from "../scheduler/run-graph.js";
+import type { SchedulerShell } from "../scheduler/scheduler-shell.js";
+import { countTasks } from "../scheduler/task-counts.js";
+import type { BackendRun, ClientBackend } from "./backend.js";
+import type { Progress } from "./client-api.js";
+
+/** Least time between two progress calls of one computation, in ms. */
+const PROGRESS_INTERVAL_MS = 50;
+
+let runSeq = 0;
+
+/** Options of {@link ShellBackend}. */
+export interface ShellBackendOptions {
+  /** Graph optimizations (culling, fusion) applied to every computation; all on by default. */
+  readonly optimize?: OptimizeOptions;
+  /** Stops the scheduler when the client closes; default: the scheduler is left running (the program owns it). */
+  readonly closeScheduler?: () => Promise<void>;
+}
+
+/**
+ * A backend over a scheduler in this process: the local scheduler of `Client.local()`, or a
+ * distributed scheduler the program started. Each run is a scheduler client of its own, which is also
+ * the name of the hold its kept results stay under.
+ *
+ * @example
+ * ```ts
+ * const client = new Client(new ShellBackend(await LocalScheduler.start(), { closeScheduler: () => scheduler.close() }));
+ * ```
+ */
+export class ShellBackend implements ClientBackend {
+  constructor(
+    private readonly scheduler: SchedulerShell,
+    private readonly options: ShellBackendOptions = {},
+  ) {}
+
+  run({ computation, keep, onHold, onProgress }: BackendRun): Promise<unknown[]> {
+    const hold = `${keep ? "kept" : "compute"}-${process.pid}-${++runSeq}`;
+    onHold?.(hold);
+    const { graph, index, outputs } = computation;
+    // Graphs of delayed values alone are exact by construction; collections' graphs are validated and culled.
+    const options = { optimize: this.options.optimize, collected: index !== undefined, index, keep, settlesResults: true };
+    if (onProgress === undefined) return runGraph(this.scheduler, graph, outputs, hold, options);
+    const progress = this.followProgress(hold, onProgress);
+    return runGraph(this.scheduler, graph, outputs, hold, { ...options, onSubmitted: progress.submitted }).then(
+      (values) => {
+        progress.end(true);
+        return values;
+      },
+      (error: unknown) => {
+        progress.end(false);
+        throw error;
+      },
+    );
+  }
+
+  async release(hold: string, keys: readonly Key[], last: boolean): Promise<void> {
+    this.scheduler.release(hold, keys);
+    if (last) this.scheduler.dropClient(hold);
+  }
+
+  settle(values: readonly unknown[], kept: unknown): void {
+    this.scheduler.settleResults(values, kept);
+  }
+
+  workers(): Promise<WorkerInfo[]> {
+    return this.scheduler.workers();
+  }
+
+  async close(): Promise<void> {
+    await this.options.closeScheduler?.();
+  }
+
+  /**
+   * Counts a run's task outcomes and reports them, throttled, and once at the end. Outcomes of other
+   * runs going on meanwhile are recorded too, and ignored by the counts.
+   */
+  private followProgress(job: string, onProgress: (progress: Progress) => void) {
+    let keys: readonly Key[] = [];
+    const finished = new Set<Key>();
+    const erred = new Set<Key>();
+    let last = 0;
+    const report = (completed: boolean) => {
+      last = performance.now();
+      onProgress({ job, tasks: countTasks(keys, (key) => this.scheduler.stateOf(key), { finished, erred }, completed) });
+    };
+    // Listening starts before the graph is submitted: the sync executor may run tasks during submission.
+    const stop = this.scheduler.onReport(({ kind, key }) => {
+      (kind === "finished" ? finished : erred).add(key);
+      if (keys.length > 0 && performance.now() - last >= PROGRESS_INTERVAL_MS) report(false);
+    });
+    return {
+      submitted: (submittedKeys: readonly Key[]) => {
+        keys = submittedKeys;
+      },
+      /** The last report, before the run's caller sees its outcome. */
+      end: (completed: boolean) => {
+        stop();
+        report(completed);
+      },
+    };
+  }
+}

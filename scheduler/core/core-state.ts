@@ -26,6 +26,8 @@ export class CoreState {
   readonly releaseCandidates: TaskState[] = [];
   generation = 0;
   workerSeq = 0;
+  /** Transitions under way, one inside another (see `MAX_TRANSITION_DEPTH`); 0 between events. */
+  transitionDepth = 0;
   /** Bumped per traversal so a traversal can mark tasks (`TaskState.visitStamp`) without clearing marks afterwards. */
   visitStamp = 0;
 

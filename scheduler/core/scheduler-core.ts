@@ -376,9 +376,7 @@ export class SchedulerCore {
 
   /** Forgets `holder`'s copy of a result and tells it to drop it; other copies stay. */
   private dropReplica(task: TaskState, holder: WorkerState): void {
-    if (!task.dropHolder(holder)) return;
-    holder.resultCount--;
-    holder.nbytes -= task.nbytes;
+    if (!task.removeReplica(holder)) return;
     this.state.emit({ type: "release", key: task.key, workers: holder.idList, runSpec: undefined });
   }
 
@@ -391,11 +389,9 @@ export class SchedulerCore {
     const lost: TaskState[] = [];
     if (worker.resultCount > 0) {
       for (const task of state.tasks.values()) {
-        if (task.state === "memory" && task.dropHolder(worker) && task.whoHas.length === 0 && !task.keptByShell) lost.push(task);
+        if (task.state === "memory" && task.removeReplica(worker) && task.whoHas.length === 0 && !task.keptByShell) lost.push(task);
       }
     }
-    worker.resultCount = 0;
-    worker.nbytes = 0;
 
     const running = event.running === undefined ? undefined : new Set(event.running);
     for (const task of [...worker.processing]) {
@@ -431,9 +427,7 @@ export class SchedulerCore {
         // too early, or an input fetched to run a task (a pending replica, now held). Keep it as a
         // replica; a stopping holder's copy is no longer needed.
         task.dropFetcher(worker);
-        task.addHolder(worker);
-        worker.resultCount++;
-        worker.nbytes += task.nbytes;
+        task.addReplica(worker);
         if (!worker.closing) for (const holder of [...task.whoHas]) if (holder.closing) this.dropReplica(task, holder);
       } else if (task === undefined || task.state !== "memory") {
         state.emit({ type: "release", key: event.key, workers: worker.idList, runSpec: task?.runSpec });
@@ -477,9 +471,7 @@ export class SchedulerCore {
     for (const { key, worker: holderId } of missing) {
       const result = state.tasks.get(key);
       const holder = state.workers.get(holderId);
-      if (result === undefined || holder === undefined || !result.dropHolder(holder)) continue;
-      holder.resultCount--;
-      holder.nbytes -= result.nbytes;
+      if (result === undefined || holder === undefined || !result.removeReplica(holder)) continue;
       if (result.whoHas.length === 0 && result.state === "memory" && !result.keptByShell) lost.push(result);
     }
     return lost;

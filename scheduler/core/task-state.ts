@@ -23,7 +23,15 @@ export type TaskStateName = "released" | "waiting" | "queued" | "processing" | "
 const NO_TASKS: TaskState[] = [];
 const NO_WORKERS: WorkerState[] = [];
 
-/** The scheduler's record of one task. Mutated only through the transition table. */
+/**
+ * The scheduler's record of one task. Its `state` changes only through the transition table
+ * (`transition` in `transitions.ts`), which keeps the books of both ends in step. The books shared
+ * with workers change only through one pair each: holders through {@link TaskState.addReplica} and
+ * {@link TaskState.removeReplica} (which also count the worker's results and bytes), the worker's
+ * queue through `placeOn` and `unassign`. Facts that events bring — `started`, `stealingTo`,
+ * `keptByShell`, `retriesLeft`, `deaths`, `wantedBy`, pending replicas — are set by the core's event
+ * handlers; `validateCoreState` checks that all of it agrees.
+ */
 export class TaskState {
   state: TaskStateName = "released";
   /** Inputs, linked when the graph is submitted; the shared {@link NO_TASKS} when there are none. */
@@ -107,24 +115,37 @@ export class TaskState {
     return this.whoHas.includes(worker);
   }
 
-  addHolder(worker: WorkerState): void {
+  /**
+   * `worker` now holds a copy of the result: it joins the holders, and the worker's result count and
+   * bytes grow by it. With {@link removeReplica}, the only way either book changes. Set `nbytes`
+   * first: it is what the worker is charged.
+   */
+  addReplica(worker: WorkerState): void {
     if (this.whoHas === NO_WORKERS) this.whoHas = [worker];
     else this.whoHas.push(worker);
+    worker.resultCount++;
+    worker.nbytes += this.nbytes;
   }
 
-  /** Drops every holder; returns who they were. */
-  clearHolders(): WorkerState[] {
-    const holders = this.whoHas;
-    this.whoHas = NO_WORKERS;
-    return holders;
-  }
-
-  /** Removes a holder; false when it did not hold the result. */
-  dropHolder(worker: WorkerState): boolean {
+  /** `worker` no longer holds the result; false when it did not. Its result count and bytes shrink by it. */
+  removeReplica(worker: WorkerState): boolean {
     const index = this.whoHas.indexOf(worker);
     if (index < 0) return false;
     this.whoHas.splice(index, 1);
+    worker.resultCount--;
+    worker.nbytes -= this.nbytes;
     return true;
+  }
+
+  /** Removes every holder, as {@link removeReplica} does each; returns who they were. */
+  removeAllReplicas(): WorkerState[] {
+    const holders = this.whoHas;
+    this.whoHas = NO_WORKERS;
+    for (const worker of holders) {
+      worker.resultCount--;
+      worker.nbytes -= this.nbytes;
+    }
+    return holders;
   }
 
   /** True when `worker` holds the result or is fetching it for a task assigned to it. */
@@ -195,7 +216,10 @@ export class WorkerState {
    * `processingIndex`, so removal is a swap with the last element rather than a hash-set delete.
    */
   readonly processing: TaskState[] = [];
-  /** Number of results this worker holds; which ones is derived from the tasks' `whoHas` when needed. */
+  /**
+   * Number of results this worker holds; which ones is derived from the tasks' `whoHas` when needed.
+   * Changed only by `TaskState.addReplica` and `removeReplica`, as is {@link nbytes}.
+   */
   resultCount = 0;
   /** Estimated milliseconds of work in `processing`. */
   occupancy = 0;

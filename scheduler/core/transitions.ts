@@ -62,9 +62,7 @@ export const TRANSITIONS = {
     const w = worker!;
     unassign(task);
     task.nbytes = nbytes ?? 0;
-    task.addHolder(w);
-    w.resultCount++;
-    w.nbytes += task.nbytes;
+    task.addReplica(w);
     setState(state, task, "memory");
     stopWaitingOnInputs(state, task);
     for (const dependent of task.dependents) {
@@ -116,11 +114,7 @@ export const TRANSITIONS = {
     task.clearFetchers();
     if (task.whoHas.length > 0 || task.keptByShell) {
       task.keptByShell = false;
-      const holders = task.clearHolders();
-      for (const w of holders) {
-        w.resultCount--;
-        w.nbytes -= task.nbytes;
-      }
+      const holders = task.removeAllReplicas();
       const workers = holders.length === 1 ? holders[0].idList : holders.map((w) => w.id);
       state.emit({ type: "release", key: task.key, workers, runSpec: task.runSpec });
     }
@@ -182,11 +176,32 @@ for (const name of TRANSITION_NAMES) {
 const NO_ARGS: TransitionArgs = {};
 const NO_INPUTS: readonly unknown[] = Object.freeze([]);
 
-/** Moves `task` to `to` through the table; throws for a change the table does not allow. */
+/**
+ * How deep transitions may nest: a transition that makes another (`released->waiting` failing at once,
+ * `memory->released` sending its dependents back to waiting) goes two deep. Anything near this bound
+ * is a loop between table entries, stopped here with an error that names it instead of a stack overflow.
+ */
+export const MAX_TRANSITION_DEPTH = 8;
+
+/**
+ * Moves `task` to `to` through the table; throws for a change the table does not allow, and for
+ * transitions nested deeper than {@link MAX_TRANSITION_DEPTH}.
+ */
 export function transition(state: CoreState, task: TaskState, to: TaskStateName, args: TransitionArgs = NO_ARGS): void {
   const fn = BY_STATE[task.state]?.[to];
   if (fn === undefined) throw new Error(`scheduler bug: no transition ${task.state}->${to} for task "${task.key}"`);
-  fn(state, task, args);
+  if (state.transitionDepth >= MAX_TRANSITION_DEPTH) {
+    throw new Error(
+      `scheduler bug: transitions nested ${MAX_TRANSITION_DEPTH} deep at ${task.state}->${to} for task "${task.key}": ` +
+        `the transition table loops`,
+    );
+  }
+  state.transitionDepth++;
+  try {
+    fn(state, task, args);
+  } finally {
+    state.transitionDepth--;
+  }
 }
 
 function setState(state: CoreState, task: TaskState, to: TaskStateName): void {

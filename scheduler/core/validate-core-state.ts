@@ -9,6 +9,7 @@ export function validateCoreState(state: CoreState): void {
   const fail = (task: TaskState | undefined, what: string): never => {
     throw new Error(`scheduler invariant broken${task ? ` for task "${task.key}" (${task.state})` : ""}: ${what}`);
   };
+  if (state.transitionDepth !== 0) fail(undefined, `${state.transitionDepth} transitions still under way between events`);
 
   for (const [key, task] of state.tasks) {
     if (task.key !== key) fail(task, `stored under key "${key}"`);

@@ -1,6 +1,6 @@
 /**
  * Seeded random arrays, the same whatever the chunking: element `g` (row-major position) of an
- * array drawn with seed `s` depends on `(s, g)` only (see `kernels/random-kernels.ts`). Two arrays
+ * array drawn with seed `s` depends on `(s, g)` only (see `kernels/array/random-kernels.ts`). Two arrays
  * drawn with one seed and one shape are equal, and share their tasks.
  */
 import { taskSpec, type Graph, type Key } from "../../graph/task-spec.js";

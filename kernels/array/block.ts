@@ -16,7 +16,7 @@ export interface Block {
 
 /**
  * Blocks made in a worker thread (64 KiB and up) live in shared memory from the thread's pool (see
- * `worker/shared-block-pool.ts`), so that the main thread and other threads read them without a
+ * `executor/shared-block-pool.ts`), so that the main thread and other threads read them without a
  * copy, and their memory is reused as soon as no result holds it. Such a block's `data.buffer` may be
  * longer than `data` (the pool's trailer and rounding): always go through the typed array. On the main
  * thread (the `sync` executor) blocks are ordinary memory, which V8 collects promptly.

@@ -147,7 +147,7 @@ export interface RegisteredWorker extends WorkerMetadata {
 export interface EventEntry {
   /** The worker it came from. */
   readonly worker: WorkerId;
-  /** Encoded task reports (see `worker/task-report.ts`), from `finishTasks`. */
+  /** Encoded task reports (see `protocol/task-report.ts`), from `finishTasks`. */
   readonly data?: Buffer;
   /** Set when the worker began to stop (`markStopping`): the tasks it handed back unstarted, maybe none. */
   readonly returned?: Key[];

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { defaultStateDir, readSavedToken, tokenFile } from "../scheduler/http/api-token.js";
-import { DEFAULT_HTTP_PORT } from "../scheduler/http/http-api.js";
+import { DEFAULT_HTTP_PORT } from "../protocol/job-api.js";
 import { HttpApiError, HttpTransport, SchedulerUnreachableError } from "../client/http-transport.js";
 import { TaskError } from "../protocol/task-error.js";
 

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { resolveApiToken } from "../scheduler/http/api-token.js";
-import { DEFAULT_BODY_LIMIT, DEFAULT_HTTP_PORT, DEFAULT_MAX_TASKS, DEFAULT_RATE_LIMIT } from "../scheduler/http/http-api.js";
+import { DEFAULT_HTTP_PORT } from "../protocol/job-api.js";
+import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_TASKS, DEFAULT_RATE_LIMIT } from "../scheduler/http/http-api.js";
 import { SchedulerProcess, type SchedulerHttpOptions } from "../scheduler/scheduler-process.js";
 import { dataTokenFromEnv, parseCount, parsePort, parseRedisUrl, redactPassword } from "./command-arguments.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "../protocol/logger.js";

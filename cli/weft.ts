@@ -2,14 +2,7 @@
 /**
  * The `weft` command line. Subcommands live in their own modules; this file only dispatches.
  */
-import { benchCommand } from "./bench-command.js";
-import { resultCommand } from "./result-command.js";
-import { schedulerCommand } from "./scheduler-command.js";
-import { statusCommand } from "./status-command.js";
-import { submitCommand } from "./submit-command.js";
 import { exitWithParent, rerunTuned } from "./tuned-node.js";
-import { workerCommand } from "./worker-command.js";
-import { workersCommand } from "./workers-command.js";
 
 const USAGE = `usage: weft <command> [options]
 
@@ -23,14 +16,21 @@ commands:
   workers            list the workers that joined the scheduler
   help               show this message`;
 
-const commands: Record<string, (args: string[]) => Promise<number>> = {
-  bench: benchCommand,
-  scheduler: schedulerCommand,
-  worker: workerCommand,
-  submit: submitCommand,
-  status: statusCommand,
-  result: resultCommand,
-  workers: workersCommand,
+/** A subcommand: parses its own arguments and resolves with the exit code. */
+type Command = (args: string[]) => Promise<number>;
+
+/**
+ * Each subcommand's module, imported only when that command runs: `weft --help` or `weft status`
+ * must not pay for loading the scheduler, the worker, Arrow and BullMQ.
+ */
+const commands: Record<string, () => Promise<Command>> = {
+  bench: async () => (await import("./bench-command.js")).benchCommand,
+  scheduler: async () => (await import("./scheduler-command.js")).schedulerCommand,
+  worker: async () => (await import("./worker-command.js")).workerCommand,
+  submit: async () => (await import("./submit-command.js")).submitCommand,
+  status: async () => (await import("./status-command.js")).statusCommand,
+  result: async () => (await import("./result-command.js")).resultCommand,
+  workers: async () => (await import("./workers-command.js")).workersCommand,
 };
 
 /**
@@ -45,8 +45,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return name === undefined ? 2 : 0;
   }
-  const command = commands[name];
-  if (command === undefined) {
+  const load = commands[name];
+  if (load === undefined) {
     console.error(`weft: unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
@@ -54,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
     const code = await rerunTuned();
     if (code !== undefined) return code;
   }
+  const command = await load();
   return command(rest);
 }
 

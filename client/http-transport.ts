@@ -1,5 +1,4 @@
 import { Packr } from "msgpackr";
-import { decodeValue } from "../graph/codec.js";
 import { GraphError, type GraphErrorCode } from "../graph/graph-error.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
 import { encodeWireGraph } from "../graph/wire-graph.js";
@@ -126,6 +125,8 @@ export class HttpTransport {
         await reply.arrayBuffer();
         continue;
       }
+      // The codec (and Arrow with it) loads with the first result: the CLI's commands never need it.
+      const { decodeValue } = await import("../graph/codec.js");
       const byKey = decodeValue(new Uint8Array(await reply.arrayBuffer())) as Record<string, unknown>;
       return outputs.map((key) => byKey[key]);
     }

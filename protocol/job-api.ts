@@ -5,6 +5,16 @@ import type { TaskFailure } from "./task-failure.js";
 // shared by the scheduler that sends them, the client that reads them, and the CLI that prints them.
 
 /**
+ * The port the scheduler's HTTP API listens on unless told otherwise (on 127.0.0.1).
+ *
+ * @example
+ * ```ts
+ * const url = process.env.WEFT_URL ?? `http://127.0.0.1:${DEFAULT_HTTP_PORT}`;
+ * ```
+ */
+export const DEFAULT_HTTP_PORT = 8786;
+
+/**
  * How many of a job's tasks are in each state.
  *
  * @example

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { hostname } from "node:os";
+import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { jsonLogger, type Logger, type LogLevel } from "../protocol/logger.js";
 import type { WorkerId } from "../protocol/ids.js";
@@ -69,6 +70,11 @@ export interface NannyOptions {
   readonly stopGraceMs?: number;
   /** Environment variables of the worker processes, on top of this process's own. Default: none. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Receives each line the worker processes write to stdout or stderr (their JSON log lines), with the
+   * slot and worker it came from. Default: the workers write to this process's own stdout and stderr.
+   */
+  readonly workerOutput?: (line: string, from: { readonly slot: number; readonly worker: WorkerId; readonly stream: "stdout" | "stderr" }) => void;
   /** Wait before the first restart of a slot, in ms; doubled for each further exit within the crash window. Default 250. */
   readonly restartDelayMs?: number;
   /** Longest wait before a restart, in ms. Default 5,000. */
@@ -209,9 +215,16 @@ export class Nanny {
     const { execArgv, entry } = workerEntry();
     const child = spawn(process.execPath, [...this.execArgv, ...execArgv, entry], {
       env: { ...process.env, ...this.options.env, [WORKER_OPTIONS_ENV]: JSON.stringify(launch) },
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      stdio: ["ignore", this.options.workerOutput === undefined ? "inherit" : "pipe", this.options.workerOutput === undefined ? "inherit" : "pipe", "ipc"],
       detached: true,
     });
+    const output = this.options.workerOutput;
+    if (output !== undefined) {
+      for (const stream of ["stdout", "stderr"] as const) {
+        const from = { slot: slot.index, worker: id, stream };
+        createInterface({ input: child[stream]!, crlfDelay: Infinity }).on("line", (line) => output(line, from));
+      }
+    }
     slot.child = child;
     slot.id = id;
     slot.startedAt = Date.now();

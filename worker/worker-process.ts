@@ -87,7 +87,8 @@ export interface WorkerProcessOptions {
 /**
  * One worker process: takes its tasks from its Redis queue, runs them, keeps the results in memory
  * for peers (its data server) and reports each outcome on the events stream, in batches. Heartbeats
- * go out on a timer; when the scheduler has declared the worker dead, it stops at once.
+ * go out on a timer; when the scheduler has declared the worker dead, it stops at once, without
+ * waiting for the tasks it was running: the scheduler has given them to other workers.
  *
  * @example
  * ```ts
@@ -165,7 +166,7 @@ export class WorkerProcess {
     worker.heartbeatTimer = setInterval(() => {
       worker.heartbeat().then(
         (status) => {
-          if (status === "dead") void worker.shutdown();
+          if (status === "dead") void worker.shutdown({ abandonRunning: true });
         },
         (error: Error) => options.onError?.(error),
       );
@@ -331,10 +332,14 @@ export class WorkerProcess {
     });
   }
 
-  private shutdown(): Promise<void> {
+  /**
+   * Stops taking tasks and closes everything. A clean stop first lets running tasks finish and reports
+   * them; with `abandonRunning` (declared dead) it does not wait: their results would be ignored.
+   */
+  private shutdown(options: { readonly abandonRunning?: boolean } = {}): Promise<void> {
     this.shuttingDown ??= (async () => {
       this.stopping = true;
-      while (this.running > 0 || this.flushing !== undefined) {
+      while (options.abandonRunning !== true && (this.running > 0 || this.flushing !== undefined)) {
         await (this.flushing ?? new Promise((resolve) => setTimeout(resolve, 5)));
       }
       // Every task it took is finished and reported: hand its results over, then leave the registry

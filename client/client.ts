@@ -1,6 +1,7 @@
 import type { OptimizeOptions } from "../graph/optimize.js";
 import type { Key } from "../graph/task-spec.js";
 import type { WorkerInfo } from "../protocol/job-api.js";
+import { refuseClientWhileLoadingTasks } from "../protocol/task-module-loading.js";
 import { LocalScheduler, type LocalSchedulerOptions } from "../scheduler/local-scheduler.js";
 import type { SchedulerShell } from "../scheduler/scheduler-shell.js";
 import type { ClientBackend } from "./backend.js";
@@ -93,6 +94,7 @@ export class Client {
    * ```
    */
   static async local(options: LocalClientOptions = {}): Promise<Client> {
+    refuseClientWhileLoadingTasks("Client.local()");
     const scheduler = await LocalScheduler.start(options);
     return new Client(new ShellBackend(scheduler, { optimize: options.optimize, closeScheduler: () => scheduler.close() }), options);
   }
@@ -107,6 +109,7 @@ export class Client {
    * ```
    */
   static async connect(url: string, options: ConnectOptions): Promise<Client> {
+    refuseClientWhileLoadingTasks("Client.connect()");
     if (typeof options?.token !== "string" || options.token === "") throw new TypeError("Client.connect needs { token }: the scheduler's API token");
     const transport = new HttpTransport(url, options.token);
     await transport.workers();
@@ -126,6 +129,7 @@ export class Client {
    * ```
    */
   static attach(scheduler: SchedulerShell, options: AttachOptions = {}): Client {
+    refuseClientWhileLoadingTasks("Client.attach()");
     return new Client(new ShellBackend(scheduler, { optimize: options.optimize }), options);
   }
 

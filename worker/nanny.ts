@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { findTsx, hasNativeTypeScript, isTypeScriptModule, nodeOptionFlags, startedWithTsx } from "../executor/typescript-loader.js";
 import { jsonLogger, type Logger, type LogLevel } from "../protocol/logger.js";
 import type { WorkerId } from "../protocol/ids.js";
 
@@ -45,6 +46,21 @@ export interface WorkerLaunchOptions {
    * unreachable Redis say. Default 10,000.
    */
   readonly stopGraceMs?: number;
+}
+
+/** A task module is TypeScript, and nothing could load it in a worker process. */
+export class TypeScriptLoaderMissingError extends Error {
+  override readonly name = "TypeScriptLoaderMissingError";
+
+  constructor(
+    /** The module's URL. */
+    readonly module: string,
+  ) {
+    super(
+      `${module} is TypeScript, and Node ${process.versions.node} cannot load it by itself: install tsx in its project ` +
+        `(npm install --save-dev tsx), which the worker processes then load, or compile the module and import the .js file`,
+    );
+  }
 }
 
 /** Options of {@link Nanny.start}. */
@@ -139,7 +155,10 @@ export class Nanny {
   private readonly slots: Slot[];
   private readonly logger: Logger;
   private readonly idPrefix: string;
+  /** Node flags of the worker processes, loaders included. */
   private readonly execArgv: readonly string[];
+  /** The worker processes' main module. */
+  private readonly entry: string;
   private readonly stopGraceMs: number;
   private stopping: Promise<void> | undefined;
   private resolveDone!: () => void;
@@ -148,7 +167,10 @@ export class Nanny {
     if (!Number.isInteger(options.nprocs) || options.nprocs < 1) throw new RangeError(`nprocs must be an integer >= 1, got ${options.nprocs}`);
     this.logger = options.logger ?? jsonLogger({ fields: { component: "nanny" } });
     this.idPrefix = options.idPrefix ?? `${hostname()}-${randomBytes(4).toString("hex")}`;
-    this.execArgv = options.execArgv ?? withoutDebuggerFlags(process.execArgv);
+    const entry = workerEntry();
+    const execArgv = [...(options.execArgv ?? withoutDebuggerFlags(process.execArgv)), ...entry.execArgv];
+    this.execArgv = [...execArgv, ...typeScriptLoaderFlags(options.worker.imports ?? [], execArgv)];
+    this.entry = entry.entry;
     this.stopGraceMs = options.stopGraceMs ?? 10_000;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.slots = Array.from({ length: options.nprocs }, (_, index) => ({
@@ -212,8 +234,7 @@ export class Nanny {
     slot.starts++;
     const id = `${this.idPrefix}-${slot.index}-${slot.starts}`;
     const launch: WorkerLaunchOptions = { ...this.options.worker, id, stopGraceMs: this.stopGraceMs };
-    const { execArgv, entry } = workerEntry();
-    const child = spawn(process.execPath, [...this.execArgv, ...execArgv, entry], {
+    const child = spawn(process.execPath, [...this.execArgv, this.entry], {
       env: { ...process.env, ...this.options.env, [WORKER_OPTIONS_ENV]: JSON.stringify(launch) },
       stdio: ["ignore", this.options.workerOutput === undefined ? "inherit" : "pipe", this.options.workerOutput === undefined ? "inherit" : "pipe", "ipc"],
       detached: true,
@@ -290,6 +311,21 @@ function workerEntry(): { execArgv: string[]; entry: string } {
   if (!import.meta.url.endsWith(".ts")) return { execArgv: [], entry: fileURLToPath(new URL("./worker-main.js", import.meta.url)) };
   const loader = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href.replace(/\.cjs$/, ".mjs");
   return { execArgv: ["--import", loader], entry: fileURLToPath(new URL("./worker-main.ts", import.meta.url)) };
+}
+
+/**
+ * The flags that let worker processes import the TypeScript modules among `imports`, on top of
+ * `execArgv`: none when there are none, when Node strips types itself, or when `execArgv` already
+ * loads tsx (the nanny's own flags, such as `node --import tsx`); otherwise `--import` of the tsx
+ * installed in the project of the first TypeScript module. Throws {@link TypeScriptLoaderMissingError}
+ * when there is no tsx to be found, rather than start workers that can only crash.
+ */
+function typeScriptLoaderFlags(imports: readonly string[], execArgv: readonly string[]): string[] {
+  const typescript = imports.filter(isTypeScriptModule);
+  if (typescript.length === 0 || hasNativeTypeScript() || startedWithTsx([...execArgv, ...nodeOptionFlags()]) !== undefined) return [];
+  const tsx = findTsx(typescript[0]);
+  if (tsx === undefined) throw new TypeScriptLoaderMissingError(typescript[0]);
+  return ["--import", tsx.loader];
 }
 
 /** Flags minus `--inspect*` / `--debug*` (and a separate port value), which would clash between processes. */

@@ -53,6 +53,10 @@ export interface AttachOptions extends ClientOptions {
  * Results that `persist` and `submit` keep stay held while the program references the values and
  * futures standing for them, and are released when those are garbage collected, or by {@link close}.
  *
+ * Start clients in the program, not in modules that define tasks: worker threads and worker processes
+ * import those modules to find the tasks, and every factory throws a `ClientInTaskModuleError` while
+ * they do, so that no thread starts the program again.
+ *
  * @example
  * ```ts
  * const client = process.env.WEFT_URL

@@ -132,6 +132,11 @@ interface Slot {
  * import, say) is reported instead of restarted forever. A worker that cannot reach Redis does not
  * exit; it waits for Redis.
  *
+ * TypeScript task modules (`imports` ending in `.ts`) load in the workers with the tsx this process
+ * runs with, else the one installed in the module's project, else Node's own type stripping where it
+ * has one; with none of these, {@link start} throws a {@link TypeScriptLoaderMissingError} instead of
+ * starting workers that could only crash.
+ *
  * The nanny does not talk to Redis. The scheduler notices a dead worker by its expired heartbeat and
  * recovers its tasks; the replacement is, to the scheduler, just a new worker.
  *
@@ -186,7 +191,10 @@ export class Nanny {
     }));
   }
 
-  /** Starts the worker processes. They register with the scheduler on their own, shortly after. */
+  /**
+   * Starts the worker processes. They register with the scheduler on their own, shortly after. Throws
+   * {@link TypeScriptLoaderMissingError} when a TypeScript module among the imports has no loader.
+   */
   static start(options: NannyOptions): Nanny {
     const nanny = new Nanny(options);
     for (const slot of nanny.slots) nanny.launch(slot);
@@ -315,17 +323,19 @@ function workerEntry(): { execArgv: string[]; entry: string } {
 
 /**
  * The flags that let worker processes import the TypeScript modules among `imports`, on top of
- * `execArgv`: none when there are none, when Node strips types itself, or when `execArgv` already
- * loads tsx (the nanny's own flags, such as `node --import tsx`); otherwise `--import` of the tsx
- * installed in the project of the first TypeScript module. Throws {@link TypeScriptLoaderMissingError}
- * when there is no tsx to be found, rather than start workers that can only crash.
+ * `execArgv`: none when there are none, or when `execArgv` already loads tsx (the nanny's own flags,
+ * such as `node --import tsx`); else `--import` of the tsx installed in the project of the first
+ * TypeScript module; else none when Node strips types itself (tsx comes first: it also finds `./x.ts`
+ * imported as `./x.js`). Throws {@link TypeScriptLoaderMissingError} when nothing can load them,
+ * rather than start workers that could only crash.
  */
 function typeScriptLoaderFlags(imports: readonly string[], execArgv: readonly string[]): string[] {
   const typescript = imports.filter(isTypeScriptModule);
-  if (typescript.length === 0 || hasNativeTypeScript() || startedWithTsx([...execArgv, ...nodeOptionFlags()]) !== undefined) return [];
+  if (typescript.length === 0 || startedWithTsx([...execArgv, ...nodeOptionFlags()]) !== undefined) return [];
   const tsx = findTsx(typescript[0]);
-  if (tsx === undefined) throw new TypeScriptLoaderMissingError(typescript[0]);
-  return ["--import", tsx.loader];
+  if (tsx !== undefined) return ["--import", tsx.loader];
+  if (hasNativeTypeScript()) return [];
+  throw new TypeScriptLoaderMissingError(typescript[0]);
 }
 
 /** Flags minus `--inspect*` / `--debug*` (and a separate port value), which would clash between processes. */

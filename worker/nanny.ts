@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import { createInterface } from "node:readline";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { findTsx, hasNativeTypeScript, isTypeScriptModule, nodeOptionFlags, startedWithTsx } from "../executor/typescript-loader.js";
 import { jsonLogger, type Logger, type LogLevel } from "../protocol/logger.js";
 import type { WorkerId } from "../protocol/ids.js";
@@ -310,15 +309,14 @@ export class Nanny {
 
 /**
  * How to start `worker-main`. From compiled JavaScript, the `.js` file as it is. From TypeScript
- * sources (tests, `tsx`), the `.ts` file with tsx's ESM loader, which a child does not inherit unless
- * its parent was itself started with `--import tsx`; importing the loader twice is harmless. `tsx/esm`
- * resolves to an `.mjs` file on the tsx versions we use; should a version resolve it through its
- * `require` condition, the `.mjs` sibling is the one `--import` can load.
+ * sources (tests, `tsx`), the `.ts` file with weft's own tsx, which a child does not inherit unless
+ * its parent was itself started with `--import tsx`; importing the loader twice is harmless.
  */
 function workerEntry(): { execArgv: string[]; entry: string } {
   if (!import.meta.url.endsWith(".ts")) return { execArgv: [], entry: fileURLToPath(new URL("./worker-main.js", import.meta.url)) };
-  const loader = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href.replace(/\.cjs$/, ".mjs");
-  return { execArgv: ["--import", loader], entry: fileURLToPath(new URL("./worker-main.ts", import.meta.url)) };
+  const tsx = findTsx(import.meta.url);
+  if (tsx === undefined) throw new Error("weft runs from its TypeScript sources, which need its devDependency tsx: run npm install");
+  return { execArgv: ["--import", tsx.loader], entry: fileURLToPath(new URL("./worker-main.ts", import.meta.url)) };
 }
 
 /**

@@ -76,7 +76,7 @@ describe("weft worker --import ./tasks.ts, with weft installed (compiled) in a T
     });
     expect(await reply.json(), logs()).toEqual({ answer: 42 });
     expect(worker.stderr()).not.toMatch(/exited with code|restarting/);
-  });
+  }, 90_000);
 
   it("refuses at once, saying what to install, when the project has no tsx", async () => {
     const { child, stderr } = startWeft(projectWithoutTsx.dir, ["worker", "--redis", redis.url, "--import", "./tasks.ts"]);
@@ -86,5 +86,5 @@ describe("weft worker --import ./tasks.ts, with weft installed (compiled) in a T
       `weft worker: --import ./tasks.ts: file://${projectWithoutTsx.dir}/tasks.ts is TypeScript, and Node ${process.versions.node} cannot load it by itself: install tsx in its project (npm install --save-dev tsx)`,
     );
     expect(stderr()).not.toContain("worker process started");
-  });
+  }, 30_000);
 });

@@ -47,12 +47,12 @@ describe("the documented programs, each run as a file of a user's project with w
     expect(code, stderr).toBe(0);
     expect(stdout).toBe("[ 5, 3, 2 ]\n");
     expect(warnings(stderr)).toEqual([]);
-  });
+  }, TIMEOUT_MS + 15_000);
 
   it("package TSDoc: tasks defined in the program's one file run on the calling thread, with a warning, and the program ends", async () => {
     const { stdout, stderr, code } = await project.run(process.execPath, ["--import", "tsx", "index-example.ts"], { timeoutMs: TIMEOUT_MS });
     expect(code, stderr).toBe(0);
     expect(stdout).toBe("5\n");
     expect(warnings(stderr)).toEqual([expect.stringContaining(`task "inc" is defined in the program's entry module`)]);
-  });
+  }, TIMEOUT_MS + 15_000);
 });

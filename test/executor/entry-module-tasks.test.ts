@@ -40,5 +40,5 @@ describe("a task defined in the program's entry module, on the threads executor"
         `task "test.entryModule.whereAmI" is defined in the program's entry module (file://${program}), which worker threads cannot import without running the whole program again`,
       ),
     ]);
-  });
+  }, 60_000);
 });

@@ -31,5 +31,5 @@ describe("a TypeScript task module on the threads executor, with weft installed 
     expect(stdout).toContain(
       `importing file://${project.dir}/tasks.ts failed: TypeError: file://${project.dir}/tasks.ts is TypeScript, and worker threads load it only with the loader the program was started with: run the program with tsx (npx tsx main.ts, or node --import tsx main.ts), or compile it to JavaScript`,
     );
-  });
+  }, 60_000);
 });

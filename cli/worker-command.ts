@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { parseBytes } from "../protocol/byte-size.js";
-import { Nanny } from "../worker/nanny.js";
+import { Nanny, TypeScriptLoaderMissingError } from "../worker/nanny.js";
 import { dataTokenFromEnv, parseCount, parseRedisUrl, redactPassword } from "./command-arguments.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "../protocol/logger.js";
 
@@ -22,7 +22,8 @@ options:
   --redis      Redis URL of the deployment, such as redis://127.0.0.1:6379 (required)
   --nprocs     worker processes (default 1)
   --nthreads   tasks each process runs at once (default: CPU count / nprocs, at least 1)
-  --import     module registering task functions, loaded by every worker; repeatable
+  --import     module registering task functions, loaded by every worker; repeatable. A .ts module
+               is loaded with the tsx installed in its project (or the one weft was started with)
   --prefix     Redis key prefix shared with the scheduler (default weft)
   --host       interface the workers' data servers listen on (default 127.0.0.1)
   --advertise  host name or address peers use to reach the data servers (default: --host, or this
@@ -89,11 +90,17 @@ export async function workerCommand(args: string[]): Promise<number> {
 
   const logger = jsonLogger({ level: logLevel, fields: { component: "nanny", pid: process.pid } });
   logger.info("weft worker starting", { redis: redactPassword(redis), prefix: values.prefix, nprocs, nthreads, executor, imports });
-  const nanny = Nanny.start({
-    nprocs,
-    logger,
-    worker: { redis, prefix: values.prefix, nthreads, executor, imports, host: values.host, advertise: values.advertise, token: values.token ?? dataTokenFromEnv(), logLevel, memoryLimit },
-  });
+  let nanny: Nanny;
+  try {
+    nanny = Nanny.start({
+      nprocs,
+      logger,
+      worker: { redis, prefix: values.prefix, nthreads, executor, imports, host: values.host, advertise: values.advertise, token: values.token ?? dataTokenFromEnv(), logLevel, memoryLimit },
+    });
+  } catch (error) {
+    if (error instanceof TypeScriptLoaderMissingError) return refuse(`--import ${values.import[imports.indexOf(error.module)]}: ${error.message}`);
+    throw error;
+  }
 
   // Listeners stay until the workers are down: a second Ctrl-C (or the same signal forwarded by the
   // tuned-node parent) must not kill the nanny halfway and orphan the workers. A worker slow to stop

@@ -1,6 +1,7 @@
 import type { OptimizeOptions } from "../graph/optimize.js";
 import type { Key } from "../graph/task-spec.js";
 import type { WorkerInfo } from "../protocol/job-api.js";
+import { refuseClientWhileLoadingTasks } from "../protocol/task-module-loading.js";
 import { LocalScheduler, type LocalSchedulerOptions } from "../scheduler/local-scheduler.js";
 import type { SchedulerShell } from "../scheduler/scheduler-shell.js";
 import type { ClientBackend } from "./backend.js";
@@ -52,6 +53,10 @@ export interface AttachOptions extends ClientOptions {
  * Results that `persist` and `submit` keep stay held while the program references the values and
  * futures standing for them, and are released when those are garbage collected, or by {@link close}.
  *
+ * Start clients in the program, not in modules that define tasks: worker threads and worker processes
+ * import those modules to find the tasks, and every factory throws a `ClientInTaskModuleError` while
+ * they do, so that no thread starts the program again.
+ *
  * @example
  * ```ts
  * const client = process.env.WEFT_URL
@@ -93,6 +98,7 @@ export class Client {
    * ```
    */
   static async local(options: LocalClientOptions = {}): Promise<Client> {
+    refuseClientWhileLoadingTasks("Client.local()");
     const scheduler = await LocalScheduler.start(options);
     return new Client(new ShellBackend(scheduler, { optimize: options.optimize, closeScheduler: () => scheduler.close() }), options);
   }
@@ -107,6 +113,7 @@ export class Client {
    * ```
    */
   static async connect(url: string, options: ConnectOptions): Promise<Client> {
+    refuseClientWhileLoadingTasks("Client.connect()");
     if (typeof options?.token !== "string" || options.token === "") throw new TypeError("Client.connect needs { token }: the scheduler's API token");
     const transport = new HttpTransport(url, options.token);
     await transport.workers();
@@ -126,6 +133,7 @@ export class Client {
    * ```
    */
   static attach(scheduler: SchedulerShell, options: AttachOptions = {}): Client {
+    refuseClientWhileLoadingTasks("Client.attach()");
     return new Client(new ShellBackend(scheduler, { optimize: options.optimize }), options);
   }
 

@@ -20,6 +20,7 @@ export { COLLECTION, collectComputation, isCollection, type Collection, type Col
 export { collectGraph, Delayed, delayed, isDelayed, type DelayedOptions, type DelayedTuple, type Lazy } from "./delayed.js";
 export { task, isTaskFunction, type TaskDefinitionOptions, type TaskFunction } from "./task.js";
 export { TaskError } from "../protocol/task-error.js";
+export { ClientInTaskModuleError } from "../protocol/task-module-loading.js";
 export { GraphError, type GraphErrorCode } from "../graph/graph-error.js";
 export { Call, Ref, taskSpec, type Graph, type Key, type TaskSpec } from "../graph/task-spec.js";
 export type { OptimizeOptions } from "../graph/optimize.js";

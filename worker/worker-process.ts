@@ -18,6 +18,7 @@ import { decodeTaskMessage } from "../protocol/task-message.js";
 import { encodeReports, type TaskReport } from "../protocol/task-report.js";
 import { TaskRunner } from "./task-runner.js";
 import { registeredTaskNames } from "../protocol/task-registry.js";
+import { importTaskModule } from "../protocol/task-module-loading.js";
 import { ThreadPoolExecutor } from "../executor/thread-pool-executor.js";
 import { decodeWorkerMessage } from "../protocol/worker-message.js";
 
@@ -141,7 +142,7 @@ export class WorkerProcess {
   static async start(options: WorkerProcessOptions): Promise<WorkerProcess> {
     const id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
     const nthreads = options.nthreads ?? availableParallelism();
-    for (const module of options.imports ?? []) await import(String(module));
+    for (const module of options.imports ?? []) await importTaskModule(String(module), "worker process");
     const planeOptions = { prefix: options.prefix, heartbeatTtlMs: options.heartbeatTtlMs };
     const plane = new ControlPlane(connectRedis(options.redis, options.onError), planeOptions);
     const waiter = new ControlPlane(connectRedis(options.redis, options.onError), planeOptions);

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -78,6 +78,7 @@ export async function createUserProject(options: { tsx?: boolean } = {}): Promis
 async function installCompiledWeft(target: string): Promise<void> {
   await mkdir(target, { recursive: true });
   await writeFile(join(target, "package.json"), await readFile(join(root, "package.json")));
+  await cp(join(root, "cjs"), join(target, "cjs"), { recursive: true });
   const files = (await Promise.all(BUILT_FOLDERS.map(async (folder) => (await readdir(join(root, folder), { recursive: true })).map((file) => join(folder, file)))))
     .flat()
     .filter((file) => file.endsWith(".ts"));

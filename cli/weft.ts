@@ -2,6 +2,7 @@
 /**
  * The `weft` command line. Subcommands live in their own modules; this file only dispatches.
  */
+import { stopWhenLauncherGone } from "./launcher-watch.js";
 import { exitWithParent, rerunTuned } from "./tuned-node.js";
 
 const USAGE = `usage: weft <command> [options]
@@ -59,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 exitWithParent();
+stopWhenLauncherGone();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

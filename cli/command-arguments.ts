@@ -23,12 +23,18 @@ export function parsePort(command: string, flag: string, text: string): number |
   return value;
 }
 
-/** A `redis://` or `rediss://` URL with a host. */
-export function parseRedisUrl(command: string, text: string | undefined): string | null {
-  if (text === undefined) {
-    console.error(`weft ${command}: --redis is required`);
+/** A number of seconds: finite and >= 0, fractions allowed. */
+export function parseSeconds(command: string, flag: string, text: string): number | null {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value < 0) {
+    console.error(`weft ${command}: ${flag} must be a number of seconds >= 0, got "${text}"`);
     return null;
   }
+  return value;
+}
+
+/** A `redis://` or `rediss://` URL with a host. */
+export function parseRedisUrl(command: string, text: string): string | null {
   try {
     const url = new URL(text);
     if ((url.protocol === "redis:" || url.protocol === "rediss:") && url.hostname !== "") return text;

@@ -5,21 +5,23 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { parseBytes } from "../protocol/byte-size.js";
 import { Nanny } from "../worker/nanny.js";
-import { dataTokenFromEnv, parseCount, parseRedisUrl, redactPassword } from "./command-arguments.js";
+import { dataTokenFromEnv, parseCount, parseSeconds, redactPassword } from "./command-arguments.js";
+import { chooseRedis, DEFAULT_REDIS_TIMEOUT_SECONDS, DEFAULT_REDIS_URL, reachRedis, REDIS_URL_ENV } from "./reach-redis.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "../protocol/logger.js";
 
 const EXECUTORS = ["threads", "main"] as const;
 
 function usage(): string {
-  return `usage: weft worker --redis URL [--nthreads N] [--nprocs P] [--import ./tasks.js ...] [options]
+  return `usage: weft worker [--redis URL] [--nthreads N] [--nprocs P] [--import ./tasks.js ...] [options]
 
 Starts P worker processes that take tasks from the scheduler through Redis, and supervises them:
 one that dies is replaced by a fresh worker (backing off, and giving up on a process that keeps
 crashing). SIGINT or SIGTERM stops them cleanly: each hands back its queued tasks and finishes
-its running ones.
+its running ones. It waits at most --redis-timeout for Redis at start-up, then exits 1 saying why.
 
 options:
-  --redis      Redis URL of the deployment, such as redis://127.0.0.1:6379 (required)
+  --redis      Redis URL of the deployment (default: ${REDIS_URL_ENV}, else ${DEFAULT_REDIS_URL})
+  --redis-timeout  seconds to wait for Redis to answer at start-up (default ${DEFAULT_REDIS_TIMEOUT_SECONDS})
   --nprocs     worker processes (default 1)
   --nthreads   tasks each process runs at once (default: CPU count / nprocs, at least 1)
   --import     module registering task functions, loaded by every worker; repeatable
@@ -44,6 +46,7 @@ export async function workerCommand(args: string[]): Promise<number> {
       args,
       options: {
         redis: { type: "string" },
+        "redis-timeout": { type: "string", default: String(DEFAULT_REDIS_TIMEOUT_SECONDS) },
         nthreads: { type: "string" },
         nprocs: { type: "string", default: "1" },
         import: { type: "string", multiple: true, default: [] },
@@ -65,14 +68,14 @@ export async function workerCommand(args: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
-  if (values.redis === undefined) return refuse(`--redis is required\n\n${usage()}`);
-  const redis = parseRedisUrl("worker", values.redis);
+  const redis = chooseRedis("worker", values.redis);
+  const redisTimeout = parseSeconds("worker", "--redis-timeout", values["redis-timeout"]);
   const nprocs = parseCount("worker", "--nprocs", values.nprocs);
   const nthreads =
     values.nthreads === undefined
       ? Math.max(1, Math.floor(availableParallelism() / (nprocs ?? 1)))
       : parseCount("worker", "--nthreads", values.nthreads);
-  if (redis === null || nprocs === null || nthreads === null) return 2;
+  if (redis === null || redisTimeout === null || nprocs === null || nthreads === null) return 2;
   const executor = values.executor as (typeof EXECUTORS)[number];
   if (!EXECUTORS.includes(executor)) return refuse(`unknown executor "${values.executor}"; use ${EXECUTORS.join(" or ")}`);
   const logLevel = values["log-level"];
@@ -88,11 +91,12 @@ export async function workerCommand(args: string[]): Promise<number> {
   }
 
   const logger = jsonLogger({ level: logLevel, fields: { component: "nanny", pid: process.pid } });
-  logger.info("weft worker starting", { redis: redactPassword(redis), prefix: values.prefix, nprocs, nthreads, executor, imports });
+  logger.info("weft worker starting", { redis: redactPassword(redis.url), prefix: values.prefix, nprocs, nthreads, executor, imports });
+  if (!(await reachRedis("worker", redis, redisTimeout, logger))) return 1;
   const nanny = Nanny.start({
     nprocs,
     logger,
-    worker: { redis, prefix: values.prefix, nthreads, executor, imports, host: values.host, advertise: values.advertise, token: values.token ?? dataTokenFromEnv(), logLevel, memoryLimit },
+    worker: { redis: redis.url, prefix: values.prefix, nthreads, executor, imports, host: values.host, advertise: values.advertise, token: values.token ?? dataTokenFromEnv(), logLevel, memoryLimit },
   });
 
   // Listeners stay until the workers are down: a second Ctrl-C (or the same signal forwarded by the

@@ -1,50 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createRequire } from "node:module";
 import { hostname } from "node:os";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { jsonLogger, type Logger, type LogLevel } from "../protocol/logger.js";
+import { jsonLogger, type Logger } from "../protocol/logger.js";
 import type { WorkerId } from "../protocol/ids.js";
-
-/**
- * Environment variable through which the nanny hands a worker process its options, as JSON. Not argv:
- * the options may hold the data-server token, and any user of the machine can read another's argv.
- */
-export const WORKER_OPTIONS_ENV = "WEFT_WORKER_OPTIONS";
-
-/** What one worker process is started with: the options of `WorkerProcess.start` that survive JSON. */
-export interface WorkerLaunchOptions {
-  /** Unique per process start: the control plane refuses an id it has declared dead. */
-  readonly id: WorkerId;
-  /** Redis URL, such as `redis://127.0.0.1:6379`. */
-  readonly redis: string;
-  /** Key prefix shared with the scheduler. Default `"weft"`. */
-  readonly prefix?: string;
-  /** Tasks run at once. Default: the number of CPUs. */
-  readonly nthreads?: number;
-  /** `threads` (default) or `main`; see `WorkerProcessOptions.executor`. */
-  readonly executor?: "threads" | "main";
-  /** Modules registering task functions, as URLs (relative paths would depend on the child's cwd). */
-  readonly imports?: readonly string[];
-  /** Interface the data server listens on. Default `127.0.0.1`. */
-  readonly host?: string;
-  /** Host peers use to reach the data server, when not `host` (see `DataServerOptions.advertise`). Default: derived from `host`. */
-  readonly advertise?: string;
-  /** Bearer token peers must present to the data server. Default: none. */
-  readonly token?: string;
-  /** Lifetime of a heartbeat in ms. Default 3,000. */
-  readonly heartbeatTtlMs?: number;
-  /** Least severe level the worker logs. Default `"info"`. */
-  readonly logLevel?: LogLevel;
-  /** Resident memory in bytes the worker pauses near; see `WorkerProcessOptions.memoryLimit`. Default: none. */
-  readonly memoryLimit?: number;
-  /**
-   * Longest time a stop may take, in ms, after which the worker exits anyway. Set by the nanny to its
-   * own grace period: when the nanny is gone (killed), nobody else would end a stop that hangs, on an
-   * unreachable Redis say. Default 10,000.
-   */
-  readonly stopGraceMs?: number;
-}
+import { nodeEntry, withoutDebuggerFlags } from "../protocol/node-entry.js";
+import { WORKER_OPTIONS_ENV, type WorkerLaunchOptions } from "../protocol/worker-launch.js";
 
 /** Options of {@link Nanny.start}. */
 export interface NannyOptions {
@@ -206,7 +166,7 @@ export class Nanny {
     slot.starts++;
     const id = `${this.idPrefix}-${slot.index}-${slot.starts}`;
     const launch: WorkerLaunchOptions = { ...this.options.worker, id, stopGraceMs: this.stopGraceMs };
-    const { execArgv, entry } = workerEntry();
+    const { execArgv, entry } = nodeEntry("./worker-main.js", import.meta.url);
     const child = spawn(process.execPath, [...this.execArgv, ...execArgv, entry], {
       env: { ...process.env, ...this.options.env, [WORKER_OPTIONS_ENV]: JSON.stringify(launch) },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -264,30 +224,6 @@ export class Nanny {
     this.logger.warn(`worker process ${describeExit(code, signal, error)}; restarting it in ${delay} ms`, { ...fields, restartInMs: delay });
     slot.restartTimer = setTimeout(() => this.launch(slot), delay);
   }
-}
-
-/**
- * How to start `worker-main`. From compiled JavaScript, the `.js` file as it is. From TypeScript
- * sources (tests, `tsx`), the `.ts` file with tsx's ESM loader, which a child does not inherit unless
- * its parent was itself started with `--import tsx`; importing the loader twice is harmless. `tsx/esm`
- * resolves to an `.mjs` file on the tsx versions we use; should a version resolve it through its
- * `require` condition, the `.mjs` sibling is the one `--import` can load.
- */
-function workerEntry(): { execArgv: string[]; entry: string } {
-  if (!import.meta.url.endsWith(".ts")) return { execArgv: [], entry: fileURLToPath(new URL("./worker-main.js", import.meta.url)) };
-  const loader = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href.replace(/\.cjs$/, ".mjs");
-  return { execArgv: ["--import", loader], entry: fileURLToPath(new URL("./worker-main.ts", import.meta.url)) };
-}
-
-/** Flags minus `--inspect*` / `--debug*` (and a separate port value), which would clash between processes. */
-function withoutDebuggerFlags(flags: readonly string[]): string[] {
-  const kept: string[] = [];
-  for (let i = 0; i < flags.length; i++) {
-    const flag = flags[i];
-    if (!/^--(inspect|debug)/.test(flag)) kept.push(flag);
-    else if (/^--(inspect|debug)-port$/.test(flag)) i++;
-  }
-  return kept;
 }
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null, error: Error | undefined): string {

@@ -1,3 +1,7 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
 /**
  * Checks shared by the `weft` subcommands' argument parsing. Each returns the parsed value, or
  * `null` after printing, prefixed with the command's name, what is wrong: the command then exits 2.
@@ -59,4 +63,15 @@ export const DATA_TOKEN_ENV = "WEFT_DATA_TOKEN";
 export function dataTokenFromEnv(): string | undefined {
   const token = process.env[DATA_TOKEN_ENV];
   return token === undefined || token === "" ? undefined : token;
+}
+
+/**
+ * The URL a worker imports for `--import module`: a `file:` URL as given, a path resolved against
+ * the current directory. Workers get URLs, not paths, so their own working directory never matters.
+ * Null when the file is missing.
+ */
+export function moduleUrl(module: string): string | null {
+  if (module.startsWith("file:")) return module;
+  const path = resolve(module);
+  return existsSync(path) ? pathToFileURL(path).href : null;
 }

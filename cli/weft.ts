@@ -8,12 +8,14 @@ import { schedulerCommand } from "./scheduler-command.js";
 import { statusCommand } from "./status-command.js";
 import { submitCommand } from "./submit-command.js";
 import { exitWithParent, rerunTuned } from "./tuned-node.js";
+import { upCommand } from "./up-command.js";
 import { workerCommand } from "./worker-command.js";
 import { workersCommand } from "./workers-command.js";
 
 const USAGE = `usage: weft <command> [options]
 
 commands:
+  up                 run a whole cluster on this machine: Redis, scheduler, workers (weft up --help)
   bench <workload>   time a workload on an executor (weft bench --help)
   scheduler          run the scheduler of a cluster against a Redis (weft scheduler --help)
   worker             run supervised worker processes against a Redis (weft worker --help)
@@ -25,6 +27,7 @@ commands:
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   bench: benchCommand,
+  up: upCommand,
   scheduler: schedulerCommand,
   worker: workerCommand,
   submit: submitCommand,
@@ -37,7 +40,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
  * Commands that run scheduling work in this process, or start processes that do (`worker`: its workers
  * inherit the flags), and so run in a tuned `node` (see `tuned-node.ts`).
  */
-const TUNED = new Set(["bench", "scheduler", "worker"]);
+const TUNED = new Set(["bench", "scheduler", "worker", "up"]);
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -1,11 +1,9 @@
-import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { parseBytes } from "../protocol/byte-size.js";
 import { Nanny } from "../worker/nanny.js";
-import { dataTokenFromEnv, parseCount, parseSeconds, redactPassword } from "./command-arguments.js";
+import { dataTokenFromEnv, moduleUrl, parseCount, parseSeconds, redactPassword } from "./command-arguments.js";
 import { chooseRedis, DEFAULT_REDIS_TIMEOUT_SECONDS, DEFAULT_REDIS_URL, reachRedis, REDIS_URL_ENV } from "./reach-redis.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "../protocol/logger.js";
 
@@ -123,14 +121,4 @@ export async function workerCommand(args: string[]): Promise<number> {
 function refuse(message: string): number {
   console.error(`weft worker: ${message}`);
   return 2;
-}
-
-/**
- * The URL every worker imports: a `file:` URL as given, a path resolved against the current directory.
- * Workers get URLs, not paths, so their own working directory never matters. Null when the file is missing.
- */
-function moduleUrl(module: string): string | null {
-  if (module.startsWith("file:")) return module;
-  const path = resolve(module);
-  return existsSync(path) ? pathToFileURL(path).href : null;
 }

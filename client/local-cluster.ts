@@ -9,7 +9,7 @@ import { nodeEntry, withoutDebuggerFlags } from "../protocol/node-entry.js";
 import { startRedisServer, type RedisServer } from "../protocol/redis/private-redis-server.js";
 import { registeredTaskModules } from "../protocol/task-registry.js";
 import { NANNY_OPTIONS_ENV, type NannyLaunchOptions } from "../protocol/worker-launch.js";
-import type { DistributedScheduler } from "../scheduler/distributed-scheduler.js";
+import { DistributedScheduler } from "../scheduler/distributed-scheduler.js";
 import { generateApiToken } from "../scheduler/http/api-token.js";
 import { SchedulerProcess } from "../scheduler/scheduler-process.js";
 
@@ -38,7 +38,10 @@ export interface LocalClusterOptions {
   readonly imports?: readonly string[];
   /** Resident memory per worker in bytes, near which it takes no new tasks (see `weft worker --memory-limit`). Default: none. */
   readonly memoryLimit?: number;
-  /** The scheduler's HTTP API, or `false` for none. Default: on 127.0.0.1, a free port, a generated token. */
+  /**
+   * The scheduler's HTTP API (with the durable jobs queue behind it), or `false` for neither: the
+   * scheduler alone, for this program's clients. Default: on 127.0.0.1, a free port, a generated token.
+   */
   readonly http?: LocalClusterHttpOptions | false;
   /**
    * A Redis to use, such as `redis://127.0.0.1:6379`; the cluster's keys then live under a prefix of
@@ -62,7 +65,7 @@ export interface LocalClusterApi {
 interface Parts {
   server?: RedisServer;
   nanny?: NannyProcess;
-  scheduler?: SchedulerProcess;
+  scheduler?: { stop(): Promise<void> };
 }
 
 /**
@@ -127,10 +130,14 @@ export class LocalCluster {
       });
       const http = options.http === false ? undefined : { host: "127.0.0.1", port: 0, ...options.http, token: options.http?.token ?? generateApiToken() };
       const logger = jsonLogger({ level: logLevel, fields: { component: "scheduler" } });
-      parts.scheduler = await SchedulerProcess.start({ redis, prefix, token: dataToken, http, onError: (error) => logger.warn("recovered from an error", { error }) });
-      await waitForWorkers(parts.scheduler.scheduler, workers, parts.nanny, options.startTimeoutMs ?? 60_000);
-      const api = http === undefined ? undefined : { url: parts.scheduler.http!.url, token: http.token };
-      return new LocalCluster(parts, parts.scheduler.scheduler, api, workers, threadsPerWorker);
+      const schedulerOptions = { redis, prefix, token: dataToken, onError: (error: Error) => logger.warn("recovered from an error", { error }) };
+      // Without the HTTP API, nothing submits durable jobs: the scheduler alone, as a program embedding it runs it.
+      const schedulerProcess = http === undefined ? undefined : await SchedulerProcess.start({ ...schedulerOptions, http });
+      const scheduler = schedulerProcess?.scheduler ?? (await DistributedScheduler.start(schedulerOptions));
+      parts.scheduler = schedulerProcess ?? scheduler;
+      await waitForWorkers(scheduler, workers, parts.nanny, options.startTimeoutMs ?? 60_000);
+      const api = http === undefined ? undefined : { url: schedulerProcess!.http!.url, token: http.token };
+      return new LocalCluster(parts, scheduler, api, workers, threadsPerWorker);
     } catch (error) {
       await stopParts(parts);
       throw error;

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { parseBytes } from "../protocol/byte-size.js";
 
 /**
  * Checks shared by the `weft` subcommands' argument parsing. Each returns the parsed value, or
@@ -66,12 +67,31 @@ export function dataTokenFromEnv(): string | undefined {
 }
 
 /**
- * The URL a worker imports for `--import module`: a `file:` URL as given, a path resolved against
- * the current directory. Workers get URLs, not paths, so their own working directory never matters.
- * Null when the file is missing.
+ * The URLs workers import for `--import module ...`: a `file:` URL as given, a path resolved against
+ * the current directory, which must exist. Workers get URLs, not paths, so their own working
+ * directory never matters.
  */
-export function moduleUrl(module: string): string | null {
-  if (module.startsWith("file:")) return module;
-  const path = resolve(module);
-  return existsSync(path) ? pathToFileURL(path).href : null;
+export function parseImports(command: string, modules: readonly string[]): string[] | null {
+  const urls: string[] = [];
+  for (const module of modules) {
+    if (module.startsWith("file:")) {
+      urls.push(module);
+      continue;
+    }
+    const path = resolve(module);
+    if (!existsSync(path)) {
+      console.error(`weft ${command}: --import ${module}: no such file (looked for ${path})`);
+      return null;
+    }
+    urls.push(pathToFileURL(path).href);
+  }
+  return urls;
+}
+
+/** `--memory-limit`: a size such as 512MB or 2GB, in bytes; undefined when not given. */
+export function parseMemoryLimit(command: string, text: string | undefined): number | undefined | null {
+  if (text === undefined) return undefined;
+  const bytes = parseBytes(text);
+  if (bytes === null) console.error(`weft ${command}: --memory-limit must be a size such as 512MB or 2GB, got "${text}"`);
+  return bytes;
 }

@@ -1,12 +1,10 @@
 import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { LocalCluster } from "../client/local-cluster.js";
-import { parseBytes } from "../protocol/byte-size.js";
 import { isLogLevel, LOG_LEVELS } from "../protocol/logger.js";
 import { resolveApiToken, type TokenSource } from "../scheduler/http/api-token.js";
 import { DEFAULT_HTTP_PORT } from "../scheduler/http/http-api.js";
-import { moduleUrl, parseCount, parsePort } from "./command-arguments.js";
+import { parseCount, parseImports, parseMemoryLimit, parsePort } from "./command-arguments.js";
 
 function usage(): string {
   return `usage: weft up [--workers N] [--threads-per-worker T] [--import ./tasks.js ...] [options]
@@ -67,14 +65,9 @@ export async function upCommand(args: string[]): Promise<number> {
   if (workers === null || threadsPerWorker === null || port === null) return 2;
   const logLevel = values["log-level"];
   if (!isLogLevel(logLevel)) return refuse(`unknown log level "${logLevel}"; use ${LOG_LEVELS.join(", ")}`);
-  const memoryLimit = values["memory-limit"] === undefined ? undefined : parseBytes(values["memory-limit"]);
-  if (memoryLimit === null) return refuse(`--memory-limit must be a size such as 512MB or 2GB, got "${values["memory-limit"]}"`);
-  const imports: string[] = [];
-  for (const module of values.import) {
-    const url = moduleUrl(module);
-    if (url === null) return refuse(`--import ${module}: no such file (looked for ${resolve(module)})`);
-    imports.push(url);
-  }
+  const memoryLimit = parseMemoryLimit("up", values["memory-limit"]);
+  const imports = parseImports("up", values.import);
+  if (memoryLimit === null || imports === null) return 2;
   let token;
   try {
     token = await resolveApiToken({ flag: values["api-token"], stateDir: values["state-dir"] });

@@ -1,9 +1,7 @@
 import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { parseBytes } from "../protocol/byte-size.js";
 import { Nanny } from "../worker/nanny.js";
-import { dataTokenFromEnv, moduleUrl, parseCount, parseSeconds, redactPassword } from "./command-arguments.js";
+import { dataTokenFromEnv, parseCount, parseImports, parseMemoryLimit, parseSeconds, redactPassword } from "./command-arguments.js";
 import { chooseRedis, DEFAULT_REDIS_TIMEOUT_SECONDS, DEFAULT_REDIS_URL, reachRedis, REDIS_URL_ENV } from "./reach-redis.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "../protocol/logger.js";
 
@@ -79,14 +77,9 @@ export async function workerCommand(args: string[]): Promise<number> {
   const logLevel = values["log-level"];
   if (!isLogLevel(logLevel)) return refuse(`unknown log level "${logLevel}"; use ${LOG_LEVELS.join(", ")}`);
   if (values.prefix === "") return refuse("--prefix must not be empty");
-  const memoryLimit = values["memory-limit"] === undefined ? undefined : parseBytes(values["memory-limit"]);
-  if (memoryLimit === null) return refuse(`--memory-limit must be a size such as 512MB or 2GB, got "${values["memory-limit"]}"`);
-  const imports: string[] = [];
-  for (const module of values.import) {
-    const url = moduleUrl(module);
-    if (url === null) return refuse(`--import ${module}: no such file (looked for ${resolve(module)})`);
-    imports.push(url);
-  }
+  const memoryLimit = parseMemoryLimit("worker", values["memory-limit"]);
+  const imports = parseImports("worker", values.import);
+  if (memoryLimit === null || imports === null) return 2;
 
   const logger = jsonLogger({ level: logLevel, fields: { component: "nanny", pid: process.pid } });
   logger.info("weft worker starting", { redis: redactPassword(redis.url), prefix: values.prefix, nprocs, nthreads, executor, imports });

@@ -142,8 +142,9 @@ export class Client {
    * `LocalCluster`: a private redis-server (from PATH), the scheduler in this process with its HTTP
    * API on 127.0.0.1 (a free port, a generated token: see {@link Client.cluster | client.cluster}),
    * and worker processes importing the modules of the task functions registered so far. Prints one
-   * line naming the API's address (unless `quiet`). {@link close} stops it all, and so does the end
-   * of this process, however it ends: nothing it started outlives it, even after a SIGKILL.
+   * line naming the API's address (unless `quiet`). {@link close} stops it all (until then the
+   * cluster keeps the program running), and so does the end of this process, however it ends:
+   * nothing it started outlives it, even after a SIGKILL.
    *
    * Rejects, having stopped what it started, when `redis-server` is not installed (naming the
    * Debian/Ubuntu and Homebrew packages) or the workers cannot start.

@@ -44,8 +44,8 @@ export interface RedisServerOptions {
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const binary = resolveBinary(options.binary ?? "redis-server", options.neededBy ?? "the Redis tests");
-  // Another process can take the free port between our probe and redis-server's bind; try again then.
   if (options.port !== undefined) return launch(binary, options.port, options.startTimeoutMs ?? 10_000);
+  // Another process can take the free port between our probe and redis-server's bind; try again then.
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -98,6 +98,22 @@ describe.runIf(onLinux)("Client.cluster", () => {
     // is stopped by its watchdog, which sees its pipe close. Neither waits for anything.
     const left = await allGone(family, 15_000);
     expect(left.map((pid) => `${pid}: ${commandLine(pid)}`)).toEqual([]);
+  }, 120_000);
+
+  it("rejects, having stopped what it started, when the workers cannot start", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "weft-broken-tasks-"));
+    const broken = join(dir, "broken-tasks.mjs");
+    writeFileSync(broken, 'throw new Error("cannot load these tasks");\n');
+    const before = new Set(descendants(process.pid));
+    try {
+      const starting = Client.cluster({ workers: 1, imports: [broken], quiet: true, logLevel: "error" });
+      await expect(starting).rejects.toThrow(/^the local cluster's worker processes could not start: their nanny exited with code 1; their log lines above say why$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const family = descendants(process.pid).filter((pid) => !before.has(pid));
+    for (const pid of family) started.add(pid);
+    expect(await allGone(family, 10_000)).toEqual([]);
   }, 120_000);
 
   it("says which package to install when redis-server is not on PATH, and starts nothing", async () => {

@@ -8,6 +8,7 @@ import { exitWithParent, rerunTuned } from "./tuned-node.js";
 const USAGE = `usage: weft <command> [options]
 
 commands:
+  up                 run a whole cluster on this machine: Redis, scheduler, workers (weft up --help)
   bench <workload>   time a workload on an executor (weft bench --help)
   scheduler          run the scheduler of a cluster against a Redis (weft scheduler --help)
   worker             run supervised worker processes against a Redis (weft worker --help)
@@ -26,6 +27,7 @@ type Command = (args: string[]) => Promise<number>;
  */
 const commands: Record<string, () => Promise<Command>> = {
   bench: async () => (await import("./bench-command.js")).benchCommand,
+  up: async () => (await import("./up-command.js")).upCommand,
   scheduler: async () => (await import("./scheduler-command.js")).schedulerCommand,
   worker: async () => (await import("./worker-command.js")).workerCommand,
   submit: async () => (await import("./submit-command.js")).submitCommand,
@@ -38,7 +40,7 @@ const commands: Record<string, () => Promise<Command>> = {
  * Commands that run scheduling work in this process, or start processes that do (`worker`: its workers
  * inherit the flags), and so run in a tuned `node` (see `tuned-node.ts`).
  */
-const TUNED = new Set(["bench", "scheduler", "worker"]);
+const TUNED = new Set(["bench", "scheduler", "worker", "up"]);
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -11,6 +11,7 @@ import { heldValue, isDelayed, type Lazy } from "./delayed.js";
 import { Future, gather } from "./future.js";
 import { HttpBackend } from "./http-backend.js";
 import { HttpTransport } from "./http-transport.js";
+import { LocalCluster, type LocalClusterOptions } from "./local-cluster.js";
 import { ShellBackend } from "./shell-backend.js";
 
 export type { Computed } from "./client-api.js";
@@ -41,6 +42,12 @@ export interface ConnectOptions extends ClientOptions {
 export interface AttachOptions extends ClientOptions {
   /** Graph optimizations (culling, fusion) applied to every computation; all on by default. */
   readonly optimize?: OptimizeOptions;
+}
+
+/** Options of {@link Client.cluster}: the cluster's (see {@link LocalClusterOptions}) and the client's. */
+export interface ClusterClientOptions extends LocalClusterOptions, AttachOptions {
+  /** Print nothing; by default one line on stderr says what started and where its HTTP API listens. Default false. */
+  readonly quiet?: boolean;
 }
 
 /**
@@ -76,6 +83,7 @@ export class Client {
     void this.letGo(hold, keys, false);
   });
   private closed = false;
+  #cluster: LocalCluster | undefined;
 
   /**
    * A client over any backend; the factories below make the usual ones.
@@ -135,6 +143,39 @@ export class Client {
   static attach(scheduler: SchedulerShell, options: AttachOptions = {}): Client {
     refuseClientWhileLoadingTasks("Client.attach()");
     return new Client(new ShellBackend(scheduler, { optimize: options.optimize }), options);
+  }
+
+  /**
+   * A client of a whole cluster started on this machine for it, as Dask's `Client()` starts a
+   * `LocalCluster`: a private redis-server (from PATH), the scheduler in this process with its HTTP
+   * API on 127.0.0.1 (a free port, a generated token: see {@link Client.cluster | client.cluster}),
+   * and worker processes importing the modules of the task functions registered so far. Prints one
+   * line naming the API's address (unless `quiet`). {@link close} stops it all (until then the
+   * cluster keeps the program running), and so does the end of this process, however it ends:
+   * nothing it started outlives it, even after a SIGKILL.
+   *
+   * Rejects, having stopped what it started, when `redis-server` is not installed (naming the
+   * Debian/Ubuntu and Homebrew packages) or the workers cannot start.
+   *
+   * @example
+   * ```ts
+   * const client = await Client.cluster({ workers: 2, threadsPerWorker: 1 });
+   * const [total] = await client.compute(delayed(add)(delayed(inc)(1), 10));
+   * const { url, token } = client.cluster!.api!;   // for curl, or Client.connect from elsewhere
+   * await client.close();                            // stops the workers and the redis-server too
+   * ```
+   */
+  static async cluster(options: ClusterClientOptions = {}): Promise<Client> {
+    const cluster = await LocalCluster.start(options);
+    if (options.quiet !== true) console.error(cluster.describe());
+    const client = new Client(new ShellBackend(cluster.scheduler, { optimize: options.optimize, closeScheduler: () => cluster.stop() }), options);
+    client.#cluster = cluster;
+    return client;
+  }
+
+  /** The local cluster this client started ({@link Client.cluster}), with its HTTP API's address and token; undefined for other clients. */
+  get cluster(): LocalCluster | undefined {
+    return this.#cluster;
   }
 
   /**
@@ -213,8 +254,9 @@ export class Client {
   }
 
   /**
-   * Releases every result this client keeps, and stops what it started (a local client's threads; a
-   * cluster keeps running). Later calls reject with {@link ClientClosedError}.
+   * Releases every result this client keeps, and stops what it started (a local client's threads,
+   * the cluster of {@link Client.cluster}; a cluster it connected or attached to keeps running).
+   * Later calls reject with {@link ClientClosedError}.
    */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -9,7 +9,8 @@
  * console.log(await delayed(add)(delayed(inc)(1), delayed(inc)(2)).compute()); // 5
  * ```
  */
-export { Client, type AttachOptions, type ClientOptions, type Computed, type ConnectOptions, type LocalClientOptions } from "./client.js";
+export { Client, type AttachOptions, type ClientOptions, type ClusterClientOptions, type Computed, type ConnectOptions, type LocalClientOptions } from "./client.js";
+export { LocalCluster, type LocalClusterApi, type LocalClusterHttpOptions, type LocalClusterOptions } from "./local-cluster.js";
 export { ClientClosedError, type Progress, type SubmitArgs } from "./client-api.js";
 export type { BackendRun, ClientBackend } from "./backend.js";
 export { HttpApiError, SchedulerUnreachableError } from "./http-transport.js";

@@ -4,48 +4,10 @@ import { hostname } from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { findTsx, hasNativeTypeScript, isTypeScriptModule, nodeOptionFlags, startedWithTsx } from "../executor/typescript-loader.js";
-import { jsonLogger, type Logger, type LogLevel } from "../protocol/logger.js";
+import { jsonLogger, type Logger } from "../protocol/logger.js";
 import type { WorkerId } from "../protocol/ids.js";
-
-/**
- * Environment variable through which the nanny hands a worker process its options, as JSON. Not argv:
- * the options may hold the data-server token, and any user of the machine can read another's argv.
- */
-export const WORKER_OPTIONS_ENV = "WEFT_WORKER_OPTIONS";
-
-/** What one worker process is started with: the options of `WorkerProcess.start` that survive JSON. */
-export interface WorkerLaunchOptions {
-  /** Unique per process start: the control plane refuses an id it has declared dead. */
-  readonly id: WorkerId;
-  /** Redis URL, such as `redis://127.0.0.1:6379`. */
-  readonly redis: string;
-  /** Key prefix shared with the scheduler. Default `"weft"`. */
-  readonly prefix?: string;
-  /** Tasks run at once. Default: the number of CPUs. */
-  readonly nthreads?: number;
-  /** `threads` (default) or `main`; see `WorkerProcessOptions.executor`. */
-  readonly executor?: "threads" | "main";
-  /** Modules registering task functions, as URLs (relative paths would depend on the child's cwd). */
-  readonly imports?: readonly string[];
-  /** Interface the data server listens on. Default `127.0.0.1`. */
-  readonly host?: string;
-  /** Host peers use to reach the data server, when not `host` (see `DataServerOptions.advertise`). Default: derived from `host`. */
-  readonly advertise?: string;
-  /** Bearer token peers must present to the data server. Default: none. */
-  readonly token?: string;
-  /** Lifetime of a heartbeat in ms. Default 3,000. */
-  readonly heartbeatTtlMs?: number;
-  /** Least severe level the worker logs. Default `"info"`. */
-  readonly logLevel?: LogLevel;
-  /** Resident memory in bytes the worker pauses near; see `WorkerProcessOptions.memoryLimit`. Default: none. */
-  readonly memoryLimit?: number;
-  /**
-   * Longest time a stop may take, in ms, after which the worker exits anyway. Set by the nanny to its
-   * own grace period: when the nanny is gone (killed), nobody else would end a stop that hangs, on an
-   * unreachable Redis say. Default 10,000.
-   */
-  readonly stopGraceMs?: number;
-}
+import { withoutDebuggerFlags } from "../protocol/node-entry.js";
+import { WORKER_OPTIONS_ENV, type WorkerLaunchOptions } from "../protocol/worker-launch.js";
 
 /** A task module is TypeScript, and nothing could load it in a worker process. */
 export class TypeScriptLoaderMissingError extends Error {
@@ -336,16 +298,6 @@ function typeScriptLoaderFlags(imports: readonly string[], execArgv: readonly st
   throw new TypeScriptLoaderMissingError(typescript[0]);
 }
 
-/** Flags minus `--inspect*` / `--debug*` (and a separate port value), which would clash between processes. */
-function withoutDebuggerFlags(flags: readonly string[]): string[] {
-  const kept: string[] = [];
-  for (let i = 0; i < flags.length; i++) {
-    const flag = flags[i];
-    if (!/^--(inspect|debug)/.test(flag)) kept.push(flag);
-    else if (/^--(inspect|debug)-port$/.test(flag)) i++;
-  }
-  return kept;
-}
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null, error: Error | undefined): string {
   if (error !== undefined) return `could not be started (${error.message})`;

@@ -49,6 +49,8 @@ export class DistributedScheduler extends SchedulerShell {
   private ticking = false;
   private readonly readerDone: Promise<void>;
   private lastEventId = "0";
+  /** Tasks run in the worker processes. */
+  readonly remote = true;
 
   private constructor(
     private readonly plane: ControlPlane,
@@ -275,9 +277,13 @@ export class DistributedScheduler extends SchedulerShell {
         case "forget":
           if (command.runSpec !== undefined) forget(command.runSpec as LocalTask);
           break;
-        case "result":
-          void this.deliver(command.key, command.clients, command.runSpec as LocalTask, command.workers);
+        case "result": {
+          const task = command.runSpec as LocalTask;
+          // A worker holds the data now: the partitions a program scatters must not pile up here.
+          task.letGoOfScatteredData();
+          void this.deliver(command.key, command.clients, task, command.workers);
           break;
+        }
         case "replicate": {
           const from = this.registered.get(command.from)?.dataAddress;
           if (from !== undefined) push(copies, command.worker, encodeWorkerMessage({ type: "replicate", keys: command.keys, from }));
@@ -340,6 +346,9 @@ export class DistributedScheduler extends SchedulerShell {
     let value: unknown;
     if (task.hasValue) {
       value = task.value;
+    } else if (clients.every((client) => this.clients.get(client)?.wantsValues === false)) {
+      // Only that the result is held matters (a scatter): nothing is fetched.
+      value = undefined;
     } else {
       const found = await this.fetch(key, workers);
       if (!found.ok) {

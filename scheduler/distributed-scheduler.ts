@@ -3,6 +3,7 @@ import type { Key } from "../graph/task-spec.js";
 import { DataClient } from "../protocol/data-client.js";
 import { encodeTaskMessage, type InputSource } from "../protocol/task-message.js";
 import { decodeReports } from "../protocol/task-report.js";
+import { unregisteredFunctionMessage } from "../protocol/unregistered-function.js";
 import { encodeWorkerMessage } from "../protocol/worker-message.js";
 import type { SchedulerCommand } from "./core/commands.js";
 import type { ClientId, WorkerId } from "../protocol/ids.js";
@@ -127,10 +128,12 @@ export class DistributedScheduler extends SchedulerShell {
     return replies.map(([error, count]) => (error ? 0 : Number(count)));
   }
 
-  protected functionChecks(): Pick<SubmissionChecks, "isKnownFunction" | "serializable"> {
+  protected functionChecks(): Pick<SubmissionChecks, "isKnownFunction" | "describeUnknownFunction" | "serializable"> {
     return {
       // Functions are registered on the workers, not here: a name is known when a worker advertises it.
       isKnownFunction: (name) => this.knowsFunction(name),
+      // Says to start the workers with --import, naming the module when this process registered the function.
+      describeUnknownFunction: unregisteredFunctionMessage,
       // Arguments travel to other processes.
       serializable: true,
     };

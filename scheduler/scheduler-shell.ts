@@ -104,7 +104,7 @@ export abstract class SchedulerShell {
    * What this shell asks of function names and arguments; the checks against keys the scheduler
    * already knows are the same for every shell.
    */
-  protected abstract functionChecks(): Pick<SubmissionChecks, "isKnownFunction" | "serializable">;
+  protected abstract functionChecks(): Pick<SubmissionChecks, "isKnownFunction" | "describeUnknownFunction" | "serializable">;
 
   private checks(): SubmissionChecks {
     return {

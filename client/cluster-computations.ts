@@ -1,8 +1,7 @@
 import { GraphError } from "../graph/graph-error.js";
 import type { Key, TaskSpec } from "../graph/task-spec.js";
 import { firstRejectedFunction } from "../graph/validate.js";
-import { lookupTask } from "../protocol/task-registry.js";
-import { unregisteredFunctionMessage } from "../protocol/unregistered-function.js";
+import { importableElsewhere, unregisteredFunctionMessage } from "../protocol/unregistered-function.js";
 import type { ClientBackend } from "./backend.js";
 import type { Computation } from "./collection.js";
 import { isInMemoryData } from "./in-memory-data.js";
@@ -14,9 +13,9 @@ import { isInMemoryData } from "./in-memory-data.js";
 const UPLOADS_AT_ONCE = 4;
 
 /**
- * Readies computations for a backend whose tasks run in other processes (a cluster). A closure is
- * refused before anything is sent: a cluster runs only functions registered with `task()` in modules
- * its workers import. Data that collections hold in memory (see `inMemoryData`) is scattered to the
+ * Readies computations for a backend whose tasks run in other processes (a cluster). A closure, or a
+ * task of the program's entry module, is refused before anything is sent: a cluster runs only
+ * functions registered with `task()` in modules its workers can import. Data that collections hold in memory (see `inMemoryData`) is scattered to the
  * workers before the first computation that reads it, once per piece, and stays there for as long as
  * the program references the task standing for it (the collection, or one made from it); the
  * computation then reads it there instead of carrying it, so it neither passes through a graph body
@@ -40,15 +39,13 @@ export class ClusterComputations {
   /**
    * The computation as the cluster takes it: its in-memory data scattered and left out of the graph
    * (the outputs and tasks reading it find it held). Throws a `GraphError` (`unknown-function`)
-   * naming the task that calls a closure.
+   * naming the task that calls a closure or a task of the entry module.
    */
   async prepare(computation: Computation): Promise<Computation> {
     const data: TaskSpec[] = [];
     for (const spec of computation.graph.values()) {
-      const closure = firstRejectedFunction(spec, importable);
-      if (closure !== undefined) {
-        throw new GraphError("unknown-function", unregisteredFunctionMessage(spec.key, closure), [spec.key], closure);
-      }
+      const local = firstRejectedFunction(spec, importableElsewhere);
+      if (local !== undefined) throw new GraphError("unknown-function", unregisteredFunctionMessage(spec.key, local), [spec.key], local);
       if (isInMemoryData(spec)) data.push(spec);
     }
     if (data.length === 0) return computation;
@@ -73,10 +70,4 @@ export class ClusterComputations {
     }
     return placing;
   }
-}
-
-/** False for a closure: a function registered here without a module, which no other process can import. */
-function importable(name: string): boolean {
-  const registered = lookupTask(name);
-  return registered === undefined || registered.module !== undefined;
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Client } from "../../client/client.js";
@@ -67,6 +67,25 @@ describe.each(CLUSTER_BACKENDS)("a Client %s", (_name, connect) => {
     expect(error.message).toContain(`calls "${late.name}", which no worker registered: start the workers with --import ${late.module}`);
     await client.close();
   });
+});
+
+describe("a program computing on a cluster a task defined in its entry module", () => {
+  it("is refused before submission, saying to move the task to a module of its own", async () => {
+    const api = await cluster();
+    const program = fileURLToPath(new URL("../fixtures/entry-module-cluster-program.ts", import.meta.url));
+    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ["--import", "tsx", program],
+        { cwd: root, timeout: 40_000, killSignal: "SIGKILL", env: { ...process.env, WEFT_URL: api.url, WEFT_TOKEN: TEST_TOKEN } },
+        (error, out, err) => (error === null ? resolve({ stdout: out, stderr: err }) : reject(new Error(`${error.message}\n${err}`))),
+      ),
+    );
+    const reported = JSON.parse(stdout) as { name: string; code: string; message: string };
+    expect(reported, stderr).toMatchObject({ name: "GraphError", code: "unknown-function" });
+    expect(reported.message).toContain(`calls "test.entryModule.double", defined in the program's entry module (${program})`);
+    expect(reported.message).toContain("move it to a module of its own, import that from the program, and start the workers with --import <that module>");
+  }, 60_000);
 });
 
 describe("Client.connect to a scheduler in a process of its own", () => {

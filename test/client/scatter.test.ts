@@ -1,7 +1,6 @@
 import { Table, tableFromArrays } from "apache-arrow";
 import { describe, expect, it } from "vitest";
 import * as wa from "../../client/array/index.js";
-import { Client } from "../../client/client.js";
 import { COLLECTION } from "../../client/collection.js";
 import { fromArrow, fromRecords } from "../../client/dataframe/index.js";
 import { delayed } from "../../client/delayed.js";
@@ -9,7 +8,8 @@ import type { Future } from "../../client/future.js";
 import { add, inc, total } from "../fixtures/math-tasks.js";
 import { sumV } from "../fixtures/table-tasks.js";
 import { usePrivateRedis } from "../support/cluster-setup.js";
-import { TEST_TOKEN, useApiCluster, type ApiCluster } from "../scheduler/http/api-cluster.js";
+import { useApiCluster } from "../scheduler/http/api-cluster.js";
+import { clientBackends, withClient, type BackendSubject } from "../support/client-backends.js";
 
 const server = usePrivateRedis();
 const cluster = useApiCluster(server);
@@ -17,47 +17,17 @@ const cluster = useApiCluster(server);
 /** Graph bodies are kept small, so that data carried in a graph instead of scattered would be refused. */
 const GRAPH_BODY_LIMIT = 64 * 1024;
 
-/** A client over one backend, and the cluster it runs on (none for a local client). */
-interface Subject {
-  readonly client: Client;
-  readonly api?: ApiCluster;
-}
-
-const BACKENDS: [string, () => Promise<Subject>][] = [
-  ["local (Client.local)", async () => ({ client: await Client.local({ executor: "sync" }) })],
-  [
-    "attached to a cluster's scheduler in this process (Client.attach)",
-    async () => {
-      const api = await cluster({ http: { bodyLimitBytes: GRAPH_BODY_LIMIT } });
-      return { client: Client.attach(api.scheduler.scheduler), api };
-    },
-  ],
-  [
-    "connected over HTTP (Client.connect)",
-    async () => {
-      const api = await cluster({ http: { bodyLimitBytes: GRAPH_BODY_LIMIT } });
-      return { client: await Client.connect(api.url, { token: TEST_TOKEN }), api };
-    },
-  ],
-];
+const BACKENDS = clientBackends(cluster, { http: { bodyLimitBytes: GRAPH_BODY_LIMIT } });
 
 /** On a cluster, checks that one worker holds `key`'s result (a local client holds it in its own scheduler). */
-function expectOnAWorker(subject: Subject, key: string): void {
+function expectOnAWorker(subject: BackendSubject, key: string): void {
   if (subject.api !== undefined) expect(subject.api.scheduler.scheduler.whoHas(key)).toHaveLength(1);
 }
 
 describe.each(BACKENDS)("a Client %s", (_name, start) => {
-  async function withClient(body: (subject: Subject) => Promise<void>): Promise<void> {
-    const subject = await start();
-    try {
-      await body(subject);
-    } finally {
-      await subject.client.close();
-    }
-  }
 
   it("scatters an Arrow table that later graphs read where it is held", () =>
-    withClient(async (subject) => {
+    withClient(start, async (subject) => {
       const { client } = subject;
       const table = tableFromArrays({ k: Int32Array.from([1, 2, 3]), v: Float64Array.from([1, 2, 4]) });
       const prices = client.scatter(table);
@@ -68,7 +38,7 @@ describe.each(BACKENDS)("a Client %s", (_name, start) => {
     }));
 
   it("scatters a typed array that two graphs read", () =>
-    withClient(async (subject) => {
+    withClient(start, async (subject) => {
       const { client } = subject;
       // Larger than a graph body may be: carried in a graph, it would be refused.
       const samples = client.scatter(new Float64Array(20_000).fill(0.5));
@@ -79,14 +49,14 @@ describe.each(BACKENDS)("a Client %s", (_name, start) => {
     }));
 
   it("scatters a plain value that later graphs read", () =>
-    withClient(async ({ client }) => {
+    withClient(start, async ({ client }) => {
       const settings = client.scatter({ offset: 41, names: ["a", "b"] });
       expect(await client.compute(delayed(inc)(delayed(settings).get("offset")))).toEqual([42]);
       expect(await client.submit(add, client.submit(inc, 1), delayed(settings).get("offset")).result()).toEqual(43);
     }));
 
   it("releases scattered data once the future is cancelled", () =>
-    withClient(async (subject) => {
+    withClient(start, async (subject) => {
       const { client, api } = subject;
       const value: Future<number> = client.scatter(5);
       await value.result();
@@ -99,12 +69,12 @@ describe.each(BACKENDS)("a Client %s", (_name, start) => {
     }));
 
   it("refuses to scatter a delayed value, naming what to do instead", () =>
-    withClient(async ({ client }) => {
+    withClient(start, async ({ client }) => {
       expect(() => client.scatter(delayed(inc)(1))).toThrow(/compute or persist/);
     }));
 
   it("computes dataframes made from records and Arrow tables, their partitions placed on the workers once", () =>
-    withClient(async (subject) => {
+    withClient(start, async (subject) => {
       const { client } = subject;
       const records = Array.from({ length: 3000 }, (_, i) => ({ k: i % 3, v: i / 2 }));
       const frame = fromRecords(records, { npartitions: 3 });
@@ -119,7 +89,7 @@ describe.each(BACKENDS)("a Client %s", (_name, start) => {
     }));
 
   it("computes an array made from a typed array larger than a graph body may be, its blocks placed on the workers", () =>
-    withClient(async (subject) => {
+    withClient(start, async (subject) => {
       const { client } = subject;
       const data = Float64Array.from({ length: 40_000 }, (_, i) => i % 7);
       const array = wa.fromArray(data, { chunks: 10_000 });

@@ -1,10 +1,10 @@
+import { randomUUID } from "node:crypto";
 import type { OptimizeOptions } from "../graph/optimize.js";
 import type { Key } from "../graph/task-spec.js";
 import type { WorkerInfo } from "../protocol/job-api.js";
 import { refuseClientWhileLoadingTasks } from "../protocol/task-module-loading.js";
 import { LocalScheduler, type LocalSchedulerOptions } from "../scheduler/local-scheduler.js";
 import type { SchedulerShell } from "../scheduler/scheduler-shell.js";
-import { randomUUID } from "node:crypto";
 import type { ClientBackend } from "./backend.js";
 import { ClientClosedError, submittedCall, type Computed, type Progress, type SubmitArgs } from "./client-api.js";
 import { ClusterComputations } from "./cluster-computations.js";

@@ -15,11 +15,11 @@ const UPLOADS_AT_ONCE = 4;
 /**
  * Readies computations for a backend whose tasks run in other processes (a cluster). A closure, or a
  * task of the program's entry module, is refused before anything is sent: a cluster runs only
- * functions registered with `task()` in modules its workers can import. Data that collections hold in memory (see `inMemoryData`) is scattered to the
- * workers before the first computation that reads it, once per piece, and stays there for as long as
- * the program references the task standing for it (the collection, or one made from it); the
- * computation then reads it there instead of carrying it, so it neither passes through a graph body
- * (nor its size limit) nor stays in the scheduler.
+ * functions registered with `task()` in modules its workers can import. Data that collections hold
+ * in memory (see `inMemoryData`) is scattered to the workers before the first computation that reads
+ * it, once per piece, and stays there for as long as the program references the task standing for
+ * it (the collection, or one made from it); the computation then reads it there instead of carrying
+ * it, so it neither passes through a graph body (nor its size limit) nor stays in the scheduler.
  *
  * @example
  * ```ts

@@ -53,7 +53,6 @@ export class LocalTask implements SubmittedTask, ExecutionRequest {
     return this.spec.retries;
   }
 
-
   /**
    * Scattered data is held by a worker now: the scheduler keeps no copy of it (partitions must not
    * pile up in the scheduler). The core never runs the task again (see `TaskState.irreplaceable`).

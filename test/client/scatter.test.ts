@@ -1,6 +1,8 @@
 import { Table, tableFromArrays } from "apache-arrow";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import * as wa from "../../client/array/index.js";
+import { Client } from "../../client/client.js";
 import { COLLECTION } from "../../client/collection.js";
 import { fromArrow, fromRecords } from "../../client/dataframe/index.js";
 import { delayed } from "../../client/delayed.js";
@@ -99,4 +101,21 @@ describe.each(BACKENDS)("a Client %s", (_name, start) => {
       const [dense] = await client.compute(array.mul(2));
       expect(dense.data[39_999]).toBe((39_999 % 7) * 2);
     }));
+});
+
+describe("a Client of a local cluster of worker processes (Client.cluster)", () => {
+  it("computes a frame made from records and a scattered table on the worker processes", async () => {
+    const tasks = [fileURLToPath(new URL("../fixtures/math-tasks.ts", import.meta.url)), fileURLToPath(new URL("../fixtures/table-tasks.ts", import.meta.url))];
+    const client = await Client.cluster({ workers: 2, threadsPerWorker: 1, imports: tasks, quiet: true });
+    try {
+      const frame = fromRecords(Array.from({ length: 1000 }, (_, i) => ({ k: i % 2, v: i })), { npartitions: 4 });
+      const [sums] = await client.compute(frame.groupBy("k").agg({ v: "sum" }).sortValues("k"));
+      expect([...(sums as Table).getChild("v")!.toArray()]).toEqual([249_500, 250_000]);
+      for (const key of frame[COLLECTION].keys()) expect(client.cluster!.scheduler.whoHas(key)).toHaveLength(1);
+      const prices = client.scatter(tableFromArrays({ v: Float64Array.from([1, 2, 4]) }));
+      expect(await client.submit(sumV, prices).result()).toBe(7);
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
 });

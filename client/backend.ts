@@ -31,6 +31,19 @@ export interface BackendRun {
  */
 export interface ClientBackend {
   /**
+   * True when tasks run in other processes (a cluster's workers): the client then scatters the data
+   * collections hold in memory before the graphs that read it, and refuses closures, which cannot
+   * run there. False for a scheduler whose tasks run in this process.
+   */
+  readonly remote: boolean;
+  /**
+   * Places `value` where tasks run, held under `key` (a worker's memory on a cluster), for graphs to
+   * read as any held result; resolves with the name of the hold keeping it once it is held, to be
+   * released as a kept run's is ({@link release}). Rejects with a `GraphError` when `key` is already
+   * a task's result, or the value cannot go to the workers.
+   */
+  scatter(key: Key, value: unknown): Promise<string>;
+  /**
    * Runs a computation; resolves with its outputs' values in `outputs` order. Rejects with a
    * `GraphError` naming the bad key when the graph is refused, or a `TaskError` when a task fails.
    */

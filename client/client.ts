@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { OptimizeOptions } from "../graph/optimize.js";
 import type { Key } from "../graph/task-spec.js";
 import type { WorkerInfo } from "../protocol/job-api.js";
@@ -6,9 +7,10 @@ import { LocalScheduler, type LocalSchedulerOptions } from "../scheduler/local-s
 import type { SchedulerShell } from "../scheduler/scheduler-shell.js";
 import type { ClientBackend } from "./backend.js";
 import { ClientClosedError, submittedCall, type Computed, type Progress, type SubmitArgs } from "./client-api.js";
-import { COLLECTION, type Computation, collectComputation, type Persistable } from "./collection.js";
-import { heldValue, isDelayed, type Lazy } from "./delayed.js";
-import { Future, gather } from "./future.js";
+import { ClusterComputations } from "./cluster-computations.js";
+import { COLLECTION, type Computation, collectComputation, isCollection, type Persistable } from "./collection.js";
+import { type Delayed, heldValue, isDelayed, type Lazy } from "./delayed.js";
+import { Future, gather, isFuture } from "./future.js";
 import { HttpBackend } from "./http-backend.js";
 import { HttpTransport } from "./http-transport.js";
 import { LocalCluster, type LocalClusterOptions } from "./local-cluster.js";
@@ -57,8 +59,11 @@ export interface ClusterClientOptions extends LocalClusterOptions, AttachOptions
  * `Client.attach(scheduler)` on a scheduler the program started itself. A program moves from a
  * laptop to a cluster by changing the line that makes the client.
  *
- * Results that `persist` and `submit` keep stay held while the program references the values and
- * futures standing for them, and are released when those are garbage collected, or by {@link close}.
+ * Results that `persist`, `submit` and `scatter` keep stay held while the program references the
+ * values and futures standing for them, and are released when those are garbage collected, or by
+ * {@link close}. On a cluster, collections built from data in memory (`fromRecords`, `fromArrow`,
+ * `fromArray`) have their partitions scattered to the workers before the first computation that
+ * reads them, once, and kept there while the program references the collection or one made from it.
  *
  * Start clients in the program, not in modules that define tasks: worker threads and worker processes
  * import those modules to find the tasks, and every factory throws a `ClientInTaskModuleError` while
@@ -84,6 +89,8 @@ export class Client {
   });
   private closed = false;
   #cluster: LocalCluster | undefined;
+  /** On a cluster: closures refused, data in memory scattered (see {@link ClusterComputations}). */
+  private readonly clusterComputations: ClusterComputations;
 
   /**
    * A client over any backend; the factories below make the usual ones.
@@ -94,7 +101,9 @@ export class Client {
   constructor(
     private readonly backend: ClientBackend,
     private readonly options: ClientOptions = {},
-  ) {}
+  ) {
+    this.clusterComputations = new ClusterComputations(backend, (hold, value, keys) => this.keep(hold, value, keys));
+  }
 
   /**
    * A client running graphs in this process, on its own scheduler; {@link close} stops its threads.
@@ -218,24 +227,41 @@ export class Client {
   /** Runs `fn(...args)` now and returns a {@link Future} of its result; futures among the args are read where they are held. */
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: SubmitArgs<A>): Future<Awaited<R>> {
     const value = submittedCall(fn, args);
-    let named!: (hold: string | undefined) => void;
-    const hold = new Promise<string | undefined>((resolve) => (named = resolve));
-    const computing = this.run(collectComputation([value]), true, named).then(([result]) => {
-      this.backend.settle([result], result);
-      return result as Awaited<R>;
+    return this.future(value, (onHold) =>
+      this.run(collectComputation([value]), true, onHold).then(([result]) => {
+        this.backend.settle([result], result);
+        return result as Awaited<R>;
+      }),
+    );
+  }
+
+  /**
+   * Places `value` where tasks run and returns a {@link Future} standing for it, as Dask's `scatter`:
+   * on a cluster the data goes to a worker's memory once (an Arrow table as its IPC stream, typed
+   * arrays and plain values in MessagePack), and every graph given the future (through `submit`, a
+   * `delayed` call, `map`) reads it there instead of carrying it. Locally it is held as it is. It stays
+   * held while the program references the future (or until `cancel()`); `result()` gives the value.
+   * Data lost with the workers holding it is not made again: what reads it fails with
+   * `ScatteredDataLost`.
+   *
+   * @example
+   * ```ts
+   * const prices = client.scatter(tableFromArrays({ product: ["tea", "jam"], price: [3.5, 6] }));
+   * const [a, b] = await client.gather([client.submit(total, prices), client.submit(mean, prices)]);
+   * ```
+   */
+  scatter<T>(value: T): Future<T> {
+    if (isDelayed(value) || isFuture(value) || isCollection(value)) {
+      throw new TypeError("scatter takes data, not a delayed value, future or collection: compute or persist those instead");
+    }
+    const key = `scatter-${randomUUID()}`;
+    return this.future(heldValue<T>(key), (onHold) => {
+      if (this.closed) return Promise.reject(new ClientClosedError());
+      return this.backend.scatter(key, value).then((hold) => {
+        onHold(hold);
+        return value;
+      });
     });
-    // A run refused outright keeps nothing.
-    computing.catch(() => named(undefined));
-    const future = new Future(value, computing, {
-      cancel: async () => {
-        const name = await hold;
-        if (name !== undefined) await this.letGo(name, [value.key], true);
-      },
-    });
-    void hold.then((name) => {
-      if (name !== undefined) this.keep(name, future, [value.key]);
-    });
-    return future;
   }
 
   /** `submit(fn, item)` for each item. */
@@ -267,9 +293,35 @@ export class Client {
     await this.backend.close();
   }
 
-  private run(computation: Computation, keep: boolean, onHold?: (hold: string) => void): Promise<unknown[]> {
-    if (this.closed) return Promise.reject(new ClientClosedError());
-    return this.backend.run({ computation, keep, onHold, onProgress: this.options.onProgress });
+  private async run(computation: Computation, keep: boolean, onHold?: (hold: string) => void): Promise<unknown[]> {
+    if (this.closed) throw new ClientClosedError();
+    const ready = this.backend.remote ? await this.clusterComputations.prepare(computation) : computation;
+    const values = await this.backend.run({ computation: ready, keep, onHold, onProgress: this.options.onProgress });
+    // The computation holds the scattered data's tasks, whose references keep it held: until the run is over.
+    void computation;
+    return values;
+  }
+
+  /**
+   * A future of `value`, computed (or placed) by `start`, which names the hold its result is kept
+   * under; the result is released when the program drops the future, or cancels it.
+   */
+  private future<T>(value: Delayed<T>, start: (onHold: (hold: string) => void) => Promise<T>): Future<T> {
+    let named!: (hold: string | undefined) => void;
+    const hold = new Promise<string | undefined>((resolve) => (named = resolve));
+    const computing = start(named);
+    // A run refused outright keeps nothing.
+    computing.catch(() => named(undefined));
+    const future = new Future(value, computing, {
+      cancel: async () => {
+        const name = await hold;
+        if (name !== undefined) await this.letGo(name, [value.key], true);
+      },
+    });
+    void hold.then((name) => {
+      if (name !== undefined) this.keep(name, future, [value.key]);
+    });
+    return future;
   }
 
   /** Keeps `keys` of `hold` for as long as the program references `value`. */

@@ -6,6 +6,7 @@ import { Call, isPlainObject, Ref, type Graph, type Key, type TaskSpec } from ".
 import { tokenize } from "../graph/tokenize.js";
 import { GETATTR, GETITEM, IDENTITY } from "../protocol/builtin-task-names.js";
 import { registerTask } from "../protocol/task-registry.js";
+import { Future } from "./future.js";
 import { isTaskFunction } from "./task.js";
 
 /**
@@ -105,6 +106,7 @@ export interface DelayedOptions {
 export type Lazy<T> =
   | T
   | Delayed<T>
+  | Future<T>
   | (T extends readonly (infer E)[] ? readonly Lazy<E>[] : never)
   | (T extends Record<string, unknown> ? { readonly [K in keyof T]: Lazy<T[K]> } : never);
 
@@ -186,9 +188,11 @@ function call(fn: string, args: readonly unknown[], options: DelayedOptions): De
   return new Delayed(key, fn, graphArgs, deps, list, nonZero(options.retries), nonZero(options.priority), false);
 }
 
-/** Replaces delayed values inside `value` by references, copying only the containers that hold some. */
+/** Replaces delayed values and futures inside `value` by references, copying only the containers that hold some. */
 function toGraphValue(value: unknown, inputs: Inputs): unknown {
   if (value === null || typeof value !== "object") return value;
+  // A future is read where its result is held.
+  if (value instanceof Future) value = value.delayed;
   if (value instanceof Ref || value instanceof Call) {
     // A hand-made reference would bypass the input bookkeeping below; delayed values are the way in.
     throw new TypeError(`delayed arguments take delayed values, not ${value.constructor.name} objects`);

@@ -34,7 +34,8 @@ export class Future<T = unknown> {
   private state: FutureStatus = "pending";
   private readonly settled: Promise<T>;
   private rejectCancelled!: (error: Error) => void;
-  private readonly doneCallbacks: ((future: Future<T>) => void)[] = [];
+  /** Kept as closures over the future, so that `Future<T>` stays covariant in `T` (a `Future<Float64Array<ArrayBuffer>>` is a `Future<Float64Array>`). */
+  private readonly doneCallbacks: (() => void)[] = [];
 
   /** @internal Made by `Client#submit` and `Client#map`. */
   constructor(
@@ -91,7 +92,7 @@ export class Future<T = unknown> {
   /** Calls `callback` once the future is done (at once if it is). */
   addDoneCallback(callback: (future: Future<T>) => void): void {
     if (this.done()) callback(this);
-    else this.doneCallbacks.push(callback);
+    else this.doneCallbacks.push(() => callback(this));
   }
 
   toString(): string {
@@ -101,7 +102,7 @@ export class Future<T = unknown> {
   private finish(state: FutureStatus): void {
     if (this.state !== "pending") return;
     this.state = state;
-    for (const callback of this.doneCallbacks.splice(0)) callback(this);
+    for (const callback of this.doneCallbacks.splice(0)) callback();
   }
 }
 

@@ -14,10 +14,21 @@ import type { HttpTransport } from "./http-transport.js";
  * ```
  */
 export class HttpBackend implements ClientBackend {
+  /** Tasks run on the cluster's workers. */
+  readonly remote = true;
+  /** Holds made by {@link scatter}, released through the data route rather than the jobs route. */
+  private readonly dataHolds = new Set<string>();
+
   constructor(
     /** The HTTP calls underneath. */
     readonly transport: HttpTransport,
   ) {}
+
+  async scatter(key: Key, value: unknown): Promise<string> {
+    const hold = await this.transport.scatter(key, value);
+    this.dataHolds.add(hold);
+    return hold;
+  }
 
   async run({ computation, keep, onHold, onProgress }: BackendRun): Promise<unknown[]> {
     const { graph, outputs } = computation;
@@ -29,8 +40,10 @@ export class HttpBackend implements ClientBackend {
   }
 
   async release(hold: string, _keys: readonly Key[], last: boolean): Promise<void> {
-    // A job's results go together: they are released when the program references none of them.
-    if (last) await this.transport.cancel(hold);
+    // A job's results (and a scatter's data) go together: released when the program references none of them.
+    if (!last) return;
+    if (this.dataHolds.delete(hold)) await this.transport.releaseData(hold);
+    else await this.transport.cancel(hold);
   }
 
   settle(): void {}

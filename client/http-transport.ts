@@ -1,9 +1,11 @@
+import { Table, tableToIPC } from "apache-arrow";
 import { Packr } from "msgpackr";
 import { GraphError, type GraphErrorCode } from "../graph/graph-error.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
-import { encodeWireGraph } from "../graph/wire-graph.js";
+import { encodeWireGraph, encodeWireValue } from "../graph/wire-graph.js";
 import type { JobEvent, JobStatus, WorkerInfo } from "../protocol/job-api.js";
 import { TaskError } from "../protocol/task-error.js";
+import { unregisteredFunctionMessage } from "../protocol/unregistered-function.js";
 import { readJobEvents } from "./job-event-stream.js";
 
 /**
@@ -148,6 +150,43 @@ export class HttpTransport {
     }
   }
 
+  /**
+   * Scatters `value` under `key` (`POST /v1/data`): an Arrow table as its IPC stream, anything else
+   * in the argument encoding. Resolves with the id of the hold keeping it, once a worker holds it.
+   * A value over the scheduler's upload limit is refused with an {@link HttpApiError} (413) saying so.
+   */
+  async scatter(key: Key, value: unknown): Promise<string> {
+    const table = value instanceof Table;
+    const body = table ? tableToIPC(value, "stream") : packr.pack({ data: Object.fromEntries([[key, encodeWireValue(value, key, "binary")]]) });
+    const path = table ? `/v1/data?key=${encodeURIComponent(key)}` : "/v1/data";
+    const contentType = table ? "application/vnd.apache.arrow.stream" : "application/msgpack";
+    let reply: Response;
+    try {
+      reply = await this.request("POST", path, { body, contentType });
+    } catch (error) {
+      if (!(error instanceof HttpApiError && error.status === 413)) throw error;
+      throw new HttpApiError(
+        413,
+        error.code,
+        `the data under "${key}" is ${body.byteLength} bytes, more than the scheduler takes in one upload (its --data-limit); ` +
+          `split it into more partitions or blocks`,
+        { ...error.details, key, bytes: body.byteLength },
+      );
+    }
+    return ((await reply.json()) as { id: string }).id;
+  }
+
+  /** Releases the data a {@link scatter} hold keeps. False when the scheduler knows no such hold. */
+  async releaseData(id: string): Promise<boolean> {
+    try {
+      await (await this.request("DELETE", `/v1/data/${encodeURIComponent(id)}`)).arrayBuffer();
+      return true;
+    } catch (error) {
+      if (error instanceof HttpApiError && error.status === 404) return false;
+      throw error;
+    }
+  }
+
   /** The workers. */
   async workers(): Promise<WorkerInfo[]> {
     return ((await (await this.request("GET", "/v1/workers")).json()) as { workers: WorkerInfo[] }).workers;
@@ -196,7 +235,11 @@ async function errorOf(reply: Response): Promise<Error> {
     error = new TaskError(details.key, details.task as ConstructorParameters<typeof TaskError>[1]);
   } else if ((reply.status === 400 || reply.status === 409) && GRAPH_ERROR_CODES.has(code)) {
     // A key reused for another computation is the graph's fault, as it is locally (409 on the wire).
-    error = new GraphError(code as GraphErrorCode, message, Array.isArray(details.keys) ? (details.keys as Key[]) : []);
+    const keys = Array.isArray(details.keys) ? (details.keys as Key[]) : [];
+    const fn = typeof details.function === "string" ? details.function : undefined;
+    // This process may know the module registering an unknown function, which the scheduler does not.
+    const said = code === "unknown-function" && fn !== undefined && keys.length > 0 ? unregisteredFunctionMessage(keys[0], fn) : message;
+    error = new GraphError(code as GraphErrorCode, said, keys, fn);
   }
   if (error !== http) Object.defineProperty(error, "cause", { value: http, configurable: true, writable: true });
   return error;

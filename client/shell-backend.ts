@@ -2,6 +2,7 @@ import type { OptimizeOptions } from "../graph/optimize.js";
 import type { Key } from "../graph/task-spec.js";
 import type { WorkerInfo } from "../protocol/job-api.js";
 import { runGraph } from "../scheduler/run-graph.js";
+import { scatter } from "../scheduler/scatter.js";
 import type { SchedulerShell } from "../scheduler/scheduler-shell.js";
 import { countTasks } from "../scheduler/task-counts.js";
 import type { BackendRun, ClientBackend } from "./backend.js";
@@ -35,6 +36,16 @@ export class ShellBackend implements ClientBackend {
     private readonly scheduler: SchedulerShell,
     private readonly options: ShellBackendOptions = {},
   ) {}
+
+  get remote(): boolean {
+    return this.scheduler.remote;
+  }
+
+  async scatter(key: Key, value: unknown): Promise<string> {
+    const hold = `scattered-${process.pid}-${++runSeq}`;
+    await scatter(this.scheduler, new Map([[key, value]]), hold);
+    return hold;
+  }
 
   run({ computation, keep, onHold, onProgress }: BackendRun): Promise<unknown[]> {
     const hold = `${keep ? "kept" : "compute"}-${process.pid}-${++runSeq}`;

@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { callsBorrowInputs, cutCalls, type CallHole } from "./call-holes.js";
 import type { ExecutionOutcome, ExecutionRequest, Executor, HeldValues, OutcomeSink } from "./executor.js";
-import { programEntryModule } from "./entry-module.js";
+import { programEntryModule } from "../protocol/entry-module.js";
 import { InlineExecutor } from "./inline-executor.js";
 import type { PoolTag } from "./shared-block-pool.js";
 import { SharedBlockLedger } from "./shared-block-ledger.js";

@@ -25,6 +25,8 @@ export class GraphError extends Error {
     message: string,
     /** The keys involved: the cycle in order, the task with the missing dependency, and so on. */
     readonly keys: readonly Key[],
+    /** For `"unknown-function"`: the function's name. */
+    readonly fn?: string,
   ) {
     super(message);
   }

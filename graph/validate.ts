@@ -28,6 +28,11 @@ export interface ValidateOptions {
    * tasks whose arguments hold functions or class instances.
    */
   readonly serializable?: boolean;
+  /**
+   * The message of the error for a function `isKnownFunction` rejects, given the task's key and the
+   * function: where the function could be found, and how. Default: `task "k" calls unknown function "f"`.
+   */
+  readonly describeUnknownFunction?: (key: Key, fn: string) => string;
 }
 
 /**
@@ -77,7 +82,13 @@ export function validateGraph(graph: ReadonlyGraph, options: ValidateOptions = {
         [key],
       );
     }
-    if (isKnown) checkFunctions(spec, isKnown);
+    if (isKnown) {
+      const unknown = firstRejectedFunction(spec, isKnown);
+      if (unknown !== undefined) {
+        const message = options.describeUnknownFunction?.(key, unknown) ?? `task "${key}" calls unknown function "${unknown}"`;
+        throw new GraphError("unknown-function", message, [key], unknown);
+      }
+    }
     if (options.serializable === true) {
       const problem = checkSerializable(spec.args, "args");
       if (problem !== undefined) {
@@ -97,17 +108,25 @@ function toPredicate(external: ValidateOptions["external"]): (key: Key) => boole
   return (key) => external.has(key);
 }
 
-/** Throws on the first unknown function in `spec`, walking nested `Call`s with an explicit stack. */
-function checkFunctions(spec: TaskSpec, isKnownFunction: (name: string) => boolean): void {
-  if (!isKnownFunction(spec.fn)) throw unknownFunction(spec.key, spec.fn);
-  // Fused tasks nest one Call per fused task, so argument depth can be as large as a chain is long.
+/**
+ * The first function `spec` calls — its own, then those of `Call`s nested in its arguments — that
+ * `accepts` rejects; undefined when it accepts them all. Iterative: fused tasks nest one Call per
+ * fused task, so argument depth can be as large as a chain is long.
+ *
+ * @example
+ * ```ts
+ * firstRejectedFunction(spec, (name) => registry.has(name)); // "my.missing" or undefined
+ * ```
+ */
+export function firstRejectedFunction(spec: TaskSpec, accepts: (name: string) => boolean): string | undefined {
+  if (!accepts(spec.fn)) return spec.fn;
   // The stack is only made for arguments that can hold a Call: most are numbers, strings and Refs.
   let pending: unknown[] | undefined;
   for (const arg of spec.args) if (mayHoldCall(arg)) (pending ??= []).push(arg);
   while (pending !== undefined && pending.length > 0) {
     const value = pending.pop();
     if (value instanceof Call) {
-      if (!isKnownFunction(value.fn)) throw unknownFunction(spec.key, value.fn);
+      if (!accepts(value.fn)) return value.fn;
       for (const item of value.args) if (mayHoldCall(item)) pending.push(item);
     } else if (Array.isArray(value)) {
       for (const item of value) if (mayHoldCall(item)) pending.push(item);
@@ -116,16 +135,13 @@ function checkFunctions(spec: TaskSpec, isKnownFunction: (name: string) => boole
       for (const k in object) if (mayHoldCall(object[k])) pending.push(object[k]);
     }
   }
+  return undefined;
 }
 
 /** Calls live only in Calls, arrays and plain objects; Refs, typed arrays and tables hold none. */
 function mayHoldCall(value: unknown): boolean {
   if (value === null || typeof value !== "object" || value instanceof Ref) return false;
   return value instanceof Call || Array.isArray(value) || isPlainObject(value);
-}
-
-function unknownFunction(key: Key, fn: string): GraphError {
-  return new GraphError("unknown-function", `task "${key}" calls unknown function "${fn}"`, [key]);
 }
 
 const ON_PATH = 1;

@@ -77,27 +77,50 @@ export function decodeWireGraph(wire: WireGraph): { graph: Graph; outputs: Key[]
   const graph: Graph = new Map();
   for (const key of Object.keys(wire.tasks)) {
     const task = wire.tasks[key];
-    const args = (task.args ?? []).map((arg, i) => decodeArg(arg, key, `args[${i}]`));
+    const where: Where = { key, owner: `task "${key}" has`, references: true };
+    const args = (task.args ?? []).map((arg, i) => decodeArg(arg, where, `args[${i}]`));
     graph.set(key, taskSpec(key, task.fn, args, { retries: task.retries, priority: task.priority }));
   }
   return { graph, outputs: [...wire.outputs] };
 }
 
-function decodeArg(value: unknown, key: Key, path: string): unknown {
+/**
+ * Reads one value sent as data under `key` (what `POST /v1/data` receives): the argument format,
+ * markers and all, except that data refers to nothing, so `$ref` and `$call` are refused. Throws a
+ * {@link GraphError} `"invalid-graph"` naming the key and the path of a malformed marker.
+ *
+ * @example
+ * ```ts
+ * decodeWireValue({ $typed: "float64", data: "AAAAAAAA8D8=" }, "weights"); // Float64Array [1]
+ * ```
+ */
+export function decodeWireValue(value: unknown, key: Key): unknown {
+  return decodeArg(value, { key, owner: `the data under "${key}" has`, references: false }, "data");
+}
+
+/** Whose value is being read, for messages, and whether it may refer to other results. */
+interface Where {
+  readonly key: Key;
+  readonly owner: string;
+  readonly references: boolean;
+}
+
+function decodeArg(value: unknown, where: Where, path: string): unknown {
   if (value === null || typeof value !== "object") return value;
   if (value instanceof Uint8Array) return value;
-  if (Array.isArray(value)) return value.map((item, i) => decodeArg(item, key, `${path}[${i}]`));
+  if (Array.isArray(value)) return value.map((item, i) => decodeArg(item, where, `${path}[${i}]`));
   const object = value as Record<string, unknown>;
   const [first] = Object.keys(object);
-  if (first !== undefined && first.startsWith("$")) return decodeMarker(object, first, key, path);
+  if (first !== undefined && first.startsWith("$")) return decodeMarker(object, first, where, path);
   const copy: Record<string, unknown> = {};
-  for (const name of Object.keys(object)) copy[name] = decodeArg(object[name], key, `${path}.${name}`);
+  for (const name of Object.keys(object)) copy[name] = decodeArg(object[name], where, `${path}.${name}`);
   return copy;
 }
 
-function decodeMarker(object: Record<string, unknown>, marker: string, key: Key, path: string): unknown {
+function decodeMarker(object: Record<string, unknown>, marker: string, where: Where, path: string): unknown {
   const fields = Object.keys(object);
-  const bad = (what: string) => new GraphError("invalid-graph", `task "${key}" has a malformed ${marker} at ${path}: ${what}`, [key]);
+  const bad = (what: string) => new GraphError("invalid-graph", `${where.owner} a malformed ${marker} at ${path}: ${what}`, [where.key]);
+  if ((marker === "$ref" || marker === "$call") && !where.references) throw bad("data cannot refer to results or call functions");
   const only = (...allowed: string[]) => {
     const extra = fields.filter((field) => !allowed.includes(field));
     if (extra.length > 0) throw bad(`unexpected field ${extra.map((f) => JSON.stringify(f)).join(", ")}`);
@@ -113,7 +136,7 @@ function decodeMarker(object: Record<string, unknown>, marker: string, key: Key,
       if (typeof object.$call !== "string" || object.$call === "") throw bad("the function name must be a non-empty string");
       const args = object.args ?? [];
       if (!Array.isArray(args)) throw bad("args must be an array");
-      return new Call(object.$call, args.map((arg, i) => decodeArg(arg, key, `${path}.args[${i}]`)));
+      return new Call(object.$call, args.map((arg, i) => decodeArg(arg, where, `${path}.args[${i}]`)));
     }
     case "$bytes": {
       only("$bytes");
@@ -160,9 +183,10 @@ export type WireBytes = "base64" | "binary";
 export function encodeWireGraph(graph: ReadonlyGraph, outputs: readonly Key[], bytes: WireBytes = "binary"): WireGraph {
   const tasks: Record<string, WireTask> = {};
   for (const [key, spec] of graph) {
+    const owner = `task "${key}": the argument at`;
     const task: { fn: string; args: unknown[]; retries?: number; priority?: number } = {
       fn: spec.fn,
-      args: spec.args.map((arg, i) => encodeArg(arg, key, `args[${i}]`, bytes)),
+      args: spec.args.map((arg, i) => encodeArg(arg, owner, `args[${i}]`, bytes)),
     };
     if (spec.retries !== undefined && spec.retries !== 0) task.retries = spec.retries;
     if (spec.priority !== undefined && spec.priority !== 0) task.priority = spec.priority;
@@ -171,8 +195,22 @@ export function encodeWireGraph(graph: ReadonlyGraph, outputs: readonly Key[], b
   return { tasks, outputs: [...outputs] };
 }
 
-function encodeArg(value: unknown, key: Key, path: string, bytes: WireBytes): unknown {
-  const cannot = (what: string) => new TypeError(`task "${key}": the argument at ${path} is ${what}, which the HTTP graph format cannot carry`);
+/**
+ * One value in the argument format, as data sent under `key` (what `Client.connect`'s `scatter`
+ * sends to `POST /v1/data`). Throws a `TypeError` naming the key and path of a part the format
+ * cannot carry, as {@link encodeWireGraph} does.
+ *
+ * @example
+ * ```ts
+ * encodeWireValue(new Float64Array([1]), "weights", "base64"); // { $typed: "float64", data: "AAAAAAAA8D8=" }
+ * ```
+ */
+export function encodeWireValue(value: unknown, key: Key, bytes: WireBytes = "binary"): unknown {
+  return encodeArg(value, `the data under "${key}": the value at`, "data", bytes);
+}
+
+function encodeArg(value: unknown, owner: string, path: string, bytes: WireBytes): unknown {
+  const cannot = (what: string) => new TypeError(`${owner} ${path} is ${what}, which the HTTP graph format cannot carry`);
   if (value === null || typeof value === "string" || typeof value === "boolean") return value;
   if (typeof value === "number") {
     if (!Number.isFinite(value) || Object.is(value, -0)) throw cannot(String(Object.is(value, -0) ? "-0" : value));
@@ -180,8 +218,8 @@ function encodeArg(value: unknown, key: Key, path: string, bytes: WireBytes): un
   }
   if (typeof value !== "object") throw cannot(typeof value === "undefined" ? "undefined" : `a ${typeof value}`);
   if (value instanceof Ref) return { $ref: value.key };
-  if (value instanceof Call) return { $call: value.fn, args: value.args.map((arg, i) => encodeArg(arg, key, `${path}.args[${i}]`, bytes)) };
-  if (Array.isArray(value)) return value.map((item, i) => encodeArg(item, key, `${path}[${i}]`, bytes));
+  if (value instanceof Call) return { $call: value.fn, args: value.args.map((arg, i) => encodeArg(arg, owner, `${path}.args[${i}]`, bytes)) };
+  if (Array.isArray(value)) return value.map((item, i) => encodeArg(item, owner, `${path}[${i}]`, bytes));
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
     const name = typedArrayName(value as AnyTypedArray);
     if (name === undefined) throw cannot(`a ${value.constructor.name}`);
@@ -192,7 +230,7 @@ function encodeArg(value: unknown, key: Key, path: string, bytes: WireBytes): un
   if (isPlainObject(value)) {
     const names = Object.keys(value);
     const copy: Record<string, unknown> = {};
-    for (const name of names) copy[name] = encodeArg(value[name], key, `${path}.${name}`, bytes);
+    for (const name of names) copy[name] = encodeArg(value[name], owner, `${path}.${name}`, bytes);
     // An object whose first key looks like a marker would be read as one: wrap it. Its values
     // are then taken as they are, so they must not need markers themselves.
     if (names.length > 0 && names[0].startsWith("$")) {

@@ -3,6 +3,7 @@ import type { Key } from "../graph/task-spec.js";
 import { DataClient } from "../protocol/data-client.js";
 import { encodeTaskMessage, type InputSource } from "../protocol/task-message.js";
 import { decodeReports } from "../protocol/task-report.js";
+import { unregisteredFunctionMessage } from "../protocol/unregistered-function.js";
 import { encodeWorkerMessage } from "../protocol/worker-message.js";
 import type { SchedulerCommand } from "./core/commands.js";
 import type { ClientId, WorkerId } from "../protocol/ids.js";
@@ -49,6 +50,8 @@ export class DistributedScheduler extends SchedulerShell {
   private ticking = false;
   private readonly readerDone: Promise<void>;
   private lastEventId = "0";
+  /** Tasks run in the worker processes. */
+  readonly remote = true;
 
   private constructor(
     private readonly plane: ControlPlane,
@@ -125,10 +128,12 @@ export class DistributedScheduler extends SchedulerShell {
     return replies.map(([error, count]) => (error ? 0 : Number(count)));
   }
 
-  protected functionChecks(): Pick<SubmissionChecks, "isKnownFunction" | "serializable"> {
+  protected functionChecks(): Pick<SubmissionChecks, "isKnownFunction" | "describeUnknownFunction" | "serializable"> {
     return {
       // Functions are registered on the workers, not here: a name is known when a worker advertises it.
       isKnownFunction: (name) => this.knowsFunction(name),
+      // Says to start the workers with --import, naming the module when this process registered the function.
+      describeUnknownFunction: unregisteredFunctionMessage,
       // Arguments travel to other processes.
       serializable: true,
     };
@@ -275,9 +280,13 @@ export class DistributedScheduler extends SchedulerShell {
         case "forget":
           if (command.runSpec !== undefined) forget(command.runSpec as LocalTask);
           break;
-        case "result":
-          void this.deliver(command.key, command.clients, command.runSpec as LocalTask, command.workers);
+        case "result": {
+          const task = command.runSpec as LocalTask;
+          // A worker holds the data now: the partitions a program scatters must not pile up here.
+          task.letGoOfScatteredData();
+          void this.deliver(command.key, command.clients, task, command.workers);
           break;
+        }
         case "replicate": {
           const from = this.registered.get(command.from)?.dataAddress;
           if (from !== undefined) push(copies, command.worker, encodeWorkerMessage({ type: "replicate", keys: command.keys, from }));
@@ -340,6 +349,9 @@ export class DistributedScheduler extends SchedulerShell {
     let value: unknown;
     if (task.hasValue) {
       value = task.value;
+    } else if (clients.every((client) => this.clients.get(client)?.wantsValues === false)) {
+      // Only that the result is held matters (a scatter): nothing is fetched.
+      value = undefined;
     } else {
       const found = await this.fetch(key, workers);
       if (!found.ok) {

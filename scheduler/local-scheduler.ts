@@ -49,6 +49,8 @@ export class LocalScheduler extends SchedulerShell {
   /** Results held, for `stats`. */
   private heldResults = 0;
   private closed = false;
+  /** Tasks run in this process, on the data as it is. */
+  readonly remote = false;
 
   private constructor(
     readonly executorKind: LocalExecutorKind,
@@ -147,10 +149,16 @@ export class LocalScheduler extends SchedulerShell {
 
   protected carryOut(commands: readonly SchedulerCommand[]): void {
     let requests: ExecutionRequest[] | undefined;
+    let placed: ExecutionOutcome[] | undefined;
     for (const command of commands) {
       switch (command.type) {
         case "assign": {
           const task = command.runSpec as LocalTask;
+          if (task.scattered) {
+            // Scattered data is held here as it is: no executor needs to see it.
+            (placed ??= []).push({ request: task, ok: true, value: task.spec.args[0], durationMs: 0 });
+            break;
+          }
           task.resolveArgs(command.inputs as readonly LocalTask[]);
           (requests ??= []).push(task);
           break;
@@ -181,6 +189,7 @@ export class LocalScheduler extends SchedulerShell {
       }
     }
     if (requests !== undefined) this.executor.run(requests);
+    if (placed !== undefined) this.onOutcomes(placed);
   }
 
   override settleResults(results: readonly unknown[], kept: unknown): void {
@@ -195,6 +204,8 @@ export class LocalScheduler extends SchedulerShell {
     if (task.hasValue) this.executor.heldValues?.release(task.value);
     else this.heldResults++;
     this.executor.heldValues?.hold(value);
+    // The program still has the data it scattered: its memory is never reused.
+    if (task.scattered) this.executor.heldValues?.escape(value);
     task.value = value;
     task.hasValue = true;
   }

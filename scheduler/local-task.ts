@@ -1,5 +1,5 @@
 import type { Key, Ref, TaskSpec } from "../graph/task-spec.js";
-import { replaceRefsInArray } from "../graph/task-spec.js";
+import { replaceRefsInArray, taskSpec } from "../graph/task-spec.js";
 import type { ExecutionRequest } from "../executor/executor.js";
 import type { SubmittedTask } from "./core/events.js";
 
@@ -16,9 +16,12 @@ export class LocalTask implements SubmittedTask, ExecutionRequest {
   /** The result, while held. */
   value: unknown = undefined;
   hasValue = false;
+  /** Data a client scattered (see `SubmittedTask.scattered`): the spec's one argument is the data. */
+  scattered = false;
 
   constructor(
-    readonly spec: TaskSpec,
+    /** The task; replaced by one without its data once scattered data is held (see {@link letGoOfScatteredData}). */
+    public spec: TaskSpec,
     /** Priority from the graph's ordering. */
     readonly order: number,
   ) {
@@ -48,6 +51,16 @@ export class LocalTask implements SubmittedTask, ExecutionRequest {
 
   get retries(): number | undefined {
     return this.spec.retries;
+  }
+
+  /**
+   * Scattered data is held by a worker now: the scheduler keeps no copy of it (partitions must not
+   * pile up in the scheduler). The core never runs the task again (see `TaskState.irreplaceable`).
+   */
+  letGoOfScatteredData(): void {
+    if (!this.scattered || this.spec.args.length === 0) return;
+    this.spec = taskSpec(this.key, this.fn, []);
+    this.args = this.spec.args;
   }
 
   /** Substitutes the inputs' results for the references in the spec's arguments. */

@@ -33,6 +33,8 @@ export interface SubmissionChecks {
   readonly knownSpec: (key: Key) => TaskSpec | undefined;
   /** True for function names tasks may call. */
   readonly isKnownFunction: (name: string) => boolean;
+  /** The message for a function `isKnownFunction` refuses (see `ValidateOptions.describeUnknownFunction`). Default: the plain one. */
+  readonly describeUnknownFunction?: (key: Key, fn: string) => string;
   /** Arguments must survive the wire (the distributed scheduler ships them to other processes). */
   readonly serializable?: boolean;
 }
@@ -67,7 +69,12 @@ export function prepareSubmission(
   }
   const collected = options.collected === true;
   if (!collected || checks.serializable === true) {
-    validateGraph(graph, { isKnownFunction: checks.isKnownFunction, external: isHeld, serializable: checks.serializable });
+    validateGraph(graph, {
+      isKnownFunction: checks.isKnownFunction,
+      describeUnknownFunction: checks.describeUnknownFunction,
+      external: isHeld,
+      serializable: checks.serializable,
+    });
   }
   // Held outputs have no task here: they are delivered as they are, and nothing in the graph needs them computed.
   const computed = outputs.filter((key) => graph.has(key));

@@ -21,6 +21,8 @@ export function runGraph(
     readonly keep?: boolean;
     /** See `SubmissionHandlers.settlesResults`. Default false. */
     readonly settlesResults?: boolean;
+    /** See `SubmissionHandlers.wantsValues`: false resolves with undefined for each output, once held. Default true. */
+    readonly wantsValues?: boolean;
     /** Called with the keys of the tasks submitted, once the graph is accepted (for progress reports). */
     readonly onSubmitted?: (keys: readonly Key[]) => void;
   },
@@ -55,6 +57,7 @@ export function runGraph(
           reject(error);
         },
         settlesResults: options?.settlesResults === true,
+        wantsValues: options?.wantsValues !== false,
       },
     );
     options?.onSubmitted?.(submitted);

@@ -1,12 +1,14 @@
+import { checkSerializable } from "../graph/codec.js";
 import { GraphError } from "../graph/graph-error.js";
 import { sameSpec } from "../graph/merge.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
+import { IDENTITY } from "../protocol/builtin-task-names.js";
 import type { SchedulerCommand } from "./core/commands.js";
 import type { SchedulerEvent } from "./core/events.js";
 import type { ClientId, WorkerId } from "../protocol/ids.js";
 import type { WorkerInfo } from "../protocol/job-api.js";
 import type { TaskFailure } from "../protocol/task-failure.js";
-import type { LocalTask } from "./local-task.js";
+import { LocalTask } from "./local-task.js";
 import { prepareSubmission, type PreparedSubmission, type SubmissionChecks, type SubmitOptions } from "./prepare-submission.js";
 import type { SchedulerConfig } from "./core/scheduler-config.js";
 import { SchedulerCore } from "./core/scheduler-core.js";
@@ -29,6 +31,12 @@ export interface SubmissionHandlers {
    * of the rest. Default false: every result is taken to be kept by the program for good.
    */
   readonly settlesResults?: boolean;
+  /**
+   * False when the client needs only to know that each output is held, not its value (a scatter):
+   * `onResult` then gets undefined, and a distributed scheduler fetches nothing from the workers.
+   * Default true.
+   */
+  readonly wantsValues?: boolean;
 }
 
 /**
@@ -56,6 +64,12 @@ export abstract class SchedulerShell {
   protected constructor(config: SchedulerConfig | undefined) {
     this.core = new SchedulerCore(config, { sameRunSpec: (a, b) => sameSpec((a as LocalTask).spec, (b as LocalTask).spec) });
   }
+
+  /**
+   * True when tasks run in other processes (a cluster's workers), so that the data a graph carries
+   * is copied to them; false when the executor runs in this process and tasks read that data as it is.
+   */
+  abstract readonly remote: boolean;
 
   /**
    * The workers, with their threads, tasks queued and running, and results held, as the job API's
@@ -90,7 +104,7 @@ export abstract class SchedulerShell {
    * What this shell asks of function names and arguments; the checks against keys the scheduler
    * already knows are the same for every shell.
    */
-  protected abstract functionChecks(): Pick<SubmissionChecks, "isKnownFunction" | "serializable">;
+  protected abstract functionChecks(): Pick<SubmissionChecks, "isKnownFunction" | "describeUnknownFunction" | "serializable">;
 
   private checks(): SubmissionChecks {
     return {
@@ -111,6 +125,39 @@ export abstract class SchedulerShell {
   prepare(graph: ReadonlyGraph, outputs: readonly Key[], client: ClientId, options: SubmitOptions = {}): PreparedSubmission {
     if (this.refusal !== undefined) throw new Error(this.refusal);
     return prepareSubmission(graph, outputs, client, this.checks(), options);
+  }
+
+  /**
+   * Prepares a scatter: each value of `data` is to be held under its key on a worker, for `client`,
+   * and read by later graphs as any held result. It travels to the worker as a task placing it
+   * there (see `SubmittedTask.scattered`); once held, the scheduler keeps no copy (unless it is small
+   * enough to come back inline, as small results do). A key already scattered is shared, not placed
+   * twice; a key known as a task's result is refused with a `GraphError` (`conflicting-spec`), and
+   * data that cannot go on the wire to other processes with one (`unserializable-argument`). Submit
+   * the result as {@link prepare}'s, in the same turn of the event loop.
+   */
+  prepareScatter(data: ReadonlyMap<Key, unknown>, client: ClientId): PreparedSubmission {
+    if (this.refusal !== undefined) throw new Error(this.refusal);
+    const tasks: LocalTask[] = [];
+    for (const [key, value] of data) {
+      if (typeof key !== "string" || key === "") throw new TypeError("scattered data needs non-empty string keys");
+      const known = this.core.runSpecOf(key) as LocalTask | undefined;
+      if (known !== undefined) {
+        if (known.scattered) continue;
+        throw new GraphError("conflicting-spec", `key "${key}" is already known as a task's result; scatter data under a key of its own`, [key]);
+      }
+      if (this.remote) {
+        const problem = checkSerializable(value, "data");
+        if (problem !== undefined) {
+          throw new GraphError("unserializable-argument", `the data scattered under "${key}" cannot be sent to the workers: ${problem}`, [key]);
+        }
+      }
+      // Built without walking the data for references: scattered data holds none.
+      const task = new LocalTask({ key, fn: IDENTITY, args: [value], deps: [] }, tasks.length);
+      task.scattered = true;
+      tasks.push(task);
+    }
+    return { type: "graph-submitted", client, tasks, wanted: [...data.keys()], acyclic: true };
   }
 
   /**

@@ -2,10 +2,10 @@
  * Making arrays: from data in memory, from constants and ranges, from delayed values. Every block is
  * a task; data given in memory is cut into blocks once, when the array is made.
  */
-import { IDENTITY } from "../../protocol/builtin-task-names.js";
 import { taskSpec, Ref, type Graph, type Key } from "../../graph/task-spec.js";
 import { tokenize } from "../../graph/tokenize.js";
 import { collectGraph, type Delayed, isDelayed } from "../delayed.js";
+import { inMemoryData } from "../in-memory-data.js";
 import { type Block, copyBox } from "../../kernels/array/block.js";
 import { ChunkedArray, blockKey } from "./chunked-array.js";
 import { blockIndices, type ChunksSpec, gridShape, normalizeChunks, offsetsOf, sizeOf } from "../../kernels/array/chunks.js";
@@ -118,7 +118,8 @@ export function linspace(start: number, stop: number, num: number, options: Crea
 /**
  * An array from data in memory: a typed array (1-d, or of `options.shape`), nested arrays of numbers
  * or booleans, or a dense array `{ data, shape, dtype }`. The data is copied into blocks, one task
- * each holding its block.
+ * each holding its block; on a cluster the client scatters each block to a worker before the first
+ * computation that needs it.
  *
  * @example
  * ```ts
@@ -154,7 +155,7 @@ export function fromArray(
     const start = index.map((b, axis) => offsets[axis][b]);
     copyBox(whole.data, whole.shape, start, start.map(() => 1), shape, data, shape, shape.map(() => 0));
     const key = blockKey(name, index);
-    tasks.set(key, taskSpec(key, IDENTITY, [{ data, shape, dtype: whole.dtype }]));
+    tasks.set(key, inMemoryData(key, { data, shape, dtype: whole.dtype }));
     return key;
   });
   return new ChunkedArray(whole.shape, chunks, whole.dtype, { name, keys, tasks, dependencies: [] });

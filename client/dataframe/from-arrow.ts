@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { Table } from "apache-arrow";
-import { IDENTITY } from "../../protocol/builtin-task-names.js";
 import { allocateColumn, COLUMN_KINDS, schemaOfTable, toTable, type Column, type ColumnKind } from "../../kernels/dataframe/column.js";
+import { inMemoryData } from "../in-memory-data.js";
 import { DataFrame } from "./dataframe.js";
-import { addTask, partitionKey } from "./frame-graph.js";
+import { partitionKey } from "./frame-graph.js";
 import type { Graph } from "../../graph/task-spec.js";
 
 /** Options of {@link fromArrow} and {@link fromRecords}. */
@@ -20,9 +20,10 @@ function checkPartitions(npartitions: number | undefined): number {
 
 /**
  * A dataframe over Arrow tables in memory. One table is split into `npartitions` slices (no copy);
- * an array of tables gives one partition per table (they must have the same columns). The tables go
- * into the graph as they are, so a distributed compute ships them to the workers; persist the frame
- * to keep them there.
+ * an array of tables gives one partition per table (they must have the same columns). Locally the
+ * tables are read where they lie; on a cluster the client scatters each partition to a worker before
+ * the first computation that needs it, and later computations read it there while the frame (or a
+ * frame made from it) is referenced.
  *
  * @example
  * ```ts
@@ -54,7 +55,10 @@ export function fromArrow(tables: Table | readonly Table[], options: FromMemoryO
   // In-memory data has no cheap content token; each frame made from it is its own.
   const name = `from-arrow-${randomUUID()}`;
   const graph: Graph = new Map();
-  parts.forEach((part, i) => addTask(graph, partitionKey(name, i), IDENTITY, [part]));
+  parts.forEach((part, i) => {
+    const key = partitionKey(name, i);
+    graph.set(key, inMemoryData(key, part));
+  });
   return new DataFrame(name, parts.length, schema, graph);
 }
 

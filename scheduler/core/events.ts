@@ -20,6 +20,13 @@ export interface SubmittedTask {
    * and hands it back with every `assign`, sparing the shell a table of its own.
    */
   readonly runSpec?: unknown;
+  /**
+   * The task places data a client sent (a scatter): its run spec carries the data only until the
+   * task first finishes, after which the shell lets go of it. So once its result has been held, it
+   * cannot be made again: when its last copy is lost it errs (and so does every task that needs it)
+   * instead of being recomputed. Default false.
+   */
+  readonly scattered?: boolean;
 }
 
 /** Everything the scheduling core reacts to. Time enters only through `tick`. */

@@ -253,6 +253,7 @@ export class SchedulerCore {
         spec.retries ?? 0,
         spec.runSpec,
       );
+      if (spec.scattered === true) task.scattered = true;
       state.tasks.set(spec.key, task);
       atPosition[position] = task;
       created.push(task);
@@ -298,7 +299,8 @@ export class SchedulerCore {
 
   /**
    * Makes `roots` and, transitively, their inputs that are not in memory, move from released to
-   * waiting, inputs first. Iterative: a chain of 100,000 tasks must not overflow the stack.
+   * waiting, inputs first; a result that cannot be made again errs instead, and with it what reads
+   * it. Iterative: a chain of 100,000 tasks must not overflow the stack.
    */
   private require(roots: readonly TaskState[]): void {
     const { state } = this;
@@ -328,7 +330,9 @@ export class SchedulerCore {
         if (descended) continue;
         stack.pop();
         nextDep.pop();
-        if (task.state === "released") transition(state, task, "waiting");
+        if (task.state !== "released") continue;
+        if (task.irreplaceable) transition(state, task, "erred", { error: lostDataError(task) });
+        else transition(state, task, "waiting");
       }
     }
   }
@@ -437,6 +441,8 @@ export class SchedulerCore {
     state.durations.record(task.prefix, event.durationMs);
     transition(state, task, "memory", { worker, nbytes: event.nbytes });
     task.keptByShell = event.inline === true;
+    // The shell lets go of scattered data once a worker holds it.
+    if (task.scattered) task.irreplaceable = true;
     if (worker.closing) this.evacuate(worker, [task]);
   }
 
@@ -582,6 +588,15 @@ function findCycle(state: CoreState, created: readonly TaskState[], generation: 
     }
   }
   return undefined;
+}
+
+function lostDataError(task: TaskState): { name: string; message: string } {
+  return {
+    name: "ScatteredDataLost",
+    message:
+      `the data scattered under "${task.key}" was lost with the workers that held it, and a scheduler cannot make ` +
+      `scattered data again; scatter it again (or persist what was computed from it)`,
+  };
 }
 
 function killedWorkerError(task: TaskState): { name: string; message: string } {

@@ -29,7 +29,7 @@ const NO_WORKERS: WorkerState[] = [];
  * with workers change only through one pair each: holders through {@link TaskState.addReplica} and
  * {@link TaskState.removeReplica} (which also count the worker's results and bytes), the worker's
  * queue through `placeOn` and `unassign`. Facts that events bring — `started`, `stealingTo`,
- * `keptByShell`, `retriesLeft`, `deaths`, `wantedBy`, pending replicas — are set by the core's event
+ * `keptByShell`, `scattered`, `irreplaceable`, `retriesLeft`, `deaths`, `wantedBy`, pending replicas — are set by the core's event
  * handlers; `validateCoreState` checks that all of it agrees.
  */
 export class TaskState {
@@ -72,6 +72,13 @@ export class TaskState {
   fetching: WorkerState[] = NO_WORKERS;
   /** In memory, the shell holds a copy of the result (it came inline), so it survives its holders. */
   keptByShell = false;
+  /** Submitted as scattered data (see `SubmittedTask.scattered`). */
+  scattered = false;
+  /**
+   * The result cannot be made again: scattered data whose task has finished once, so the shell no
+   * longer has the data. Needed after its last copy was lost, the task errs instead of running.
+   */
+  irreplaceable = false;
   nbytes = 0;
   retriesLeft: number;
   /** Workers that died while running this task, oldest first; null until one does. */

@@ -81,12 +81,17 @@ export const TRANSITIONS = {
     if (!task.needed) state.releaseCandidates.push(task);
   },
 
-  /** Rescheduled: its worker died, it is retried after an error, or an input went missing. */
+  /**
+   * Rescheduled: its worker died, it is retried after an error, or an input went missing. An input
+   * that erred meanwhile (scattered data lost while the task ran) fails it.
+   */
   "processing->waiting": (state, task) => {
     unassign(task);
     setState(state, task, "waiting");
     task.waitingOn = countMissingInputs(task);
-    if (task.waitingOn === 0) state.ready.push(task);
+    const failed = task.dependencies.find((dep) => dep.state === "erred");
+    if (failed !== undefined) transition(state, task, "erred", { error: blameOf(failed) });
+    else if (task.waitingOn === 0) state.ready.push(task);
   },
 
   "processing->erred": (state, task, { error }) => {
@@ -153,6 +158,14 @@ export const TRANSITIONS = {
   /** An input failed. */
   "waiting->erred": (state, task, { error }) => {
     fail(state, task, error!);
+  },
+
+  /**
+   * Needed, but its result cannot be made again (scattered data whose last copy was lost, see
+   * `TaskState.irreplaceable`): it fails, and so does everything waiting for it. It reads no inputs.
+   */
+  "released->erred": (state, task, { error }) => {
+    fail(state, task, error!, false);
   },
 
   "released->forgotten": (state, task) => forget(state, task),
@@ -304,9 +317,12 @@ function stopWaitingOnInputs(state: CoreState, task: TaskState): void {
   }
 }
 
-/** Marks `task` erred and, iteratively, every dependent waiting on it, blaming the original failure. */
-function fail(state: CoreState, task: TaskState, error: TaskFailure): void {
-  markErred(state, task, error);
+/**
+ * Marks `task` erred and, iteratively, every dependent waiting on it, blaming the original failure.
+ * `waitedOnInputs`: the task was counted as a waiter of its inputs (it was waiting or running).
+ */
+function fail(state: CoreState, task: TaskState, error: TaskFailure, waitedOnInputs = true): void {
+  markErred(state, task, error, waitedOnInputs);
   const blame = blameOf(task);
   const pending: TaskState[] = [task];
   while (pending.length > 0) {
@@ -320,10 +336,10 @@ function fail(state: CoreState, task: TaskState, error: TaskFailure): void {
   }
 }
 
-function markErred(state: CoreState, task: TaskState, error: TaskFailure): void {
+function markErred(state: CoreState, task: TaskState, error: TaskFailure, waitedOnInputs = true): void {
   task.error = error;
   setState(state, task, "erred");
-  stopWaitingOnInputs(state, task);
+  if (waitedOnInputs) stopWaitingOnInputs(state, task);
   if (task.wanted) {
     state.emit({ type: "error", key: task.key, clients: [...task.wantedBy!], error });
   }

@@ -61,7 +61,8 @@ export function errorReply(error: Error): { status: number; body: ErrorBody } {
   if (error instanceof GraphError) {
     // A key already known with another computation conflicts with the scheduler's state, not the request's form.
     const status = error.code === "conflicting-spec" ? 409 : 400;
-    return { status, body: { error: error.code, message: error.message, details: { keys: error.keys } } };
+    const details = error.fn === undefined ? { keys: error.keys } : { keys: error.keys, function: error.fn };
+    return { status, body: { error: error.code, message: error.message, details } };
   }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation !== undefined) {

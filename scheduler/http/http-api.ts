@@ -4,8 +4,10 @@ import { createHash } from "node:crypto";
 import { DEFAULT_HTTP_PORT } from "../../protocol/job-api.js";
 import type { DistributedScheduler } from "../distributed-scheduler.js";
 import type { JobService } from "../job-service.js";
+import { ScatteredData } from "../scattered-data.js";
 import { ApiError, errorBodySchema, installErrorReplies } from "./api-error.js";
 import { installBearerAuth } from "./bearer-auth.js";
+import { dataRoutes } from "./data-routes.js";
 import { eventRoutes } from "./event-routes.js";
 import { healthRoutes } from "./health-routes.js";
 import { jobRoutes } from "./job-routes.js";
@@ -15,6 +17,8 @@ import { workerRoutes } from "./worker-routes.js";
 
 /** Default {@link HttpApiOptions.bodyLimitBytes}: 16 MiB. */
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
+/** Default {@link HttpApiOptions.dataLimitBytes}: 64 MiB. */
+export const DEFAULT_DATA_LIMIT = 64 * 1024 * 1024;
 /** Default {@link HttpApiOptions.maxTasks}. */
 export const DEFAULT_MAX_TASKS = 100_000;
 /** Default {@link HttpApiOptions.rateLimitPerMinute}. */
@@ -31,6 +35,11 @@ export interface HttpApiOptions {
   readonly port?: number;
   /** Largest request body, in bytes. Default {@link DEFAULT_BODY_LIMIT} (16 MiB). */
   readonly bodyLimitBytes?: number;
+  /**
+   * Largest body of a data upload (`POST /v1/data`: one table, or values by key), in bytes. The
+   * scheduler holds an upload only until a worker does. Default {@link DEFAULT_DATA_LIMIT} (64 MiB).
+   */
+  readonly dataLimitBytes?: number;
   /** Most tasks in one submitted graph. Default {@link DEFAULT_MAX_TASKS} (100,000). */
   readonly maxTasks?: number;
   /**
@@ -92,6 +101,9 @@ export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port"
   const scheduler: DistributedScheduler = options.jobs.scheduler;
   healthRoutes(app, scheduler, options.pingRedis);
   jobRoutes(app, options.jobs, { maxTasks: options.maxTasks ?? DEFAULT_MAX_TASKS });
+  await dataRoutes(app, new ScatteredData(scheduler), () => scheduler.workerIds.length > 0, {
+    bodyLimitBytes: options.dataLimitBytes ?? DEFAULT_DATA_LIMIT,
+  });
   eventRoutes(app, options.jobs);
   workerRoutes(app, scheduler);
   return app;

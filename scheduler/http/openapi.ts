@@ -25,6 +25,7 @@ export async function installOpenApi(app: FastifyInstance, version: string): Pro
       security: [{ bearer: [] }],
       tags: [
         { name: "jobs", description: "Submitted graphs" },
+        { name: "data", description: "Data placed on the workers for graphs to read" },
         { name: "workers", description: "The cluster's workers" },
         { name: "health", description: "Probes" },
       ],

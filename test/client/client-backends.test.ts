@@ -8,60 +8,31 @@ import { add, double, fail, inc } from "../fixtures/math-tasks.js";
 import { Squares } from "../fixtures/squares-collection.js";
 import { usePrivateRedis } from "../support/cluster-setup.js";
 import { TEST_TOKEN, useApiCluster, type ApiCluster } from "../scheduler/http/api-cluster.js";
+import { clientBackends, withClient } from "../support/client-backends.js";
 
 const server = usePrivateRedis();
 const cluster = useApiCluster(server);
 
-/** A client over one backend, and the cluster it runs on (none for a local client). */
-interface Subject {
-  readonly client: Client;
-  readonly api?: ApiCluster;
-}
-
-const BACKENDS: [string, () => Promise<Subject>][] = [
-  ["local (Client.local)", async () => ({ client: await Client.local({ executor: "sync" }) })],
-  [
-    "attached to a cluster's scheduler in this process (Client.attach)",
-    async () => {
-      const api = await cluster();
-      return { client: Client.attach(api.scheduler.scheduler), api };
-    },
-  ],
-  [
-    "connected over HTTP (Client.connect)",
-    async () => {
-      const api = await cluster();
-      return { client: await Client.connect(api.url, { token: TEST_TOKEN }), api };
-    },
-  ],
-];
+const BACKENDS = clientBackends(cluster);
 
 let keySeq = 0;
 
 describe.each(BACKENDS)("a Client %s", (_name, start) => {
-  async function withClient(body: (subject: Subject) => Promise<void>): Promise<void> {
-    const subject = await start();
-    try {
-      await body(subject);
-    } finally {
-      await subject.client.close();
-    }
-  }
 
   it("is the one Client class", () =>
-    withClient(async ({ client }) => {
+    withClient(start, async ({ client }) => {
       expect(client).toBeInstanceOf(Client);
     }));
 
   it("computes delayed values and collections together, other values as they are", () =>
-    withClient(async ({ client }) => {
+    withClient(start, async ({ client }) => {
       const a = delayed(inc)(1);
       const doubles = Squares.of(double.taskName, `backends-double-${++keySeq}`, 3);
       expect(await client.compute(a, delayed(add)(a, 10), doubles, "as is")).toEqual([2, 12, [0, 2, 4], "as is"]);
     }));
 
   it("refuses a key reused for another computation with a GraphError naming the key", () =>
-    withClient(async ({ client }) => {
+    withClient(start, async ({ client }) => {
       const key = `backends-conflict-${++keySeq}`;
       const [held] = await client.persist(delayed(inc, { key })(1));
       const error = await client.compute(delayed(inc, { key })(2)).catch((e: unknown) => e);
@@ -72,7 +43,7 @@ describe.each(BACKENDS)("a Client %s", (_name, start) => {
     }));
 
   it("refuses a function no worker registered with a GraphError naming the task", () =>
-    withClient(async ({ client }) => {
+    withClient(start, async ({ client }) => {
       const unknown = Squares.of("test.no-such-function", `backends-unknown-${++keySeq}`, 1);
       const error = await client.compute(unknown).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(GraphError);
@@ -80,7 +51,7 @@ describe.each(BACKENDS)("a Client %s", (_name, start) => {
     }));
 
   it("rejects a failed task with a TaskError carrying its key and the original error", () =>
-    withClient(async ({ client }) => {
+    withClient(start, async ({ client }) => {
       const broken = delayed(inc)(delayed(fail)("far away"));
       const error = (await client.compute(broken).catch((e: unknown) => e)) as TaskError;
       expect(error).toBeInstanceOf(TaskError);
@@ -88,7 +59,7 @@ describe.each(BACKENDS)("a Client %s", (_name, start) => {
     }));
 
   it("lists the workers that run its tasks", () =>
-    withClient(async ({ client }) => {
+    withClient(start, async ({ client }) => {
       const workers = await client.workers();
       expect(workers.length).toBeGreaterThan(0);
       for (const worker of workers) expect(worker.nthreads).toBeGreaterThan(0);

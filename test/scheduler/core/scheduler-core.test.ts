@@ -825,6 +825,78 @@ describe("scheduler core: workers stopping cleanly", () => {
   });
 });
 
+describe("scheduler core: scattered data", () => {
+  /** Scattered data "s" held on worker "holder" for client "scatter". */
+  function scatteredOn(holder: string): SimulatedCluster {
+    const cluster = new SimulatedCluster({ saturation: 1, fillMs: 0 });
+    cluster.addWorker(holder);
+    cluster.submit([{ key: "s", deps: [], run: () => 7, scattered: true }], ["s"], "scatter");
+    cluster.runToCompletion();
+    expect(cluster.stateOf("s")).toBe("memory");
+    return cluster;
+  }
+
+  it("places scattered data again when its worker dies before holding it, since the data is still at hand", () => {
+    const cluster = new SimulatedCluster();
+    cluster.addWorker("w1");
+    cluster.submit([{ key: "s", deps: [], run: () => 7, scattered: true }], ["s"], "scatter");
+    cluster.start("w1");
+    cluster.kill("w1");
+    cluster.addWorker("w2");
+    cluster.runToCompletion();
+    expect(cluster.results.get("s")).toBe(7);
+    expect(cluster.starts.get("s")).toEqual(["w1", "w2"]);
+  });
+
+  it("fails scattered data whose last holder left, and the tasks waiting for it, instead of making it again", () => {
+    const cluster = scatteredOn("holder");
+    cluster.submit([{ key: "use", deps: ["s"], run: ([s]) => s + 1 }], ["use"]);
+    cluster.kill("holder");
+    cluster.addWorker("fresh");
+    cluster.runToCompletion();
+    expect(cluster.errors.get("s")).toMatchObject({ name: "ScatteredDataLost" });
+    expect(cluster.errors.get("s")?.message).toContain(`"s"`);
+    expect(cluster.errors.get("use")).toMatchObject({ name: "ScatteredDataLost", blame: "s" });
+    expect(cluster.starts.get("s")).toEqual(["holder"]);
+    expect(cluster.starts.has("use")).toBe(false);
+  });
+
+  it("fails a task that was reading lost scattered data when it comes back for it", () => {
+    const cluster = scatteredOn("holder");
+    // The holder is kept busy for long, so the task reading "s" goes to the reader.
+    learnDuration(cluster, "holder", "busy", 10_000);
+    cluster.submit([{ key: "busy-1", deps: [], run: () => 1 }], ["busy-1"]);
+    cluster.addWorker("reader");
+    cluster.submit([{ key: "use", deps: ["s"], run: ([s]) => s + 1 }], ["use"]);
+    expect(cluster.start("reader")).toBe("use");
+    // The holder leaves while "use" runs; its fetch of "s" then finds nothing.
+    cluster.kill("holder");
+    cluster.finish("reader", "use");
+    expect(cluster.stateOf("use")).toBe("erred");
+    expect(cluster.errors.get("use")).toMatchObject({ name: "ScatteredDataLost", blame: "s" });
+  });
+
+  it("fails a later graph that reads scattered data already lost, naming it", () => {
+    const cluster = scatteredOn("holder");
+    cluster.kill("holder");
+    cluster.addWorker("fresh");
+    cluster.submit([{ key: "late", deps: ["s"], run: ([s]) => s }], ["late"]);
+    expect(cluster.errors.get("late")).toMatchObject({ name: "ScatteredDataLost", blame: "s" });
+    expect(cluster.starts.get("s")).toEqual(["holder"]);
+  });
+
+  it("copies scattered data off a stopping worker like any result, so it is not lost", () => {
+    const cluster = scatteredOn("leaving");
+    cluster.addWorker("staying");
+    cluster.beginStop("leaving");
+    cluster.kill("leaving", []);
+    cluster.submit([{ key: "use", deps: ["s"], run: ([s]) => s + 1 }], ["use"]);
+    cluster.runToCompletion();
+    expect(cluster.results.get("use")).toBe(8);
+    expect(cluster.errors.size).toBe(0);
+  });
+});
+
 describe("scheduler core: random interleavings", () => {
   /** A tree reduction run under random runs, steals, joins and deaths; returns its result and the one expected. */
   function randomRun(seed: number, options: SimulatedClusterOptions = {}): { result: number | undefined; expected: number } {

@@ -17,6 +17,8 @@ export interface SimTask {
   readonly failures?: number;
   /** Kills the worker it runs on, every time. */
   readonly killsWorker?: boolean;
+  /** Data a client scattered: submitted with `scattered`, so it is never made a second time once held. */
+  readonly scattered?: boolean;
 }
 
 interface SimWorker {
@@ -97,6 +99,7 @@ export class SimulatedCluster {
       order,
       retries: task.retries,
       prefix: task.key.split("-")[0],
+      scattered: task.scattered,
     }));
     for (const task of tasks) {
       this.tasks.set(task.key, task);

@@ -161,6 +161,18 @@ const scenarios: Record<TransitionName, { key: string; when: string; run: () => 
       return c;
     },
   },
+  "released->erred": {
+    key: "s",
+    when: "scattered data is needed after its last holder left",
+    run: () => {
+      const c = new SimulatedCluster();
+      c.addWorker("w1");
+      c.submit([{ key: "s", deps: [], run: () => 1, scattered: true }], ["s"], "scatter");
+      c.runToCompletion();
+      c.kill("w1");
+      return c;
+    },
+  },
   "released->forgotten": {
     key: "a",
     when: "it is released, unwanted, and has no dependents left",

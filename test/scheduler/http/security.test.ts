@@ -68,7 +68,17 @@ describe("OpenAPI", () => {
     const document = (await reply.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
     expect(document.openapi).toMatch(/^3\./);
     expect(Object.keys(document.paths).sort()).toEqual(
-      ["/v1/health", "/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/events", "/v1/jobs/{id}/result", "/v1/ready", "/v1/workers"].sort(),
+      [
+        "/v1/data",
+        "/v1/data/{id}",
+        "/v1/health",
+        "/v1/jobs",
+        "/v1/jobs/{id}",
+        "/v1/jobs/{id}/events",
+        "/v1/jobs/{id}/result",
+        "/v1/ready",
+        "/v1/workers",
+      ].sort(),
     );
     expect(Object.keys(document.paths["/v1/jobs/{id}"]).sort()).toEqual(["delete", "get"]);
   });

@@ -33,24 +33,47 @@ export class HttpApiError extends Error {
 }
 
 /**
- * The scheduler's HTTP API could not be reached at all: nothing listens there, or the connection
- * broke.
+ * The scheduler's HTTP API could not be reached at all: nothing listens there, the host name does not
+ * resolve, the connection timed out or broke. The message names the URL and the network error's code,
+ * such as `cannot reach the weft scheduler at http://127.0.0.1:8786: ECONNREFUSED`.
  *
  * @example
  * ```ts
- * await Client.connect("http://127.0.0.1:1", { token }).catch((e) => e instanceof SchedulerUnreachableError); // true
+ * await Client.connect("http://127.0.0.1:9", { token }).catch((e) => e instanceof SchedulerUnreachableError && e.reason); // "ECONNREFUSED"
  * ```
  */
 export class SchedulerUnreachableError extends Error {
   override readonly name = "SchedulerUnreachableError";
+  /**
+   * Why: the network error's code (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`, …), `timeout` when
+   * connecting timed out, or the error's message when it has no code.
+   */
+  readonly reason: string;
+
   constructor(
     /** The API's base URL. */
     readonly url: string,
     cause: unknown,
   ) {
-    const reason = (cause as { cause?: { message?: string } }).cause?.message ?? (cause as Error).message;
-    super(`cannot reach the scheduler at ${url}: ${reason}`, { cause });
+    const reason = networkReason(cause);
+    super(`cannot reach the weft scheduler at ${url}: ${reason}`, { cause });
+    this.reason = reason;
   }
+}
+
+/** Connect timeouts, as Node's sockets and undici (behind `fetch`) name them. */
+const TIMEOUT_CODES = new Set(["ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT"]);
+
+/**
+ * The code of the network error behind a failed `fetch` ("fetch failed" says nothing): undici puts
+ * the socket's error in `cause`, an `AggregateError` when several addresses were tried.
+ */
+function networkReason(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause ?? error;
+  const first = cause instanceof AggregateError ? (cause.errors[0] as unknown) : undefined;
+  const code = (cause as { code?: unknown }).code ?? (first as { code?: unknown } | undefined)?.code;
+  if (typeof code === "string" && code !== "") return TIMEOUT_CODES.has(code) ? "timeout" : code;
+  return (cause as Error).message ?? String(cause);
 }
 
 const GRAPH_ERROR_CODES = new Set<string>(["cycle", "missing-dependency", "unknown-function", "conflicting-spec", "unserializable-argument", "invalid-graph"]);

@@ -176,7 +176,14 @@ describe("weft submit, status, result, workers", () => {
     await new Promise((resolve) => probe.close(resolve));
     const { stderr, code } = await weft("status", "some-job", "--url", `http://127.0.0.1:${port}`);
     expect(code).toBe(1);
-    expect(stderr).toMatch(new RegExp(`^weft status: cannot reach the scheduler at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
+    expect(stderr).toBe(`weft status: cannot reach the weft scheduler at http://127.0.0.1:${port}: ECONNREFUSED\n`);
+  });
+
+  it("says when the scheduler's host name does not resolve", async () => {
+    const { stderr, code } = await weft("status", "some-job", "--url", "http://no-such-host.invalid:8786");
+    expect(code).toBe(1);
+    // .invalid never resolves (RFC 6761); a machine without a DNS server says EAI_AGAIN instead.
+    expect(stderr).toMatch(/^weft status: cannot reach the weft scheduler at http:\/\/no-such-host\.invalid:8786: (ENOTFOUND|EAI_AGAIN)\n$/);
   });
 });
 

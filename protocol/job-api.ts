@@ -46,18 +46,18 @@ export interface GraphJobFailure {
 }
 
 /**
- * A job's status: what `GET /v1/jobs/:id` returns. Times are Unix milliseconds.
+ * A job as `GET /v1/jobs` lists it: its status without its outputs (a job may have 100,000). Times
+ * are Unix milliseconds.
  *
  * @example
  * ```ts
- * const status: JobStatus = await (await fetch(`${url}/v1/jobs/${id}`, { headers })).json();
- * if (status.state === "failed") console.error(status.error?.message);
+ * const { jobs }: JobPage = await (await fetch(`${url}/v1/jobs?state=failed`, { headers })).json();
+ * for (const job of jobs) console.log(job.id, job.error?.message);
  * ```
  */
-export interface JobStatus {
+export interface JobSummary {
   readonly id: string;
   readonly state: JobState;
-  readonly outputs: readonly Key[];
   /** Counts of the job's tasks (after optimization); undefined when this scheduler did not run it. */
   readonly tasks: TaskCounts | undefined;
   readonly submittedAt: number;
@@ -66,6 +66,34 @@ export interface JobStatus {
   /** Time from submission to the end, or to now while it runs. */
   readonly elapsedMs: number;
   readonly error: GraphJobFailure | undefined;
+}
+
+/**
+ * A job's status: what `GET /v1/jobs/:id` returns.
+ *
+ * @example
+ * ```ts
+ * const status: JobStatus = await (await fetch(`${url}/v1/jobs/${id}`, { headers })).json();
+ * if (status.state === "failed") console.error(status.error?.message);
+ * ```
+ */
+export interface JobStatus extends JobSummary {
+  readonly outputs: readonly Key[];
+}
+
+/**
+ * One page of `GET /v1/jobs`: jobs newest first (by submission), and the cursor of the next page.
+ *
+ * @example
+ * ```ts
+ * let page: JobPage = await transport.jobs({ state: ["failed"] });
+ * while (page.next !== undefined) page = await transport.jobs({ state: ["failed"], cursor: page.next });
+ * ```
+ */
+export interface JobPage {
+  readonly jobs: readonly JobSummary[];
+  /** Pass as `cursor` for the jobs submitted before the last one here; undefined on the last page. */
+  readonly next: string | undefined;
 }
 
 /**

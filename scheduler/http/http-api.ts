@@ -7,6 +7,7 @@ import { ApiError, errorBodySchema, installErrorReplies } from "./api-error.js";
 import { installBearerAuth } from "./bearer-auth.js";
 import { eventRoutes } from "./event-routes.js";
 import { healthRoutes } from "./health-routes.js";
+import { jobListRoute } from "./job-list-route.js";
 import { jobRoutes } from "./job-routes.js";
 import { installBodyParsers } from "./body-parsers.js";
 import { DOCS_PREFIX, installOpenApi } from "./openapi.js";
@@ -93,6 +94,7 @@ export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port"
   const scheduler: DistributedScheduler = options.jobs.scheduler;
   healthRoutes(app, scheduler, options.pingRedis);
   jobRoutes(app, options.jobs, { maxTasks: options.maxTasks ?? DEFAULT_MAX_TASKS });
+  jobListRoute(app, options.jobs);
   eventRoutes(app, options.jobs);
   workerRoutes(app, scheduler);
   return app;

@@ -6,12 +6,13 @@ import { renderProgressBar } from "./progress-bar.js";
 function usage(): string {
   return `usage: weft submit GRAPH.json [--detach] [--url URL] [--token TOKEN]
 
-Submits a graph in the HTTP graph format (docs/graph-format.md; "-" reads it from stdin), waits
-for the job, and prints its result as JSON on stdout. On a terminal, a progress bar follows the
-job's tasks. Exits 1 when the graph is refused or the job fails, with the reason on stderr.
+Submits a graph in the HTTP graph format (docs/graph-format.md; "-" reads it from stdin), prints
+the job's id on stderr at once, waits for the job, and prints its result as JSON on stdout. On a
+terminal, a progress bar follows the job's tasks. Exits 1 when the graph is refused or the job fails,
+with the reason on stderr. Interrupting the wait leaves the job running (weft cancel JOB stops it).
 
 options:
-  --detach     print the job id and exit without waiting
+  --detach     print the job id on stdout and exit without waiting
 ${CONNECTION_USAGE}`;
 }
 
@@ -34,6 +35,8 @@ export async function submitCommand(args: string[]): Promise<number> {
       console.log(id);
       return 0;
     }
+    // At once, on stderr: stdout carries the result alone, for scripts to parse.
+    console.error(`submitted job ${id}`);
     if (process.stdout.isTTY) await showProgress(transport, id);
     console.log(await transport.resultJson(id));
     return 0;

@@ -1,15 +1,11 @@
 #!/usr/bin/env node
 /**
- * The `weft` command line. Subcommands live in their own modules; this file only dispatches.
+ * The `weft` command line. Subcommands live in their own modules, loaded when run: `weft --help` and
+ * the API commands start without loading the scheduler, the kernels or fastify. This file only
+ * dispatches.
  */
-import { benchCommand } from "./bench-command.js";
-import { resultCommand } from "./result-command.js";
-import { schedulerCommand } from "./scheduler-command.js";
-import { statusCommand } from "./status-command.js";
-import { submitCommand } from "./submit-command.js";
 import { exitWithParent, rerunTuned } from "./tuned-node.js";
-import { workerCommand } from "./worker-command.js";
-import { workersCommand } from "./workers-command.js";
+import { weftVersion } from "./version.js";
 
 const USAGE = `usage: weft <command> [options]
 
@@ -20,17 +16,24 @@ commands:
   submit GRAPH.json  submit a graph to the scheduler's HTTP API and print its result
   status JOB         print a job's state and task counts
   result JOB         print a job's result as JSON
+  jobs               list the jobs, newest first
+  cancel JOB         cancel a job, or release the results a finished one keeps
   workers            list the workers that joined the scheduler
-  help               show this message`;
+  help [COMMAND]     show this message, or a command's options
+  --version          print weft's version`;
 
-const commands: Record<string, (args: string[]) => Promise<number>> = {
-  bench: benchCommand,
-  scheduler: schedulerCommand,
-  worker: workerCommand,
-  submit: submitCommand,
-  status: statusCommand,
-  result: resultCommand,
-  workers: workersCommand,
+type Command = (args: string[]) => Promise<number>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  bench: async () => (await import("./bench-command.js")).benchCommand,
+  scheduler: async () => (await import("./scheduler-command.js")).schedulerCommand,
+  worker: async () => (await import("./worker-command.js")).workerCommand,
+  submit: async () => (await import("./submit-command.js")).submitCommand,
+  status: async () => (await import("./status-command.js")).statusCommand,
+  result: async () => (await import("./result-command.js")).resultCommand,
+  jobs: async () => (await import("./jobs-command.js")).jobsCommand,
+  cancel: async () => (await import("./cancel-command.js")).cancelCommand,
+  workers: async () => (await import("./workers-command.js")).workersCommand,
 };
 
 /**
@@ -41,12 +44,17 @@ const TUNED = new Set(["bench", "scheduler", "worker"]);
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-V") {
+    console.log(await weftVersion());
+    return 0;
+  }
+  if (name === "help" && rest.length > 0) return help(rest);
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     console.log(USAGE);
     return name === undefined ? 2 : 0;
   }
-  const command = commands[name];
-  if (command === undefined) {
+  const load = commands[name];
+  if (load === undefined) {
     console.error(`weft: unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
@@ -54,7 +62,18 @@ async function main(argv: string[]): Promise<number> {
     const code = await rerunTuned();
     if (code !== undefined) return code;
   }
-  return command(rest);
+  return (await load())(rest);
+}
+
+/** `weft help COMMAND`: the command's own usage, as `weft COMMAND --help` prints it. */
+async function help(args: string[]): Promise<number> {
+  const load = args.length === 1 ? commands[args[0]] : undefined;
+  if (load === undefined) {
+    const named = args.length === 1 ? `no command "${args[0]}"` : "name one command";
+    console.error(`weft help: ${named}\n\n${USAGE}`);
+    return 2;
+  }
+  return (await load())(["--help"]);
 }
 
 exitWithParent();

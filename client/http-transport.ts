@@ -1,9 +1,7 @@
-import { Packr } from "msgpackr";
-import { decodeValue } from "../graph/codec.js";
 import { GraphError, type GraphErrorCode } from "../graph/graph-error.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
 import { encodeWireGraph } from "../graph/wire-graph.js";
-import type { JobEvent, JobStatus, WorkerInfo } from "../protocol/job-api.js";
+import type { JobEvent, JobPage, JobState, JobStatus, WorkerInfo } from "../protocol/job-api.js";
 import { TaskError } from "../protocol/task-error.js";
 import { readJobEvents } from "./job-event-stream.js";
 
@@ -77,16 +75,29 @@ function networkReason(error: unknown): string {
 }
 
 const GRAPH_ERROR_CODES = new Set<string>(["cycle", "missing-dependency", "unknown-function", "conflicting-spec", "unserializable-argument", "invalid-graph"]);
-/** Result requests that wait, and how long each waits on the server before asking again. */
 
-/** Plain MessagePack for request bodies: the HTTP graph format is JSON-shaped, binary strings aside. */
-const packr = new Packr({ useRecords: false, variableMapSize: true });
+/**
+ * The codecs of {@link HttpTransport.submit} and {@link HttpTransport.result}: plain MessagePack for
+ * request bodies (the HTTP graph format is JSON-shaped, binary strings aside) and weft's value codec
+ * for results. Loaded on first use: the value codec loads apache-arrow, which would double the
+ * start-up time of the `weft` API commands that never need it.
+ */
+let codecs: Promise<{ readonly pack: (value: unknown) => Uint8Array; readonly decodeValue: (bytes: Uint8Array) => unknown }> | undefined;
 
+function loadCodecs(): NonNullable<typeof codecs> {
+  codecs ??= Promise.all([import("msgpackr"), import("../graph/codec.js")]).then(([{ Packr }, { decodeValue }]) => {
+    const packr = new Packr({ useRecords: false, variableMapSize: true });
+    return { pack: (value: unknown) => packr.pack(value), decodeValue };
+  });
+  return codecs;
+}
+
+/** How long a result request that waits waits on the server before asking again, in ms. */
 const RESULT_POLL_MS = 60_000;
 
 /**
  * The HTTP API as calls: submit a graph, wait for its result, read status, cancel, follow events,
- * list workers. Graphs go as MessagePack in the HTTP graph format; results come back in weft's
+ * list jobs and workers. Graphs go as MessagePack in the HTTP graph format; results come back in weft's
  * MessagePack codec, so typed arrays arrive as typed arrays. Errors come back as `GraphError`,
  * `TaskError` (with the remote stack and key), {@link HttpApiError} or
  * {@link SchedulerUnreachableError}. `Client.connect` and the `weft` API commands both speak through it.
@@ -112,7 +123,7 @@ export class HttpTransport {
   /** Submits a graph as a job; returns its id. `keep` holds the outputs after the job until {@link cancel}. */
   async submit(graph: ReadonlyGraph, outputs: readonly Key[], keep = false): Promise<string> {
     const wire = encodeWireGraph(graph, outputs, "binary");
-    const body = packr.pack(keep ? { ...wire, keep: true } : wire);
+    const body = (await loadCodecs()).pack(keep ? { ...wire, keep: true } : wire);
     const reply = await this.request("POST", "/v1/jobs", { body, contentType: "application/msgpack" });
     return ((await reply.json()) as { id: string }).id;
   }
@@ -149,6 +160,7 @@ export class HttpTransport {
         await reply.arrayBuffer();
         continue;
       }
+      const { decodeValue } = await loadCodecs();
       const byKey = decodeValue(new Uint8Array(await reply.arrayBuffer())) as Record<string, unknown>;
       return outputs.map((key) => byKey[key]);
     }
@@ -168,6 +180,19 @@ export class HttpTransport {
       if (error instanceof HttpApiError && (error.status === 409 || error.status === 404)) return false;
       throw error;
     }
+  }
+
+  /**
+   * A page of jobs, newest first (`GET /v1/jobs`): those in `state` (default: every state), at most
+   * `limit` (default 50, at most 500), after the job `cursor` names (a previous page's `next`).
+   */
+  async jobs(query: { readonly state?: readonly JobState[]; readonly limit?: number; readonly cursor?: string } = {}): Promise<JobPage> {
+    const params = new URLSearchParams();
+    for (const state of query.state ?? []) params.append("state", state);
+    if (query.limit !== undefined) params.set("limit", String(query.limit));
+    if (query.cursor !== undefined) params.set("cursor", query.cursor);
+    const search = params.size === 0 ? "" : `?${params}`;
+    return (await (await this.request("GET", `/v1/jobs${search}`)).json()) as JobPage;
   }
 
   /** The workers. */

@@ -4,6 +4,9 @@ import type { TaskFailure } from "./task-failure.js";
 // What the scheduler's job API says about jobs and workers: the shapes of its replies and events,
 // shared by the scheduler that sends them, the client that reads them, and the CLI that prints them.
 
+/** Port the scheduler's HTTP API listens on unless told otherwise, and where clients look for it. */
+export const DEFAULT_HTTP_PORT = 8786;
+
 /**
  * How many of a job's tasks are in each state.
  *
@@ -23,8 +26,11 @@ export interface TaskCounts {
   readonly released: number;
 }
 
+/** Every {@link JobState}, in the order a job may go through them. */
+export const JOB_STATES = ["waiting", "running", "completed", "failed", "cancelled"] as const;
+
 /** Where a job is: queued, running on a scheduler, or finished one way or another. */
-export type JobState = "waiting" | "running" | "completed" | "failed" | "cancelled";
+export type JobState = (typeof JOB_STATES)[number];
 
 /**
  * Why a job failed, as its status and event stream say it (and as the durable queue records it, so
@@ -127,8 +133,13 @@ export interface WorkerInfo {
   readonly running: number;
   /** Results it holds. */
   readonly results: number;
-  /** Bytes of the results it holds. */
+  /** Bytes of the results it holds (not its process's memory: see {@link rssBytes}). */
   readonly memoryBytes: number;
+  /**
+   * Its process's resident memory (RSS) in bytes, as the worker measured it at its last heartbeat
+   * (about a second ago with the default heartbeat); 0 when it has not reported one.
+   */
+  readonly rssBytes: number;
   /** Where its data server listens (empty for an in-process worker). */
   readonly address: string;
   readonly pid: number;

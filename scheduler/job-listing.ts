@@ -1,4 +1,4 @@
-import type { JobPage, JobState, JobSummary } from "../protocol/job-api.js";
+import { JOB_STATES, type JobPage, type JobState, type JobSummary } from "../protocol/job-api.js";
 import { compareJobIdsNewestFirst, type GraphJobs, type QueuedJobRecord, type QueuedJobState } from "./graph-jobs.js";
 
 /** Default {@link JobListQuery.limit}. */
@@ -32,8 +32,6 @@ const QUEUE_STATES_OF: Record<JobState, QueuedJobState> = {
   cancelled: "failed",
 };
 
-const ALL_STATES: readonly JobState[] = ["waiting", "running", "completed", "failed", "cancelled"];
-
 /**
  * One page of jobs, newest first by submission (job ids start with their submission time, see
  * `newJobId`), from two sources: the jobs this scheduler knows in memory (`known`: running here, or
@@ -48,7 +46,7 @@ const ALL_STATES: readonly JobState[] = ["waiting", "running", "completed", "fai
 export async function listJobs(known: ReadonlyMap<string, KnownJob>, queue: GraphJobs, query: JobListQuery = {}): Promise<JobPage> {
   const limit = query.limit ?? DEFAULT_JOB_PAGE;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_JOB_PAGE) throw new RangeError(`limit must be a whole number from 1 to ${MAX_JOB_PAGE}, got ${limit}`);
-  const wanted = new Set(query.states === undefined || query.states.length === 0 ? ALL_STATES : query.states);
+  const wanted = new Set(query.states === undefined || query.states.length === 0 ? JOB_STATES : query.states);
   const queued = await queue.idsByState([...wanted].map((state) => QUEUE_STATES_OF[state]));
   const candidates: string[] = [];
   for (const [id, job] of known) if (wanted.has(job.state)) candidates.push(id);

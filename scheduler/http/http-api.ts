@@ -1,6 +1,7 @@
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance } from "fastify";
 import { createHash } from "node:crypto";
+import { DEFAULT_HTTP_PORT } from "../../protocol/job-api.js";
 import type { DistributedScheduler } from "../distributed-scheduler.js";
 import type { JobService } from "../job-service.js";
 import { ApiError, errorBodySchema, installErrorReplies } from "./api-error.js";
@@ -13,8 +14,7 @@ import { installBodyParsers } from "./body-parsers.js";
 import { DOCS_PREFIX, installOpenApi } from "./openapi.js";
 import { workerRoutes } from "./worker-routes.js";
 
-/** Default port of the HTTP API. */
-export const DEFAULT_HTTP_PORT = 8786;
+export { DEFAULT_HTTP_PORT } from "../../protocol/job-api.js";
 /** Default {@link HttpApiOptions.bodyLimitBytes}: 16 MiB. */
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
 /** Default {@link HttpApiOptions.maxTasks}. */

@@ -2,7 +2,7 @@
  * JSON schemas of the HTTP API's bodies, parameters and replies. Fastify validates requests
  * against them (JSON and MessagePack bodies alike) and the OpenAPI document is generated from them.
  */
-import type { JobState } from "../../protocol/job-api.js";
+import { JOB_STATES } from "../../protocol/job-api.js";
 import { DEFAULT_JOB_PAGE, MAX_JOB_PAGE } from "../job-listing.js";
 
 /** A task key: non-empty, no control characters, and never `__proto__`. */
@@ -107,10 +107,7 @@ const jobFailureSchema = {
   },
 } as const;
 
-export const jobStateSchema = {
-  type: "string",
-  enum: ["waiting", "running", "completed", "failed", "cancelled"] satisfies JobState[],
-} as const;
+export const jobStateSchema = { type: "string", enum: JOB_STATES } as const;
 
 export const submitReplySchema = {
   type: "object",
@@ -188,6 +185,7 @@ export const workersReplySchema = {
           running: { type: "integer", description: "Tasks taken and not finished" },
           results: { type: "integer", description: "Results held in its memory" },
           memoryBytes: { type: "integer", description: "Bytes of the results held" },
+          rssBytes: { type: "integer", description: "The worker process's resident memory (RSS), as of its last heartbeat; 0 if not reported" },
           address: { type: "string" },
           pid: { type: "integer" },
           functions: { type: "integer", description: "Registered task functions" },

@@ -10,6 +10,7 @@ import { heldValue, isDelayed, type Lazy } from "./delayed.js";
 import { Future, gather } from "./future.js";
 import { HttpBackend } from "./http-backend.js";
 import { HttpTransport } from "./http-transport.js";
+import { progressBar } from "./progress-bar.js";
 import { ShellBackend } from "./shell-backend.js";
 
 export type { Computed } from "./client-api.js";
@@ -17,11 +18,16 @@ export type { Computed } from "./client-api.js";
 /** Options every client takes. */
 export interface ClientOptions {
   /**
-   * Called with each computation's task counts as its tasks finish (locally at most every 50 ms, and
-   * once at the end; on a cluster as the job's event stream reports them). Default: no progress is
-   * followed.
+   * Called with each computation's task counts as its tasks finish (locally at most every 50 ms; on a
+   * cluster as the job's event stream reports them), and once when it has ended, with how it ended:
+   * before `compute` returns or throws. Default: no progress is followed.
    */
   readonly onProgress?: (progress: Progress) => void;
+  /**
+   * Draw each computation's progress on stderr with a {@link progressBar}: redrawn in place on a
+   * terminal, a few plain lines otherwise. Default false.
+   */
+  readonly progress?: boolean;
 }
 
 /** Options of {@link Client.local}. */
@@ -71,6 +77,8 @@ export class Client {
     void this.letGo(hold, keys, false);
   });
   private closed = false;
+  /** What each run reports its progress to: `onProgress`, the progress bar, both, or nothing. */
+  private readonly onProgress: ((progress: Progress) => void) | undefined;
 
   /**
    * A client over any backend; the factories below make the usual ones.
@@ -80,8 +88,18 @@ export class Client {
    */
   constructor(
     private readonly backend: ClientBackend,
-    private readonly options: ClientOptions = {},
-  ) {}
+    options: ClientOptions = {},
+  ) {
+    const { onProgress } = options;
+    const bar = options.progress === true ? progressBar() : undefined;
+    this.onProgress =
+      bar === undefined || onProgress === undefined
+        ? (bar ?? onProgress)
+        : (progress) => {
+            bar(progress);
+            onProgress(progress);
+          };
+  }
 
   /**
    * A client running graphs in this process, on its own scheduler; {@link close} stops its threads.
@@ -219,7 +237,7 @@ export class Client {
 
   private run(computation: Computation, keep: boolean, onHold?: (hold: string) => void): Promise<unknown[]> {
     if (this.closed) return Promise.reject(new ClientClosedError());
-    return this.backend.run({ computation, keep, onHold, onProgress: this.options.onProgress });
+    return this.backend.run({ computation, keep, onHold, onProgress: this.onProgress });
   }
 
   /** Keeps `keys` of `hold` for as long as the program references `value`. */

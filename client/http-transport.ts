@@ -1,8 +1,10 @@
 import { GraphError, type GraphErrorCode } from "../graph/graph-error.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
 import { encodeWireGraph } from "../graph/wire-graph.js";
-import type { JobEvent, JobPage, JobState, JobStatus, WorkerInfo } from "../protocol/job-api.js";
+import type { JobEvent, JobPage, JobState, JobStatus, TaskCounts, WorkerInfo } from "../protocol/job-api.js";
 import { TaskError } from "../protocol/task-error.js";
+import { finalCounts } from "../scheduler/task-counts.js";
+import type { Progress } from "./client-api.js";
 import { readJobEvents } from "./job-event-stream.js";
 
 /**
@@ -204,6 +206,23 @@ export class HttpTransport {
   async *events(jobId: string, signal?: AbortSignal): AsyncGenerator<JobEvent> {
     const reply = await this.request("GET", `/v1/jobs/${encodeURIComponent(jobId)}/events`, { accept: "text/event-stream", signal });
     yield* readJobEvents(reply.body as unknown as AsyncIterable<Uint8Array>);
+  }
+
+  /**
+   * A job's progress, from its events: a report as its tasks end, `running`, then a last one that
+   * says how it ended (with its failure), and no more.
+   */
+  async *progress(jobId: string, signal?: AbortSignal): AsyncGenerator<Progress> {
+    let tasks: TaskCounts = { total: 0, waiting: 0, queued: 0, processing: 0, finished: 0, erred: 0, released: 0 };
+    for await (const event of this.events(jobId, signal)) {
+      if (event.type === "progress") {
+        tasks = event.tasks;
+        yield { job: jobId, tasks, state: "running" };
+      } else if (event.type === "done") {
+        yield { job: jobId, tasks: finalCounts(tasks, event.state === "completed"), state: event.state, ...(event.error === undefined ? {} : { error: event.error }) };
+        return;
+      }
+    }
   }
 
   private async request(

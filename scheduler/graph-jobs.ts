@@ -4,8 +4,7 @@ import type { Redis } from "ioredis";
 import { decodeGraph, decodeValue, encodeGraph, encodeValue } from "../graph/codec.js";
 import type { Graph, Key } from "../graph/task-spec.js";
 import type { GraphJobFailure } from "../protocol/job-api.js";
-import type { TaskFailure } from "../protocol/task-failure.js";
-import { TaskError } from "../protocol/task-error.js";
+import { describeFailure } from "../protocol/job-failure.js";
 
 /** Name of the BullMQ queue graphs are submitted on. */
 export const GRAPH_JOBS_QUEUE = "graphs";
@@ -227,13 +226,8 @@ export function decodeResults(value: GraphJobResult): unknown[] {
 
 /** The failure to record for an error that fails a job for good; undefined for one worth a retry. */
 export function failureOf(error: Error): GraphJobFailure | undefined {
-  if (error instanceof TaskError) {
-    const task: TaskFailure = { name: error.remoteName, message: error.remoteMessage, stack: error.remoteStack, blame: error.blame };
-    return { error: "task-failed", message: error.message, key: error.key, task };
-  }
-  if (error instanceof JobCancelledError) return { error: "cancelled", message: error.message };
-  if (error.name === "GraphError") return { error: (error as Error & { code: string }).code, message: error.message };
-  return undefined;
+  const failure = describeFailure(error);
+  return failure.error === "failed" ? undefined : failure;
 }
 
 /** Options of {@link processGraphJobs}. */

@@ -128,19 +128,40 @@ describe("weft submit, status, result, workers", () => {
     }
   });
 
-  it("weft submit draws a progress bar when stdout is a terminal", async () => {
+  /** Runs `weft submit FILE` on a pseudo-terminal (`script`), and returns what it printed there, stdout and stderr together. */
+  async function submitOnTerminal(file: string): Promise<{ screen: string; code: number }> {
+    const command = `${process.execPath} --import tsx cli/weft.ts submit ${file}`;
+    let stdout: string;
+    let code = 0;
+    try {
+      ({ stdout } = await run("script", ["-qec", command, "/dev/null"], { cwd: root, env: userEnv() }));
+    } catch (error) {
+      ({ stdout, code } = error as { stdout: string; code: number });
+    }
+    return { screen: stdout.replace(/\r\n/g, "\n"), code };
+  }
+
+  it("weft submit draws a progress bar when stderr is a terminal, its last frame with 0 running", async () => {
     const file = await graphFile("tty.json", {
       tasks: { s: { fn: "weft.add", args: [300, 0] }, t: { fn: "weft.add", args: [300, 1] }, u: { fn: "weft.add", args: [{ $ref: "s" }, { $ref: "t" }] } },
       outputs: ["u"],
     });
-    // `script` runs the command on a pseudo-terminal and copies what it printed.
-    const command = `${process.execPath} --import tsx cli/weft.ts submit ${file}`;
-    const { stdout } = await run("script", ["-qec", command, "/dev/null"], { cwd: root, env: userEnv() }).catch((e: { stdout: string; stderr: string }) => {
-      throw new Error(`${e.stdout}\n---\n${e.stderr}`);
-    });
-    const screen = stdout.replace(/\r\n/g, "\n");
-    expect(screen).toMatch(/\[#{30}\] 3\/3 tasks\n/);
+    const { screen, code } = await submitOnTerminal(file);
+    expect(code, screen).toBe(0);
+    expect(screen).toMatch(/^submitted job \S+\n/);
+    expect(screen).toMatch(/\r\[#{30}\] 100% 3\/3 tasks, 0 running \| [\d.]+ s, completed\x1b\[K\n/);
     expect(screen.trimEnd().split("\n").at(-1)).toBe('{"u":601}');
+  });
+
+  it("weft submit's bar shows a failed job's failure, not a full bar", async () => {
+    const file = await graphFile("tty-failing.json", {
+      tasks: { s: { fn: "weft.add", args: [1, 2] }, bad: { fn: "test.fail", args: ["on a terminal"] }, u: { fn: "weft.add", args: [{ $ref: "s" }, { $ref: "bad" }] } },
+      outputs: ["u"],
+    });
+    const { screen, code } = await submitOnTerminal(file);
+    expect(code, screen).toBe(1);
+    expect(screen).toMatch(/\r\[#*X+·+\] +\d+% [0-2]\/3 tasks, 0 running, 1 erred \| [\d.]+ s, FAILED: task "u" failed because its input "bad" failed: TypeError: on a terminal\x1b\[K\n/);
+    expect(screen).toContain('weft submit: task "u" failed because its input "bad" failed: TypeError: on a terminal (HTTP 409 task-failed)');
   });
 
   it("weft submit --detach prints the job id; weft status and weft result read the job", async () => {
@@ -155,7 +176,7 @@ describe("weft submit, status, result, workers", () => {
     // a -> b is a chain, fused into one task.
     expect(JSON.parse(status.stdout)).toMatchObject({ id, state: "completed", tasks: { total: 1, finished: 1 } });
     const human = await weft("status", id);
-    expect(human.stdout).toMatch(new RegExp(`^job ${id}: completed, [\\d.]+ s since submitted\\n\\[#+\\] 1/1 tasks\\n$`));
+    expect(human.stdout).toMatch(new RegExp(`^job ${id}: completed, [\\d.]+ s since submitted\\n\\[#+\\] 100% 1/1 tasks, 0 running\\n$`));
   });
 
   it("weft submit exits 1 for a refused graph, naming the cycle", async () => {

@@ -1,7 +1,7 @@
 import type { Key } from "../graph/task-spec.js";
 import type { WorkerInfo } from "../protocol/job-api.js";
 import { describeFailure } from "../protocol/job-failure.js";
-import { finalCounts } from "../scheduler/task-counts.js";
+import { finalCounts, NO_TASKS } from "../scheduler/task-counts.js";
 import type { BackendRun, ClientBackend } from "./backend.js";
 import type { Progress } from "./client-api.js";
 import type { HttpTransport } from "./http-transport.js";
@@ -82,7 +82,8 @@ export class HttpBackend implements ClientBackend {
         clearTimeout(timer);
         if (last !== undefined && last.state !== "running") return;
         abort.abort();
-        const tasks = last?.tasks ?? { total: 0, waiting: 0, queued: 0, processing: 0, finished: 0, erred: 0, released: 0 };
+        // The last counts the stream gave were taken while the job ran: as of its end, nothing of it runs.
+        const tasks = last?.tasks ?? NO_TASKS;
         if (error === undefined) {
           onProgress({ job, tasks: finalCounts(tasks, true), state: "completed" });
         } else {

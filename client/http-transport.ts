@@ -1,9 +1,9 @@
 import { GraphError, type GraphErrorCode } from "../graph/graph-error.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
 import { encodeWireGraph } from "../graph/wire-graph.js";
-import type { JobEvent, JobPage, JobState, JobStatus, TaskCounts, WorkerInfo } from "../protocol/job-api.js";
+import type { JobEvent, JobPage, JobState, JobStatus, WorkerInfo } from "../protocol/job-api.js";
 import { TaskError } from "../protocol/task-error.js";
-import { finalCounts } from "../scheduler/task-counts.js";
+import { NO_TASKS } from "../scheduler/task-counts.js";
 import type { Progress } from "./client-api.js";
 import { readJobEvents } from "./job-event-stream.js";
 
@@ -213,13 +213,14 @@ export class HttpTransport {
    * says how it ended (with its failure), and no more.
    */
   async *progress(jobId: string, signal?: AbortSignal): AsyncGenerator<Progress> {
-    let tasks: TaskCounts = { total: 0, waiting: 0, queued: 0, processing: 0, finished: 0, erred: 0, released: 0 };
+    let tasks = NO_TASKS;
     for await (const event of this.events(jobId, signal)) {
       if (event.type === "progress") {
         tasks = event.tasks;
         yield { job: jobId, tasks, state: "running" };
       } else if (event.type === "done") {
-        yield { job: jobId, tasks: finalCounts(tasks, event.state === "completed"), state: event.state, ...(event.error === undefined ? {} : { error: event.error }) };
+        // The job's last progress event, just before `done`, has its final counts.
+        yield { job: jobId, tasks, state: event.state, ...(event.error === undefined ? {} : { error: event.error }) };
         return;
       }
     }

@@ -4,7 +4,7 @@ import type { WorkerInfo } from "../protocol/job-api.js";
 import { describeFailure } from "../protocol/job-failure.js";
 import { runGraph } from "../scheduler/run-graph.js";
 import type { SchedulerShell } from "../scheduler/scheduler-shell.js";
-import { countTasks, finalCounts } from "../scheduler/task-counts.js";
+import { countTasks } from "../scheduler/task-counts.js";
 import type { BackendRun, ClientBackend } from "./backend.js";
 import type { Progress } from "./client-api.js";
 
@@ -107,7 +107,7 @@ export class ShellBackend implements ClientBackend {
         // A graph refused before any task was submitted is not a computation that ran: its error is all there is to say.
         if (keys.length === 0) return;
         const failure = describeFailure(error);
-        onProgress({ job, tasks: finalCounts(counts(false), false), state: failure.error === "cancelled" ? "cancelled" : "failed", error: failure });
+        onProgress({ job, tasks: counts(false), state: failure.error === "cancelled" ? "cancelled" : "failed", error: failure });
       },
     };
   }

@@ -15,7 +15,7 @@ import { listJobs, summaryOfQueued, type JobListQuery, type KnownJob } from "./j
 import type { PreparedSubmission } from "./prepare-submission.js";
 import { runGraph } from "./run-graph.js";
 import type { TaskReportSummary } from "./scheduler-shell.js";
-import { countTasks } from "./task-counts.js";
+import { countTasks, NO_TASKS } from "./task-counts.js";
 
 /** A finished job's outcome. */
 export type JobOutcome =
@@ -227,7 +227,7 @@ export class JobService {
       outputs: job.data.outputs,
       failure,
       outcome: { state: "cancelled", outputs: job.data.outputs, failure },
-      tasks: emptyCounts(0),
+      tasks: NO_TASKS,
       submittedAt: job.timestamp,
       startedAt: now,
       finishedAt: now,
@@ -470,8 +470,4 @@ export class UnknownJobError extends Error {
   constructor(readonly jobId: string) {
     super(`no job "${jobId}" (never submitted, or removed after its retention time)`);
   }
-}
-
-function emptyCounts(total: number): TaskCounts {
-  return { total, waiting: 0, queued: 0, processing: 0, finished: 0, erred: 0, released: 0 };
 }

@@ -29,6 +29,9 @@ export function countTasks(
   return counts;
 }
 
+/** The counts of a computation with no tasks (yet). */
+export const NO_TASKS: TaskCounts = Object.freeze({ total: 0, waiting: 0, queued: 0, processing: 0, finished: 0, erred: 0, released: 0 });
+
 /**
  * A computation's counts in its last report, once it has ended. Completed: every task not erred ran
  * to its end. Failed or cancelled: its tasks still waiting, queued or running are no longer computed

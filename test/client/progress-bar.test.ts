@@ -1,7 +1,10 @@
 import { execFile } from "node:child_process";
+import { once } from "node:events";
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { Client } from "../../client/client.js";
 import { delayed } from "../../client/delayed.js";
 import { progressBar, type ProgressStream } from "../../client/progress-bar.js";
@@ -104,14 +107,77 @@ describe("progressBar on a cluster", () => {
   const server = usePrivateRedis();
   const cluster = useApiCluster(server);
 
-  it("draws the job's progress from its events; the last frame, drawn before compute returns, shows 0 running", async () => {
+  it("draws the job's progress from its events; the last frame shows 0 running", async () => {
     const api = await cluster();
     const terminal = screen(true);
     const client = await Client.connect(api.url, { token: TEST_TOKEN, onProgress: progressBar({ stream: terminal }) });
     expect(await client.compute(napsSummed())).toEqual([120]);
     const frames = terminal.frames();
+    expect(frames.length).toBeGreaterThanOrEqual(2);
     for (const frame of frames) expect(frame).toMatch(FRAME);
     expect(frames.at(-1)).toMatch(/^\[#{30}\] 100% 17\/17 tasks, 0 running \| [\d.]+ s, completed\n$/);
+  });
+
+  it("draws the last frame from the job's events before compute returns, though the events lag behind the result", async () => {
+    const api = await cluster();
+    const terminal = screen(true);
+    const client = await Client.connect(await disturbingEventStreams(api.url, { lagMs: 300 }), { token: TEST_TOKEN, onProgress: progressBar({ stream: terminal }) });
+    expect(await client.compute(napsSummed())).toEqual([120]);
+    expect(terminal.frames().at(-1)).toMatch(/^\[#{30}\] 100% 17\/17 tasks, 0 running \| [\d.]+ s, completed\n$/);
+  });
+
+  const proxies: Server[] = [];
+  afterEach(async () => {
+    for (const proxy of proxies.splice(0)) {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
+  /**
+   * A proxy in front of the API that disturbs every job's event stream: cuts it after its first
+   * chunk, or delays each chunk (and its end) by `lagMs`. Other requests pass as they are.
+   */
+  async function disturbingEventStreams(target: string, disturbance: { readonly cut: true } | { readonly lagMs: number }): Promise<string> {
+    const proxy = createServer((incoming, outgoing) => {
+      const upstream = request(`${target}${incoming.url}`, { method: incoming.method, headers: incoming.headers }, (reply) => {
+        outgoing.writeHead(reply.statusCode!, reply.headers);
+        if (!incoming.url!.endsWith("/events")) reply.pipe(outgoing);
+        else if ("cut" in disturbance) {
+          reply.once("data", (chunk: Buffer) => {
+            outgoing.write(chunk, () => {
+              outgoing.destroy();
+              reply.destroy();
+            });
+          });
+        } else {
+          reply.on("data", (chunk: Buffer) => setTimeout(() => outgoing.write(chunk), disturbance.lagMs));
+          reply.on("end", () => setTimeout(() => outgoing.end(), disturbance.lagMs));
+        }
+      });
+      incoming.pipe(upstream);
+    });
+    proxies.push(proxy);
+    proxy.listen(0, "127.0.0.1");
+    await once(proxy, "listening");
+    return `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  }
+
+  it("draws a last frame from the outcome when the job's event stream breaks: completed, 0 running", async () => {
+    const api = await cluster();
+    const terminal = screen(true);
+    const client = await Client.connect(await disturbingEventStreams(api.url, { cut: true }), { token: TEST_TOKEN, onProgress: progressBar({ stream: terminal }) });
+    expect(await client.compute(napsSummed())).toEqual([120]);
+    expect(terminal.frames().at(-1)).toMatch(/^\[#{30}\] 100% 17\/17 tasks, 0 running \| [\d.]+ s, completed\n$/);
+  });
+
+  it("draws a failed job's failure when its event stream breaks", async () => {
+    const api = await cluster();
+    const terminal = screen(true);
+    const client = await Client.connect(await disturbingEventStreams(api.url, { cut: true }), { token: TEST_TOKEN, onProgress: progressBar({ stream: terminal }) });
+    const leaves = [...Array.from({ length: 3 }, (_, i) => delayed(sleepThen)(100, i)), delayed(fail)("unseen")];
+    await expect(client.compute(delayed(sum)(leaves))).rejects.toBeInstanceOf(TaskError);
+    expect(terminal.frames().at(-1)).toMatch(/, 0 running(, \d+ erred)? \| [\d.]+ s, FAILED: task "test\.sum-[^"]+" failed because its input "test\.fail-[^"]+" failed: TypeError: unseen\n$/);
   });
 
   it("shows a failed job's failure, not a full bar", async () => {

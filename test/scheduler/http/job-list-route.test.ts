@@ -67,15 +67,21 @@ async function recorded(queue: GraphJobs, id: string, state: string): Promise<vo
   }
 }
 
+/** A cluster with three jobs, in this order: one completed, one failed, one running. */
+async function threeJobs(): Promise<{ api: ApiCluster; done: string; failed: string; running: string }> {
+  const api = await cluster();
+  const done = await submit(api, quick);
+  const failed = await submit(api, failing);
+  await ended(api, done);
+  await ended(api, failed);
+  const running = await submit(api, slow);
+  await waitUntilRunning(api, running);
+  return { api, done, failed, running };
+}
+
 describe("GET /v1/jobs", () => {
   it("lists the jobs newest first, each once, with its state, times, task counts and failure", async () => {
-    const api = await cluster();
-    const done = await submit(api, quick);
-    const failed = await submit(api, failing);
-    await ended(api, done);
-    await ended(api, failed);
-    const running = await submit(api, slow);
-    await waitUntilRunning(api, running);
+    const { api, done, failed, running } = await threeJobs();
     await recorded(api.scheduler.jobs.queue, failed, "failed");
 
     const { jobs, next } = await list(api);
@@ -92,13 +98,7 @@ describe("GET /v1/jobs", () => {
   });
 
   it("keeps only the jobs in the states asked for", async () => {
-    const api = await cluster();
-    const done = await submit(api, quick);
-    const failed = await submit(api, failing);
-    await ended(api, done);
-    await ended(api, failed);
-    const running = await submit(api, slow);
-    await waitUntilRunning(api, running);
+    const { api, done, failed, running } = await threeJobs();
 
     expect((await list(api, "?state=failed")).jobs.map((job) => job.id)).toEqual([failed]);
     expect((await list(api, "?state=completed&state=running")).jobs.map((job) => job.id)).toEqual([running, done]);

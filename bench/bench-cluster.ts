@@ -1,10 +1,7 @@
-import { availableParallelism } from "node:os";
 import { Client } from "../client/client.js";
-import { DistributedScheduler } from "../scheduler/distributed-scheduler.js";
-import { startRedisServer, type RedisServer } from "../protocol/redis/private-redis-server.js";
+import { LocalCluster } from "../client/local-cluster.js";
+import type { WorkerInfo } from "../protocol/job-api.js";
 import { lookupTask } from "../protocol/task-registry.js";
-import { jsonLogger } from "../protocol/logger.js";
-import { Nanny } from "../worker/nanny.js";
 import type { Persistable } from "../client/collection.js";
 import { noop } from "./bench-tasks.js";
 
@@ -29,40 +26,37 @@ export interface BenchComputer {
   stop(): Promise<void>;
 }
 
+/** A {@link BenchComputer} on a cluster, whose workers a benchmark can look at. */
+export interface BenchCluster extends BenchComputer {
+  /** The workers, with their process ids. */
+  workers(): Promise<WorkerInfo[]>;
+}
+
 /**
- * Starts a whole cluster for `weft bench --executor distributed`: a private redis-server (unless a
- * URL is given), a scheduler in this process and worker processes under a nanny, importing the bench
- * tasks; resolves once every worker has joined. Each run uses its own key prefix, so a shared Redis
- * is left as it was found apart from the run's own keys.
+ * Starts a whole cluster for `weft bench --executor distributed`: a {@link LocalCluster} (a private
+ * redis-server unless a URL is given, the scheduler in this process without the HTTP API, worker
+ * processes importing the bench tasks), resolved once every worker has joined. On a given Redis the
+ * cluster uses a key prefix of its own, so that Redis is left as it was found apart from the run's own keys.
  */
-export async function startBenchCluster(options: BenchClusterOptions): Promise<BenchComputer> {
-  const server: RedisServer | undefined = options.redis === undefined ? await startRedisServer() : undefined;
-  const redis = options.redis ?? server!.url;
-  const prefix = `weft-bench-${process.pid}-${Date.now()}`;
+export async function startBenchCluster(options: BenchClusterOptions): Promise<BenchCluster> {
   const module = lookupTask(noop.taskName)?.module;
   if (module === undefined) throw new Error("the bench tasks' module is unknown, so workers could not import it");
-  const nthreads = options.nthreads ?? Math.max(1, Math.floor(availableParallelism() / options.workers));
-  const nanny = Nanny.start({
-    nprocs: options.workers,
-    worker: { redis, prefix, nthreads, imports: [module], logLevel: "warn", memoryLimit: options.memoryLimit },
-    // The bench prints one line of results; the nanny speaks up only when something goes wrong.
-    logger: jsonLogger({ level: "warn", fields: { component: "nanny" } }),
+  const cluster = await LocalCluster.start({
+    workers: options.workers,
+    threadsPerWorker: options.nthreads,
+    redis: options.redis,
+    imports: [module],
+    memoryLimit: options.memoryLimit,
+    http: false,
   });
-  const scheduler = await DistributedScheduler.start({ redis, prefix, tickMs: 100 });
-  const deadline = Date.now() + 60_000;
-  while (scheduler.workerIds.length < options.workers) {
-    if (Date.now() > deadline) throw new Error(`only ${scheduler.workerIds.length} of ${options.workers} workers joined within 60 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const client = Client.attach(scheduler);
+  const client = Client.attach(cluster.scheduler);
   return {
     compute: async (output) => (await client.compute(output))[0],
     persist: (...values) => client.persist(...values),
+    workers: () => client.workers(),
     stop: async () => {
       await client.close();
-      await scheduler.stop();
-      await nanny.stop();
-      await server?.stop();
+      await cluster.stop();
     },
   };
 }

@@ -8,7 +8,7 @@
  * scheduler and worker processes (one thread each, `--memory-limit`), computes the group-by, checks
  * it against sums kept while writing, and prints each worker's peak RSS (VmHWM in /proc/<pid>/status).
  */
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -60,15 +60,6 @@ function peakRss(pid: number): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
 }
 
-function childPids(): number[] {
-  const pids: number[] = [];
-  for (const task of readdirSync("/proc/self/task")) {
-    const text = readFileSync(`/proc/self/task/${task}/children`, "utf8").trim();
-    if (text !== "") pids.push(...text.split(/\s+/).map(Number));
-  }
-  return pids;
-}
-
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 const dir = mkdtempSync(join(tmpdir(), "weft-df-memory-"));
@@ -78,10 +69,9 @@ try {
   const expected = writeCsv(path);
   const size = statSync(path).size;
   console.log(`wrote ${path}: ${(size / 1e9).toFixed(2)} GB, ${expected.rows} rows in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  const before = new Set(childPids());
   const cluster = await startBenchCluster({ workers, nthreads: 1, memoryLimit: limit });
   try {
-    const workerPids = childPids().filter((pid) => !before.has(pid) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("worker"));
+    const workerPids = (await cluster.workers()).map((worker) => worker.pid);
     const frame = readCsv(path, { blocksize });
     const computeStart = performance.now();
     const table = (await cluster.compute(frame.groupBy("k").agg({ v: "mean", w: "max" }))) as Table;

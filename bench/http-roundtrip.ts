@@ -15,6 +15,8 @@ const WARM_UP_ROUND_TRIPS = 200;
 export interface HttpRoundTripOptions {
   /** Timed round trips. Default 200. */
   readonly roundTrips?: number;
+  /** Untimed round trips of each kind first. Default 200. */
+  readonly warmUps?: number;
   /** Worker processes. Default 2. */
   readonly workers?: number;
   /** Threads per worker. Default: CPU count ÷ workers, at least 1. */
@@ -105,7 +107,7 @@ export async function runHttpRoundTrip(options: HttpRoundTripOptions = {}): Prom
     };
     // Both kinds warm up, then alternate, so that neither is measured on a colder scheduler (its JIT
     // keeps improving over the first few hundred requests) or in a quieter moment of the machine.
-    for (let i = 0; i < WARM_UP_ROUND_TRIPS; i++) {
+    for (let i = 0; i < (options.warmUps ?? WARM_UP_ROUND_TRIPS); i++) {
       await roundTrip(-1 - i);
       await submitAndWait(-1 - i);
     }

@@ -22,6 +22,8 @@ export interface BenchOptions {
   readonly tasks?: number;
   /** Timed repeats; the median is reported. Default 5. */
   readonly repeat?: number;
+  /** Untimed computes of the full workload first. Default 6. */
+  readonly warmUps?: number;
   readonly nthreads?: number;
 }
 
@@ -52,13 +54,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   if (!Number.isInteger(repeat) || repeat < 1) throw new RangeError(`--repeat must be a whole number >= 1, got ${repeat}`);
 
   const client = await startComputer(options);
+  let inputs: unknown;
   try {
     // Inputs a workload takes as already in memory are computed and held before anything is timed.
-    const inputs = workload.prepare === undefined ? undefined : await workload.prepare(client, size);
+    inputs = workload.prepare === undefined ? undefined : await workload.prepare(client, size);
     // Warm-up, untimed: threads import the task module, the JIT compiles the hot paths and the heap
     // grows to the workload's size, as in a long-lived program. The first runs of a fresh process
     // are 2-3 times slower than the rest and would otherwise dominate a median of few repeats.
-    for (let i = 0; i < WARM_UP_RUNS; i++) await client.compute(workload.build(size, inputs).output);
+    for (let i = 0; i < (options.warmUps ?? WARM_UP_RUNS); i++) await client.compute(workload.build(size, inputs).output);
 
     const runs: number[] = [];
     const builds: number[] = [];
@@ -84,7 +87,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       runs,
     };
   } finally {
-    await client.stop();
+    try {
+      if (inputs !== undefined) await workload.cleanup?.(inputs);
+    } finally {
+      await client.stop();
+    }
   }
 }
 

@@ -3,6 +3,7 @@ import type { BenchComputer } from "./bench-cluster.js";
 import { arrayXxtMean } from "./array-xxt-mean.js";
 import { add, noop, sumAll } from "./bench-tasks.js";
 import { dfGroupbyMean } from "./df-groupby-mean.js";
+import { dfPipeline } from "./df-pipeline.js";
 
 /** A benchmark graph: its output, how many tasks it has, and how to tell its result is right. */
 export interface Workload {
@@ -23,8 +24,10 @@ export interface WorkloadDefinition {
   /** The size parameter when `--tasks` is not given. */
   readonly defaultTasks: number;
   readonly describe: string;
-  /** Computes and holds inputs the workload takes as already in memory; untimed. */
+  /** Computes and holds inputs the workload takes as already in memory (or writes its input files); untimed. */
   readonly prepare?: (computer: BenchComputer, n: number) => Promise<unknown>;
+  /** Removes what `prepare` left outside memory (files); called once the runs are over, also after a failure. */
+  readonly cleanup?: (inputs: unknown) => void | Promise<void>;
 }
 
 /** A check that the result is exactly `expected`. */
@@ -65,4 +68,5 @@ export const WORKLOADS: Readonly<Record<string, WorkloadDefinition>> = {
     describe: "(x + x.T).mean() of a seeded random NxN float64 array in 1000x1000 blocks, generation included",
   },
   "df-groupby-mean": dfGroupbyMean,
+  "df-pipeline": dfPipeline,
 };

@@ -1,3 +1,8 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseBytes } from "../protocol/byte-size.js";
+
 /**
  * Checks shared by the `weft` subcommands' argument parsing. Each returns the parsed value, or
  * `null` after printing, prefixed with the command's name, what is wrong: the command then exits 2.
@@ -23,12 +28,18 @@ export function parsePort(command: string, flag: string, text: string): number |
   return value;
 }
 
-/** A `redis://` or `rediss://` URL with a host. */
-export function parseRedisUrl(command: string, text: string | undefined): string | null {
-  if (text === undefined) {
-    console.error(`weft ${command}: --redis is required`);
+/** A number of seconds: finite and >= 0, fractions allowed. */
+export function parseSeconds(command: string, flag: string, text: string): number | null {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value < 0) {
+    console.error(`weft ${command}: ${flag} must be a number of seconds >= 0, got "${text}"`);
     return null;
   }
+  return value;
+}
+
+/** A `redis://` or `rediss://` URL with a host. */
+export function parseRedisUrl(command: string, text: string): string | null {
   try {
     const url = new URL(text);
     if ((url.protocol === "redis:" || url.protocol === "rediss:") && url.hostname !== "") return text;
@@ -53,4 +64,34 @@ export const DATA_TOKEN_ENV = "WEFT_DATA_TOKEN";
 export function dataTokenFromEnv(): string | undefined {
   const token = process.env[DATA_TOKEN_ENV];
   return token === undefined || token === "" ? undefined : token;
+}
+
+/**
+ * The URLs workers import for `--import module ...`: a `file:` URL as given, a path resolved against
+ * the current directory, which must exist. Workers get URLs, not paths, so their own working
+ * directory never matters.
+ */
+export function parseImports(command: string, modules: readonly string[]): string[] | null {
+  const urls: string[] = [];
+  for (const module of modules) {
+    if (module.startsWith("file:")) {
+      urls.push(module);
+      continue;
+    }
+    const path = resolve(module);
+    if (!existsSync(path)) {
+      console.error(`weft ${command}: --import ${module}: no such file (looked for ${path})`);
+      return null;
+    }
+    urls.push(pathToFileURL(path).href);
+  }
+  return urls;
+}
+
+/** `--memory-limit`: a size such as 512MB or 2GB, in bytes; undefined when not given. */
+export function parseMemoryLimit(command: string, text: string | undefined): number | undefined | null {
+  if (text === undefined) return undefined;
+  const bytes = parseBytes(text);
+  if (bytes === null) console.error(`weft ${command}: --memory-limit must be a size such as 512MB or 2GB, got "${text}"`);
+  return bytes;
 }

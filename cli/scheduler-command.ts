@@ -1,23 +1,27 @@
 import { parseArgs } from "node:util";
 import { resolveApiToken } from "../scheduler/http/api-token.js";
-import { DEFAULT_BODY_LIMIT, DEFAULT_HTTP_PORT, DEFAULT_MAX_TASKS, DEFAULT_RATE_LIMIT } from "../scheduler/http/http-api.js";
+import { DEFAULT_HTTP_PORT } from "../protocol/job-api.js";
+import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_TASKS, DEFAULT_RATE_LIMIT } from "../scheduler/http/http-api.js";
 import { SchedulerProcess, type SchedulerHttpOptions } from "../scheduler/scheduler-process.js";
-import { dataTokenFromEnv, parseCount, parsePort, parseRedisUrl, redactPassword } from "./command-arguments.js";
+import { dataTokenFromEnv, parseCount, parsePort, parseSeconds, redactPassword } from "./command-arguments.js";
+import { chooseRedis, DEFAULT_REDIS_TIMEOUT_SECONDS, DEFAULT_REDIS_URL, reachRedis, REDIS_URL_ENV } from "./reach-redis.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "../protocol/logger.js";
 
 function usage(): string {
-  return `usage: weft scheduler --redis URL [options]
+  return `usage: weft scheduler [--redis URL] [options]
 
 Runs the scheduler: takes submitted graphs from the durable jobs queue in Redis and runs them on
 the workers that registered there, and serves the HTTP API (docs/http-api.md). Graphs it had not
 finished when it stopped or crashed are picked up again by the next scheduler started. SIGINT or
-SIGTERM stops it.
+SIGTERM stops it. It waits at most --redis-timeout for Redis at start-up, then exits 1 saying why.
+(For everything on this machine at once, with a Redis of its own: weft up.)
 
 The HTTP API needs a bearer token: --api-token, else WEFT_TOKEN, else the token saved in the state
 directory, else a new one, saved there (mode 0600) and printed once on stderr.
 
 options:
-  --redis              Redis URL of the deployment, such as redis://127.0.0.1:6379 (required)
+  --redis              Redis URL of the deployment (default: ${REDIS_URL_ENV}, else ${DEFAULT_REDIS_URL})
+  --redis-timeout      seconds to wait for Redis to answer at start-up (default ${DEFAULT_REDIS_TIMEOUT_SECONDS})
   --prefix             Redis key prefix shared with the workers (default weft)
   --http-port          port of the HTTP API; 0 picks a free one (default ${DEFAULT_HTTP_PORT})
   --host               interface of the HTTP API (default 127.0.0.1: this machine only)
@@ -43,6 +47,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
       args,
       options: {
         redis: { type: "string" },
+        "redis-timeout": { type: "string", default: String(DEFAULT_REDIS_TIMEOUT_SECONDS) },
         prefix: { type: "string", default: "weft" },
         token: { type: "string" },
         "http-port": { type: "string", default: String(DEFAULT_HTTP_PORT) },
@@ -69,7 +74,8 @@ export async function schedulerCommand(args: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
-  const redis = parseRedisUrl("scheduler", values.redis);
+  const redis = chooseRedis("scheduler", values.redis);
+  const redisTimeout = parseSeconds("scheduler", "--redis-timeout", values["redis-timeout"]);
   const tickMs = parseCount("scheduler", "--tick-ms", values["tick-ms"]);
   const retentionSeconds = parseCount("scheduler", "--retention-seconds", values["retention-seconds"]);
   const lockDurationMs = parseCount("scheduler", "--lock-ms", values["lock-ms"]);
@@ -77,7 +83,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
   const bodyLimitBytes = parseCount("scheduler", "--body-limit", values["body-limit"]);
   const maxTasks = parseCount("scheduler", "--max-tasks", values["max-tasks"]);
   const rateLimitPerMinute = parseCount("scheduler", "--rate-limit", values["rate-limit"]);
-  if (redis === null || tickMs === null || retentionSeconds === null || lockDurationMs === null) return 2;
+  if (redis === null || redisTimeout === null || tickMs === null || retentionSeconds === null || lockDurationMs === null) return 2;
   if (port === null || bodyLimitBytes === null || maxTasks === null || rateLimitPerMinute === null) return 2;
   const level = values["log-level"];
   if (!isLogLevel(level)) {
@@ -90,6 +96,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
   }
 
   const logger = jsonLogger({ level, fields: { component: "scheduler", pid: process.pid } });
+  if (!(await reachRedis("scheduler", redis, redisTimeout, logger))) return 1;
   let http: SchedulerHttpOptions | undefined;
   if (!values["no-http"]) {
     let resolved;
@@ -107,7 +114,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
   }
   const scheduler = await SchedulerProcess.start({
     http,
-    redis,
+    redis: redis.url,
     prefix: values.prefix,
     token: values.token ?? dataTokenFromEnv(),
     tickMs,
@@ -115,7 +122,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
     lockDurationMs,
     onError: (error) => logger.warn("recovered from an error", { error }),
   });
-  logger.info("weft scheduler running", { redis: redactPassword(redis), prefix: values.prefix, http: scheduler.http?.url ?? "off" });
+  logger.info("weft scheduler running", { redis: redactPassword(redis.url), prefix: values.prefix, http: scheduler.http?.url ?? "off" });
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     for (const name of ["SIGINT", "SIGTERM"] as const) process.once(name, resolve);
   });

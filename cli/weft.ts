@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 /**
- * The `weft` command line. Subcommands live in their own modules, loaded when run: `weft --help` and
- * the API commands start without loading the scheduler, the kernels or fastify. This file only
- * dispatches.
+ * The `weft` command line. Subcommands live in their own modules; this file only dispatches.
  */
+import { stopWhenLauncherGone } from "./launcher-watch.js";
 import { exitWithParent, rerunTuned } from "./tuned-node.js";
 import { weftVersion } from "./version.js";
 
 const USAGE = `usage: weft <command> [options]
 
 commands:
+  up                 run a whole cluster on this machine: Redis, scheduler, workers (weft up --help)
   bench <workload>   time a workload on an executor (weft bench --help)
   scheduler          run the scheduler of a cluster against a Redis (weft scheduler --help)
   worker             run supervised worker processes against a Redis (weft worker --help)
@@ -22,10 +22,16 @@ commands:
   help [COMMAND]     show this message, or a command's options
   --version          print weft's version`;
 
+/** A subcommand: parses its own arguments and resolves with the exit code. */
 type Command = (args: string[]) => Promise<number>;
 
+/**
+ * Each subcommand's module, imported only when that command runs: `weft --help` or `weft status`
+ * must not pay for loading the scheduler, the worker, Arrow and BullMQ.
+ */
 const commands: Record<string, () => Promise<Command>> = {
   bench: async () => (await import("./bench-command.js")).benchCommand,
+  up: async () => (await import("./up-command.js")).upCommand,
   scheduler: async () => (await import("./scheduler-command.js")).schedulerCommand,
   worker: async () => (await import("./worker-command.js")).workerCommand,
   submit: async () => (await import("./submit-command.js")).submitCommand,
@@ -40,7 +46,7 @@ const commands: Record<string, () => Promise<Command>> = {
  * Commands that run scheduling work in this process, or start processes that do (`worker`: its workers
  * inherit the flags), and so run in a tuned `node` (see `tuned-node.ts`).
  */
-const TUNED = new Set(["bench", "scheduler", "worker"]);
+const TUNED = new Set(["bench", "scheduler", "worker", "up"]);
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -62,7 +68,8 @@ async function main(argv: string[]): Promise<number> {
     const code = await rerunTuned();
     if (code !== undefined) return code;
   }
-  return (await load())(rest);
+  const command = await load();
+  return command(rest);
 }
 
 /** `weft help COMMAND`: the command's own usage, as `weft COMMAND --help` prints it. */
@@ -77,6 +84,7 @@ async function help(args: string[]): Promise<number> {
 }
 
 exitWithParent();
+stopWhenLauncherGone();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

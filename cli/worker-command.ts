@@ -1,28 +1,27 @@
-import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { parseBytes } from "../protocol/byte-size.js";
-import { Nanny } from "../worker/nanny.js";
-import { dataTokenFromEnv, parseCount, parseRedisUrl, redactPassword } from "./command-arguments.js";
+import { Nanny, TypeScriptLoaderMissingError } from "../worker/nanny.js";
+import { dataTokenFromEnv, parseCount, parseImports, parseMemoryLimit, parseSeconds, redactPassword } from "./command-arguments.js";
+import { chooseRedis, DEFAULT_REDIS_TIMEOUT_SECONDS, DEFAULT_REDIS_URL, reachRedis, REDIS_URL_ENV } from "./reach-redis.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "../protocol/logger.js";
 
 const EXECUTORS = ["threads", "main"] as const;
 
 function usage(): string {
-  return `usage: weft worker --redis URL [--nthreads N] [--nprocs P] [--import ./tasks.js ...] [options]
+  return `usage: weft worker [--redis URL] [--nthreads N] [--nprocs P] [--import ./tasks.js ...] [options]
 
 Starts P worker processes that take tasks from the scheduler through Redis, and supervises them:
 one that dies is replaced by a fresh worker (backing off, and giving up on a process that keeps
 crashing). SIGINT or SIGTERM stops them cleanly: each hands back its queued tasks and finishes
-its running ones.
+its running ones. It waits at most --redis-timeout for Redis at start-up, then exits 1 saying why.
 
 options:
-  --redis      Redis URL of the deployment, such as redis://127.0.0.1:6379 (required)
+  --redis      Redis URL of the deployment (default: ${REDIS_URL_ENV}, else ${DEFAULT_REDIS_URL})
+  --redis-timeout  seconds to wait for Redis to answer at start-up (default ${DEFAULT_REDIS_TIMEOUT_SECONDS})
   --nprocs     worker processes (default 1)
   --nthreads   tasks each process runs at once (default: CPU count / nprocs, at least 1)
-  --import     module registering task functions, loaded by every worker; repeatable
+  --import     module registering task functions, loaded by every worker; repeatable. A .ts module
+               is loaded with the tsx installed in its project (or the one weft was started with)
   --prefix     Redis key prefix shared with the scheduler (default weft)
   --host       interface the workers' data servers listen on (default 127.0.0.1)
   --advertise  host name or address peers use to reach the data servers (default: --host, or this
@@ -44,6 +43,7 @@ export async function workerCommand(args: string[]): Promise<number> {
       args,
       options: {
         redis: { type: "string" },
+        "redis-timeout": { type: "string", default: String(DEFAULT_REDIS_TIMEOUT_SECONDS) },
         nthreads: { type: "string" },
         nprocs: { type: "string", default: "1" },
         import: { type: "string", multiple: true, default: [] },
@@ -65,35 +65,37 @@ export async function workerCommand(args: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
-  if (values.redis === undefined) return refuse(`--redis is required\n\n${usage()}`);
-  const redis = parseRedisUrl("worker", values.redis);
+  const redis = chooseRedis("worker", values.redis);
+  const redisTimeout = parseSeconds("worker", "--redis-timeout", values["redis-timeout"]);
   const nprocs = parseCount("worker", "--nprocs", values.nprocs);
   const nthreads =
     values.nthreads === undefined
       ? Math.max(1, Math.floor(availableParallelism() / (nprocs ?? 1)))
       : parseCount("worker", "--nthreads", values.nthreads);
-  if (redis === null || nprocs === null || nthreads === null) return 2;
+  if (redis === null || redisTimeout === null || nprocs === null || nthreads === null) return 2;
   const executor = values.executor as (typeof EXECUTORS)[number];
   if (!EXECUTORS.includes(executor)) return refuse(`unknown executor "${values.executor}"; use ${EXECUTORS.join(" or ")}`);
   const logLevel = values["log-level"];
   if (!isLogLevel(logLevel)) return refuse(`unknown log level "${logLevel}"; use ${LOG_LEVELS.join(", ")}`);
   if (values.prefix === "") return refuse("--prefix must not be empty");
-  const memoryLimit = values["memory-limit"] === undefined ? undefined : parseBytes(values["memory-limit"]);
-  if (memoryLimit === null) return refuse(`--memory-limit must be a size such as 512MB or 2GB, got "${values["memory-limit"]}"`);
-  const imports: string[] = [];
-  for (const module of values.import) {
-    const url = moduleUrl(module);
-    if (url === null) return refuse(`--import ${module}: no such file (looked for ${resolve(module)})`);
-    imports.push(url);
-  }
+  const memoryLimit = parseMemoryLimit("worker", values["memory-limit"]);
+  const imports = parseImports("worker", values.import);
+  if (memoryLimit === null || imports === null) return 2;
 
   const logger = jsonLogger({ level: logLevel, fields: { component: "nanny", pid: process.pid } });
-  logger.info("weft worker starting", { redis: redactPassword(redis), prefix: values.prefix, nprocs, nthreads, executor, imports });
-  const nanny = Nanny.start({
-    nprocs,
-    logger,
-    worker: { redis, prefix: values.prefix, nthreads, executor, imports, host: values.host, advertise: values.advertise, token: values.token ?? dataTokenFromEnv(), logLevel, memoryLimit },
-  });
+  logger.info("weft worker starting", { redis: redactPassword(redis.url), prefix: values.prefix, nprocs, nthreads, executor, imports });
+  if (!(await reachRedis("worker", redis, redisTimeout, logger))) return 1;
+  let nanny: Nanny;
+  try {
+    nanny = Nanny.start({
+      nprocs,
+      logger,
+      worker: { redis: redis.url, prefix: values.prefix, nthreads, executor, imports, host: values.host, advertise: values.advertise, token: values.token ?? dataTokenFromEnv(), logLevel, memoryLimit },
+    });
+  } catch (error) {
+    if (error instanceof TypeScriptLoaderMissingError) return refuse(`--import ${values.import[imports.indexOf(error.module)]}: ${error.message}`);
+    throw error;
+  }
 
   // Listeners stay until the workers are down: a second Ctrl-C (or the same signal forwarded by the
   // tuned-node parent) must not kill the nanny halfway and orphan the workers. A worker slow to stop
@@ -119,14 +121,4 @@ export async function workerCommand(args: string[]): Promise<number> {
 function refuse(message: string): number {
   console.error(`weft worker: ${message}`);
   return 2;
-}
-
-/**
- * The URL every worker imports: a `file:` URL as given, a path resolved against the current directory.
- * Workers get URLs, not paths, so their own working directory never matters. Null when the file is missing.
- */
-function moduleUrl(module: string): string | null {
-  if (module.startsWith("file:")) return module;
-  const path = resolve(module);
-  return existsSync(path) ? pathToFileURL(path).href : null;
 }

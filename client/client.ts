@@ -1,6 +1,7 @@
 import type { OptimizeOptions } from "../graph/optimize.js";
 import type { Key } from "../graph/task-spec.js";
 import type { WorkerInfo } from "../protocol/job-api.js";
+import { refuseClientWhileLoadingTasks } from "../protocol/task-module-loading.js";
 import { LocalScheduler, type LocalSchedulerOptions } from "../scheduler/local-scheduler.js";
 import type { SchedulerShell } from "../scheduler/scheduler-shell.js";
 import type { ClientBackend } from "./backend.js";
@@ -11,6 +12,7 @@ import { Future, gather } from "./future.js";
 import { HttpBackend } from "./http-backend.js";
 import { HttpTransport } from "./http-transport.js";
 import { progressBar } from "./progress-bar.js";
+import { LocalCluster, type LocalClusterOptions } from "./local-cluster.js";
 import { ShellBackend } from "./shell-backend.js";
 
 export type { Computed } from "./client-api.js";
@@ -48,6 +50,12 @@ export interface AttachOptions extends ClientOptions {
   readonly optimize?: OptimizeOptions;
 }
 
+/** Options of {@link Client.cluster}: the cluster's (see {@link LocalClusterOptions}) and the client's. */
+export interface ClusterClientOptions extends LocalClusterOptions, AttachOptions {
+  /** Print nothing; by default one line on stderr says what started and where its HTTP API listens. Default false. */
+  readonly quiet?: boolean;
+}
+
 /**
  * Runs delayed values, collections and futures and returns their results, the same way wherever
  * they run: `Client.local()` runs them in this process on the embedded scheduler, `Client.connect(url,
@@ -57,6 +65,10 @@ export interface AttachOptions extends ClientOptions {
  *
  * Results that `persist` and `submit` keep stay held while the program references the values and
  * futures standing for them, and are released when those are garbage collected, or by {@link close}.
+ *
+ * Start clients in the program, not in modules that define tasks: worker threads and worker processes
+ * import those modules to find the tasks, and every factory throws a `ClientInTaskModuleError` while
+ * they do, so that no thread starts the program again.
  *
  * @example
  * ```ts
@@ -79,6 +91,7 @@ export class Client {
   private closed = false;
   /** What each run reports its progress to: `onProgress`, the progress bar, both, or nothing. */
   private readonly onProgress: ((progress: Progress) => void) | undefined;
+  #cluster: LocalCluster | undefined;
 
   /**
    * A client over any backend; the factories below make the usual ones.
@@ -111,6 +124,7 @@ export class Client {
    * ```
    */
   static async local(options: LocalClientOptions = {}): Promise<Client> {
+    refuseClientWhileLoadingTasks("Client.local()");
     const scheduler = await LocalScheduler.start(options);
     return new Client(new ShellBackend(scheduler, { optimize: options.optimize, closeScheduler: () => scheduler.close() }), options);
   }
@@ -125,6 +139,7 @@ export class Client {
    * ```
    */
   static async connect(url: string, options: ConnectOptions): Promise<Client> {
+    refuseClientWhileLoadingTasks("Client.connect()");
     if (typeof options?.token !== "string" || options.token === "") throw new TypeError("Client.connect needs { token }: the scheduler's API token");
     const transport = new HttpTransport(url, options.token);
     await transport.workers();
@@ -144,7 +159,41 @@ export class Client {
    * ```
    */
   static attach(scheduler: SchedulerShell, options: AttachOptions = {}): Client {
+    refuseClientWhileLoadingTasks("Client.attach()");
     return new Client(new ShellBackend(scheduler, { optimize: options.optimize }), options);
+  }
+
+  /**
+   * A client of a whole cluster started on this machine for it, as Dask's `Client()` starts a
+   * `LocalCluster`: a private redis-server (from PATH), the scheduler in this process with its HTTP
+   * API on 127.0.0.1 (a free port, a generated token: see {@link Client.cluster | client.cluster}),
+   * and worker processes importing the modules of the task functions registered so far. Prints one
+   * line naming the API's address (unless `quiet`). {@link close} stops it all (until then the
+   * cluster keeps the program running), and so does the end of this process, however it ends:
+   * nothing it started outlives it, even after a SIGKILL.
+   *
+   * Rejects, having stopped what it started, when `redis-server` is not installed (naming the
+   * Debian/Ubuntu and Homebrew packages) or the workers cannot start.
+   *
+   * @example
+   * ```ts
+   * const client = await Client.cluster({ workers: 2, threadsPerWorker: 1 });
+   * const [total] = await client.compute(delayed(add)(delayed(inc)(1), 10));
+   * const { url, token } = client.cluster!.api!;   // for curl, or Client.connect from elsewhere
+   * await client.close();                            // stops the workers and the redis-server too
+   * ```
+   */
+  static async cluster(options: ClusterClientOptions = {}): Promise<Client> {
+    const cluster = await LocalCluster.start(options);
+    if (options.quiet !== true) console.error(cluster.describe());
+    const client = new Client(new ShellBackend(cluster.scheduler, { optimize: options.optimize, closeScheduler: () => cluster.stop() }), options);
+    client.#cluster = cluster;
+    return client;
+  }
+
+  /** The local cluster this client started ({@link Client.cluster}), with its HTTP API's address and token; undefined for other clients. */
+  get cluster(): LocalCluster | undefined {
+    return this.#cluster;
   }
 
   /**
@@ -223,8 +272,9 @@ export class Client {
   }
 
   /**
-   * Releases every result this client keeps, and stops what it started (a local client's threads; a
-   * cluster keeps running). Later calls reject with {@link ClientClosedError}.
+   * Releases every result this client keeps, and stops what it started (a local client's threads,
+   * the cluster of {@link Client.cluster}; a cluster it connected or attached to keeps running).
+   * Later calls reject with {@link ClientClosedError}.
    */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -1,3 +1,4 @@
+import { Packr } from "msgpackr";
 import { GraphError, type GraphErrorCode } from "../graph/graph-error.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
 import { encodeWireGraph } from "../graph/wire-graph.js";
@@ -78,21 +79,8 @@ function networkReason(error: unknown): string {
 
 const GRAPH_ERROR_CODES = new Set<string>(["cycle", "missing-dependency", "unknown-function", "conflicting-spec", "unserializable-argument", "invalid-graph"]);
 
-/**
- * The codecs of {@link HttpTransport.submit} and {@link HttpTransport.result}: plain MessagePack for
- * request bodies (the HTTP graph format is JSON-shaped, binary strings aside) and weft's value codec
- * for results. Loaded on first use: the value codec loads apache-arrow, which would double the
- * start-up time of the `weft` API commands that never need it.
- */
-let codecs: Promise<{ readonly pack: (value: unknown) => Uint8Array; readonly decodeValue: (bytes: Uint8Array) => unknown }> | undefined;
-
-function loadCodecs(): NonNullable<typeof codecs> {
-  codecs ??= Promise.all([import("msgpackr"), import("../graph/codec.js")]).then(([{ Packr }, { decodeValue }]) => {
-    const packr = new Packr({ useRecords: false, variableMapSize: true });
-    return { pack: (value: unknown) => packr.pack(value), decodeValue };
-  });
-  return codecs;
-}
+/** Plain MessagePack for request bodies: the HTTP graph format is JSON-shaped, binary strings aside. */
+const packr = new Packr({ useRecords: false, variableMapSize: true });
 
 /** How long a result request that waits waits on the server before asking again, in ms. */
 const RESULT_POLL_MS = 60_000;
@@ -125,7 +113,7 @@ export class HttpTransport {
   /** Submits a graph as a job; returns its id. `keep` holds the outputs after the job until {@link cancel}. */
   async submit(graph: ReadonlyGraph, outputs: readonly Key[], keep = false): Promise<string> {
     const wire = encodeWireGraph(graph, outputs, "binary");
-    const body = (await loadCodecs()).pack(keep ? { ...wire, keep: true } : wire);
+    const body = packr.pack(keep ? { ...wire, keep: true } : wire);
     const reply = await this.request("POST", "/v1/jobs", { body, contentType: "application/msgpack" });
     return ((await reply.json()) as { id: string }).id;
   }
@@ -162,7 +150,8 @@ export class HttpTransport {
         await reply.arrayBuffer();
         continue;
       }
-      const { decodeValue } = await loadCodecs();
+      // The codec (and Arrow with it) loads with the first result: the CLI's commands never need it.
+      const { decodeValue } = await import("../graph/codec.js");
       const byKey = decodeValue(new Uint8Array(await reply.arrayBuffer())) as Record<string, unknown>;
       return outputs.map((key) => byKey[key]);
     }

@@ -9,7 +9,8 @@
  * console.log(await delayed(add)(delayed(inc)(1), delayed(inc)(2)).compute()); // 5
  * ```
  */
-export { Client, type AttachOptions, type ClientOptions, type Computed, type ConnectOptions, type LocalClientOptions } from "./client.js";
+export { Client, type AttachOptions, type ClientOptions, type ClusterClientOptions, type Computed, type ConnectOptions, type LocalClientOptions } from "./client.js";
+export { LocalCluster, type LocalClusterApi, type LocalClusterHttpOptions, type LocalClusterOptions } from "./local-cluster.js";
 export { ClientClosedError, type Progress, type SubmitArgs } from "./client-api.js";
 export type { BackendRun, ClientBackend } from "./backend.js";
 export { HttpApiError, SchedulerUnreachableError } from "./http-transport.js";
@@ -21,6 +22,7 @@ export { COLLECTION, collectComputation, isCollection, type Collection, type Col
 export { collectGraph, Delayed, delayed, isDelayed, type DelayedOptions, type DelayedTuple, type Lazy } from "./delayed.js";
 export { task, isTaskFunction, type TaskDefinitionOptions, type TaskFunction } from "./task.js";
 export { TaskError } from "../protocol/task-error.js";
+export { ClientInTaskModuleError } from "../protocol/task-module-loading.js";
 export { GraphError, type GraphErrorCode } from "../graph/graph-error.js";
 export { Call, Ref, taskSpec, type Graph, type Key, type TaskSpec } from "../graph/task-spec.js";
 export type { OptimizeOptions } from "../graph/optimize.js";

@@ -22,7 +22,10 @@ export interface TaskDefinitionOptions extends TaskFunctionOptions {
  * threads and worker processes import the defining module and find it there. Functions are never
  * shipped as code. Returns `fn` itself, still callable directly, tagged with its name.
  *
- * Define tasks at the top level of a module, so that importing the module registers them.
+ * Define tasks at the top level of a module of their own, so that importing the module registers them,
+ * and import it from the program. A task defined in the file the program was started with runs on the
+ * calling thread only (with a warning), since a worker thread importing that file would run the whole
+ * program again.
  *
  * @example
  * ```ts

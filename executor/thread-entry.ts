@@ -5,15 +5,19 @@
 import { parentPort, workerData } from "node:worker_threads";
 import "./builtin-tasks.js";
 import { callsBorrowInputs, fillHoles, type CallHole } from "./call-holes.js";
-import { callFunction } from "./evaluate-task.js";
+import { callFunction, UnknownFunctionError } from "./evaluate-task.js";
 import { SharedBlockPool, useSharedBlockPool } from "./shared-block-pool.js";
 import { shareLargeBuffers } from "./shared-buffers.js";
 import { packTables, unpackTables } from "./table-transfer.js";
 import { toTaskFailure, type TaskFailure } from "../protocol/task-failure.js";
+import { importTaskModule } from "../protocol/task-module-loading.js";
+import { isTypeScriptModule } from "./typescript-loader.js";
 import type { BatchDone, FromThread, RunBatch, TaskSettled, ThreadData, ToThread } from "./thread-messages.js";
 
 const port = parentPort!;
 const imported = new Set<string>();
+/** Modules whose import threw here, with why. */
+const failedImports = new Map<string, TaskFailure>();
 const data = workerData as ThreadData;
 const pool = new SharedBlockPool(data.poolTag, data.thread);
 useSharedBlockPool(pool);
@@ -46,11 +50,33 @@ async function importModules(modules: readonly string[]): Promise<void> {
     if (imported.has(module)) continue;
     imported.add(module);
     try {
-      await import(module);
+      await importTaskModule(module, "worker thread");
     } catch (error) {
-      post({ type: "import-failed", module, error: toTaskFailure(error) });
+      const failure = importFailure(module, error);
+      failedImports.set(module, failure);
+      post({ type: "import-failed", module, error: failure });
     }
   }
+}
+
+/** Why `module` could not be imported, saying what to do when it is TypeScript and this thread cannot load it. */
+function importFailure(module: string, error: unknown): TaskFailure {
+  const failure = toTaskFailure(error);
+  if ((error as { code?: unknown }).code !== "ERR_UNKNOWN_FILE_EXTENSION" || !isTypeScriptModule(module)) return failure;
+  return {
+    ...failure,
+    message:
+      `${module} is TypeScript, and worker threads load it only with the loader the program was started with: ` +
+      `run the program with tsx (npx tsx main.ts, or node --import tsx main.ts), or compile it to JavaScript (${failure.message})`,
+  };
+}
+
+/** A task whose function is missing here says which imports failed: the likely reason. */
+function taskFailure(error: unknown): TaskFailure {
+  const failure = toTaskFailure(error);
+  if (!(error instanceof UnknownFunctionError) || failedImports.size === 0) return failure;
+  const reasons = [...failedImports].map(([module, cause]) => `importing ${module} failed: ${cause.name}: ${cause.message}`);
+  return { ...failure, message: `${failure.message}; in this thread, ${reasons.join("; ")}` };
 }
 
 /** Runs a task; its arguments are this thread's own copy, so fused calls' results are written into them. */
@@ -90,7 +116,7 @@ function runBatch(message: RunBatch): void {
       }
       values[i] = shareLargeBuffers(packTables(value));
     } catch (error) {
-      (failures ??= []).push([i, toTaskFailure(error)]);
+      (failures ??= []).push([i, taskFailure(error)]);
     }
     pool.endTask(values[i], callsBorrowInputs(fn, holes));
     durations[i] = performance.now() - start;
@@ -115,7 +141,7 @@ function settleLater(batch: number, index: number, value: PromiseLike<unknown>, 
         post({ type: "settled", batch, index, ok: false, error: unclonable(cloneError), durationMs: settled.durationMs });
       }
     },
-    (error) => post({ type: "settled", batch, index, ok: false, error: toTaskFailure(error), durationMs: performance.now() - start }),
+    (error) => post({ type: "settled", batch, index, ok: false, error: taskFailure(error), durationMs: performance.now() - start }),
   );
 }
 

@@ -1,14 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { callsBorrowInputs, cutCalls, type CallHole } from "./call-holes.js";
 import type { ExecutionOutcome, ExecutionRequest, Executor, HeldValues, OutcomeSink } from "./executor.js";
+import { programEntryModule } from "./entry-module.js";
 import { InlineExecutor } from "./inline-executor.js";
 import type { PoolTag } from "./shared-block-pool.js";
 import { SharedBlockLedger } from "./shared-block-ledger.js";
 import { packTables, unpackTables } from "./table-transfer.js";
+import { findTsx, startedWithTsx } from "./typescript-loader.js";
 import { lookupTask } from "../protocol/task-registry.js";
 import type { BatchDone, FromThread, RunBatch, TaskSettled, ThreadData, ThreadTask, ToThread } from "./thread-messages.js";
 
@@ -57,8 +57,10 @@ const MAX_BATCH = 1000;
  * Ready tasks go out in batches sized from measured durations (about `batchMs` of work each), at most
  * two per thread, so a thread always has its next batch while the scheduler works. Functions are found
  * in threads by name: each thread imports the module that registered a function (recorded by `task()`)
- * before its first use. A function with no importable module — a closure passed to `delayed` — runs on
- * the calling thread instead. Large typed-array results come back in shared memory (see
+ * before its first use. A function with no importable module — a closure passed to `delayed`, or a task
+ * defined in the program's entry module, which a thread could not import without running the program
+ * again — runs on the calling thread instead. Threads register tsx when the program runs with it, so
+ * `.ts` task modules load there too. Large typed-array results come back in shared memory (see
  * `shareLargeBuffers`), so handing them to further tasks copies nothing, and their memory is reused
  * once no held result references it: the caller says what it holds through {@link heldValues} (see
  * `SharedBlockLedger`). Arrow tables travel as their IPC bytes in shared memory, encoded once per
@@ -80,6 +82,7 @@ export class ThreadPoolExecutor implements Executor {
   private readonly imported = new Set<string>();
   /** Per function name: its module URL, or null when it can only run on this thread. */
   private readonly moduleOf = new Map<string, string | null>();
+  private warnedEntryModule = false;
   private readonly batches = new Map<number, OpenBatch>();
   private batchSeq = 0;
   private averageMs = 1;
@@ -158,6 +161,10 @@ export class ThreadPoolExecutor implements Executor {
     let module = this.moduleOf.get(name);
     if (module === undefined) {
       module = lookupTask(name)?.module ?? null;
+      if (module !== null && module === programEntryModule()) {
+        this.warnEntryModuleTask(name, module);
+        module = null;
+      }
       this.moduleOf.set(name, module);
     }
     if (module === null) return false;
@@ -166,6 +173,20 @@ export class ThreadPoolExecutor implements Executor {
       newModules.push(module);
     }
     return true;
+  }
+
+  /**
+   * A thread that imported the program's entry module would run the whole program again, and start a
+   * client of its own: tasks defined there run on this thread, as closures do. Said once.
+   */
+  private warnEntryModuleTask(name: string, module: string): void {
+    if (this.warnedEntryModule) return;
+    this.warnedEntryModule = true;
+    process.emitWarning(
+      `task "${name}" is defined in the program's entry module (${module}), which worker threads cannot import without ` +
+        `running the whole program again: it and the other tasks defined there run on the calling thread, one at a time. ` +
+        `To run them in parallel, define them in a module of their own and import it.`,
+    );
   }
 
   /**
@@ -384,14 +405,33 @@ function toRunBatch(batch: number, tasks: readonly ThreadTask[]): RunBatch {
 }
 
 /**
- * Starts a thread running `thread-entry`. When weft itself runs from TypeScript sources (tests, `tsx`),
- * the thread first registers tsx's loader, since a worker thread does not inherit the parent's.
+ * Starts a thread running `thread-entry`. A worker thread does not get the module loaders of the thread
+ * that starts it (see `typescript-loader.ts`), so it first registers tsx when the program was started
+ * with tsx, and when weft itself runs from TypeScript sources (tests).
  */
 function startThreadWorker(workerData: ThreadData): Worker {
   const fromSource = import.meta.url.endsWith(".ts");
   const entry = new URL(fromSource ? "./thread-entry.ts" : "./thread-entry.js", import.meta.url);
-  if (!fromSource) return new Worker(entry, { workerData });
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api")).href.replace(/\.cjs$/, ".mjs");
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
+  const apis = tsxApisForThreads(fromSource);
+  if (apis.length === 0) return new Worker(entry, { workerData });
+  const bootstrap = `(async () => {
+    for (const api of ${JSON.stringify(apis)}) (await import(api)).register();
+    await import(${JSON.stringify(entry.href)});
+  })();`;
   return new Worker(bootstrap, { eval: true, workerData });
+}
+
+let tsxApis: readonly string[] | undefined;
+
+/** The tsx ESM APIs a new thread calls `register()` from: the program's tsx, and weft's own when it runs from sources. */
+function tsxApisForThreads(fromSource: boolean): readonly string[] {
+  if (tsxApis === undefined) {
+    const apis = new Set<string>();
+    const program = startedWithTsx();
+    if (program !== undefined) apis.add(program.registerApi);
+    const own = fromSource ? findTsx(import.meta.url) : undefined;
+    if (own !== undefined) apis.add(own.registerApi);
+    tsxApis = [...apis];
+  }
+  return tsxApis;
 }

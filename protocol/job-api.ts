@@ -4,7 +4,14 @@ import type { TaskFailure } from "./task-failure.js";
 // What the scheduler's job API says about jobs and workers: the shapes of its replies and events,
 // shared by the scheduler that sends them, the client that reads them, and the CLI that prints them.
 
-/** Port the scheduler's HTTP API listens on unless told otherwise, and where clients look for it. */
+/**
+ * The port the scheduler's HTTP API listens on unless told otherwise (on 127.0.0.1).
+ *
+ * @example
+ * ```ts
+ * const url = process.env.WEFT_URL ?? `http://127.0.0.1:${DEFAULT_HTTP_PORT}`;
+ * ```
+ */
 export const DEFAULT_HTTP_PORT = 8786;
 
 /**

@@ -74,3 +74,18 @@ export function lookupTask(name: string): RegisteredTask | undefined {
 export function registeredTaskNames(): string[] {
   return [...table.keys()].sort();
 }
+
+/**
+ * URLs of the modules that registered functions, each once, sorted: what a process starting workers
+ * has them import so that they know the same functions.
+ *
+ * @example
+ * ```ts
+ * registeredTaskModules(); // ["file:///app/tasks.js"]
+ * ```
+ */
+export function registeredTaskModules(): string[] {
+  const modules = new Set<string>();
+  for (const entry of table.values()) if (entry.module !== undefined) modules.add(entry.module);
+  return [...modules].sort();
+}

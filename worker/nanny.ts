@@ -1,49 +1,27 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createRequire } from "node:module";
 import { hostname } from "node:os";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { jsonLogger, type Logger, type LogLevel } from "../protocol/logger.js";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { findTsx, hasNativeTypeScript, isTypeScriptModule, nodeOptionFlags, startedWithTsx } from "../executor/typescript-loader.js";
+import { jsonLogger, type Logger } from "../protocol/logger.js";
 import type { WorkerId } from "../protocol/ids.js";
+import { withoutDebuggerFlags } from "../protocol/node-entry.js";
+import { WORKER_OPTIONS_ENV, type WorkerLaunchOptions } from "../protocol/worker-launch.js";
 
-/**
- * Environment variable through which the nanny hands a worker process its options, as JSON. Not argv:
- * the options may hold the data-server token, and any user of the machine can read another's argv.
- */
-export const WORKER_OPTIONS_ENV = "WEFT_WORKER_OPTIONS";
+/** A task module is TypeScript, and nothing could load it in a worker process. */
+export class TypeScriptLoaderMissingError extends Error {
+  override readonly name = "TypeScriptLoaderMissingError";
 
-/** What one worker process is started with: the options of `WorkerProcess.start` that survive JSON. */
-export interface WorkerLaunchOptions {
-  /** Unique per process start: the control plane refuses an id it has declared dead. */
-  readonly id: WorkerId;
-  /** Redis URL, such as `redis://127.0.0.1:6379`. */
-  readonly redis: string;
-  /** Key prefix shared with the scheduler. Default `"weft"`. */
-  readonly prefix?: string;
-  /** Tasks run at once. Default: the number of CPUs. */
-  readonly nthreads?: number;
-  /** `threads` (default) or `main`; see `WorkerProcessOptions.executor`. */
-  readonly executor?: "threads" | "main";
-  /** Modules registering task functions, as URLs (relative paths would depend on the child's cwd). */
-  readonly imports?: readonly string[];
-  /** Interface the data server listens on. Default `127.0.0.1`. */
-  readonly host?: string;
-  /** Host peers use to reach the data server, when not `host` (see `DataServerOptions.advertise`). Default: derived from `host`. */
-  readonly advertise?: string;
-  /** Bearer token peers must present to the data server. Default: none. */
-  readonly token?: string;
-  /** Lifetime of a heartbeat in ms. Default 3,000. */
-  readonly heartbeatTtlMs?: number;
-  /** Least severe level the worker logs. Default `"info"`. */
-  readonly logLevel?: LogLevel;
-  /** Resident memory in bytes the worker pauses near; see `WorkerProcessOptions.memoryLimit`. Default: none. */
-  readonly memoryLimit?: number;
-  /**
-   * Longest time a stop may take, in ms, after which the worker exits anyway. Set by the nanny to its
-   * own grace period: when the nanny is gone (killed), nobody else would end a stop that hangs, on an
-   * unreachable Redis say. Default 10,000.
-   */
-  readonly stopGraceMs?: number;
+  constructor(
+    /** The module's URL. */
+    readonly module: string,
+  ) {
+    super(
+      `${module} is TypeScript, and Node ${process.versions.node} cannot load it by itself: install tsx in its project ` +
+        `(npm install --save-dev tsx), which the worker processes then load, or compile the module and import the .js file`,
+    );
+  }
 }
 
 /** Options of {@link Nanny.start}. */
@@ -69,6 +47,11 @@ export interface NannyOptions {
   readonly stopGraceMs?: number;
   /** Environment variables of the worker processes, on top of this process's own. Default: none. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Receives each line the worker processes write to stdout or stderr (their JSON log lines), with the
+   * slot and worker it came from. Default: the workers write to this process's own stdout and stderr.
+   */
+  readonly workerOutput?: (line: string, from: { readonly slot: number; readonly worker: WorkerId; readonly stream: "stdout" | "stderr" }) => void;
   /** Wait before the first restart of a slot, in ms; doubled for each further exit within the crash window. Default 250. */
   readonly restartDelayMs?: number;
   /** Longest wait before a restart, in ms. Default 5,000. */
@@ -110,6 +93,11 @@ interface Slot {
  * import, say) is reported instead of restarted forever. A worker that cannot reach Redis does not
  * exit; it waits for Redis.
  *
+ * TypeScript task modules (`imports` ending in `.ts`) load in the workers with the tsx this process
+ * runs with, else the one installed in the module's project, else Node's own type stripping where it
+ * has one; with none of these, {@link start} throws a {@link TypeScriptLoaderMissingError} instead of
+ * starting workers that could only crash.
+ *
  * The nanny does not talk to Redis. The scheduler notices a dead worker by its expired heartbeat and
  * recovers its tasks; the replacement is, to the scheduler, just a new worker.
  *
@@ -133,7 +121,10 @@ export class Nanny {
   private readonly slots: Slot[];
   private readonly logger: Logger;
   private readonly idPrefix: string;
+  /** Node flags of the worker processes, loaders included. */
   private readonly execArgv: readonly string[];
+  /** The worker processes' main module. */
+  private readonly entry: string;
   private readonly stopGraceMs: number;
   private stopping: Promise<void> | undefined;
   private resolveDone!: () => void;
@@ -142,7 +133,10 @@ export class Nanny {
     if (!Number.isInteger(options.nprocs) || options.nprocs < 1) throw new RangeError(`nprocs must be an integer >= 1, got ${options.nprocs}`);
     this.logger = options.logger ?? jsonLogger({ fields: { component: "nanny" } });
     this.idPrefix = options.idPrefix ?? `${hostname()}-${randomBytes(4).toString("hex")}`;
-    this.execArgv = options.execArgv ?? withoutDebuggerFlags(process.execArgv);
+    const entry = workerEntry();
+    const execArgv = [...(options.execArgv ?? withoutDebuggerFlags(process.execArgv)), ...entry.execArgv];
+    this.execArgv = [...execArgv, ...typeScriptLoaderFlags(options.worker.imports ?? [], execArgv)];
+    this.entry = entry.entry;
     this.stopGraceMs = options.stopGraceMs ?? 10_000;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.slots = Array.from({ length: options.nprocs }, (_, index) => ({
@@ -158,7 +152,10 @@ export class Nanny {
     }));
   }
 
-  /** Starts the worker processes. They register with the scheduler on their own, shortly after. */
+  /**
+   * Starts the worker processes. They register with the scheduler on their own, shortly after. Throws
+   * {@link TypeScriptLoaderMissingError} when a TypeScript module among the imports has no loader.
+   */
   static start(options: NannyOptions): Nanny {
     const nanny = new Nanny(options);
     for (const slot of nanny.slots) nanny.launch(slot);
@@ -206,12 +203,18 @@ export class Nanny {
     slot.starts++;
     const id = `${this.idPrefix}-${slot.index}-${slot.starts}`;
     const launch: WorkerLaunchOptions = { ...this.options.worker, id, stopGraceMs: this.stopGraceMs };
-    const { execArgv, entry } = workerEntry();
-    const child = spawn(process.execPath, [...this.execArgv, ...execArgv, entry], {
+    const child = spawn(process.execPath, [...this.execArgv, this.entry], {
       env: { ...process.env, ...this.options.env, [WORKER_OPTIONS_ENV]: JSON.stringify(launch) },
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      stdio: ["ignore", this.options.workerOutput === undefined ? "inherit" : "pipe", this.options.workerOutput === undefined ? "inherit" : "pipe", "ipc"],
       detached: true,
     });
+    const output = this.options.workerOutput;
+    if (output !== undefined) {
+      for (const stream of ["stdout", "stderr"] as const) {
+        const from = { slot: slot.index, worker: id, stream };
+        createInterface({ input: child[stream]!, crlfDelay: Infinity }).on("line", (line) => output(line, from));
+      }
+    }
     slot.child = child;
     slot.id = id;
     slot.startedAt = Date.now();
@@ -268,27 +271,33 @@ export class Nanny {
 
 /**
  * How to start `worker-main`. From compiled JavaScript, the `.js` file as it is. From TypeScript
- * sources (tests, `tsx`), the `.ts` file with tsx's ESM loader, which a child does not inherit unless
- * its parent was itself started with `--import tsx`; importing the loader twice is harmless. `tsx/esm`
- * resolves to an `.mjs` file on the tsx versions we use; should a version resolve it through its
- * `require` condition, the `.mjs` sibling is the one `--import` can load.
+ * sources (tests, `tsx`), the `.ts` file with weft's own tsx, which a child does not inherit unless
+ * its parent was itself started with `--import tsx`; importing the loader twice is harmless.
  */
 function workerEntry(): { execArgv: string[]; entry: string } {
   if (!import.meta.url.endsWith(".ts")) return { execArgv: [], entry: fileURLToPath(new URL("./worker-main.js", import.meta.url)) };
-  const loader = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href.replace(/\.cjs$/, ".mjs");
-  return { execArgv: ["--import", loader], entry: fileURLToPath(new URL("./worker-main.ts", import.meta.url)) };
+  const tsx = findTsx(import.meta.url);
+  if (tsx === undefined) throw new Error("weft runs from its TypeScript sources, which need its devDependency tsx: run npm install");
+  return { execArgv: ["--import", tsx.loader], entry: fileURLToPath(new URL("./worker-main.ts", import.meta.url)) };
 }
 
-/** Flags minus `--inspect*` / `--debug*` (and a separate port value), which would clash between processes. */
-function withoutDebuggerFlags(flags: readonly string[]): string[] {
-  const kept: string[] = [];
-  for (let i = 0; i < flags.length; i++) {
-    const flag = flags[i];
-    if (!/^--(inspect|debug)/.test(flag)) kept.push(flag);
-    else if (/^--(inspect|debug)-port$/.test(flag)) i++;
-  }
-  return kept;
+/**
+ * The flags that let worker processes import the TypeScript modules among `imports`, on top of
+ * `execArgv`: none when there are none, or when `execArgv` already loads tsx (the nanny's own flags,
+ * such as `node --import tsx`); else `--import` of the tsx installed in the project of the first
+ * TypeScript module; else none when Node strips types itself (tsx comes first: it also finds `./x.ts`
+ * imported as `./x.js`). Throws {@link TypeScriptLoaderMissingError} when nothing can load them,
+ * rather than start workers that could only crash.
+ */
+function typeScriptLoaderFlags(imports: readonly string[], execArgv: readonly string[]): string[] {
+  const typescript = imports.filter(isTypeScriptModule);
+  if (typescript.length === 0 || startedWithTsx([...execArgv, ...nodeOptionFlags()]) !== undefined) return [];
+  const tsx = findTsx(typescript[0]);
+  if (tsx !== undefined) return ["--import", tsx.loader];
+  if (hasNativeTypeScript()) return [];
+  throw new TypeScriptLoaderMissingError(typescript[0]);
 }
+
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null, error: Error | undefined): string {
   if (error !== undefined) return `could not be started (${error.message})`;

@@ -8,7 +8,7 @@
  * a fresh one under a new id.
  */
 import { isLogLevel, jsonLogger, type Logger } from "../protocol/logger.js";
-import { WORKER_OPTIONS_ENV, type WorkerLaunchOptions } from "./nanny.js";
+import { takeLaunchOptions, WORKER_OPTIONS_ENV, type WorkerLaunchOptions } from "../protocol/worker-launch.js";
 import { WorkerProcess } from "./worker-process.js";
 
 const EXIT_STOPPED = 0;
@@ -69,18 +69,9 @@ async function main(): Promise<number> {
   return EXIT_STOPPED;
 }
 
-/** Reads and then removes the options: task code runs in this process and has no business with the token. */
+/** Reads and then removes the options (see `takeLaunchOptions`), and checks the ones every worker needs. */
 function readOptions(): WorkerLaunchOptions {
-  const text = process.env[WORKER_OPTIONS_ENV];
-  delete process.env[WORKER_OPTIONS_ENV];
-  if (text === undefined) throw new Error(`${WORKER_OPTIONS_ENV} is not set: worker-main is started by "weft worker", not by hand`);
-  let options: Partial<WorkerLaunchOptions>;
-  try {
-    options = JSON.parse(text) as Partial<WorkerLaunchOptions>;
-  } catch (error) {
-    throw new Error(`${WORKER_OPTIONS_ENV} is not valid JSON: ${(error as Error).message}`);
-  }
-  if (typeof options !== "object" || options === null) throw new Error(`${WORKER_OPTIONS_ENV} must hold a JSON object`);
+  const options = takeLaunchOptions(WORKER_OPTIONS_ENV, '"weft worker"') as Partial<WorkerLaunchOptions>;
   if (typeof options.id !== "string" || options.id === "") throw new Error(`${WORKER_OPTIONS_ENV} has no worker id`);
   if (typeof options.redis !== "string" || options.redis === "") throw new Error(`${WORKER_OPTIONS_ENV} has no Redis URL`);
   if (options.logLevel !== undefined && !isLogLevel(options.logLevel)) throw new Error(`${WORKER_OPTIONS_ENV} has an unknown log level "${options.logLevel}"`);

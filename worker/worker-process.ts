@@ -18,6 +18,7 @@ import { decodeTaskMessage } from "../protocol/task-message.js";
 import { encodeReports, type TaskReport } from "../protocol/task-report.js";
 import { TaskRunner } from "./task-runner.js";
 import { registeredTaskNames } from "../protocol/task-registry.js";
+import { importTaskModule } from "../protocol/task-module-loading.js";
 import { ThreadPoolExecutor } from "../executor/thread-pool-executor.js";
 import { decodeWorkerMessage } from "../protocol/worker-message.js";
 
@@ -87,7 +88,8 @@ export interface WorkerProcessOptions {
 /**
  * One worker process: takes its tasks from its Redis queue, runs them, keeps the results in memory
  * for peers (its data server) and reports each outcome on the events stream, in batches. Heartbeats
- * go out on a timer; when the scheduler has declared the worker dead, it stops at once.
+ * go out on a timer; when the scheduler has declared the worker dead, it stops at once, without
+ * waiting for the tasks it was running: the scheduler has given them to other workers.
  *
  * @example
  * ```ts
@@ -140,7 +142,7 @@ export class WorkerProcess {
   static async start(options: WorkerProcessOptions): Promise<WorkerProcess> {
     const id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
     const nthreads = options.nthreads ?? availableParallelism();
-    for (const module of options.imports ?? []) await import(String(module));
+    for (const module of options.imports ?? []) await importTaskModule(String(module), "worker process");
     const planeOptions = { prefix: options.prefix, heartbeatTtlMs: options.heartbeatTtlMs };
     const plane = new ControlPlane(connectRedis(options.redis, options.onError), planeOptions);
     const waiter = new ControlPlane(connectRedis(options.redis, options.onError), planeOptions);
@@ -165,7 +167,7 @@ export class WorkerProcess {
     worker.heartbeatTimer = setInterval(() => {
       worker.heartbeat().then(
         (status) => {
-          if (status === "dead") void worker.shutdown();
+          if (status === "dead") void worker.shutdown({ abandonRunning: true });
         },
         (error: Error) => options.onError?.(error),
       );
@@ -332,10 +334,14 @@ export class WorkerProcess {
     });
   }
 
-  private shutdown(): Promise<void> {
+  /**
+   * Stops taking tasks and closes everything. A clean stop first lets running tasks finish and reports
+   * them; with `abandonRunning` (declared dead) it does not wait: their results would be ignored.
+   */
+  private shutdown(options: { readonly abandonRunning?: boolean } = {}): Promise<void> {
     this.shuttingDown ??= (async () => {
       this.stopping = true;
-      while (this.running > 0 || this.flushing !== undefined) {
+      while (options.abandonRunning !== true && (this.running > 0 || this.flushing !== undefined)) {
         await (this.flushing ?? new Promise((resolve) => setTimeout(resolve, 5)));
       }
       // Every task it took is finished and reported: hand its results over, then leave the registry

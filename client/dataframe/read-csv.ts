@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { COLUMN_KINDS, readColumn, type ColumnKind, type ColumnSchema } from "../../kernels/dataframe/column.js";
 import { parseCsv, READ_CSV_BLOCK, type CsvBlock } from "../../kernels/dataframe/csv-kernel.js";
 import { DataFrame } from "./dataframe.js";
@@ -8,7 +9,11 @@ import type { Graph } from "../../graph/task-spec.js";
 
 /** Options of {@link readCsv}. */
 export interface ReadCsvOptions {
-  /** Bytes of file per partition; a file is cut at line boundaries. Default 64 MiB. `Infinity`: a partition per file. */
+  /**
+   * Bytes of file per partition; a file is cut at line boundaries. `Infinity`: a partition per file.
+   * Default: the files' total size divided by this machine's CPU count, between 4 MiB and 64 MiB (as
+   * Spark sizes file splits), so that a file of a few tens of MB still becomes one partition per core.
+   */
   readonly blocksize?: number;
   /**
    * Column kinds by name. With a header, these override what inference would say for those columns;
@@ -26,7 +31,9 @@ export interface ReadCsvOptions {
   readonly sampleBytes?: number;
 }
 
-const DEFAULT_BLOCKSIZE = 64 * 1024 * 1024;
+/** Bounds of the default block size: a block is worth a task, and a task's block fits any worker. */
+const MIN_DEFAULT_BLOCKSIZE = 4 * 1024 * 1024;
+const MAX_DEFAULT_BLOCKSIZE = 64 * 1024 * 1024;
 const INT = /^[+-]?\d+$/;
 const FLOAT = /^[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|NaN|Infinity|-Infinity)$/;
 const BOOL = /^(true|false)$/i;
@@ -46,7 +53,9 @@ const DATE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\
  */
 export function readCsv(paths: string | readonly string[], options: ReadCsvOptions = {}): DataFrame {
   const files = expandPaths(paths);
-  const blocksize = options.blocksize ?? DEFAULT_BLOCKSIZE;
+  const stats = files.map((file) => statSync(file));
+  const sizes = stats.map((stat) => stat.size);
+  const blocksize = options.blocksize ?? defaultBlocksize(sizes);
   if (!(blocksize > 0)) throw new RangeError(`readCsv(): blocksize must be > 0, got ${blocksize}`);
   const delimiter = options.delimiter ?? ",";
   if (typeof delimiter !== "string" || delimiter.length !== 1 || delimiter === '"' || delimiter === "\n") {
@@ -61,9 +70,8 @@ export function readCsv(paths: string | readonly string[], options: ReadCsvOptio
   const schema = columns.map((name) => fileSchema[names.indexOf(name)]);
   const positions = columns.map((name) => names.indexOf(name));
   const blocks: CsvBlock[] = [];
-  const sizes = files.map((file) => statSync(file));
   files.forEach((path, f) => {
-    const size = sizes[f].size;
+    const size = sizes[f];
     const step = Number.isFinite(blocksize) ? Math.max(1, Math.floor(blocksize)) : Math.max(size, 1);
     for (let start = 0; start < Math.max(size, 1); start += step) {
       blocks.push({
@@ -81,7 +89,7 @@ export function readCsv(paths: string | readonly string[], options: ReadCsvOptio
   const name = layerName(
     "read-csv",
     blocks,
-    sizes.map((s) => [s.size, s.mtimeMs]),
+    stats.map((s) => [s.size, s.mtimeMs]),
   );
   const graph: Graph = new Map();
   blocks.forEach((block, i) => addTask(graph, partitionKey(name, i), READ_CSV_BLOCK, [block]));
@@ -152,4 +160,10 @@ function inferKind(texts: ReturnType<typeof readColumn>, firstRow: number): Colu
   if (all(BOOL)) return "bool";
   if (all(DATE)) return "timestamp";
   return "string";
+}
+
+/** The block size when none is given: the total size over the CPU count, within the bounds above. */
+function defaultBlocksize(sizes: readonly number[]): number {
+  const total = sizes.reduce((a, b) => a + b, 0);
+  return Math.min(MAX_DEFAULT_BLOCKSIZE, Math.max(MIN_DEFAULT_BLOCKSIZE, Math.ceil(total / availableParallelism())));
 }

@@ -1,3 +1,4 @@
+import type { Graph } from "../../graph/task-spec.js";
 import { GETITEM } from "../../protocol/builtin-task-names.js";
 import { checkColumns, unionInFrameOrder } from "./blockwise.js";
 import { DataFrame } from "./dataframe.js";
@@ -32,6 +33,19 @@ export function sortValues(frame: DataFrame, by: readonly string[], options: Sor
   if (!Number.isInteger(nparts) || nparts < 1) throw new RangeError(`sortValues(): npartitions must be a whole number >= 1, got ${nparts}`);
   const name = layerName("sort", frame.name, columns, ascending, nparts);
   const graph = extend(frame.graph);
+  if (frame.npartitions === 1 && nparts === 1) {
+    // One partition in, one out: no boundaries to find, no pieces to move; sort it where it is.
+    addTask(graph, partitionKey(name, 0), SORT_PARTITION, [[ref(frame.partitionKeys()[0])], columns, ascending]);
+  } else {
+    addRangeSort(graph, frame, name, columns, ascending, nparts);
+  }
+  // Asked for fewer columns, sort a frame of only those and the sort columns.
+  const projector = (wanted: readonly string[]) => sortValues(frame.project(unionInFrameOrder(frame, wanted, columns)), columns, options, index);
+  return new DataFrame(name, nparts, frame.schema, graph, projector, index);
+}
+
+/** The tasks of a range-partitioned sort: sample, boundaries, a split per input, a sort per output. */
+function addRangeSort(graph: Graph, frame: DataFrame, name: string, columns: readonly string[], ascending: readonly boolean[], nparts: number): void {
   const first = columns[0];
   const samples = frame.partitionKeys().map((key, i) => ref(addTask(graph, `${name}-sample-${i}`, SORT_SAMPLE, [ref(key), first])));
   const boundaries = addTask(graph, `${name}-boundaries`, SORT_BOUNDARIES, [samples, nparts]);
@@ -40,9 +54,6 @@ export function sortValues(frame: DataFrame, by: readonly string[], options: Sor
     const pieces = splits.map((key, i) => ref(addTask(graph, `${name}-piece-${i}-${j}`, GETITEM, [ref(key), j])));
     addTask(graph, partitionKey(name, j), SORT_PARTITION, [pieces, columns, ascending]);
   }
-  // Asked for fewer columns, sort a frame of only those and the sort columns.
-  const projector = (wanted: readonly string[]) => sortValues(frame.project(unionInFrameOrder(frame, wanted, columns)), columns, options, index);
-  return new DataFrame(name, nparts, frame.schema, graph, projector, index);
 }
 
 /** `df.setIndex(column)`: sorted ascending by `column`, which the frame then names as its index. */

@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from "node:fs";
 import type { Table } from "apache-arrow";
 import { registerTask } from "../../protocol/task-registry.js";
 import { allocateColumn, toTable, type Column, type ColumnKind } from "./column.js";
+import { ByteDictionary, parseDecimal } from "./csv-fields.js";
 
 /**
  * The CSV block reader: parses the lines that start inside one byte range of a file straight from
@@ -62,8 +63,6 @@ export function readBlockBytes(path: string, start: number, end: number): Uint8A
   }
 }
 
-const utf8 = new TextDecoder();
-
 /** Parses one block (see {@link CsvBlock}) into a table of the requested columns. */
 export function readCsvBlock(block: CsvBlock): Table {
   const bytes = readBlockBytes(block.path, block.start, block.end);
@@ -73,11 +72,11 @@ export function readCsvBlock(block: CsvBlock): Table {
 /** Parses CSV bytes (whole lines) into the requested columns. */
 export function parseCsv(bytes: Uint8Array, block: Omit<CsvBlock, "path" | "start" | "end"> & { path?: string }): Table {
   let lines = 0;
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] === NEWLINE) lines++;
+  for (let i = bytes.indexOf(NEWLINE); i >= 0; i = bytes.indexOf(NEWLINE, i + 1)) lines++;
   if (bytes.length > 0 && bytes[bytes.length - 1] !== NEWLINE) lines++;
   const wanted = new Int32Array(Math.max(0, ...block.positions, -1) + 1).fill(-1);
   block.positions.forEach((position, out) => (wanted[position] = out));
-  const builders = block.kinds.map((kind) => new ColumnBuilder(kind, lines));
+  const builders = block.kinds.map((kind) => ColumnBuilder.of(kind, lines));
   const delimiter = block.delimiter.charCodeAt(0);
   let at = 0;
   let row = 0;
@@ -135,21 +134,34 @@ export function parseCsv(bytes: Uint8Array, block: Omit<CsvBlock, "path" | "star
   return toTable(block.names, builders.map((b) => b.finish()));
 }
 
-/** Appends parsed fields to a typed-array column. */
-class ColumnBuilder {
+/** Appends parsed fields to a typed-array column; one class per kind, so each push is a short, monomorphic loop body. */
+abstract class ColumnBuilder {
   length = 0;
-  private readonly column: Column;
-  private readonly valid: Uint8Array;
-  private readonly codes = new Map<string, number>();
-  private readonly dictionary: string[] = [];
+  protected readonly column: Column;
+  protected readonly valid: Uint8Array;
   private anyNull = false;
 
   constructor(
-    private readonly kind: ColumnKind,
+    readonly kind: ColumnKind,
     capacity: number,
   ) {
     this.column = allocateColumn(kind, capacity, true);
     this.valid = this.column.valid!;
+  }
+
+  static of(kind: ColumnKind, capacity: number): ColumnBuilder {
+    switch (kind) {
+      case "int":
+        return new IntBuilder(kind, capacity);
+      case "float":
+        return new FloatBuilder(kind, capacity);
+      case "bool":
+        return new BoolBuilder(kind, capacity);
+      case "timestamp":
+        return new TimestampBuilder(kind, capacity);
+      case "string":
+        return new StringBuilder(kind, capacity);
+    }
   }
 
   pushNull(): void {
@@ -157,58 +169,75 @@ class ColumnBuilder {
     this.length++;
   }
 
+  /** Appends the field `bytes[start, end)`, or a null for an empty one (an empty quoted string is a string). */
   push(bytes: Uint8Array, start: number, end: number, quoted: boolean): void {
     if (start === end && !(quoted && this.kind === "string")) {
       this.pushNull();
       return;
     }
-    const values = this.column.values;
     const i = this.length;
-    switch (this.kind) {
-      case "int":
-        values[i] = parseInt32(bytes, start, end);
-        break;
-      case "float": {
-        const text = latin1(bytes, start, end);
-        const value = Number(text);
-        if (Number.isNaN(value) && text.trim() !== "NaN") throw new TypeError(`"${text}" is not a number (pass a schema to read it as a string)`);
-        values[i] = value;
-        break;
-      }
-      case "bool": {
-        const text = latin1(bytes, start, end).toLowerCase();
-        if (text !== "true" && text !== "false") throw new TypeError(`"${text}" is not true or false`);
-        values[i] = text === "true" ? 1 : 0;
-        break;
-      }
-      case "timestamp": {
-        const text = latin1(bytes, start, end);
-        const ms = Date.parse(text);
-        if (Number.isNaN(ms)) throw new TypeError(`"${text}" is not a date`);
-        values[i] = ms;
-        break;
-      }
-      case "string": {
-        let text = utf8.decode(bytes.subarray(start, end));
-        if (quoted && text.includes('""')) text = text.replaceAll('""', '"');
-        let code = this.codes.get(text);
-        if (code === undefined) this.codes.set(text, (code = this.dictionary.push(text) - 1));
-        values[i] = code;
-      }
-    }
+    this.set(i, bytes, start, end, quoted);
     this.valid[i] = 1;
-    this.length++;
+    this.length = i + 1;
   }
+
+  /** Parses a non-empty field into row `i`; throws a TypeError saying what the field is not. */
+  protected abstract set(i: number, bytes: Uint8Array, start: number, end: number, quoted: boolean): void;
 
   finish(): Column {
     const n = this.length;
-    const values = this.column.values.subarray(0, n);
-    return {
-      kind: this.kind,
-      values,
-      valid: this.anyNull ? this.valid.subarray(0, n) : null,
-      ...(this.kind === "string" && { dictionary: this.dictionary }),
-    };
+    return { kind: this.kind, values: this.column.values.subarray(0, n), valid: this.anyNull ? this.valid.subarray(0, n) : null, ...this.extra() };
+  }
+
+  protected extra(): Partial<Column> {
+    return {};
+  }
+}
+
+class IntBuilder extends ColumnBuilder {
+  protected set(i: number, bytes: Uint8Array, start: number, end: number): void {
+    this.column.values[i] = parseInt32(bytes, start, end);
+  }
+}
+
+class FloatBuilder extends ColumnBuilder {
+  protected set(i: number, bytes: Uint8Array, start: number, end: number): void {
+    let value = parseDecimal(bytes, start, end);
+    if (value === undefined) {
+      const text = latin1(bytes, start, end);
+      value = Number(text);
+      if (Number.isNaN(value) && text.trim() !== "NaN") throw new TypeError(`"${text}" is not a number (pass a schema to read it as a string)`);
+    }
+    this.column.values[i] = value;
+  }
+}
+
+class BoolBuilder extends ColumnBuilder {
+  protected set(i: number, bytes: Uint8Array, start: number, end: number): void {
+    const text = latin1(bytes, start, end).toLowerCase();
+    if (text !== "true" && text !== "false") throw new TypeError(`"${text}" is not true or false`);
+    this.column.values[i] = text === "true" ? 1 : 0;
+  }
+}
+
+class TimestampBuilder extends ColumnBuilder {
+  protected set(i: number, bytes: Uint8Array, start: number, end: number): void {
+    const text = latin1(bytes, start, end);
+    const ms = Date.parse(text);
+    if (Number.isNaN(ms)) throw new TypeError(`"${text}" is not a date`);
+    this.column.values[i] = ms;
+  }
+}
+
+class StringBuilder extends ColumnBuilder {
+  private readonly dictionary = new ByteDictionary();
+
+  protected set(i: number, bytes: Uint8Array, start: number, end: number, quoted: boolean): void {
+    this.column.values[i] = this.dictionary.code(bytes, start, end, quoted);
+  }
+
+  protected override extra(): Partial<Column> {
+    return { dictionary: this.dictionary.entries };
   }
 }
 

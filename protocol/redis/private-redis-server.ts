@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { spawnWithWatchdog } from "../child-watchdog.js";
 
-/** A private `redis-server` started for tests. */
+/** A private `redis-server`, started for tests or for a local cluster. */
 export interface RedisServer {
   /** `redis://127.0.0.1:<port>` */
   readonly url: string;
@@ -19,21 +20,31 @@ export interface RedisServerOptions {
   readonly binary?: string;
   /** How long to wait for the first PONG, in ms. Default 10,000. */
   readonly startTimeoutMs?: number;
+  /** What needs the server, for the error when `redis-server` is missing. Default `"the Redis tests"`. */
+  readonly neededBy?: string;
+  /** The port to listen on, tried once; for a test of something waiting for Redis there. Default: a free port. */
+  readonly port?: number;
 }
-
-/** Servers still running, with their directories: killed and removed if the test process exits first. */
-const running = new Map<ChildProcess, string>();
-let exitHookInstalled = false;
 
 /**
  * Starts a private `redis-server` on a free port of 127.0.0.1, with persistence off and its working
  * directory in a fresh temporary directory, and resolves once it answers PING. Never touches any
- * other Redis on the machine. Stop it in `afterAll`; if the process exits first, it is killed then.
+ * other Redis on the machine. Stop it when done (in `afterAll`, say). It runs under a watchdog
+ * process (see `spawnWithWatchdog`), so it stops and its directory goes however this process ends,
+ * even when killed with SIGKILL.
  *
- * @throws Error saying how to install Redis when `redis-server` is not on PATH.
+ * @throws Error saying how to install Redis (the Debian/Ubuntu, Fedora, Alpine and Homebrew packages)
+ * when `redis-server` is not on PATH.
+ * @example
+ * ```ts
+ * const server = await startRedisServer({ neededBy: "Client.cluster()" });
+ * const redis = new Redis(server.url);
+ * await server.stop();
+ * ```
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const binary = resolveBinary(options.binary ?? "redis-server");
+  const binary = resolveBinary(options.binary ?? "redis-server", options.neededBy ?? "the Redis tests");
+  if (options.port !== undefined) return launch(binary, options.port, options.startTimeoutMs ?? 10_000);
   // Another process can take the free port between our probe and redis-server's bind; try again then.
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -52,17 +63,11 @@ class PortTakenError extends Error {}
 
 async function launch(binary: string, port: number, startTimeoutMs: number): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), "weft-redis-"));
-  const child = spawn(
+  const child = spawnWithWatchdog(
     binary,
     ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--logfile", ""],
-    { cwd: dir, stdio: ["ignore", "pipe", "pipe"] },
+    { cwd: dir, removeAfterExit: dir },
   );
-  track(child, dir);
-  // A server left running must not keep the test process alive: then it could never reach "exit",
-  // where the server is killed.
-  child.unref();
-  (child.stdout as unknown as { unref(): void }).unref();
-  (child.stderr as unknown as { unref(): void }).unref();
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -70,12 +75,15 @@ async function launch(binary: string, port: number, startTimeoutMs: number): Pro
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once("exit", () => resolve());
   });
+  // The watchdog stops the server (SIGTERM, SIGKILL after 5 s) and removes the directory; it is
+  // killed itself only if that takes far longer.
   const cleanUp = async () => {
+    // Waited for from here on: a program stopping the server ends only once it is gone.
+    child.ref();
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    const forced = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    const forced = setTimeout(() => child.kill("SIGKILL"), 10_000);
     await exited;
     clearTimeout(forced);
-    running.delete(child);
     rmSync(dir, { recursive: true, force: true });
   };
 
@@ -91,21 +99,6 @@ async function launch(binary: string, port: number, startTimeoutMs: number): Pro
     port,
     stop: () => (stopping ??= cleanUp()),
   };
-}
-
-function track(child: ChildProcess, dir: string): void {
-  running.set(child, dir);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    // Synchronous by necessity: "exit" handlers cannot wait. SIGKILL is the only signal that cannot
-    // be ignored, and nothing of a test server is worth saving.
-    process.on("exit", () => {
-      for (const [server, serverDir] of running) {
-        server.kill("SIGKILL");
-        rmSync(serverDir, { recursive: true, force: true });
-      }
-    });
-  }
 }
 
 /** Polls with a raw PING until the server answers, fails, or the time runs out. */
@@ -142,8 +135,15 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-/** A port nothing listens on right now: the kernel's pick for port 0. */
-function freePort(): Promise<number> {
+/**
+ * A port nothing listens on right now: the kernel's pick for port 0.
+ *
+ * @example
+ * ```ts
+ * const closed = `redis://127.0.0.1:${await freePort()}`; // a Redis URL nothing answers at
+ * ```
+ */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -155,7 +155,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function resolveBinary(binary: string): string {
+function resolveBinary(binary: string, neededBy: string): string {
   const candidates = binary.includes("/")
     ? [binary]
     : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, binary));
@@ -168,7 +168,7 @@ function resolveBinary(binary: string): string {
     }
   }
   throw new Error(
-    `${binary} was not found on PATH, and the Redis tests need it (they start their own private server).\n` +
+    `${binary} was not found on PATH, and ${neededBy} needs it (to start a private Redis server).\n` +
       `Install Redis: on Debian/Ubuntu "sudo apt-get install -y redis-server", on Fedora "sudo dnf install redis", ` +
       `on Alpine "apk add redis", on macOS "brew install redis"; or see https://redis.io/docs/latest/operate/oss_and_stack/install/.`,
   );

@@ -52,9 +52,7 @@ export async function resolveApiToken(options: ApiTokenOptions = {}): Promise<{ 
   if (env.WEFT_TOKEN !== undefined && env.WEFT_TOKEN !== "") return { token: checkToken(env.WEFT_TOKEN, "WEFT_TOKEN"), source: "environment", file };
   const saved = await readSavedToken(file);
   if (saved !== undefined) return { token: checkToken(saved, file), source: "state-file", file };
-  // The prefix makes the token recognizable (in a leaked log, say) and keeps it from starting with
-  // "-", which command lines would read as an option.
-  const token = `weft_${randomBytes(32).toString("base64url")}`;
+  const token = generateApiToken();
   await mkdir(join(file, ".."), { recursive: true, mode: 0o700 });
   // `wx`: two schedulers starting at once must not overwrite each other's token.
   try {
@@ -64,6 +62,20 @@ export async function resolveApiToken(options: ApiTokenOptions = {}): Promise<{ 
     return { token: checkToken((await readSavedToken(file))!, file), source: "state-file", file };
   }
   return { token, source: "generated", file };
+}
+
+/**
+ * A new random API token: `weft_` and 32 random bytes, base64url. The prefix makes the token
+ * recognizable (in a leaked log, say) and keeps it from starting with "-", which command lines
+ * would read as an option.
+ *
+ * @example
+ * ```ts
+ * const api = await startHttpApi({ jobs, token: generateApiToken(), pingRedis });
+ * ```
+ */
+export function generateApiToken(): string {
+  return `weft_${randomBytes(32).toString("base64url")}`;
 }
 
 /** The token saved in `file`, if the file exists. */

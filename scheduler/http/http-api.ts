@@ -14,7 +14,6 @@ import { installBodyParsers } from "./body-parsers.js";
 import { DOCS_PREFIX, installOpenApi } from "./openapi.js";
 import { workerRoutes } from "./worker-routes.js";
 
-export { DEFAULT_HTTP_PORT } from "../../protocol/job-api.js";
 /** Default {@link HttpApiOptions.bodyLimitBytes}: 16 MiB. */
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
 /** Default {@link HttpApiOptions.maxTasks}. */

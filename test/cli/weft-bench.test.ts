@@ -19,7 +19,7 @@ async function weft(...args: string[]): Promise<{ stdout: string; stderr: string
 
 describe("weft bench", () => {
   it.each(["independent", "tree"])("prints one JSON line for the %s workload with --json", async (workload) => {
-    const { stdout, code } = await weft("bench", workload, "--executor", "sync", "--tasks", "256", "--repeat", "3", "--json");
+    const { stdout, code } = await weft("bench", workload, "--executor", "sync", "--tasks", "256", "--repeat", "3", "--warmup", "1", "--json");
     expect(code).toBe(0);
     const lines = stdout.trim().split("\n");
     expect(lines).toHaveLength(1);
@@ -31,26 +31,26 @@ describe("weft bench", () => {
   });
 
   it("runs df-groupby-mean over rows held in 16 partitions, its means checked against the data", async () => {
-    const { stdout, code } = await weft("bench", "df-groupby-mean", "--executor", "threads", "--nthreads", "2", "--tasks", "16000", "--repeat", "2", "--json");
+    const { stdout, code } = await weft("bench", "df-groupby-mean", "--executor", "threads", "--nthreads", "2", "--tasks", "16000", "--repeat", "2", "--warmup", "1", "--json");
     expect(code).toBe(0);
     // 16 partial aggregations, 2 combines, 1 combine and the final table.
     expect(JSON.parse(stdout.trim())).toMatchObject({ workload: "df-groupby-mean", executor: "threads", tasks: 20 });
   });
 
   it("runs on the threads executor", async () => {
-    const { stdout, code } = await weft("bench", "tree", "--executor", "threads", "--nthreads", "2", "--tasks", "128", "--repeat", "2");
+    const { stdout, code } = await weft("bench", "tree", "--executor", "threads", "--nthreads", "2", "--tasks", "128", "--repeat", "2", "--warmup", "1");
     expect(code).toBe(0);
     expect(stdout).toMatch(/^tree on threads: 255 tasks in [\d.]+ ms \(median of 2\) = [\d,]+ tasks\/s; graph built in/);
   });
 
   it("runs on a distributed cluster it starts itself: private redis-server, scheduler and 2 worker processes", async () => {
-    const { stdout, code } = await weft("bench", "tree", "--executor", "distributed", "--workers", "2", "--tasks", "128", "--repeat", "2", "--json");
+    const { stdout, code } = await weft("bench", "tree", "--executor", "distributed", "--workers", "2", "--tasks", "128", "--repeat", "2", "--warmup", "1", "--json");
     expect(code).toBe(0);
     expect(JSON.parse(stdout.trim())).toMatchObject({ workload: "tree", executor: "distributed", tasks: 255 });
   }, 60_000);
 
   it("times HTTP round trips of a 1-task graph against a cluster it starts itself, printing one JSON line", async () => {
-    const { stdout, code } = await weft("bench", "http-roundtrip", "--tasks", "20", "--json");
+    const { stdout, code } = await weft("bench", "http-roundtrip", "--tasks", "20", "--warmup", "5", "--json");
     expect(code).toBe(0);
     const lines = stdout.trim().split("\n");
     expect(lines).toHaveLength(1);
@@ -71,6 +71,12 @@ describe("weft bench", () => {
     const { stderr, code } = await weft("bench", "tree", "--executor", "gpu");
     expect(code).toBe(2);
     expect(stderr).toContain('unknown executor "gpu"');
+  });
+
+  it("refuses a warm-up count that is not a whole number", async () => {
+    const { stderr, code } = await weft("bench", "tree", "--warmup", "some");
+    expect(code).toBe(2);
+    expect(stderr).toContain('--warmup must be a whole number >= 0, got "some"');
   });
 
   it("refuses a task count that is not a whole number", async () => {

@@ -1,41 +1,21 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { spawn, type ChildProcess } from "node:child_process";
 import { Redis } from "ioredis";
 import { DataClient } from "../../protocol/data-client.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ControlPlane, type RegisteredWorker } from "../../protocol/redis/control-plane.js";
 import { startRedisServer, type RedisServer } from "../../protocol/redis/private-redis-server.js";
-
-const run = promisify(execFile);
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const onLinux = process.platform === "linux";
-
-/**
- * Runs the CLI from its sources to the end, as `npm run weft` runs its build; without the tuned-node
- * re-run, which doubles the start-up time and plays no part in reading arguments.
- */
-async function weft(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const env = { ...process.env, WEFT_NO_TUNED_NODE: "1" };
-    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "cli/weft.ts", ...args], { cwd: root, env });
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const failed = error as { stdout: string; stderr: string; code: number };
-    return { stdout: failed.stdout, stderr: failed.stderr, code: failed.code };
-  }
-}
+import { allGone, descendants, exited, onLinux, parentOf, processExists } from "../support/processes.js";
+import { ROOT as root, runWeft } from "../support/weft-command.js";
 
 describe.concurrent("weft worker, refusing bad arguments", () => {
   it.each([
-    [[], "--redis is required"],
+    [["--redis-timeout", "soon"], '--redis-timeout must be a number of seconds >= 0, got "soon"'],
     [["--redis", "localhost:6379"], '--redis must be a redis:// or rediss:// URL, got "localhost:6379"'],
     [["--redis", "redis://127.0.0.1:1", "--nprocs", "two"], '--nprocs must be a whole number >= 1, got "two"'],
     [["--redis", "redis://127.0.0.1:1", "--executor", "gpu"], 'unknown executor "gpu"; use threads or main'],
     [["--redis", "redis://127.0.0.1:1", "--import", "./no-such-tasks.js"], "--import ./no-such-tasks.js: no such file"],
   ])("exits with 2 for %j", async (args, message) => {
-    const { stderr, code } = await weft("worker", ...args);
+    const { stderr, code } = await runWeft(["worker", ...args]);
     expect(code).toBe(2);
     expect(stderr).toContain(`weft worker: ${message}`);
   });
@@ -166,72 +146,6 @@ describe("weft worker, running", () => {
     expect((await exited(command)).code).toBe(137);
   });
 });
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-}
-
-/**
- * Whether a process runs. An exited process whose parent is gone stays a zombie until init reaps it,
- * which some inits do only now and then: a zombie counts as gone.
- */
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  if (!onLinux) return true;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat[stat.lastIndexOf(")") + 2] !== "Z";
-  } catch {
-    return false;
-  }
-}
-
-/** Waits up to `timeoutMs` for the processes to end; resolves with those still running. */
-async function allGone(pids: readonly number[], timeoutMs = 3_000): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const running = pids.filter(processExists);
-    if (running.length === 0 || Date.now() > deadline) return running;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** The parent pid of a process, from /proc (Linux). */
-function parentOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // The command name, in parentheses, may itself hold spaces and parentheses: fields follow the last ")".
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-}
-
-/** Every process below `pid`, from /proc (Linux). */
-function descendants(pid: number): number[] {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      parents.set(Number(entry), parentOf(Number(entry)));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const found: number[] = [];
-  const frontier = [pid];
-  while (frontier.length > 0) {
-    const parent = frontier.pop()!;
-    for (const [child, ppid] of parents) {
-      if (ppid === parent) {
-        found.push(child);
-        frontier.push(child);
-      }
-    }
-  }
-  return found;
-}
 
 /** Workers that stopped cleanly leave the registry themselves, marked dead so their ids are never reused. */
 async function expectRetired(connection: Redis, prefix: string, workers: readonly { readonly id: string }[]): Promise<void> {

@@ -20,7 +20,15 @@ describe("a frozen worker", () => {
       // Short enough for a quick test, long enough that a loaded machine does not starve a heartbeat.
       const heartbeatTtlMs = 1_000;
       const worker = { redis: server().url, prefix, nthreads: 1, executor: "main" as const, imports: [fixtures], heartbeatTtlMs, logLevel: "error" as const };
-      const frozen = Nanny.start({ nprocs: 1, idPrefix: "frozen", worker, env: { WEFT_TEST_TASK_MS: "2000", WEFT_TEST_WORKER_LABEL: "frozen" } });
+      const frozenLines: string[] = [];
+      const frozen = Nanny.start({
+        nprocs: 1,
+        idPrefix: "frozen",
+        worker,
+        // Long enough that the healthy worker joins, even on a loaded machine, before the task could end here.
+        env: { WEFT_TEST_TASK_MS: "15000", WEFT_TEST_WORKER_LABEL: "frozen" },
+        workerOutput: (line) => frozenLines.push(line),
+      });
       stopAfterTest(frozen);
       const scheduler = await DistributedScheduler.start({ redis: server().url, prefix, tickMs: 50, heartbeatTtlMs });
       stopAfterTest(scheduler);
@@ -46,10 +54,14 @@ describe("a frozen worker", () => {
       } finally {
         process.kill(frozenPid, "SIGCONT");
       }
-      // Thawed, it learns from its next heartbeat that it was declared dead, and exits.
+      const thawedAt = Date.now();
+      // Thawed, it learns from its next heartbeat that it was declared dead, and exits at once: not after
+      // its task, whose result nobody wants any more.
       const deadline = Date.now() + 10_000;
       while (processExists(frozenPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(processExists(frozenPid)).toBe(false);
+      expect(Date.now() - thawedAt).toBeLessThan(5 * heartbeatTtlMs);
+      expect(frozenLines.some((line) => /"level":"error".*declared this worker dead; exiting/.test(line))).toBe(true);
     },
     60_000,
   );

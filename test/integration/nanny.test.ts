@@ -141,6 +141,7 @@ describe("nanny", () => {
     try {
       const broken = join(dir, "broken-tasks.mjs");
       writeFileSync(broken, 'throw new Error("cannot load these tasks");\n');
+      const workerLines: string[] = [];
       const prefix = `nanny${++prefixSeq}`;
       const nanny = startNanny({
         prefix,
@@ -148,8 +149,16 @@ describe("nanny", () => {
         maxCrashes: 3,
         restartDelayMs: 10,
         worker: { redis: redis.url, prefix, imports: [pathToFileURL(broken).href], logLevel: "error" },
+        workerOutput: (line) => workerLines.push(line),
       });
       await nanny.done;
+      // Each worker said why before it exited.
+      const failures = workerLines.map((line) => JSON.parse(line) as { level: string; msg: string; error?: { message: string } });
+      expect(failures.filter((line) => line.level === "error" && line.msg === "worker failed to start").map((line) => line.error?.message)).toEqual([
+        "cannot load these tasks",
+        "cannot load these tasks",
+        "cannot load these tasks",
+      ]);
       const restarts = nanny.log.filter((line) => line.level === "warn" && /exited with code 1; restarting it in/.test(line.message));
       expect(restarts.map((line) => line.fields?.restartInMs)).toEqual([10, 20]);
       const ids = new Set(nanny.log.filter((line) => line.message === "worker process started").map((line) => line.fields?.worker));

@@ -33,7 +33,8 @@ function schedulerSide(prefix: string): ControlPlane {
 }
 
 async function worker(prefix: string, executor: "main" | "threads" = "main"): Promise<WorkerProcess> {
-  const started = await WorkerProcess.start({ redis: redis.url, prefix, nthreads: 2, executor, heartbeatTtlMs: 1500 });
+  // No scheduler answers a stopping worker's hand-over here: waiting the default 5 s for one proves nothing.
+  const started = await WorkerProcess.start({ redis: redis.url, prefix, nthreads: 2, executor, heartbeatTtlMs: 1500, handOverMs: 100 });
   open.push(started);
   return started;
 }

@@ -1,5 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "../../../client/client.js";
@@ -64,6 +64,18 @@ describe("CSV", () => {
     const [table] = await client.compute(df);
     expect(table.numRows).toBe(20_000);
     expect([...(table.getChild("i")!.toArray() as Int32Array)]).toEqual(Array.from({ length: 20_000 }, (_, i) => i));
+  });
+
+  it("cuts files into one block per CPU by default, between 4 MiB and 64 MiB a block", () => {
+    const path = join(dir, "default-blocks.csv");
+    // 40 MiB of one-digit rows: one block per CPU, unless that makes blocks under 4 MiB.
+    writeFileSync(path, `a\n${"1\n".repeat(20 * 1024 * 1024)}`);
+    const size = readFileSync(path).length;
+    const blocksize = Math.min(64 << 20, Math.max(4 << 20, Math.ceil(size / availableParallelism())));
+    expect(readCsv(path).npartitions).toBe(Math.ceil(size / blocksize));
+    const small = join(dir, "default-small.csv");
+    writeFileSync(small, "a\n1\n2\n");
+    expect(readCsv(small).npartitions).toBe(1);
   });
 
   it("takes kinds from a given schema over inference", async () => {

@@ -129,6 +129,15 @@ describe.each(CASES)("dataframe operations against the reference (seed $seed, $n
     expect(canonical(got)).toEqual(canonical(mergeRows(rows, other, ["k"], how)));
   });
 
+  it.each(["inner", "left", "right", "outer"] as const)("joins (%s) on a string key, null keys matching nothing", async (how) => {
+    const other = randomRows(seed + 400, 70, 6).map((r) => ({ s: r.s, code: r.id }));
+    for (const broadcast of [false, true]) {
+      const right = fromRecords(other, { npartitions: broadcast ? 1 : 2, schema: { s: "string", code: "int" } });
+      const got = await rowsAfter(frame().merge(right, { on: "s", how, broadcast: broadcast && how !== "outer" ? true : false }));
+      expect(canonical(got)).toEqual(canonical(mergeRows(rows, other, ["s"], how)));
+    }
+  });
+
   it.each(["inner", "left", "right"] as const)("joins (%s) with the side asked for broadcast even when it has several partitions", async (how) => {
     const other = randomRows(seed + 300, 50, 5).map((r) => ({ k: r.k, label: r.s }));
     const side = fromRecords(other, { npartitions: 2, schema: { k: "int", label: "string" } });

@@ -30,12 +30,8 @@ export function useApiCluster(server: ReturnType<typeof usePrivateRedis>): (opti
   const stopAfterTest = useStoppables();
   return async (options = {}) => {
     const prefix = `http${process.pid}-${++prefixSeq}`;
-    const workers = await Promise.all(
-      Array.from({ length: options.workers ?? 1 }, () =>
-        WorkerProcess.start({ redis: server().url, prefix, nthreads: 2, executor: "main" }),
-      ),
-    );
-    stopAfterTest(...workers);
+    // The scheduler starts first so that it stops last: workers stopping while it runs hand their
+    // results over (or have them released) at once, instead of waiting out their hand-over time.
     const scheduler = await SchedulerProcess.start({
       redis: server().url,
       prefix,
@@ -43,6 +39,12 @@ export function useApiCluster(server: ReturnType<typeof usePrivateRedis>): (opti
       http: { token: TEST_TOKEN, port: 0, ...options.http },
     });
     stopAfterTest(scheduler);
+    const workers = await Promise.all(
+      Array.from({ length: options.workers ?? 1 }, () =>
+        WorkerProcess.start({ redis: server().url, prefix, nthreads: 2, executor: "main" }),
+      ),
+    );
+    stopAfterTest(...workers);
     const deadline = Date.now() + 5000;
     while (scheduler.scheduler.workerIds.length < workers.length) {
       if (Date.now() > deadline) throw new Error("workers did not join within 5 s");

@@ -161,7 +161,7 @@ describe("GET /v1/jobs/:id", () => {
 describe("DELETE /v1/jobs/:id", () => {
   it("cancels a running job: its result becomes a 409 job-cancelled", async () => {
     const api = await cluster();
-    const id = await submit(api, { s: { fn: "test.sleep", args: [5000] } }, ["s"]);
+    const id = await submit(api, { s: { fn: "test.sleep", args: [2000] } }, ["s"]);
     const deadline = Date.now() + 5000;
     while (((await (await api.request(`/v1/jobs/${id}`)).json()) as { state: string }).state !== "running" && Date.now() < deadline);
     const reply = await api.request(`/v1/jobs/${id}`, { method: "DELETE" });

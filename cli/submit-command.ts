@@ -8,8 +8,9 @@ function usage(): string {
 
 Submits a graph in the HTTP graph format (docs/graph-format.md; "-" reads it from stdin), prints
 the job's id on stderr at once, waits for the job, and prints its result as JSON on stdout. When
-stderr is a terminal, a progress bar there follows the job's tasks. Exits 1 when the graph is refused or the job fails,
-with the reason on stderr. Interrupting the wait leaves the job running (weft cancel JOB stops it).
+stderr is a terminal, a progress bar there follows the job's tasks. Exits 1 when the graph is
+refused or the job fails, with the reason on stderr. Interrupting the wait leaves the job running
+(weft cancel JOB stops it).
 
 options:
   --detach     print the job id on stdout and exit without waiting

@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 import { defaultStateDir, readSavedToken, tokenFile } from "../scheduler/http/api-token.js";
 import { DEFAULT_HTTP_PORT } from "../protocol/job-api.js";
 import { HttpApiError, HttpTransport, SchedulerUnreachableError } from "../client/http-transport.js";
@@ -67,27 +67,36 @@ export async function withApiErrors(command: string, calls: () => Promise<number
 
 /** An API command's parsed flags (its own and the connection's), its one positional argument if it takes one, and the API's transport. */
 export interface ApiCommandStart {
-  readonly flags: Readonly<Record<string, string | boolean | undefined>>;
+  readonly flags: Readonly<Record<string, string | boolean | string[] | undefined>>;
   readonly subject: string | undefined;
   readonly transport: HttpTransport;
 }
 
+/** One option's configuration, as `parseArgs` takes it. */
+type OptionConfig = NonNullable<ParseArgsConfig["options"]>[string];
+
+/** A command's own options: names of boolean switches, or `parseArgs` option configurations by name. */
+export type ApiCommandOptions = readonly string[] | Readonly<Record<string, OptionConfig>>;
+
 /**
- * The common start of `weft submit/status/result/workers`: parses `args` with the connection flags
- * and the command's own boolean `switches`, prints the usage for `--help`, checks that exactly one
- * positional argument is given when the command takes one (`subject`, named in the error, such as
- * "job"), and resolves the connection. Returns the exit code when the command should stop there.
+ * The common start of the API commands (`weft submit/status/result/jobs/cancel/workers`): parses
+ * `args` with the connection flags and the command's own `options`, prints the usage for `--help`,
+ * checks that exactly one positional argument is given when the command takes one (`subject`, named
+ * in the error, such as "job"), and resolves the connection. Returns the exit code when the command
+ * should stop there.
  */
 export async function startApiCommand(
   command: string,
   args: string[],
-  switches: readonly string[],
+  options: ApiCommandOptions,
   usage: () => string,
   subject?: string,
 ): Promise<ApiCommandStart | number> {
   let parsed;
   try {
-    const own = Object.fromEntries(switches.map((name) => [name, { type: "boolean", default: false } as const]));
+    const own = Array.isArray(options)
+      ? Object.fromEntries(options.map((name) => [name, { type: "boolean", default: false } as const]))
+      : (options as Readonly<Record<string, OptionConfig>>);
     parsed = parseArgs({
       args,
       allowPositionals: subject !== undefined,
@@ -97,7 +106,8 @@ export async function startApiCommand(
     console.error(`weft ${command}: ${(error as Error).message}\n\n${usage()}`);
     return 2;
   }
-  const { values, positionals } = parsed;
+  const values = parsed.values as ApiCommandStart["flags"];
+  const { positionals } = parsed;
   if (values.help === true) {
     console.log(usage());
     return 0;

@@ -1,5 +1,5 @@
 import { CONNECTION_USAGE, startApiCommand, withApiErrors } from "./api-connection.js";
-import { renderProgressBar } from "./progress-bar.js";
+import { renderProgressLine } from "../client/progress-line.js";
 
 function usage(): string {
   return `usage: weft status JOB [--json] [--url URL] [--token TOKEN]
@@ -24,7 +24,7 @@ export async function statusCommand(args: string[]): Promise<number> {
       return 0;
     }
     console.log(`job ${status.id}: ${status.state}, ${(status.elapsedMs / 1000).toFixed(3)} s since submitted`);
-    if (status.tasks) console.log(renderProgressBar(status.tasks));
+    if (status.tasks) console.log(renderProgressLine(status.tasks));
     if (status.error) console.log(`error: ${status.error.message}`);
     return 0;
   });

@@ -1,17 +1,19 @@
 import { readFile } from "node:fs/promises";
 import type { HttpTransport } from "../client/http-transport.js";
 import { CONNECTION_USAGE, printApiError, startApiCommand, withApiErrors } from "./api-connection.js";
-import { renderProgressBar } from "./progress-bar.js";
+import { progressBar } from "../client/progress-bar.js";
 
 function usage(): string {
   return `usage: weft submit GRAPH.json [--detach] [--url URL] [--token TOKEN]
 
-Submits a graph in the HTTP graph format (docs/graph-format.md; "-" reads it from stdin), waits
-for the job, and prints its result as JSON on stdout. On a terminal, a progress bar follows the
-job's tasks. Exits 1 when the graph is refused or the job fails, with the reason on stderr.
+Submits a graph in the HTTP graph format (docs/graph-format.md; "-" reads it from stdin), prints
+the job's id on stderr at once, waits for the job, and prints its result as JSON on stdout. When
+stderr is a terminal, a progress bar there follows the job's tasks. Exits 1 when the graph is
+refused or the job fails, with the reason on stderr. Interrupting the wait leaves the job running
+(weft cancel JOB stops it).
 
 options:
-  --detach     print the job id and exit without waiting
+  --detach     print the job id on stdout and exit without waiting
 ${CONNECTION_USAGE}`;
 }
 
@@ -34,20 +36,24 @@ export async function submitCommand(args: string[]): Promise<number> {
       console.log(id);
       return 0;
     }
-    if (process.stdout.isTTY) await showProgress(transport, id);
+    // At once, on stderr: stdout carries the result alone, for scripts to parse.
+    console.error(`submitted job ${id}`);
+    if (process.stderr.isTTY) await showProgress(transport, id);
     console.log(await transport.resultJson(id));
     return 0;
   });
 }
 
-/** Draws the progress bar on the terminal until the job ends; a broken event stream leaves the bar where it was. */
+/**
+ * Draws the progress bar on stderr (a terminal) until the job ends, its last frame saying how; a
+ * broken event stream leaves the bar where it was.
+ */
 async function showProgress(transport: HttpTransport, id: string): Promise<void> {
+  const bar = progressBar({ stream: process.stderr });
   try {
-    for await (const event of transport.events(id)) {
-      if (event.type === "progress") process.stdout.write(`\r${renderProgressBar(event.tasks)}`);
-      if (event.type === "done") process.stdout.write("\n");
-    }
+    for await (const progress of transport.progress(id)) bar(progress);
   } catch (error) {
+    process.stderr.write("\n");
     printApiError("submit", error);
   }
 }

@@ -4,6 +4,7 @@
  */
 import { stopWhenLauncherGone } from "./launcher-watch.js";
 import { exitWithParent, rerunTuned } from "./tuned-node.js";
+import { weftVersion } from "./version.js";
 
 const USAGE = `usage: weft <command> [options]
 
@@ -15,8 +16,11 @@ commands:
   submit GRAPH.json  submit a graph to the scheduler's HTTP API and print its result
   status JOB         print a job's state and task counts
   result JOB         print a job's result as JSON
+  jobs               list the jobs, newest first
+  cancel JOB         cancel a job, or release the results a finished one keeps
   workers            list the workers that joined the scheduler
-  help               show this message`;
+  help [COMMAND]     show this message, or a command's options
+  --version          print weft's version`;
 
 /** A subcommand: parses its own arguments and resolves with the exit code. */
 type Command = (args: string[]) => Promise<number>;
@@ -33,6 +37,8 @@ const commands: Record<string, () => Promise<Command>> = {
   submit: async () => (await import("./submit-command.js")).submitCommand,
   status: async () => (await import("./status-command.js")).statusCommand,
   result: async () => (await import("./result-command.js")).resultCommand,
+  jobs: async () => (await import("./jobs-command.js")).jobsCommand,
+  cancel: async () => (await import("./cancel-command.js")).cancelCommand,
   workers: async () => (await import("./workers-command.js")).workersCommand,
 };
 
@@ -44,6 +50,11 @@ const TUNED = new Set(["bench", "scheduler", "worker", "up"]);
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "--version" || name === "-V") {
+    console.log(await weftVersion());
+    return 0;
+  }
+  if (name === "help" && rest.length > 0) return help(rest);
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     console.log(USAGE);
     return name === undefined ? 2 : 0;
@@ -59,6 +70,17 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = await load();
   return command(rest);
+}
+
+/** `weft help COMMAND`: the command's own usage, as `weft COMMAND --help` prints it. */
+async function help(args: string[]): Promise<number> {
+  const load = args.length === 1 ? commands[args[0]] : undefined;
+  if (load === undefined) {
+    const named = args.length === 1 ? `no command "${args[0]}"` : "name one command";
+    console.error(`weft help: ${named}\n\n${USAGE}`);
+    return 2;
+  }
+  return (await load())(["--help"]);
 }
 
 exitWithParent();

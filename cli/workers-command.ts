@@ -4,7 +4,15 @@ import { CONNECTION_USAGE, startApiCommand, withApiErrors } from "./api-connecti
 function usage(): string {
   return `usage: weft workers [--json] [--url URL] [--token TOKEN]
 
-Lists the workers that joined the scheduler: threads, tasks queued and running, results held.
+Lists the workers that joined the scheduler, a line each:
+
+  THREADS       tasks it runs at once
+  QUEUED        tasks waiting in its queue, not taken yet
+  RUNNING       tasks it has taken and not finished
+  RESULTS       results it holds in memory
+  RESULT-BYTES  the bytes of those results
+  RSS           its process's resident memory (all of it: results, code, buffers, threads),
+                as it measured it at its last heartbeat
 
 options:
   --json       print the list as the API returns it
@@ -24,8 +32,11 @@ function printWorkers(workers: readonly WorkerInfo[], json: boolean): number {
     console.log(JSON.stringify({ workers }));
     return 0;
   }
-  const rows = [["WORKER", "THREADS", "QUEUED", "RUNNING", "RESULTS", "MEMORY"]];
-  for (const w of workers) rows.push([w.id, String(w.nthreads), String(w.queued), String(w.running), String(w.results), formatBytes(w.memoryBytes)]);
+  const rows = [["WORKER", "THREADS", "QUEUED", "RUNNING", "RESULTS", "RESULT-BYTES", "RSS"]];
+  for (const w of workers) {
+    const rss = w.rssBytes > 0 ? formatBytes(w.rssBytes) : "-";
+    rows.push([w.id, String(w.nthreads), String(w.queued), String(w.running), String(w.results), formatBytes(w.memoryBytes), rss]);
+  }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd());
   if (workers.length === 0) console.log("(no workers have joined)");

@@ -2,16 +2,31 @@ import type { Collection } from "./collection.js";
 import { type Delayed, delayed, type Lazy } from "./delayed.js";
 import { Future, isFuture } from "./future.js";
 import { isPlainObject } from "../graph/task-spec.js";
-import type { TaskCounts } from "../protocol/job-api.js";
+import type { GraphJobFailure, JobState, TaskCounts } from "../protocol/job-api.js";
 
 /** The computed type of a value passed to `compute`: delayed values and collections become their results. */
 export type Computed<T> = T extends Delayed<infer R> ? R : T extends Collection<infer R> ? R : T;
 
-/** A computation's progress, as `onProgress` callbacks receive it. */
+/**
+ * A computation's progress, as `onProgress` callbacks receive it: reports while it runs, and a last
+ * one when it has ended, whose `state` says how.
+ *
+ * @example
+ * ```ts
+ * const onProgress = ({ tasks, state, error }: Progress) => {
+ *   if (state === "failed") console.error(`failed: ${error?.message}`);
+ *   else console.error(`${tasks.finished}/${tasks.total}`);
+ * };
+ * ```
+ */
 export interface Progress {
   /** The computation: the job id on a cluster, the scheduler's client id locally. */
   readonly job: string;
   readonly tasks: TaskCounts;
+  /** `running` until the last report; that one says `completed`, `failed` or `cancelled`. */
+  readonly state: JobState;
+  /** Why it failed, in the last report of a computation that did not complete. */
+  readonly error?: GraphJobFailure;
 }
 
 /** Arguments of `submit`: values, delayed values, futures, and arrays or plain objects of them. */

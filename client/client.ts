@@ -13,6 +13,7 @@ import { type Delayed, heldValue, isDelayed, type Lazy } from "./delayed.js";
 import { Future, gather, isFuture } from "./future.js";
 import { HttpBackend } from "./http-backend.js";
 import { HttpTransport } from "./http-transport.js";
+import { progressBar } from "./progress-bar.js";
 import { LocalCluster, type LocalClusterOptions } from "./local-cluster.js";
 import { ShellBackend } from "./shell-backend.js";
 
@@ -21,11 +22,16 @@ export type { Computed } from "./client-api.js";
 /** Options every client takes. */
 export interface ClientOptions {
   /**
-   * Called with each computation's task counts as its tasks finish (locally at most every 50 ms, and
-   * once at the end; on a cluster as the job's event stream reports them). Default: no progress is
-   * followed.
+   * Called with each computation's task counts as its tasks finish (locally at most every 50 ms; on a
+   * cluster as the job's event stream reports them), and once when it has ended, with how it ended:
+   * before `compute` returns or throws. Default: no progress is followed.
    */
   readonly onProgress?: (progress: Progress) => void;
+  /**
+   * Draw each computation's progress on stderr with a {@link progressBar}: redrawn in place on a
+   * terminal, a few plain lines otherwise. Default false.
+   */
+  readonly progress?: boolean;
 }
 
 /** Options of {@link Client.local}. */
@@ -88,6 +94,8 @@ export class Client {
     void this.letGo(hold, keys, false);
   });
   private closed = false;
+  /** What each run reports its progress to: `onProgress`, the progress bar, both, or nothing. */
+  private readonly onProgress: ((progress: Progress) => void) | undefined;
   #cluster: LocalCluster | undefined;
   /** On a cluster: closures refused, data in memory scattered (see {@link ClusterComputations}). */
   private readonly clusterComputations: ClusterComputations;
@@ -100,9 +108,18 @@ export class Client {
    */
   constructor(
     private readonly backend: ClientBackend,
-    private readonly options: ClientOptions = {},
+    options: ClientOptions = {},
   ) {
     this.clusterComputations = new ClusterComputations(backend, (hold, value, keys) => this.keep(hold, value, keys));
+    const { onProgress } = options;
+    const bar = options.progress === true ? progressBar() : undefined;
+    this.onProgress =
+      bar === undefined || onProgress === undefined
+        ? (bar ?? onProgress)
+        : (progress) => {
+            bar(progress);
+            onProgress(progress);
+          };
   }
 
   /**
@@ -296,7 +313,7 @@ export class Client {
   private async run(computation: Computation, keep: boolean, onHold?: (hold: string) => void): Promise<unknown[]> {
     if (this.closed) throw new ClientClosedError();
     const ready = this.backend.remote ? await this.clusterComputations.prepare(computation) : computation;
-    const values = await this.backend.run({ computation: ready, keep, onHold, onProgress: this.options.onProgress });
+    const values = await this.backend.run({ computation: ready, keep, onHold, onProgress: this.onProgress });
     // The computation holds the scattered data's tasks, whose references keep it held: until the run is over.
     void computation;
     return values;

@@ -1,8 +1,13 @@
 import type { Key } from "../graph/task-spec.js";
 import type { WorkerInfo } from "../protocol/job-api.js";
+import { describeFailure } from "../protocol/job-failure.js";
+import { finalCounts, NO_TASKS } from "../scheduler/task-counts.js";
 import type { BackendRun, ClientBackend } from "./backend.js";
 import type { Progress } from "./client-api.js";
 import type { HttpTransport } from "./http-transport.js";
+
+/** How long a finished run waits for its job's last progress report, in ms, before making one itself. */
+const LAST_REPORT_WAIT_MS = 1000;
 
 /**
  * A backend over a cluster's HTTP API: each run is one durable job on the scheduler, and the job id
@@ -35,8 +40,18 @@ export class HttpBackend implements ClientBackend {
     if (outputs.length === 0) return [];
     const job = await this.transport.submit(graph, outputs, keep);
     onHold?.(job);
-    if (onProgress !== undefined) this.follow(job, onProgress);
-    return this.transport.result(job, outputs);
+    if (onProgress === undefined) return this.transport.result(job, outputs);
+    const following = this.follow(job, onProgress);
+    let outcome: { readonly error: Error } | undefined;
+    try {
+      return await this.transport.result(job, outputs);
+    } catch (error) {
+      outcome = { error: error instanceof Error ? error : new Error(String(error)) };
+      throw error;
+    } finally {
+      // The last report comes before the caller sees the outcome, as it does locally.
+      await following.end(outcome?.error);
+    }
   }
 
   async release(hold: string, _keys: readonly Key[], last: boolean): Promise<void> {
@@ -54,16 +69,41 @@ export class HttpBackend implements ClientBackend {
 
   async close(): Promise<void> {}
 
-  /** Follows a job's events for `onProgress`; the stream ends with the job. */
-  private follow(job: string, onProgress: (progress: Progress) => void): void {
-    void (async () => {
+  /**
+   * Follows a job's progress for `onProgress`; the stream ends with the job. `end` is called once the
+   * result (or the failure) is in: it waits a little for the stream's last report, which arrives on
+   * another connection about when the result does, and makes one from the outcome if it does not
+   * come (the stream broke, or lags).
+   */
+  private follow(job: string, onProgress: (progress: Progress) => void): { end(error: Error | undefined): Promise<void> } {
+    const abort = new AbortController();
+    let last: Progress | undefined;
+    const streamed = (async () => {
       try {
-        for await (const event of this.transport.events(job)) {
-          if (event.type === "progress") onProgress({ job, tasks: event.tasks });
+        for await (const progress of this.transport.progress(job, abort.signal)) {
+          last = progress;
+          onProgress(progress);
         }
       } catch {
         // The stream broke: progress is best effort, the result is not affected.
       }
     })();
+    return {
+      end: async (error) => {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([streamed, new Promise((resolve) => (timer = setTimeout(resolve, LAST_REPORT_WAIT_MS)))]);
+        clearTimeout(timer);
+        if (last !== undefined && last.state !== "running") return;
+        abort.abort();
+        // The last counts the stream gave were taken while the job ran: as of its end, nothing of it runs.
+        const tasks = last?.tasks ?? NO_TASKS;
+        if (error === undefined) {
+          onProgress({ job, tasks: finalCounts(tasks, true), state: "completed" });
+        } else {
+          const failure = describeFailure(error);
+          onProgress({ job, tasks: finalCounts(tasks, false), state: failure.error === "cancelled" ? "cancelled" : "failed", error: failure });
+        }
+      },
+    };
   }
 }

@@ -3,9 +3,11 @@ import { Packr } from "msgpackr";
 import { GraphError, type GraphErrorCode } from "../graph/graph-error.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
 import { encodeWireGraph, encodeWireValue } from "../graph/wire-graph.js";
-import type { JobEvent, JobStatus, WorkerInfo } from "../protocol/job-api.js";
+import type { JobEvent, JobPage, JobState, JobStatus, WorkerInfo } from "../protocol/job-api.js";
 import { TaskError } from "../protocol/task-error.js";
 import { unregisteredFunctionMessage } from "../protocol/unregistered-function.js";
+import { NO_TASKS } from "../scheduler/task-counts.js";
+import type { Progress } from "./client-api.js";
 import { readJobEvents } from "./job-event-stream.js";
 
 /**
@@ -34,37 +36,60 @@ export class HttpApiError extends Error {
 }
 
 /**
- * The scheduler's HTTP API could not be reached at all: nothing listens there, or the connection
- * broke.
+ * The scheduler's HTTP API could not be reached at all: nothing listens there, the host name does not
+ * resolve, the connection timed out or broke. The message names the URL and the network error's code,
+ * such as `cannot reach the weft scheduler at http://127.0.0.1:8786: ECONNREFUSED`.
  *
  * @example
  * ```ts
- * await Client.connect("http://127.0.0.1:1", { token }).catch((e) => e instanceof SchedulerUnreachableError); // true
+ * await Client.connect("http://127.0.0.1:9", { token }).catch((e) => e instanceof SchedulerUnreachableError && e.reason); // "ECONNREFUSED"
  * ```
  */
 export class SchedulerUnreachableError extends Error {
   override readonly name = "SchedulerUnreachableError";
+  /**
+   * Why: the network error's code (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`, …), `timeout` when
+   * connecting timed out, or the error's message when it has no code.
+   */
+  readonly reason: string;
+
   constructor(
     /** The API's base URL. */
     readonly url: string,
     cause: unknown,
   ) {
-    const reason = (cause as { cause?: { message?: string } }).cause?.message ?? (cause as Error).message;
-    super(`cannot reach the scheduler at ${url}: ${reason}`, { cause });
+    const reason = networkReason(cause);
+    super(`cannot reach the weft scheduler at ${url}: ${reason}`, { cause });
+    this.reason = reason;
   }
 }
 
+/** Connect timeouts, as Node's sockets and undici (behind `fetch`) name them. */
+const TIMEOUT_CODES = new Set(["ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT"]);
+
+/**
+ * The code of the network error behind a failed `fetch` ("fetch failed" says nothing): undici puts
+ * the socket's error in `cause`, an `AggregateError` when several addresses were tried.
+ */
+function networkReason(error: unknown): string {
+  const cause = (error as { cause?: unknown }).cause ?? error;
+  const first = cause instanceof AggregateError ? (cause.errors[0] as unknown) : undefined;
+  const code = (cause as { code?: unknown }).code ?? (first as { code?: unknown } | undefined)?.code;
+  if (typeof code === "string" && code !== "") return TIMEOUT_CODES.has(code) ? "timeout" : code;
+  return (cause as Error).message ?? String(cause);
+}
+
 const GRAPH_ERROR_CODES = new Set<string>(["cycle", "missing-dependency", "unknown-function", "conflicting-spec", "unserializable-argument", "invalid-graph"]);
-/** Result requests that wait, and how long each waits on the server before asking again. */
 
 /** Plain MessagePack for request bodies: the HTTP graph format is JSON-shaped, binary strings aside. */
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 
+/** How long a result request that waits waits on the server before asking again, in ms. */
 const RESULT_POLL_MS = 60_000;
 
 /**
  * The HTTP API as calls: submit a graph, wait for its result, read status, cancel, follow events,
- * list workers. Graphs go as MessagePack in the HTTP graph format; results come back in weft's
+ * list jobs and workers. Graphs go as MessagePack in the HTTP graph format; results come back in weft's
  * MessagePack codec, so typed arrays arrive as typed arrays. Errors come back as `GraphError`,
  * `TaskError` (with the remote stack and key), {@link HttpApiError} or
  * {@link SchedulerUnreachableError}. `Client.connect` and the `weft` API commands both speak through it.
@@ -187,6 +212,19 @@ export class HttpTransport {
     }
   }
 
+  /**
+   * A page of jobs, newest first (`GET /v1/jobs`): those in `state` (default: every state), at most
+   * `limit` (default 50, at most 500), after the job `cursor` names (a previous page's `next`).
+   */
+  async jobs(query: { readonly state?: readonly JobState[]; readonly limit?: number; readonly cursor?: string } = {}): Promise<JobPage> {
+    const params = new URLSearchParams();
+    for (const state of query.state ?? []) params.append("state", state);
+    if (query.limit !== undefined) params.set("limit", String(query.limit));
+    if (query.cursor !== undefined) params.set("cursor", query.cursor);
+    const search = params.size === 0 ? "" : `?${params}`;
+    return (await (await this.request("GET", `/v1/jobs${search}`)).json()) as JobPage;
+  }
+
   /** The workers. */
   async workers(): Promise<WorkerInfo[]> {
     return ((await (await this.request("GET", "/v1/workers")).json()) as { workers: WorkerInfo[] }).workers;
@@ -196,6 +234,24 @@ export class HttpTransport {
   async *events(jobId: string, signal?: AbortSignal): AsyncGenerator<JobEvent> {
     const reply = await this.request("GET", `/v1/jobs/${encodeURIComponent(jobId)}/events`, { accept: "text/event-stream", signal });
     yield* readJobEvents(reply.body as unknown as AsyncIterable<Uint8Array>);
+  }
+
+  /**
+   * A job's progress, from its events: a report as its tasks end, `running`, then a last one that
+   * says how it ended (with its failure), and no more.
+   */
+  async *progress(jobId: string, signal?: AbortSignal): AsyncGenerator<Progress> {
+    let tasks = NO_TASKS;
+    for await (const event of this.events(jobId, signal)) {
+      if (event.type === "progress") {
+        tasks = event.tasks;
+        yield { job: jobId, tasks, state: "running" };
+      } else if (event.type === "done") {
+        // The job's last progress event, just before `done`, has its final counts.
+        yield { job: jobId, tasks, state: event.state, ...(event.error === undefined ? {} : { error: event.error }) };
+        return;
+      }
+    }
   }
 
   private async request(

@@ -14,8 +14,9 @@ export { LocalCluster, type LocalClusterApi, type LocalClusterHttpOptions, type 
 export { ClientClosedError, type Progress, type SubmitArgs } from "./client-api.js";
 export type { BackendRun, ClientBackend } from "./backend.js";
 export { HttpApiError, SchedulerUnreachableError } from "./http-transport.js";
+export { progressBar, type ProgressBarOptions, type ProgressStream } from "./progress-bar.js";
 export { asCompleted, CancelledError, Future, gather, isFuture, wait, type FutureStatus, type WaitOptions } from "./future.js";
-export type { GraphJobFailure, JobEvent, JobState, JobStatus, TaskCounts, WorkerInfo } from "../protocol/job-api.js";
+export type { GraphJobFailure, JobEvent, JobPage, JobState, JobStatus, JobSummary, TaskCounts, WorkerInfo } from "../protocol/job-api.js";
 export { compute, configure, defaultClient, persist } from "./default-client.js";
 export { COLLECTION, collectComputation, isCollection, type Collection, type CollectionProtocol, type Computation, type Persistable } from "./collection.js";
 export { collectGraph, Delayed, delayed, isDelayed, type DelayedOptions, type DelayedTuple, type Lazy } from "./delayed.js";

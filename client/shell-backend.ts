@@ -1,6 +1,7 @@
 import type { OptimizeOptions } from "../graph/optimize.js";
 import type { Key } from "../graph/task-spec.js";
 import type { WorkerInfo } from "../protocol/job-api.js";
+import { describeFailure } from "../protocol/job-failure.js";
 import { runGraph } from "../scheduler/run-graph.js";
 import { scatter } from "../scheduler/scatter.js";
 import type { SchedulerShell } from "../scheduler/scheduler-shell.js";
@@ -57,11 +58,11 @@ export class ShellBackend implements ClientBackend {
     const progress = this.followProgress(hold, onProgress);
     return runGraph(this.scheduler, graph, outputs, hold, { ...options, onSubmitted: progress.submitted }).then(
       (values) => {
-        progress.end(true);
+        progress.end(undefined);
         return values;
       },
       (error: unknown) => {
-        progress.end(false);
+        progress.end(error instanceof Error ? error : new Error(String(error)));
         throw error;
       },
     );
@@ -93,23 +94,31 @@ export class ShellBackend implements ClientBackend {
     const finished = new Set<Key>();
     const erred = new Set<Key>();
     let last = 0;
-    const report = (completed: boolean) => {
+    const counts = (completed: boolean) => countTasks(keys, (key) => this.scheduler.stateOf(key), { finished, erred }, completed);
+    const report = () => {
       last = performance.now();
-      onProgress({ job, tasks: countTasks(keys, (key) => this.scheduler.stateOf(key), { finished, erred }, completed) });
+      onProgress({ job, tasks: counts(false), state: "running" });
     };
     // Listening starts before the graph is submitted: the sync executor may run tasks during submission.
     const stop = this.scheduler.onReport(({ kind, key }) => {
       (kind === "finished" ? finished : erred).add(key);
-      if (keys.length > 0 && performance.now() - last >= PROGRESS_INTERVAL_MS) report(false);
+      if (keys.length > 0 && performance.now() - last >= PROGRESS_INTERVAL_MS) report();
     });
     return {
       submitted: (submittedKeys: readonly Key[]) => {
         keys = submittedKeys;
       },
-      /** The last report, before the run's caller sees its outcome. */
-      end: (completed: boolean) => {
+      /** The last report, before the run's caller sees its outcome: completed, or failed with `error`. */
+      end: (error: Error | undefined) => {
         stop();
-        report(completed);
+        if (error === undefined) {
+          onProgress({ job, tasks: counts(true), state: "completed" });
+          return;
+        }
+        // A graph refused before any task was submitted is not a computation that ran: its error is all there is to say.
+        if (keys.length === 0) return;
+        const failure = describeFailure(error);
+        onProgress({ job, tasks: counts(false), state: failure.error === "cancelled" ? "cancelled" : "failed", error: failure });
       },
     };
   }

@@ -33,8 +33,11 @@ export interface TaskCounts {
   readonly released: number;
 }
 
+/** Every {@link JobState}, in the order a job may go through them. */
+export const JOB_STATES = ["waiting", "running", "completed", "failed", "cancelled"] as const;
+
 /** Where a job is: queued, running on a scheduler, or finished one way or another. */
-export type JobState = "waiting" | "running" | "completed" | "failed" | "cancelled";
+export type JobState = (typeof JOB_STATES)[number];
 
 /**
  * Why a job failed, as its status and event stream say it (and as the durable queue records it, so
@@ -56,18 +59,18 @@ export interface GraphJobFailure {
 }
 
 /**
- * A job's status: what `GET /v1/jobs/:id` returns. Times are Unix milliseconds.
+ * A job as `GET /v1/jobs` lists it: its status without its outputs (a job may have 100,000). Times
+ * are Unix milliseconds.
  *
  * @example
  * ```ts
- * const status: JobStatus = await (await fetch(`${url}/v1/jobs/${id}`, { headers })).json();
- * if (status.state === "failed") console.error(status.error?.message);
+ * const { jobs }: JobPage = await (await fetch(`${url}/v1/jobs?state=failed`, { headers })).json();
+ * for (const job of jobs) console.log(job.id, job.error?.message);
  * ```
  */
-export interface JobStatus {
+export interface JobSummary {
   readonly id: string;
   readonly state: JobState;
-  readonly outputs: readonly Key[];
   /** Counts of the job's tasks (after optimization); undefined when this scheduler did not run it. */
   readonly tasks: TaskCounts | undefined;
   readonly submittedAt: number;
@@ -76,6 +79,34 @@ export interface JobStatus {
   /** Time from submission to the end, or to now while it runs. */
   readonly elapsedMs: number;
   readonly error: GraphJobFailure | undefined;
+}
+
+/**
+ * A job's status: what `GET /v1/jobs/:id` returns.
+ *
+ * @example
+ * ```ts
+ * const status: JobStatus = await (await fetch(`${url}/v1/jobs/${id}`, { headers })).json();
+ * if (status.state === "failed") console.error(status.error?.message);
+ * ```
+ */
+export interface JobStatus extends JobSummary {
+  readonly outputs: readonly Key[];
+}
+
+/**
+ * One page of `GET /v1/jobs`: jobs newest first (by submission), and the cursor of the next page.
+ *
+ * @example
+ * ```ts
+ * let page: JobPage = await transport.jobs({ state: ["failed"] });
+ * while (page.next !== undefined) page = await transport.jobs({ state: ["failed"], cursor: page.next });
+ * ```
+ */
+export interface JobPage {
+  readonly jobs: readonly JobSummary[];
+  /** Pass as `cursor` for the jobs submitted before the last one here; undefined on the last page. */
+  readonly next: string | undefined;
 }
 
 /**
@@ -109,8 +140,13 @@ export interface WorkerInfo {
   readonly running: number;
   /** Results it holds. */
   readonly results: number;
-  /** Bytes of the results it holds. */
+  /** Bytes of the results it holds (not its process's memory: see {@link rssBytes}). */
   readonly memoryBytes: number;
+  /**
+   * Its process's resident memory (RSS) in bytes, as the worker measured it at its last heartbeat
+   * (about a second ago with the default heartbeat); 0 when it has not reported one.
+   */
+  readonly rssBytes: number;
   /** Where its data server listens (empty for an in-process worker). */
   readonly address: string;
   readonly pid: number;

@@ -113,6 +113,7 @@ export class DistributedScheduler extends SchedulerShell {
         running: Math.max(0, load.processing - queued[i]),
         results: load.results,
         memoryBytes: load.nbytes,
+        rssBytes: registered?.rssBytes ?? 0,
         address: registered?.dataAddress ?? "",
         pid: registered?.pid ?? 0,
         functions: registered?.functions?.length ?? 0,

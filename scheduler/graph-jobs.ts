@@ -4,8 +4,7 @@ import type { Redis } from "ioredis";
 import { decodeGraph, decodeValue, encodeGraph, encodeValue } from "../graph/codec.js";
 import type { Graph, Key } from "../graph/task-spec.js";
 import type { GraphJobFailure } from "../protocol/job-api.js";
-import type { TaskFailure } from "../protocol/task-failure.js";
-import { TaskError } from "../protocol/task-error.js";
+import { describeFailure } from "../protocol/job-failure.js";
 
 /** Name of the BullMQ queue graphs are submitted on. */
 export const GRAPH_JOBS_QUEUE = "graphs";
@@ -60,11 +59,12 @@ export class GraphJobs {
 
   /**
    * Submits a graph; returns the job id. With `keep`, the outputs stay held after the job (see
-   * {@link GraphJobData.keep}). `jobId` chooses the id (see {@link newJobId}); default: BullMQ's counter.
+   * {@link GraphJobData.keep}). `jobId` chooses the id; default: a fresh {@link newJobId}, so that every
+   * job's id says when it was submitted (listings are ordered by it).
    */
   async submit(graph: Graph, outputs: readonly Key[], options: { readonly keep?: boolean; readonly jobId?: string } = {}): Promise<string> {
     const data: GraphJobData = { graph: Buffer.from(encodeGraph(graph)).toString("base64"), outputs };
-    const job = await this.queue.add("graph", options.keep === true ? { ...data, keep: true } : data, { jobId: options.jobId });
+    const job = await this.queue.add("graph", options.keep === true ? { ...data, keep: true } : data, { jobId: options.jobId ?? newJobId() });
     return job.id!;
   }
 
@@ -75,9 +75,7 @@ export class GraphJobs {
 
   /** The failure a failed job's log records, if any. */
   async failure(jobId: string): Promise<GraphJobFailure | undefined> {
-    const { logs } = await this.queue.getJobLogs(jobId, 0, -1);
-    const line = logs.find((entry) => entry.startsWith(FAILURE_LOG_PREFIX));
-    return line === undefined ? undefined : (JSON.parse(line.slice(FAILURE_LOG_PREFIX.length)) as GraphJobFailure);
+    return failureFromLogs((await this.queue.getJobLogs(jobId, 0, -1)).logs);
   }
 
   /** Waits for a job and returns its outputs' values; rejects with the job's failure. */
@@ -94,6 +92,56 @@ export class GraphJobs {
     return decodeResults(value);
   }
 
+  /**
+   * The id of every job the queue holds in the given states, with its state, read in one atomic step
+   * (a job moving from one state to another meanwhile is seen once). Ids only: the jobs' graphs stay
+   * in Redis.
+   */
+  async idsByState(states: readonly QueuedJobState[]): Promise<Map<string, QueuedJobState>> {
+    const keys = this.queue.keys;
+    const transaction = this.connections[0].multi();
+    const read: QueuedJobState[] = [];
+    for (const state of new Set(states)) {
+      for (const [key, sorted] of QUEUE_STATE_KEYS[state]) {
+        if (sorted) transaction.zrange(keys[key], 0, -1);
+        else transaction.lrange(keys[key], 0, -1);
+        read.push(state);
+      }
+    }
+    const replies = (await transaction.exec()) ?? [];
+    const ids = new Map<string, QueuedJobState>();
+    replies.forEach(([error, reply], i) => {
+      if (error) throw error;
+      for (const id of reply as string[]) ids.set(id, read[i]);
+    });
+    return ids;
+  }
+
+  /**
+   * What a listing shows of each job, in `ids` order, in one round trip: its times and, for a failed
+   * one, its failure; undefined for a job removed meanwhile. The graph is not read.
+   */
+  async records(ids: ReadonlyMap<string, QueuedJobState>): Promise<(QueuedJobRecord | undefined)[]> {
+    if (ids.size === 0) return [];
+    const pipeline = this.connections[0].pipeline();
+    for (const [id, state] of ids) {
+      pipeline.hmget(this.queue.toKey(id), "timestamp", "processedOn", "finishedOn", "failedReason");
+      if (state === "failed") pipeline.lrange(`${this.queue.toKey(id)}:logs`, 0, -1);
+    }
+    const replies = ((await pipeline.exec()) ?? []).map(([error, reply]) => {
+      if (error) throw error;
+      return reply;
+    });
+    let at = 0;
+    return [...ids].map(([id, state]) => {
+      const [timestamp, processedOn, finishedOn, failedReason] = replies[at++] as (string | null)[];
+      const logs = state === "failed" ? (replies[at++] as string[]) : [];
+      if (timestamp === null) return undefined;
+      const failure = state === "failed" ? (failureFromLogs(logs) ?? { error: "failed", message: failedReason ?? "" }) : undefined;
+      return { id, state, submittedAt: Number(timestamp), startedAt: optionalNumber(processedOn), finishedAt: optionalNumber(finishedOn), failure };
+    });
+  }
+
   /** The job's state as BullMQ knows it: waiting, active, completed, failed, … */
   async state(jobId: string): Promise<string> {
     return (await this.queue.getJob(jobId))?.getState() ?? "unknown";
@@ -107,11 +155,68 @@ export class GraphJobs {
 }
 
 /**
+ * Where a job is in the queue, BullMQ's states grouped: `waiting` (waiting, prioritized, delayed,
+ * paused), `running` (active: claimed by a scheduler), `completed`, `failed` (cancelled jobs too: a
+ * cancelled run fails with a `cancelled` failure).
+ */
+export type QueuedJobState = "waiting" | "running" | "completed" | "failed";
+
+/** BullMQ's keys holding the jobs of each {@link QueuedJobState}, and whether each is a sorted set. */
+const QUEUE_STATE_KEYS: Record<QueuedJobState, readonly (readonly [string, boolean])[]> = {
+  waiting: [
+    ["wait", false],
+    ["paused", false],
+    ["prioritized", true],
+    ["delayed", true],
+    ["waiting-children", true],
+  ],
+  running: [["active", false]],
+  completed: [["completed", true]],
+  failed: [["failed", true]],
+};
+
+/** A job as {@link GraphJobs.records} reads it. Times are Unix ms. */
+export interface QueuedJobRecord {
+  readonly id: string;
+  readonly state: QueuedJobState;
+  readonly submittedAt: number;
+  readonly startedAt: number | undefined;
+  readonly finishedAt: number | undefined;
+  /** Why a failed job failed: the failure its log records, else BullMQ's reason. */
+  readonly failure: GraphJobFailure | undefined;
+}
+
+function failureFromLogs(logs: readonly string[]): GraphJobFailure | undefined {
+  const line = logs.find((entry) => entry.startsWith(FAILURE_LOG_PREFIX));
+  return line === undefined ? undefined : (JSON.parse(line.slice(FAILURE_LOG_PREFIX.length)) as GraphJobFailure);
+}
+
+function optionalNumber(text: string | null): number | undefined {
+  return text === null || text === "" ? undefined : Number(text);
+}
+
+/**
  * A fresh job id, known before the job is added: time-ordered (milliseconds, base 36) and random, so
  * ids from several processes never collide. Never all digits, as BullMQ requires of chosen ids.
  */
 export function newJobId(): string {
   return `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}`;
+}
+
+/**
+ * Orders job ids newest first: by the submission time a {@link newJobId} starts with, then by the id
+ * itself, so that equal times still have one order. An id of another form counts as the oldest.
+ * Negative when `a` comes before `b`.
+ */
+export function compareJobIdsNewestFirst(a: string, b: string): number {
+  const time = submissionTimeOf(b) - submissionTimeOf(a);
+  return time !== 0 ? time : a < b ? 1 : a > b ? -1 : 0;
+}
+
+/** The submission time in a {@link newJobId}; -1 for an id of another form. */
+function submissionTimeOf(id: string): number {
+  const match = /^([0-9a-z]+)-[0-9a-f]+$/.exec(id);
+  return match === null ? -1 : parseInt(match[1], 36);
 }
 
 /** Decodes a finished job's return value. */
@@ -121,13 +226,8 @@ export function decodeResults(value: GraphJobResult): unknown[] {
 
 /** The failure to record for an error that fails a job for good; undefined for one worth a retry. */
 export function failureOf(error: Error): GraphJobFailure | undefined {
-  if (error instanceof TaskError) {
-    const task: TaskFailure = { name: error.remoteName, message: error.remoteMessage, stack: error.remoteStack, blame: error.blame };
-    return { error: "task-failed", message: error.message, key: error.key, task };
-  }
-  if (error instanceof JobCancelledError) return { error: "cancelled", message: error.message };
-  if (error.name === "GraphError") return { error: (error as Error & { code: string }).code, message: error.message };
-  return undefined;
+  const failure = describeFailure(error);
+  return failure.error === "failed" ? undefined : failure;
 }
 
 /** Options of {@link processGraphJobs}. */

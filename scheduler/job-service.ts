@@ -1,7 +1,7 @@
 import type { Job } from "bullmq";
 import type { Graph, Key } from "../graph/task-spec.js";
 import type { DistributedScheduler } from "./distributed-scheduler.js";
-import type { GraphJobFailure, JobEvent, JobState, JobStatus, TaskCounts } from "../protocol/job-api.js";
+import type { GraphJobFailure, JobEvent, JobPage, JobStatus, TaskCounts } from "../protocol/job-api.js";
 import {
   decodeResults,
   failureOf,
@@ -11,10 +11,11 @@ import {
   type GraphJobResult,
   type GraphJobs,
 } from "./graph-jobs.js";
+import { listJobs, summaryOfQueued, type JobListQuery, type KnownJob } from "./job-listing.js";
 import type { PreparedSubmission } from "./prepare-submission.js";
 import { runGraph } from "./run-graph.js";
 import type { TaskReportSummary } from "./scheduler-shell.js";
-import { countTasks } from "./task-counts.js";
+import { countTasks, NO_TASKS } from "./task-counts.js";
 
 /** A finished job's outcome. */
 export type JobOutcome =
@@ -226,7 +227,7 @@ export class JobService {
       outputs: job.data.outputs,
       failure,
       outcome: { state: "cancelled", outputs: job.data.outputs, failure },
-      tasks: emptyCounts(0),
+      tasks: NO_TASKS,
       submittedAt: job.timestamp,
       startedAt: now,
       finishedAt: now,
@@ -237,52 +238,62 @@ export class JobService {
 
   /** The job's status, or undefined when no such job is known. */
   async status(jobId: string): Promise<JobStatus | undefined> {
+    const known = this.known(jobId);
+    if (known !== undefined) return { ...known.summary(), outputs: known.outputs };
+    const job = await this.queue.job(jobId);
+    if (job === undefined) return undefined;
+    const bullState = await job.getState();
+    const state = bullState === "completed" || bullState === "failed" ? bullState : bullState === "active" ? "running" : "waiting";
+    const failure = state === "failed" ? await this.failureOf(job) : undefined;
+    const record = { id: jobId, state, submittedAt: job.timestamp, startedAt: job.processedOn, finishedAt: job.finishedOn, failure } as const;
+    return { ...summaryOfQueued(record), outputs: job.data.outputs };
+  }
+
+  /**
+   * A page of jobs, newest first: those this scheduler runs or recently ended, and those the durable
+   * queue holds (see `listJobs`). Throws a `RangeError` for a limit out of range.
+   */
+  list(query: JobListQuery = {}): Promise<JobPage> {
+    const known = new Map<string, KnownJob>();
+    for (const id of this.ended.keys()) known.set(id, this.known(id)!);
+    for (const id of this.active.keys()) known.set(id, this.known(id)!);
+    return listJobs(known, this.queue, query);
+  }
+
+  /** A job running here or ended here recently: its state and outputs, and its summary on demand. */
+  private known(jobId: string): (KnownJob & { readonly outputs: readonly Key[] }) | undefined {
     const running = this.active.get(jobId);
     if (running !== undefined) {
-      const now = Date.now();
       return {
-        id: jobId,
         state: "running",
         outputs: running.outputs,
-        tasks: this.countsOf(running),
-        submittedAt: running.submittedAt,
-        startedAt: running.startedAt,
-        finishedAt: undefined,
-        elapsedMs: now - running.submittedAt,
-        error: undefined,
+        summary: () => ({
+          id: jobId,
+          state: "running",
+          tasks: this.countsOf(running),
+          submittedAt: running.submittedAt,
+          startedAt: running.startedAt,
+          finishedAt: undefined,
+          elapsedMs: Date.now() - running.submittedAt,
+          error: undefined,
+        }),
       };
     }
     const ended = this.ended.get(jobId);
-    if (ended !== undefined) {
-      return {
+    if (ended === undefined) return undefined;
+    return {
+      state: ended.state,
+      outputs: ended.outputs,
+      summary: () => ({
         id: jobId,
         state: ended.state,
-        outputs: ended.outputs,
         tasks: ended.tasks,
         submittedAt: ended.submittedAt,
         startedAt: ended.startedAt,
         finishedAt: ended.finishedAt,
         elapsedMs: ended.finishedAt - ended.submittedAt,
         error: ended.failure,
-      };
-    }
-    const job = await this.queue.job(jobId);
-    if (job === undefined) return undefined;
-    const queued = await job.getState();
-    const failure = queued === "failed" ? await this.failureOf(job) : undefined;
-    const state: JobState =
-      queued === "completed" ? "completed" : queued === "failed" ? (failure?.error === "cancelled" ? "cancelled" : "failed") : queued === "active" ? "running" : "waiting";
-    const finishedAt = job.finishedOn;
-    return {
-      id: jobId,
-      state,
-      outputs: job.data.outputs,
-      tasks: undefined,
-      submittedAt: job.timestamp,
-      startedAt: job.processedOn,
-      finishedAt,
-      elapsedMs: (finishedAt ?? Date.now()) - job.timestamp,
-      error: failure,
+      }),
     };
   }
 
@@ -459,8 +470,4 @@ export class UnknownJobError extends Error {
   constructor(readonly jobId: string) {
     super(`no job "${jobId}" (never submitted, or removed after its retention time)`);
   }
-}
-
-function emptyCounts(total: number): TaskCounts {
-  return { total, waiting: 0, queued: 0, processing: 0, finished: 0, erred: 0, released: 0 };
 }

@@ -112,6 +112,7 @@ export class LocalScheduler extends SchedulerShell {
         running: load?.processing ?? 0,
         results: this.heldResults,
         memoryBytes: load?.nbytes ?? 0,
+        rssBytes: process.memoryUsage.rss(),
         address: "",
         pid: process.pid,
         functions: registeredTaskNames().length,

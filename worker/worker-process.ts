@@ -204,6 +204,7 @@ export class WorkerProcess {
       dataAddress: this.server.address,
       pid: process.pid,
       functions: this.functions,
+      rssBytes: process.memoryUsage.rss(),
     });
   }
 

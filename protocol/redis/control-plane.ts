@@ -55,6 +55,11 @@ export interface WorkerMetadata {
    * calls none of them. Default: not advertised (the scheduler then cannot check names).
    */
   readonly functions?: readonly string[];
+  /**
+   * Its process's resident memory (RSS) in bytes, measured when it sent this heartbeat. Default: not
+   * reported.
+   */
+  readonly rssBytes?: number;
 }
 
 /**
@@ -318,6 +323,7 @@ export class ControlPlane {
       dataAddress: metadata.dataAddress,
       pid: metadata.pid,
       functions: metadata.functions,
+      rssBytes: metadata.rssBytes,
     });
     const keys = [k.workerHeartbeat(metadata.id), k.workers, k.workerState(metadata.id)];
     return parseStatus((await this.run(heartbeat, keys, [metadata.id, String(this.heartbeatTtlMs), json])) as Buffer);

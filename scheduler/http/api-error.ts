@@ -68,7 +68,10 @@ export function errorReply(error: Error): { status: number; body: ErrorBody } {
   if (fastifyError.validation !== undefined) {
     const issues = fastifyError.validation.map((issue) => ({ path: issue.instancePath, message: issue.message, params: issue.params }));
     const where = fastifyError.validationContext ?? "body";
-    return { status: 400, body: { error: `invalid-${where}`, message: `${where} is invalid: ${fastifyError.message}`, details: { issues } } };
+    // Ajv's message for an unknown property does not say which one.
+    const unknown = issues.map((issue) => issue.params.additionalProperty).filter((name) => typeof name === "string");
+    const named = unknown.length === 0 ? "" : ` (${unknown.map((name) => `"${name}"`).join(", ")})`;
+    return { status: 400, body: { error: `invalid-${where}`, message: `${where} is invalid: ${fastifyError.message}${named}`, details: { issues } } };
   }
   switch (fastifyError.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":

@@ -10,6 +10,7 @@ import { installBearerAuth } from "./bearer-auth.js";
 import { dataRoutes } from "./data-routes.js";
 import { eventRoutes } from "./event-routes.js";
 import { healthRoutes } from "./health-routes.js";
+import { jobListRoute } from "./job-list-route.js";
 import { jobRoutes } from "./job-routes.js";
 import { installBodyParsers } from "./body-parsers.js";
 import { DOCS_PREFIX, installOpenApi } from "./openapi.js";
@@ -101,6 +102,7 @@ export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port"
   const scheduler: DistributedScheduler = options.jobs.scheduler;
   healthRoutes(app, scheduler, options.pingRedis);
   jobRoutes(app, options.jobs, { maxTasks: options.maxTasks ?? DEFAULT_MAX_TASKS });
+  jobListRoute(app, options.jobs);
   await dataRoutes(app, new ScatteredData(scheduler), () => scheduler.workerIds.length > 0, {
     bodyLimitBytes: options.dataLimitBytes ?? DEFAULT_DATA_LIMIT,
   });

@@ -2,6 +2,8 @@
  * JSON schemas of the HTTP API's bodies, parameters and replies. Fastify validates requests
  * against them (JSON and MessagePack bodies alike) and the OpenAPI document is generated from them.
  */
+import { JOB_STATES } from "../../protocol/job-api.js";
+import { DEFAULT_JOB_PAGE, MAX_JOB_PAGE } from "../job-listing.js";
 
 /** A task key: non-empty, no control characters, and never `__proto__`. */
 export const keySchema = {
@@ -105,7 +107,7 @@ const jobFailureSchema = {
   },
 } as const;
 
-export const jobStateSchema = { type: "string", enum: ["waiting", "running", "completed", "failed", "cancelled"] } as const;
+export const jobStateSchema = { type: "string", enum: JOB_STATES } as const;
 
 export const submitReplySchema = {
   type: "object",
@@ -113,19 +115,58 @@ export const submitReplySchema = {
   properties: { id: { type: "string" }, state: jobStateSchema, tasks: { type: "integer" }, outputs: { type: "array", items: { type: "string" } } },
 } as const;
 
+const jobSummaryProperties = {
+  id: { type: "string" },
+  state: jobStateSchema,
+  tasks: { ...taskCountsSchema, nullable: true },
+  submittedAt: { type: "integer", description: "Unix ms" },
+  startedAt: { type: "integer", nullable: true },
+  finishedAt: { type: "integer", nullable: true },
+  elapsedMs: { type: "integer" },
+  error: { ...jobFailureSchema, nullable: true },
+} as const;
+
 export const jobStatusSchema = {
   type: "object",
   required: ["id", "state", "outputs", "submittedAt", "elapsedMs"],
+  properties: { ...jobSummaryProperties, outputs: { type: "array", items: { type: "string" } } },
+} as const;
+
+/** `GET /v1/jobs` query. */
+export const jobListQuerySchema = {
+  type: "object",
+  additionalProperties: false,
   properties: {
-    id: { type: "string" },
-    state: jobStateSchema,
-    outputs: { type: "array", items: { type: "string" } },
-    tasks: { ...taskCountsSchema, nullable: true },
-    submittedAt: { type: "integer", description: "Unix ms" },
-    startedAt: { type: "integer", nullable: true },
-    finishedAt: { type: "integer", nullable: true },
-    elapsedMs: { type: "integer" },
-    error: { ...jobFailureSchema, nullable: true },
+    state: {
+      type: "array",
+      items: jobStateSchema,
+      uniqueItems: true,
+      maxItems: 5,
+      description: "Only jobs in this state; repeat for several (?state=waiting&state=running). Default: every state",
+    },
+    limit: { type: "integer", minimum: 1, maximum: MAX_JOB_PAGE, default: DEFAULT_JOB_PAGE, description: "Most jobs on the page" },
+    cursor: { ...jobIdParamsSchema.properties.id, description: "The previous page's next: only jobs submitted before that one" },
+  },
+} as const;
+
+/** `GET /v1/jobs` query, as the schema above validates it (with its defaults applied). */
+export interface JobListQueryString {
+  readonly state?: (typeof jobStateSchema.enum)[number][];
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+/** `GET /v1/jobs` reply. */
+export const jobPageSchema = {
+  type: "object",
+  required: ["jobs"],
+  properties: {
+    jobs: {
+      type: "array",
+      description: "Newest first, by submission",
+      items: { type: "object", required: ["id", "state", "submittedAt", "elapsedMs"], properties: jobSummaryProperties },
+    },
+    next: { type: "string", description: "Cursor of the next page; absent on the last page" },
   },
 } as const;
 
@@ -144,6 +185,7 @@ export const workersReplySchema = {
           running: { type: "integer", description: "Tasks taken and not finished" },
           results: { type: "integer", description: "Results held in its memory" },
           memoryBytes: { type: "integer", description: "Bytes of the results held" },
+          rssBytes: { type: "integer", description: "The worker process's resident memory (RSS), as of its last heartbeat; 0 if not reported" },
           address: { type: "string" },
           pid: { type: "integer" },
           functions: { type: "integer", description: "Registered task functions" },

@@ -8,7 +8,10 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedisServer, type RedisServer } from "../../protocol/redis/private-redis-server.js";
+import type { JobPage, WorkerInfo } from "../../protocol/job-api.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
+// test.sleep and test.fail, for the worker in this process.
+import "../fixtures/math-tasks.js";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -102,19 +105,63 @@ describe("weft submit, status, result, workers", () => {
     expect(stdout).toBe('{"b":30}\n');
   });
 
-  it("weft submit draws a progress bar when stdout is a terminal", async () => {
+  it("weft submit prints the job id on stderr at once, while the job runs, and the result alone on stdout", async () => {
+    const file = await graphFile("slow.json", { tasks: { nap: { fn: "test.sleep", args: [1500] } }, outputs: ["nap"] });
+    const submit = spawn(process.execPath, ["--import", "tsx", "cli/weft.ts", "submit", file], { cwd: root, env: userEnv() });
+    let stdout = "";
+    let stderr = "";
+    submit.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    submit.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exit = once(submit, "exit");
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!/^submitted job \S+\n/.test(stderr) && submit.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const id = /^submitted job (\S+)\n/.exec(stderr)?.[1];
+      expect(id, stderr).toBeDefined();
+      expect(submit.exitCode).toBeNull();
+      expect(JSON.parse((await weft("status", id!, "--json")).stdout)).toMatchObject({ id, state: "running" });
+      const [code] = await exit;
+      expect(code).toBe(0);
+      expect(stdout).toBe('{"nap":1500}\n');
+    } finally {
+      if (submit.exitCode === null) submit.kill("SIGKILL");
+    }
+  });
+
+  /** Runs `weft submit FILE` on a pseudo-terminal (`script`), and returns what it printed there, stdout and stderr together. */
+  async function submitOnTerminal(file: string): Promise<{ screen: string; code: number }> {
+    const command = `${process.execPath} --import tsx cli/weft.ts submit ${file}`;
+    let stdout: string;
+    let code = 0;
+    try {
+      ({ stdout } = await run("script", ["-qec", command, "/dev/null"], { cwd: root, env: userEnv() }));
+    } catch (error) {
+      ({ stdout, code } = error as { stdout: string; code: number });
+    }
+    return { screen: stdout.replace(/\r\n/g, "\n"), code };
+  }
+
+  it("weft submit draws a progress bar when stderr is a terminal, its last frame with 0 running", async () => {
     const file = await graphFile("tty.json", {
       tasks: { s: { fn: "weft.add", args: [300, 0] }, t: { fn: "weft.add", args: [300, 1] }, u: { fn: "weft.add", args: [{ $ref: "s" }, { $ref: "t" }] } },
       outputs: ["u"],
     });
-    // `script` runs the command on a pseudo-terminal and copies what it printed.
-    const command = `${process.execPath} --import tsx cli/weft.ts submit ${file}`;
-    const { stdout } = await run("script", ["-qec", command, "/dev/null"], { cwd: root, env: userEnv() }).catch((e: { stdout: string; stderr: string }) => {
-      throw new Error(`${e.stdout}\n---\n${e.stderr}`);
-    });
-    const screen = stdout.replace(/\r\n/g, "\n");
-    expect(screen).toMatch(/\[#{30}\] 3\/3 tasks\n/);
+    const { screen, code } = await submitOnTerminal(file);
+    expect(code, screen).toBe(0);
+    expect(screen).toMatch(/^submitted job \S+\n/);
+    expect(screen).toMatch(/\r\[#{30}\] 100% 3\/3 tasks, 0 running \| [\d.]+ s, completed\x1b\[K\n/);
     expect(screen.trimEnd().split("\n").at(-1)).toBe('{"u":601}');
+  });
+
+  it("weft submit's bar shows a failed job's failure, not a full bar", async () => {
+    const file = await graphFile("tty-failing.json", {
+      tasks: { s: { fn: "weft.add", args: [1, 2] }, bad: { fn: "test.fail", args: ["on a terminal"] }, u: { fn: "weft.add", args: [{ $ref: "s" }, { $ref: "bad" }] } },
+      outputs: ["u"],
+    });
+    const { screen, code } = await submitOnTerminal(file);
+    expect(code, screen).toBe(1);
+    expect(screen).toMatch(/\r\[#*X+·+\] +\d+% [0-2]\/3 tasks, 0 running, 1 erred \| [\d.]+ s, FAILED: task "u" failed because its input "bad" failed: TypeError: on a terminal\x1b\[K\n/);
+    expect(screen).toContain('weft submit: task "u" failed because its input "bad" failed: TypeError: on a terminal (HTTP 409 task-failed)');
   });
 
   it("weft submit --detach prints the job id; weft status and weft result read the job", async () => {
@@ -129,7 +176,7 @@ describe("weft submit, status, result, workers", () => {
     // a -> b is a chain, fused into one task.
     expect(JSON.parse(status.stdout)).toMatchObject({ id, state: "completed", tasks: { total: 1, finished: 1 } });
     const human = await weft("status", id);
-    expect(human.stdout).toMatch(new RegExp(`^job ${id}: completed, [\\d.]+ s since submitted\\n\\[#+\\] 1/1 tasks\\n$`));
+    expect(human.stdout).toMatch(new RegExp(`^job ${id}: completed, [\\d.]+ s since submitted\\n\\[#+\\] 100% 1/1 tasks, 0 running\\n$`));
   });
 
   it("weft submit exits 1 for a refused graph, naming the cycle", async () => {
@@ -158,8 +205,40 @@ describe("weft submit, status, result, workers", () => {
     const { stdout, code } = await weft("workers");
     expect(code).toBe(0);
     const [header, row] = stdout.trim().split("\n");
-    expect(header.split(/\s+/)).toEqual(["WORKER", "THREADS", "QUEUED", "RUNNING", "RESULTS", "MEMORY"]);
+    expect(header.split(/\s+/)).toEqual(["WORKER", "THREADS", "QUEUED", "RUNNING", "RESULTS", "RESULT-BYTES", "RSS"]);
     expect(row.split(/\s+/).slice(0, 2)).toEqual([worker.id, "2"]);
+  });
+
+  it("weft workers shows a worker process's resident memory (RSS) beside the bytes of its results", async () => {
+    // A worker process of its own, as an operator starts one.
+    const started = spawn(
+      process.execPath,
+      ["--import", "tsx", "cli/weft.ts", "worker", "--redis", redis.url, "--prefix", prefix, "--nprocs", "1", "--nthreads", "1", "--executor", "main"],
+      { cwd: root, env: userEnv(), stdio: ["ignore", "ignore", "ignore"] },
+    );
+    try {
+      let workers: WorkerInfo[] = [];
+      const deadline = Date.now() + 30_000;
+      while (workers.length < 2 && Date.now() < deadline) {
+        workers = (JSON.parse((await weft("workers", "--json")).stdout) as { workers: WorkerInfo[] }).workers;
+      }
+      const own = workers.find((w) => w.id !== worker.id);
+      expect(own, "the worker process did not join within 30 s").toBeDefined();
+      expect(own!.pid).not.toBe(process.pid);
+      const { stdout } = await weft("workers");
+      const rows = stdout.trim().split("\n").map((line) => line.split(/\s{2,}/));
+      expect(rows[0]).toEqual(["WORKER", "THREADS", "QUEUED", "RUNNING", "RESULTS", "RESULT-BYTES", "RSS"]);
+      const row = rows.find((cells) => cells[0] === own!.id)!;
+      expect(row[5]).toBe("0 B");
+      const rss = /^([\d.]+) MiB$/.exec(row[6]);
+      expect(rss, row[6]).not.toBeNull();
+      const measured = Number(/^VmRSS:\s+(\d+) kB$/m.exec(await readFile(`/proc/${own!.pid}/status`, "utf8"))![1]) / 1024;
+      expect(Number(rss![1])).toBeGreaterThan(0.7 * measured);
+      expect(Number(rss![1])).toBeLessThan(1.3 * measured);
+    } finally {
+      started.kill("SIGTERM");
+      if (started.exitCode === null) await once(started, "exit");
+    }
   });
 
   it("refuses a wrong token with the API's reason", async () => {
@@ -176,7 +255,80 @@ describe("weft submit, status, result, workers", () => {
     await new Promise((resolve) => probe.close(resolve));
     const { stderr, code } = await weft("status", "some-job", "--url", `http://127.0.0.1:${port}`);
     expect(code).toBe(1);
-    expect(stderr).toMatch(new RegExp(`^weft status: cannot reach the scheduler at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
+    expect(stderr).toBe(`weft status: cannot reach the weft scheduler at http://127.0.0.1:${port}: ECONNREFUSED\n`);
+  });
+
+  it("says when the scheduler's host name does not resolve", async () => {
+    const { stderr, code } = await weft("status", "some-job", "--url", "http://no-such-host.invalid:8786");
+    expect(code).toBe(1);
+    // .invalid never resolves (RFC 6761); a machine without a DNS server says EAI_AGAIN instead.
+    expect(stderr).toMatch(/^weft status: cannot reach the weft scheduler at http:\/\/no-such-host\.invalid:8786: (ENOTFOUND|EAI_AGAIN)\n$/);
+  });
+});
+
+describe("weft jobs, cancel, --version, help", () => {
+  async function submitted(body: unknown): Promise<string> {
+    const { stdout, code } = await weft("submit", "--detach", await graphFile("job.json", body));
+    expect(code).toBe(0);
+    return stdout.trim();
+  }
+
+  it("weft jobs lists the jobs newest first, a page at a time, naming the command for the next page", async () => {
+    const older = await submitted(graph);
+    const newer = await submitted({ tasks: { bad: { fn: "test.fail", args: ["listed"] } }, outputs: ["bad"] });
+    await weft("result", newer);
+    const first = await weft("jobs", "--limit", "1");
+    expect(first.code).toBe(0);
+    const lines = first.stdout.trim().split("\n");
+    expect(lines[0].split(/\s{2,}/)).toEqual(["JOB", "STATE", "SUBMITTED", "ELAPSED", "TASKS", "ERROR"]);
+    expect(lines[1].split(/\s{2,}/)).toEqual([newer, "failed", expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/), expect.stringMatching(/^[\d.]+ s$/), "0/1", 'task "bad" failed: TypeError: listed']);
+    expect(lines[2]).toBe(`next page: weft jobs --limit 1 --cursor ${newer}`);
+    const next = await weft(...lines[2].slice("next page: weft ".length).split(" "));
+    expect(next.stdout.split("\n")[1].split(/\s{2,}/).slice(0, 2)).toEqual([older, expect.stringMatching(/^(waiting|running|completed)$/)]);
+  });
+
+  it("weft jobs --state keeps the jobs in those states; --json prints the API's page", async () => {
+    const failed = await submitted({ tasks: { bad: { fn: "test.fail", args: ["filtered"] } }, outputs: ["bad"] });
+    await weft("result", failed);
+    const { stdout, code } = await weft("jobs", "--state", "failed,cancelled", "--json");
+    expect(code).toBe(0);
+    const page = JSON.parse(stdout) as JobPage;
+    expect(page.jobs[0]).toMatchObject({ id: failed, state: "failed", error: { key: "bad" } });
+    expect(new Set(page.jobs.map((job) => job.state))).toEqual(new Set(["failed"]));
+  });
+
+  it("weft jobs refuses an unknown state with exit code 2, naming the states", async () => {
+    const { stderr, code } = await weft("jobs", "--state", "done");
+    expect(code).toBe(2);
+    expect(stderr).toBe('weft jobs: --state must be one of waiting, running, completed, failed, cancelled, got "done"\n');
+  });
+
+  it("weft cancel stops a running job; cancelling it again, or an unknown job, exits 1 saying why", async () => {
+    // Long enough to outlast the few `weft` runs below (a second or so each, from the sources).
+    const id = await submitted({ tasks: { nap: { fn: "test.sleep", args: [5000] } }, outputs: ["nap"] });
+    const deadline = Date.now() + 10_000;
+    while ((JSON.parse((await weft("status", id, "--json")).stdout) as { state: string }).state !== "running" && Date.now() < deadline);
+    expect(await weft("cancel", id)).toMatchObject({ code: 0, stdout: `cancelled job ${id}\n` });
+    expect(JSON.parse((await weft("status", id, "--json")).stdout)).toMatchObject({ state: "cancelled" });
+    expect(await weft("cancel", id)).toMatchObject({ code: 1, stderr: `weft cancel: job ${id} already ended (cancelled) and holds no results\n` });
+    const unknown = await weft("cancel", "no-such-job");
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('weft cancel: no job "no-such-job"');
+  });
+
+  it("weft --version prints the version in package.json", async () => {
+    const { version } = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { version: string };
+    expect(await weft("--version")).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+
+  it("weft help COMMAND prints that command's usage; an unknown command exits 2", async () => {
+    const help = await weft("help", "jobs");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: weft jobs /);
+    expect(help.stdout).toBe((await weft("jobs", "--help")).stdout);
+    const unknown = await weft("help", "nope");
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^weft help: no command "nope"\n/);
   });
 });
 

@@ -9,6 +9,8 @@ export const TEST_TOKEN = "test-token-0123456789abcdef";
 /** A scheduler serving the HTTP API on a free port, and its workers, all in this process. */
 export interface ApiCluster {
   readonly url: string;
+  /** The key prefix of its Redis keys, for more workers to join it. */
+  readonly prefix: string;
   readonly scheduler: SchedulerProcess;
   readonly workers: WorkerProcess[];
   /** `fetch` against the API with the test token. */
@@ -51,6 +53,7 @@ export function useApiCluster(server: ReturnType<typeof usePrivateRedis>): (opti
     const url = scheduler.http!.url;
     return {
       url,
+      prefix,
       scheduler,
       workers,
       request: (path, init = {}) =>

@@ -5,7 +5,7 @@
  * 100,000-task chain must not overflow the stack.
  */
 
-import { checkSerializable } from "./codec.js";
+import { checkSerializable } from "./wire-form.js";
 import { GraphError } from "./graph-error.js";
 import { Call, isPlainObject, Ref, type Key, type ReadonlyGraph, type TaskSpec } from "./task-spec.js";
 

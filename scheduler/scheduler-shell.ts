@@ -1,4 +1,4 @@
-import { checkSerializable } from "../graph/codec.js";
+import { checkSerializable } from "../graph/wire-form.js";
 import { GraphError } from "../graph/graph-error.js";
 import { sameSpec } from "../graph/merge.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";

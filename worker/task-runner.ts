@@ -1,4 +1,4 @@
-import { checkSerializable } from "../graph/codec.js";
+import { checkSerializable } from "../graph/wire-form.js";
 import { type Key, replaceRefsInArray } from "../graph/task-spec.js";
 import type { DataClient } from "../protocol/data-client.js";
 import type { ExecutionOutcome, ExecutionRequest, Executor, OutcomeSink } from "../executor/executor.js";

@@ -1,7 +1,8 @@
 import { Table, tableFromArrays } from "apache-arrow";
 import { Packr, pack as plainPack } from "msgpackr";
 import { describe, expect, it } from "vitest";
-import { checkSerializable, decodeGraph, decodeValue, encodeGraph, encodeValue } from "../../graph/codec.js";
+import { decodeGraph, decodeValue, encodeGraph, encodeValue } from "../../graph/codec.js";
+import { checkSerializable } from "../../graph/wire-form.js";
 import { GraphError } from "../../graph/graph-error.js";
 import { Call, Ref, collectRefs, taskSpec, type Graph, type TaskSpec } from "../../graph/task-spec.js";
 

@@ -1,4 +1,4 @@
-import type { GraphIndex } from "../graph/order.js";
+import type { GraphIndex } from "../graph/graph-index.js";
 import { mergeGraphs } from "../graph/merge.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
 import { collectIndexedGraph, type Delayed, isDelayed } from "./delayed.js";

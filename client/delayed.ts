@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { GraphError } from "../graph/graph-error.js";
 import { renderSpec, sameSpec } from "../graph/merge.js";
-import type { GraphIndex } from "../graph/order.js";
+import type { GraphIndex } from "../graph/graph-index.js";
 import { Call, isPlainObject, Ref, type Graph, type Key, type TaskSpec } from "../graph/task-spec.js";
 import { tokenize } from "../graph/tokenize.js";
 import { GETATTR, GETITEM, IDENTITY } from "../protocol/builtin-task-names.js";

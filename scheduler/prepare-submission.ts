@@ -1,6 +1,7 @@
 import { GraphError } from "../graph/graph-error.js";
 import { optimizeGraph, type OptimizeOptions } from "../graph/optimize.js";
-import { orderWithIndex, type GraphIndex } from "../graph/order.js";
+import type { GraphIndex } from "../graph/graph-index.js";
+import { orderWithIndex } from "../graph/order.js";
 import { sameSpec } from "../graph/merge.js";
 import type { Key, ReadonlyGraph, TaskSpec } from "../graph/task-spec.js";
 import { validateGraph } from "../graph/validate.js";

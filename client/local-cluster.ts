@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -52,6 +53,11 @@ export interface LocalClusterOptions {
   readonly logLevel?: LogLevel;
   /** How long to wait for every worker to join, in ms. Default 60,000. */
   readonly startTimeoutMs?: number;
+  /**
+   * Receives each log line the nanny and its workers write (JSON). Default: they write to this
+   * process's stderr.
+   */
+  readonly logOutput?: (line: string) => void;
 }
 
 /** Where a cluster's HTTP API listens, and its token. */
@@ -123,11 +129,14 @@ export class LocalCluster {
       // A Redis of its own needs no prefix; a shared one gets one no other cluster uses.
       const prefix = parts.server !== undefined ? "weft" : `weft-local-${process.pid}-${randomBytes(4).toString("hex")}`;
       const dataToken = randomBytes(24).toString("base64url");
-      parts.nanny = startNanny({
-        nprocs: workers,
-        logLevel,
-        worker: { redis, prefix, nthreads: threadsPerWorker, imports, token: dataToken, logLevel, memoryLimit: options.memoryLimit },
-      });
+      parts.nanny = startNanny(
+        {
+          nprocs: workers,
+          logLevel,
+          worker: { redis, prefix, nthreads: threadsPerWorker, imports, token: dataToken, logLevel, memoryLimit: options.memoryLimit },
+        },
+        options.logOutput,
+      );
       const http = options.http === false ? undefined : { host: "127.0.0.1", port: 0, ...options.http, token: options.http?.token ?? generateApiToken() };
       const logger = jsonLogger({ level: logLevel, fields: { component: "scheduler" } });
       const schedulerOptions = { redis, prefix, token: dataToken, onError: (error: Error) => logger.warn("recovered from an error", { error }) };
@@ -177,15 +186,18 @@ interface NannyProcess {
 /** How long a nanny may take to stop its workers before it is killed: their own grace (10 s) and some. */
 const NANNY_STOP_GRACE_MS = 15_000;
 
-function startNanny(options: NannyLaunchOptions): NannyProcess {
+function startNanny(options: NannyLaunchOptions, logOutput: ((line: string) => void) | undefined): NannyProcess {
   const { execArgv, entry } = nodeEntry("../worker/nanny-main.js", import.meta.url);
   // Detached: a Ctrl-C in a terminal reaches this process, which stops the cluster in order, and not
   // the nanny directly. The IPC channel is how the nanny notices this process is gone.
   const child: ChildProcess = spawn(process.execPath, [...withoutDebuggerFlags(process.execArgv), ...execArgv, entry], {
     env: { ...process.env, [NANNY_OPTIONS_ENV]: JSON.stringify(options) },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    stdio: ["ignore", logOutput === undefined ? "inherit" : "pipe", logOutput === undefined ? "inherit" : "pipe", "ipc"],
     detached: true,
   });
+  if (logOutput !== undefined) {
+    for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream, crlfDelay: Infinity }).on("line", logOutput);
+  }
   const exited = new Promise<string>((resolveExit) => {
     child.once("exit", (code, signal) => resolveExit(signal !== null ? `was killed by ${signal}` : `exited with code ${code}`));
     child.once("error", (error) => {

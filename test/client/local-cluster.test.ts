@@ -106,8 +106,13 @@ describe.runIf(onLinux)("Client.cluster", () => {
     writeFileSync(broken, 'throw new Error("cannot load these tasks");\n');
     const before = new Set(descendants(process.pid));
     try {
-      const starting = Client.cluster({ workers: 1, imports: [broken], quiet: true, logLevel: "error" });
+      const lines: string[] = [];
+      const starting = Client.cluster({ workers: 1, imports: [broken], quiet: true, logLevel: "error", logOutput: (line) => lines.push(line) });
       await expect(starting).rejects.toThrow(/^the local cluster's worker processes could not start: their nanny exited with code 1; their log lines above say why$/);
+      // Those lines: each worker saying why it failed, then the nanny giving up.
+      const logged = lines.map((line) => JSON.parse(line) as { msg: string; error?: { message: string } });
+      expect(logged.filter((line) => line.msg === "worker failed to start").map((line) => line.error?.message)).toContain("cannot load these tasks");
+      expect(logged.some((line) => /^giving up on worker slot 0/.test(line.msg))).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

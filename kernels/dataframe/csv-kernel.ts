@@ -40,24 +40,27 @@ export function readBlockBytes(path: string, start: number, end: number): Uint8A
     const from = start === 0 ? 0 : start - 1;
     let buffer = Buffer.allocUnsafe(end - from + READ_AHEAD);
     let length = readSync(fd, buffer, 0, buffer.length, from);
+    // Search only the bytes read: the rest of an unsafe allocation is old memory, newlines included.
+    let read = buffer.subarray(0, length);
     let first = 0;
     if (start > 0) {
-      first = buffer.indexOf(NEWLINE);
+      first = read.indexOf(NEWLINE);
       // The first line starting at or after `start` must start before `end` to be this block's.
       if (first < 0 || first + 1 >= end - from) return new Uint8Array(0);
       first += 1;
     }
     const limit = end - from;
-    let last = length > limit ? buffer.indexOf(NEWLINE, limit - 1) : -1;
+    let last = length > limit ? read.indexOf(NEWLINE, limit - 1) : -1;
     while (last < 0 && length === buffer.length) {
       const grown = Buffer.allocUnsafe(buffer.length * 2);
       buffer.copy(grown, 0, 0, length);
       length += readSync(fd, grown, length, grown.length - length, from + length);
       buffer = grown;
-      last = buffer.subarray(0, length).indexOf(NEWLINE, limit - 1);
+      read = buffer.subarray(0, length);
+      last = read.indexOf(NEWLINE, limit - 1);
     }
     const stop = last < 0 ? length : last + 1;
-    return buffer.subarray(first, Math.max(first, stop));
+    return read.subarray(first, Math.max(first, stop));
   } finally {
     closeSync(fd);
   }

@@ -2,6 +2,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { processExists, usePrivateRedis } from "../support/cluster-setup.js";
+import { COMPILED_CLI } from "../support/compiled-weft.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const server = usePrivateRedis();
@@ -30,7 +31,7 @@ describe("weft started by npm", () => {
   it("stops when the shell npm ran it in dies, leaving no process behind", async () => {
     // As `npm run weft -- worker` runs it: through `sh -c`, with npm's variables set.
     // (A second command after it keeps the shell from replacing itself with weft, as npm's shell does not.)
-    const weft = `"${process.execPath}" --import tsx cli/weft.ts worker --redis ${server().url} --prefix launcher --nprocs 1 --nthreads 1 --executor main --log-level warn; exit $?`;
+    const weft = `"${process.execPath}" ${COMPILED_CLI} worker --redis ${server().url} --prefix launcher --nprocs 1 --nthreads 1 --executor main --log-level warn; exit $?`;
     const shell = spawn("sh", ["-c", weft], { cwd: root, env: { ...process.env, npm_lifecycle_event: "weft", npm_command: "run-script" }, stdio: "ignore" });
     const pids: number[] = [];
     try {

@@ -12,6 +12,7 @@ import type { JobPage, WorkerInfo } from "../../protocol/job-api.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
 // test.sleep and test.fail, for the worker in this process.
 import "../fixtures/math-tasks.js";
+import { COMPILED_CLI } from "../support/compiled-weft.js";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -35,7 +36,7 @@ function userEnv(): NodeJS.ProcessEnv {
 
 async function weft(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "cli/weft.ts", ...args], { cwd: root, env: userEnv() });
+    const { stdout, stderr } = await run(process.execPath, [COMPILED_CLI, ...args], { cwd: root, env: userEnv() });
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const failed = error as { stdout: string; stderr: string; code: number };
@@ -49,7 +50,7 @@ beforeAll(async () => {
   url = "";
   scheduler = spawn(
     process.execPath,
-    ["--import", "tsx", "cli/weft.ts", "scheduler", "--redis", redis.url, "--prefix", prefix, "--http-port", "0", "--tick-ms", "50"],
+    [COMPILED_CLI, "scheduler", "--redis", redis.url, "--prefix", prefix, "--http-port", "0", "--tick-ms", "50"],
     { cwd: root, env: userEnv(), stdio: ["ignore", "ignore", "pipe"] },
   );
   scheduler.stderr!.on("data", (chunk: Buffer) => (schedulerStderr += chunk.toString()));
@@ -107,7 +108,7 @@ describe("weft submit, status, result, workers", () => {
 
   it("weft submit prints the job id on stderr at once, while the job runs, and the result alone on stdout", async () => {
     const file = await graphFile("slow.json", { tasks: { nap: { fn: "test.sleep", args: [1500] } }, outputs: ["nap"] });
-    const submit = spawn(process.execPath, ["--import", "tsx", "cli/weft.ts", "submit", file], { cwd: root, env: userEnv() });
+    const submit = spawn(process.execPath, [COMPILED_CLI, "submit", file], { cwd: root, env: userEnv() });
     let stdout = "";
     let stderr = "";
     submit.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -130,7 +131,7 @@ describe("weft submit, status, result, workers", () => {
 
   /** Runs `weft submit FILE` on a pseudo-terminal (`script`), and returns what it printed there, stdout and stderr together. */
   async function submitOnTerminal(file: string): Promise<{ screen: string; code: number }> {
-    const command = `${process.execPath} --import tsx cli/weft.ts submit ${file}`;
+    const command = `${process.execPath} ${COMPILED_CLI} submit ${file}`;
     let stdout: string;
     let code = 0;
     try {
@@ -213,7 +214,7 @@ describe("weft submit, status, result, workers", () => {
     // A worker process of its own, as an operator starts one.
     const started = spawn(
       process.execPath,
-      ["--import", "tsx", "cli/weft.ts", "worker", "--redis", redis.url, "--prefix", prefix, "--nprocs", "1", "--nthreads", "1", "--executor", "main"],
+      [COMPILED_CLI, "worker", "--redis", redis.url, "--prefix", prefix, "--nprocs", "1", "--nthreads", "1", "--executor", "main"],
       { cwd: root, env: userEnv(), stdio: ["ignore", "ignore", "ignore"] },
     );
     try {

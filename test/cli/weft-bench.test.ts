@@ -2,14 +2,15 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { COMPILED_CLI } from "../support/compiled-weft.js";
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
-/** Runs the CLI from its sources, as `npm run weft` runs its build. */
+/** Runs the CLI compiled as the package ships it (see COMPILED_CLI). */
 async function weft(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "cli/weft.ts", ...args], { cwd: root });
+    const { stdout, stderr } = await run(process.execPath, [COMPILED_CLI, ...args], { cwd: root });
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const failed = error as { stdout: string; stderr: string; code: number };

@@ -6,6 +6,7 @@ import { ControlPlane, type RegisteredWorker } from "../../protocol/redis/contro
 import { startRedisServer, type RedisServer } from "../../protocol/redis/private-redis-server.js";
 import { allGone, descendants, exited, onLinux, parentOf, processExists } from "../support/processes.js";
 import { ROOT as root, runWeft } from "../support/weft-command.js";
+import { COMPILED_CLI } from "../support/compiled-weft.js";
 
 describe.concurrent("weft worker, refusing bad arguments", () => {
   it.each([
@@ -54,7 +55,7 @@ describe("weft worker, running", () => {
   }
 
   function startCommandWithEnv(env: Record<string, string>, prefix: string, ...args: string[]): { command: ChildProcess; stderr: () => string } {
-    const command = spawn(process.execPath, ["--import", "tsx", "cli/weft.ts", "worker", "--redis", redis.url, "--prefix", prefix, ...args], {
+    const command = spawn(process.execPath, [COMPILED_CLI, "worker", "--redis", redis.url, "--prefix", prefix, ...args], {
       cwd: root,
       stdio: ["ignore", "ignore", "pipe"],
       env: { ...process.env, ...env },

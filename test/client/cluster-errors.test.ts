@@ -10,6 +10,7 @@ import { WorkerProcess } from "../../worker/worker-process.js";
 import { Squares } from "../fixtures/squares-collection.js";
 import { usePrivateRedis, useStoppables } from "../support/cluster-setup.js";
 import { TEST_TOKEN, useApiCluster } from "../scheduler/http/api-cluster.js";
+import { COMPILED_CLI } from "../support/compiled-weft.js";
 
 const server = usePrivateRedis();
 const cluster = useApiCluster(server);
@@ -93,7 +94,7 @@ describe("Client.connect to a scheduler in a process of its own", () => {
     const prefix = "errors-remote";
     const scheduler: ChildProcess = spawn(
       process.execPath,
-      ["--import", "tsx", "cli/weft.ts", "scheduler", "--redis", server().url, "--prefix", prefix, "--http-port", "0", "--tick-ms", "50", "--api-token", TEST_TOKEN],
+      [COMPILED_CLI, "scheduler", "--redis", server().url, "--prefix", prefix, "--http-port", "0", "--tick-ms", "50", "--api-token", TEST_TOKEN],
       { cwd: root, env: { ...process.env, WEFT_NO_TUNED_NODE: "1" }, stdio: ["ignore", "ignore", "pipe"] },
     );
     stopAfterTest({

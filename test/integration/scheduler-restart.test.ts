@@ -7,6 +7,7 @@ import { GraphJobs } from "../../scheduler/graph-jobs.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
 import { add, sleepThen } from "../fixtures/math-tasks.js";
 import { startRedisServer, type RedisServer } from "../../protocol/redis/private-redis-server.js";
+import { COMPILED_CLI } from "../support/compiled-weft.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -27,7 +28,7 @@ afterEach(async () => {
 function startScheduler(prefix: string): ChildProcess {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "cli/weft.ts", "scheduler", "--redis", redis.url, "--prefix", prefix, "--lock-ms", "1500", "--tick-ms", "50", "--no-http"],
+    [COMPILED_CLI, "scheduler", "--redis", redis.url, "--prefix", prefix, "--lock-ms", "1500", "--tick-ms", "50", "--no-http"],
     { cwd: root, stdio: "ignore" },
   );
   processes.push(child);

@@ -1,14 +1,12 @@
 import { execFile } from "node:child_process";
-import { cp, mkdtemp, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { transform } from "esbuild";
+import { compileWeft } from "./compiled-weft.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
-/** The folders `npm run build` compiles (tsconfig.build.json). */
-const BUILT_FOLDERS = ["graph", "protocol", "executor", "kernels", "scheduler", "worker", "client", "cli", "bench", "examples"];
 
 /** What a finished program printed, and how it ended. */
 export interface ProgramRun {
@@ -57,7 +55,7 @@ export async function createUserProject(options: { tsx?: boolean } = {}): Promis
   const dir = await mkdtemp(join(tmpdir(), "weft-user-project-"));
   const modules = join(dir, "node_modules");
   await writeFile(join(dir, "package.json"), JSON.stringify({ name: "user-project", private: true, type: "module" }, null, 2));
-  await installCompiledWeft(join(modules, "weft"));
+  await compileWeft(join(modules, "weft"));
   for (const entry of await readdir(join(root, "node_modules"))) {
     if (entry === "weft" || entry === ".bin" || entry.startsWith(".package-lock") || (!withTsx && entry === "tsx")) continue;
     await symlink(join(root, "node_modules", entry), join(modules, entry));
@@ -72,24 +70,6 @@ export async function createUserProject(options: { tsx?: boolean } = {}): Promis
     run: (command, args, { timeoutMs, env }) => runProgram(dir, command, args, timeoutMs, env),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
-}
-
-/** Compiles the sources into `target/dist`, under the repository's package.json. */
-async function installCompiledWeft(target: string): Promise<void> {
-  await mkdir(target, { recursive: true });
-  await writeFile(join(target, "package.json"), await readFile(join(root, "package.json")));
-  await cp(join(root, "cjs"), join(target, "cjs"), { recursive: true });
-  const files = (await Promise.all(BUILT_FOLDERS.map(async (folder) => (await readdir(join(root, folder), { recursive: true })).map((file) => join(folder, file)))))
-    .flat()
-    .filter((file) => file.endsWith(".ts"));
-  await Promise.all(
-    files.map(async (file) => {
-      const { code } = await transform(await readFile(join(root, file), "utf8"), { loader: "ts", format: "esm", target: "es2022", sourcefile: file });
-      const out = join(target, "dist", file.replace(/\.ts$/, ".js"));
-      await mkdir(dirname(out), { recursive: true });
-      await writeFile(out, code);
-    }),
-  );
 }
 
 /** The environment of a user's shell: the test runner's, less its Node options. */

@@ -1,8 +1,9 @@
 /**
- * The `weft` command run from its sources, as `npm run weft` runs its build; without the tuned-node
+ * The `weft` command as users run it, compiled (see `compiled-weft.ts`); without the tuned-node
  * re-run (`WEFT_NO_TUNED_NODE`), which doubles the start-up time and plays no part in what the tests
  * check.
  */
+import { COMPILED_CLI } from "./compiled-weft.js";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -15,7 +16,7 @@ const run = promisify(execFile);
 /** Runs `weft ...args` to the end; `env` is added to this process's environment. */
 export async function runWeft(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "cli/weft.ts", ...args], {
+    const { stdout, stderr } = await run(process.execPath, [COMPILED_CLI, ...args], {
       cwd: ROOT,
       env: { ...process.env, WEFT_NO_TUNED_NODE: "1", ...env },
     });
@@ -35,7 +36,7 @@ export interface StartedWeft {
 
 /** Starts `weft ...args` without waiting for it; `env` is added to this process's environment. */
 export function startWeft(args: readonly string[], env: NodeJS.ProcessEnv = {}): StartedWeft {
-  const command = spawn(process.execPath, ["--import", "tsx", "cli/weft.ts", ...args], {
+  const command = spawn(process.execPath, [COMPILED_CLI, ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, WEFT_NO_TUNED_NODE: "1", ...env },

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import semver from "semver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUserProject, type UserProject } from "./support/user-project.js";
 
@@ -9,6 +10,10 @@ const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as
   files: string[];
   license: string;
   exports: Record<string, Record<string, string>>;
+  engines: { node: string };
+};
+const lockfile = JSON.parse(readFileSync(join(root, "package-lock.json"), "utf8")) as {
+  packages: Record<string, { version?: string; dev?: boolean; engines?: { node?: string } | string[] }>;
 };
 
 describe("the package as users install it", () => {
@@ -61,5 +66,21 @@ describe("what the package ships", () => {
       expect(conditions.require, entry).toBe("./cjs/esm-only.cjs");
       expect(Object.keys(conditions).indexOf("import"), entry).toBeLessThan(Object.keys(conditions).indexOf("require"));
     }
+  });
+});
+
+describe("the Node versions it claims", () => {
+  it("installs no dependency whose engines exclude a Node version weft supports (npm would warn)", () => {
+    const oldest = semver.minVersion(manifest.engines.node)?.version;
+    expect(oldest).toBeDefined();
+    const excluding = Object.entries(lockfile.packages)
+      .filter(([path, entry]) => path !== "" && !entry.dev)
+      .flatMap(([path, entry]) => {
+        const range = Array.isArray(entry.engines) ? undefined : entry.engines?.node;
+        if (range === undefined) return [];
+        const fits = [oldest!, process.versions.node].every((version) => semver.satisfies(version, range));
+        return fits ? [] : [`${path}@${entry.version}: node ${range}`];
+      });
+    expect(excluding).toEqual([]);
   });
 });

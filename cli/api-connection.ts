@@ -4,7 +4,6 @@ import { DEFAULT_HTTP_PORT } from "../protocol/job-api.js";
 import { HttpApiError, HttpTransport, SchedulerUnreachableError } from "../client/http-transport.js";
 import { TaskError } from "../protocol/task-error.js";
 
-
 /** The options every API command takes, for `parseArgs`. */
 const CONNECTION_OPTIONS = {
   url: { type: "string" },

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { COLUMN_KINDS, readColumn, type ColumnKind, type ColumnSchema } from "../../kernels/dataframe/column.js";
-import { parseCsv, READ_CSV_BLOCK, type CsvBlock } from "../../kernels/dataframe/csv-kernel.js";
+import { COLUMN_KINDS, type Column, type ColumnKind, type ColumnSchema } from "../../kernels/dataframe/column.js";
+import { parseCsvColumns, READ_CSV_BLOCK, type CsvBlock } from "../../kernels/dataframe/csv-kernel.js";
 import { DataFrame } from "./dataframe.js";
 import { addTask, layerName, partitionKey } from "./frame-graph.js";
 import { expandPaths } from "./glob-paths.js";
@@ -127,14 +127,11 @@ function inferSchema(
   for (let i = 0, fields = 1; i < bytes.length && bytes[i] !== 10; i++) if (bytes[i] === delimiter.charCodeAt(0)) width = ++fields;
   width = Math.max(width, 1);
   const all = Array.from({ length: width }, (_, i) => i);
-  const asText = parseCsv(bytes, { skipHeader: false, delimiter, positions: all, names: all.map(String), kinds: all.map(() => "string" as const) });
+  const asText = parseCsvColumns(bytes, { skipHeader: false, delimiter, positions: all, names: all.map(String), kinds: all.map(() => "string" as const) });
   let names: string[];
   let firstRow = 0;
   if (header) {
-    names = all.map((i) => {
-      const column = readColumn(asText, String(i));
-      return column.valid !== null && column.valid[0] === 0 ? `column${i}` : column.dictionary![column.values[0]];
-    });
+    names = asText.map((column, i) => (column.values.length === 0 || (column.valid !== null && column.valid[0] === 0) ? `column${i}` : column.dictionary![column.values[0]]));
     firstRow = 1;
   } else {
     if (given === undefined) throw new TypeError("readCsv(): a file without a header needs a schema naming its columns");
@@ -144,18 +141,17 @@ function inferSchema(
   const repeated = names.find((n, i) => names.indexOf(n) !== i);
   if (repeated !== undefined) throw new RangeError(`readCsv(): column "${repeated}" appears twice in the header of ${path}`);
   for (const name of Object.keys(given ?? {})) if (!names.includes(name)) throw new RangeError(`readCsv(): schema names column "${name}", which ${path} does not have; columns: ${names.join(", ")}`);
-  return names.map((name, i) => ({ name, kind: given?.[name] ?? inferKind(readColumn(asText, String(i)), firstRow) }));
+  return names.map((name, i) => ({ name, kind: given?.[name] ?? inferKind(asText[i], firstRow) }));
 }
 
-function inferKind(texts: ReturnType<typeof readColumn>, firstRow: number): ColumnKind {
-  const seen = new Set<string>();
-  for (let i = firstRow; i < texts.values.length; i++) {
-    if (texts.valid !== null && texts.valid[i] === 0) continue;
-    seen.add(texts.dictionary![texts.values[i]]);
-  }
-  if (seen.size === 0) return "string";
-  const all = (pattern: RegExp) => [...seen].every((text) => pattern.test(text));
-  if (all(INT) && [...seen].every((t) => Math.abs(Number(t)) <= 0x7fffffff)) return "int";
+function inferKind(texts: Column, firstRow: number): ColumnKind {
+  // Each distinct text once: the dictionary's codes of the sampled rows, skipping the header and nulls.
+  const used = new Uint8Array(texts.dictionary!.length);
+  for (let i = firstRow; i < texts.values.length; i++) if (texts.valid === null || texts.valid[i] !== 0) used[texts.values[i]] = 1;
+  const seen = texts.dictionary!.filter((_, code) => used[code] === 1);
+  if (seen.length === 0) return "string";
+  const all = (pattern: RegExp) => seen.every((text) => pattern.test(text));
+  if (all(INT) && seen.every((t) => Math.abs(Number(t)) <= 0x7fffffff)) return "int";
   if (all(FLOAT)) return "float";
   if (all(BOOL)) return "bool";
   if (all(DATE)) return "timestamp";

@@ -122,7 +122,7 @@ export class ByteDictionary {
   }
 
   private insert(bytes: Uint8Array, start: number, end: number, hash: number, slot: number): number {
-    const text = utf8.decode(bytes.subarray(start, end));
+    const text = shortAscii(bytes, start, end) ?? utf8.decode(bytes.subarray(start, end));
     let code = this.codeOfText.get(text);
     if (code === undefined) {
       code = this.entries.push(text) - 1;
@@ -179,4 +179,20 @@ function grown<T extends Int32Array | Uint8Array>(array: T, size: number): T {
   const bigger = new (array.constructor as new (n: number) => T)(size);
   bigger.set(array);
   return bigger;
+}
+
+/**
+ * The text of a short ASCII field, built byte by byte: for the many short, distinct fields of an
+ * identifier column this is several times cheaper than a TextDecoder call each. `undefined` for a
+ * longer field or one with a non-ASCII byte.
+ */
+function shortAscii(bytes: Uint8Array, start: number, end: number): string | undefined {
+  if (end - start > 32) return undefined;
+  let text = "";
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i];
+    if (byte >= 0x80) return undefined;
+    text += String.fromCharCode(byte);
+  }
+  return text;
 }

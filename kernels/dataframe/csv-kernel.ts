@@ -72,8 +72,16 @@ export function readCsvBlock(block: CsvBlock): Table {
   return parseCsv(bytes, block);
 }
 
+/** What {@link parseCsv} needs of a block: its format and the columns wanted, not where its bytes are. */
+export type CsvFormat = Omit<CsvBlock, "path" | "start" | "end"> & { path?: string };
+
 /** Parses CSV bytes (whole lines) into the requested columns. */
-export function parseCsv(bytes: Uint8Array, block: Omit<CsvBlock, "path" | "start" | "end"> & { path?: string }): Table {
+export function parseCsv(bytes: Uint8Array, block: CsvFormat): Table {
+  return toTable(block.names, parseCsvColumns(bytes, block));
+}
+
+/** Parses CSV bytes (whole lines) into the requested columns, as columns (no Arrow table: type inference reads them directly). */
+export function parseCsvColumns(bytes: Uint8Array, block: CsvFormat): Column[] {
   let lines = 0;
   for (let i = bytes.indexOf(NEWLINE); i >= 0; i = bytes.indexOf(NEWLINE, i + 1)) lines++;
   if (bytes.length > 0 && bytes[bytes.length - 1] !== NEWLINE) lines++;
@@ -134,7 +142,7 @@ export function parseCsv(bytes: Uint8Array, block: Omit<CsvBlock, "path" | "star
     row++;
     line++;
   }
-  return toTable(block.names, builders.map((b) => b.finish()));
+  return builders.map((b) => b.finish());
 }
 
 /** Appends parsed fields to a typed-array column; one class per kind, so each push is a short, monomorphic loop body. */

@@ -58,6 +58,11 @@ describe("ByteDictionary", () => {
     expect(dictionary.entries).toEqual(["ünïcødé 😀", "\ufffd"]);
   });
 
+  it("reads ASCII fields of every length, and ASCII beside non-ASCII, as TextDecoder does", () => {
+    const texts = ["x".repeat(31), "y".repeat(32), "z".repeat(33), `${"a".repeat(20)}é`, "\u007f\u0001", "a b\tc"];
+    expect(codesOf(texts.map((text) => [text, false] as const)).entries).toEqual(texts);
+  });
+
   it("keeps every code right as it grows past its first tables", () => {
     const texts = Array.from({ length: 5000 }, (_, i) => `key-${(i * 7919) % 3001}`);
     const { codes, entries } = codesOf(texts.map((text) => [text, false] as const));

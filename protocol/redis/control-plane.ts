@@ -8,9 +8,11 @@ import { finishTasks } from "./scripts/finish-tasks.js";
 import { heartbeat } from "./scripts/heartbeat.js";
 import { markStopping } from "./scripts/mark-stopping.js";
 import { recoverWorker } from "./scripts/recover-worker.js";
+import { asFencedError } from "./scheduler-lease.js";
 import type { RedisScript } from "./scripts/redis-script.js";
 import { sendToWorker } from "./scripts/send-to-worker.js";
 import { stealTasks } from "./scripts/steal-tasks.js";
+import { takeEvents } from "./scripts/take-events.js";
 import { takeTasks } from "./scripts/take-tasks.js";
 
 /** Default {@link ControlPlaneOptions.heartbeatTtlMs}: a worker silent for 3 s is presumed dead. */
@@ -19,6 +21,8 @@ export const DEFAULT_HEARTBEAT_TTL_MS = 3_000;
 export const MAX_TAKE_BATCH = 1_000;
 /** Default {@link ControlPlaneOptions.deadWorkerTtlMs}: one day. */
 export const DEFAULT_DEAD_WORKER_TTL_MS = 86_400_000;
+/** Most entries one {@link ControlPlane.takeEvents} call returns. */
+export const MAX_EVENT_BATCH = 1_000;
 
 /** Options of a {@link ControlPlane}. Every field is optional; see each default. */
 export interface ControlPlaneOptions {
@@ -39,6 +43,13 @@ export interface ControlPlaneOptions {
    * process start. Default {@link DEFAULT_DEAD_WORKER_TTL_MS} (one day).
    */
   readonly deadWorkerTtlMs?: number;
+  /**
+   * The epoch of the scheduler using this plane (`LeaseHolder.epoch`, from `SchedulerLease`): its
+   * writes (enqueue, send, steal, recover, take events) then carry it, and are refused with a
+   * `SchedulerFencedError`, nothing written, once another scheduler has taken the role. Default:
+   * none, the writes are not fenced (workers, and tools that run without a scheduler).
+   */
+  readonly schedulerEpoch?: number;
 }
 
 /** What a worker tells the registry about itself with each heartbeat. */
@@ -180,6 +191,7 @@ export function parseEventFields(fields: readonly Buffer[]): EventEntry {
 type ScriptInvoker = (this: Redis, args: readonly (string | Buffer)[]) => Promise<unknown>;
 
 const SCRIPTS: readonly RedisScript[] = [
+  takeEvents,
   enqueueTasks,
   takeTasks,
   finishTasks,
@@ -211,6 +223,8 @@ export class ControlPlane {
   readonly keys: RedisKeys;
   private readonly heartbeatTtlMs: number;
   private readonly deadWorkerTtlMs: number;
+  /** ARGV[1] of the fenced scripts: the scheduler epoch, or "" for unfenced writes. */
+  private readonly epoch: string;
 
   constructor(
     /** The connection; shared with other users is fine, except while {@link waitForWork} blocks it. */
@@ -220,6 +234,7 @@ export class ControlPlane {
     this.keys = redisKeys(options.prefix ?? DEFAULT_REDIS_PREFIX);
     this.heartbeatTtlMs = positiveInteger("heartbeatTtlMs", options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS);
     this.deadWorkerTtlMs = positiveInteger("deadWorkerTtlMs", options.deadWorkerTtlMs ?? DEFAULT_DEAD_WORKER_TTL_MS);
+    this.epoch = options.schedulerEpoch === undefined ? "" : String(positiveInteger("schedulerEpoch", options.schedulerEpoch));
     for (const script of SCRIPTS) {
       redis.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
     }
@@ -229,16 +244,17 @@ export class ControlPlane {
    * Adds tasks to a worker's queue, payloads included, and wakes the worker if it waits. Refused as
    * a whole when the worker is stopping or dead, so no task lands in a queue nobody will take from.
    * A key must sit in at most one worker's queue at a time (move it with {@link stealTasks}).
+   * Fenced (see {@link ControlPlaneOptions.schedulerEpoch}).
    */
   async enqueueTasks(worker: WorkerId, tasks: readonly QueuedTask[]): Promise<EnqueueOutcome> {
-    const args: (string | Buffer)[] = [];
+    const args: (string | Buffer)[] = [this.epoch];
     for (const task of tasks) {
       if (!Number.isFinite(task.priority)) throw new RangeError(`priority of ${task.key} must be finite, got ${task.priority}`);
       if (task.payload.byteLength === 0) throw new RangeError(`payload of ${task.key} is empty`);
       args.push(task.key, String(task.priority), asBuffer(task.payload));
     }
     const k = this.keys;
-    const keys = [k.workerQueue(worker), k.taskPayloads, k.workerState(worker), k.workerWake(worker)];
+    const keys = [k.workerQueue(worker), k.taskPayloads, k.workerState(worker), k.workerWake(worker), k.schedulerEpoch];
     const [state, added] = (await this.run(enqueueTasks, keys, args)) as [Buffer, number];
     const status = parseStatus(state);
     return { accepted: status === "running", state: status, added };
@@ -274,13 +290,14 @@ export class ControlPlane {
 
   /**
    * Moves each task still queued on `victim` to `thief`'s queue with its priority; a task the victim
-   * already took is refused. All are refused when the thief is stopping or dead.
+   * already took is refused. All are refused when the thief is stopping or dead. Fenced (see
+   * {@link ControlPlaneOptions.schedulerEpoch}).
    */
   async stealTasks(victim: WorkerId, thief: WorkerId, keys: readonly Key[]): Promise<StealOutcome> {
     if (victim === thief) throw new RangeError(`a worker cannot steal from itself (${victim})`);
     const k = this.keys;
-    const scriptKeys = [k.workerQueue(victim), k.workerQueue(thief), k.workerState(thief), k.workerWake(thief)];
-    const flags = (await this.run(stealTasks, scriptKeys, keys)) as number[];
+    const scriptKeys = [k.workerQueue(victim), k.workerQueue(thief), k.workerState(thief), k.workerWake(thief), k.schedulerEpoch];
+    const flags = (await this.run(stealTasks, scriptKeys, [this.epoch, ...keys])) as number[];
     const [accepted, refused] = splitByFlag(keys, flags);
     return { accepted, refused };
   }
@@ -289,7 +306,8 @@ export class ControlPlane {
    * Hands back everything a dead or stopping worker holds, queued and in flight, and retires it: it is
    * marked dead, leaves the registry, and its keys are deleted. Idempotent: a second call returns
    * empty lists. To take back only the queued tasks of a stopping worker while it finishes its
-   * running ones, steal them instead.
+   * running ones, steal them instead. Fenced (see {@link ControlPlaneOptions.schedulerEpoch}); a
+   * worker retiring itself uses a plane without an epoch.
    */
   async recoverWorker(worker: WorkerId, options: RecoverOptions = {}): Promise<RecoveredWorker> {
     const k = this.keys;
@@ -302,8 +320,9 @@ export class ControlPlane {
       k.workers,
       k.workerWake(worker),
       k.workerInbox(worker),
+      k.schedulerEpoch,
     ];
-    const args = [worker, String(this.deadWorkerTtlMs), options.onlyIfSilent ? "1" : "0"];
+    const args = [this.epoch, worker, String(this.deadWorkerTtlMs), options.onlyIfSilent ? "1" : "0"];
     const [recovered, queued, inFlight] = (await this.run(recoverWorker, keys, args)) as [number, Buffer[], Buffer[]];
     const entries: TaskEntry[] = [];
     for (let i = 0; i < inFlight.length; i += 2) entries.push({ key: inFlight[i].toString(), payload: inFlight[i + 1] });
@@ -358,13 +377,43 @@ export class ControlPlane {
 
   /**
    * Appends messages (releases, cancellations) to a worker's inbox and wakes it. Returns false when the
-   * worker is dead, in which case nothing was written.
+   * worker is dead, in which case nothing was written. Fenced (see
+   * {@link ControlPlaneOptions.schedulerEpoch}).
    */
   async sendToWorker(worker: WorkerId, messages: readonly Uint8Array[]): Promise<boolean> {
     if (messages.length === 0) return true;
     const k = this.keys;
-    const keys = [k.workerInbox(worker), k.workerState(worker), k.workerWake(worker)];
-    return ((await this.run(sendToWorker, keys, messages.map(asBuffer))) as number) === 1;
+    const keys = [k.workerInbox(worker), k.workerState(worker), k.workerWake(worker), k.schedulerEpoch];
+    return ((await this.run(sendToWorker, keys, [this.epoch, ...messages.map(asBuffer)])) as number) === 1;
+  }
+
+  /**
+   * Takes up to `count` of the oldest entries of the events stream, reading and deleting them in one
+   * atomic step: what the scheduler reads, no other reader gets. Fenced (see
+   * {@link ControlPlaneOptions.schedulerEpoch}): a deposed scheduler takes nothing, and the entries
+   * stay for the scheduler that replaced it.
+   *
+   * @param count - From 1 to {@link MAX_EVENT_BATCH}.
+   */
+  async takeEvents(count: number): Promise<EventEntry[]> {
+    positiveInteger("count", count);
+    if (count > MAX_EVENT_BATCH) throw new RangeError(`count must be at most ${MAX_EVENT_BATCH}, got ${count}`);
+    const k = this.keys;
+    const entries = (await this.run(takeEvents, [k.events, k.schedulerEpoch], [this.epoch, String(count)])) as [Buffer, Buffer[]][];
+    return entries.map(([, fields]) => parseEventFields(fields));
+  }
+
+  /**
+   * Blocks until the events stream holds an entry or `timeoutMs` passes; true when it holds one.
+   * Reads nothing for good: take the entries with {@link takeEvents}. This blocks the whole
+   * connection: give it its own. `timeoutMs` 0 waits forever.
+   */
+  async waitForEvents(timeoutMs: number): Promise<boolean> {
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new RangeError(`timeoutMs must be finite and >= 0, got ${timeoutMs}`);
+    // From the stream's start: whatever is in it has not been taken yet, so no entry added between a
+    // take and this wait is missed.
+    const reply = await this.redis.xread("COUNT", 1, "BLOCK", Math.ceil(timeoutMs), "STREAMS", this.keys.events, "0-0");
+    return reply !== null;
   }
 
   /** Pops up to `count` messages from the worker's inbox, oldest first. */
@@ -403,10 +452,14 @@ export class ControlPlane {
     return (await this.listWorkers()).filter((worker) => worker.alive);
   }
 
-  private run(script: RedisScript, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown> {
+  private async run(script: RedisScript, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown> {
     const invoke = (this.redis as unknown as Record<string, ScriptInvoker>)[`${script.name}Buffer`];
-    // One array argument: ioredis flattens it, and a spread would overflow the call stack for big batches.
-    return invoke.call(this.redis, [...keys, ...args]);
+    try {
+      // One array argument: ioredis flattens it, and a spread would overflow the call stack for big batches.
+      return await invoke.call(this.redis, [...keys, ...args]);
+    } catch (error) {
+      throw asFencedError(error);
+    }
   }
 }
 

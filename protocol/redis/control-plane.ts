@@ -210,7 +210,9 @@ const SCRIPTS: readonly RedisScript[] = [
  * The class does not own the connection: the caller creates it and closes it. The scripts are
  * registered on it with `defineCommand` (EVALSHA, falling back to EVAL once per connection).
  * Replies are read as Buffers, so binary payloads come back byte for byte. Do not set ioredis's
- * `keyPrefix`; use {@link ControlPlaneOptions.prefix}.
+ * `keyPrefix`; use {@link ControlPlaneOptions.prefix}. The scheduler's writes are fenced by its
+ * epoch ({@link ControlPlaneOptions.schedulerEpoch}): once another scheduler has taken the role they
+ * reject with a `SchedulerFencedError` and write nothing.
  *
  * @example
  * const plane = new ControlPlane(new Redis("redis://127.0.0.1:6379"), { prefix: "weft" });

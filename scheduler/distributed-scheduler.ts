@@ -281,8 +281,9 @@ export class DistributedScheduler extends SchedulerShell {
       if (this.lostRole !== undefined) return;
       for (const entry of entries) this.onEntry(entry);
       this.drain();
-      // A full batch says more are waiting: take them before waiting.
-      if (entries.length === MAX_EVENT_BATCH) continue;
+      // Reports that came while this batch was handled are taken at once: a busy cluster costs one
+      // round trip per batch. Only an empty stream is waited on.
+      if (entries.length > 0) continue;
       try {
         await this.waiter.waitForEvents(1000);
       } catch (error) {

@@ -7,6 +7,7 @@
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startRedisServer, type RedisServer } from "../../protocol/redis/private-redis-server.js";
+import { SchedulerLease, type LeaseHolder } from "../../protocol/redis/scheduler-lease.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
 // test.sleepThen, for the workers in this process.
 import "../fixtures/math-tasks.js";
@@ -122,6 +123,23 @@ async function resultOf(url: string, id: string, timeoutMs: number): Promise<num
   }
 }
 
+/** Waits up to `timeoutMs` for the cluster's scheduler lease to satisfy `check`, polling it; returns it. */
+async function leaseHolder(prefix: string, check: (lease: LeaseHolder | undefined) => boolean, timeoutMs: number): Promise<LeaseHolder> {
+  const connection = new Redis(redis.url);
+  try {
+    const lease = new SchedulerLease(connection, { prefix });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const holder = await lease.holder();
+      if (check(holder)) return holder!;
+      if (Date.now() > deadline) throw new Error(`the lease did not change as expected within ${timeoutMs} ms: ${JSON.stringify(holder)}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    connection.disconnect();
+  }
+}
+
 /** The last command of each Redis connection a process named as its own (see `connectRedis`). */
 async function commandsOf(pid: number): Promise<string[]> {
   const admin = new Redis(redis.url);
@@ -188,8 +206,12 @@ describe("the active scheduler dies or freezes", () => {
     const killedAt = Date.now();
     await exited(first.command);
 
-    const secondUrl = await running(second, LEASE_MS + 5_000);
+    // Taken over when the lease in Redis names the standby: within the lease's lifetime, plus the
+    // standby's retry (a quarter of it) and a margin for a loaded machine.
+    const holder = await leaseHolder(prefix, (lease) => lease?.epoch === 2, LEASE_MS + 5_000);
     expect(Date.now() - killedAt).toBeLessThan(LEASE_MS + 3_000);
+    expect(holder.pid).toBe(second.command.pid);
+    const secondUrl = await running(second, 10_000);
     expect(second.stderr()).toMatch(/"took over the scheduler lease".*"epoch":2/);
     const after = await submit(secondUrl, treeJob("after", 16, 20, 5000));
     expect(await resultOf(secondUrl, after, 20_000)).toBe(treeSum(16, 5000));

@@ -29,6 +29,9 @@ export class JobCancelledError extends Error {
  * Thrown by a job's `run` when this scheduler must not run the job: it lost the scheduler role to
  * another. The job goes back to the queue at once, for the scheduler holding the role, without
  * counting as a failed attempt (a job a deposed scheduler took must not fail for it).
+ *
+ * @example
+ * if (scheduler.deposed !== undefined) throw new HandBackJobError(`job ${jobId}: ${scheduler.deposed.message}`);
  */
 export class HandBackJobError extends Error {
   override readonly name = "HandBackJobError";

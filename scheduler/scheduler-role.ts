@@ -28,7 +28,13 @@ export interface SchedulerRoleOptions {
   readonly onLost?: (error: LeaseLostError) => void;
 }
 
-/** Thrown at start-up with `standby: false` when another scheduler holds the role. */
+/**
+ * Thrown at start-up with `standby: false` when another scheduler holds the role.
+ *
+ * @example
+ * try { await DistributedScheduler.start({ redis, lease: { standby: false } }); }
+ * catch (error) { if (error instanceof SchedulerRoleTakenError) console.error(error.message); }
+ */
 export class SchedulerRoleTakenError extends Error {
   override readonly name = "SchedulerRoleTakenError";
 
@@ -42,7 +48,12 @@ export class SchedulerRoleTakenError extends Error {
   }
 }
 
-/** Why a scheduler that held the role stopped acting: another scheduler took the role. */
+/**
+ * Why a scheduler that held the role stopped acting: another scheduler took the role.
+ *
+ * @example
+ * await DistributedScheduler.start({ redis, lease: { onLost: (error) => { log(error.message); process.exit(3); } } });
+ */
 export class LeaseLostError extends Error {
   override readonly name = "LeaseLostError";
 

@@ -57,6 +57,10 @@ export type RenewOutcome =
 /**
  * The refusal of a fenced script: the scheduler making the write holds an epoch that is no longer
  * the current one, because another scheduler took the role. Nothing was written.
+ *
+ * @example
+ * try { await plane.enqueueTasks("w1", tasks); }
+ * catch (error) { if (error instanceof SchedulerFencedError) stopActing(); }
  */
 export class SchedulerFencedError extends Error {
   override readonly name = "SchedulerFencedError";
@@ -65,6 +69,9 @@ export class SchedulerFencedError extends Error {
 /**
  * The error a script call rejected with, as a {@link SchedulerFencedError} when it is a fenced
  * script's refusal; other errors unchanged.
+ *
+ * @example
+ * asFencedError(new Error("FENCED weft enqueue-tasks: scheduler epoch 1 is not the current one (2)")) instanceof SchedulerFencedError; // true
  */
 export function asFencedError(error: unknown): unknown {
   return error instanceof Error && error.message.startsWith(`${FENCED_ERROR_CODE} `) ? new SchedulerFencedError(error.message) : error;
@@ -141,7 +148,12 @@ export class SchedulerLease {
   }
 }
 
-/** A lease's JSON as a {@link LeaseHolder}; undefined for anything else (such as ""). */
+/**
+ * A lease's JSON as a {@link LeaseHolder}; undefined for anything else (such as "").
+ *
+ * @example
+ * parseHolder('{"epoch":2,"since":1735732800000,"id":"5f2c","host":"node-1","pid":4242}')?.epoch; // 2
+ */
 export function parseHolder(lease: string): LeaseHolder | undefined {
   try {
     const value = JSON.parse(lease) as Partial<LeaseHolder>;

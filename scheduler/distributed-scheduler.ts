@@ -11,7 +11,7 @@ import type { WorkerInfo } from "../protocol/job-api.js";
 import type { LocalTask } from "./local-task.js";
 import type { SubmissionChecks } from "./prepare-submission.js";
 import { connectRedis } from "../protocol/redis/connect-redis.js";
-import { ControlPlane, parseEventFields, type QueuedTask, type RegisteredWorker } from "../protocol/redis/control-plane.js";
+import { ControlPlane, parseEventFields, type QueuedTask, type RegisteredWorker, type RescoredTask } from "../protocol/redis/control-plane.js";
 import type { SchedulerConfig } from "./core/scheduler-config.js";
 import { SchedulerShell } from "./scheduler-shell.js";
 
@@ -250,6 +250,7 @@ export class DistributedScheduler extends SchedulerShell {
     const cancels = new Map<WorkerId, Key[]>();
     const steals = new Map<string, { victim: WorkerId; thief: WorkerId; keys: Key[] }>();
     const copies = new Map<WorkerId, Uint8Array[]>();
+    const rescores = new Map<WorkerId, RescoredTask[]>();
     for (const command of commands) {
       switch (command.type) {
         case "assign": {
@@ -271,6 +272,9 @@ export class DistributedScheduler extends SchedulerShell {
           entry.keys.push(command.key);
           break;
         }
+        case "rescore":
+          for (const worker of command.workers) push(rescores, worker, { key: command.key, priority: command.priority });
+          break;
         case "release":
           if (command.runSpec !== undefined) forget(command.runSpec as LocalTask);
           for (const worker of command.workers) push(releases, worker, command.key);
@@ -299,7 +303,7 @@ export class DistributedScheduler extends SchedulerShell {
           break;
       }
     }
-    void this.send(assignments, releases, cancels, steals, copies);
+    void this.send(assignments, releases, cancels, steals, copies, rescores);
   }
 
   /** Where a worker gets an input: inline when held here, else from the workers holding it. */
@@ -315,9 +319,13 @@ export class DistributedScheduler extends SchedulerShell {
     cancels: Map<WorkerId, Key[]>,
     steals: Map<string, { victim: WorkerId; thief: WorkerId; keys: Key[] }>,
     copies: Map<WorkerId, Uint8Array[]>,
+    rescores: Map<WorkerId, RescoredTask[]>,
   ): Promise<void> {
     try {
       await Promise.all([
+        // Sent first: on this one connection Redis runs the commands in the order they are sent, so
+        // a rescore sees every enqueue and steal sent before it and none sent after.
+        ...[...rescores].map(([worker, tasks]) => this.plane.rescoreTasks(worker, tasks)),
         ...[...assignments].map(async ([worker, tasks]) => {
           const outcome = await this.plane.enqueueTasks(worker, tasks);
           // A worker that began to stop (or died) meanwhile takes nothing: the tasks go back to the

@@ -87,6 +87,13 @@ export interface TaskEntry {
   readonly payload: Buffer;
 }
 
+/** A new score for a task that may still wait in a worker's queue (see {@link ControlPlane.rescoreTasks}). */
+export interface RescoredTask {
+  readonly key: Key;
+  /** Smaller runs first. A finite number. */
+  readonly priority: number;
+}
+
 /** A task taken from a queue, with the priority it was queued with. */
 export interface PrioritizedTaskEntry extends TaskEntry {
   readonly priority: number;
@@ -257,6 +264,34 @@ export class ControlPlane {
     const keys = [k.workerQueue(worker), k.workerInFlight(worker), k.taskPayloads, k.workerState(worker)];
     const reply = (await this.run(takeTasks, keys, [String(count)])) as Buffer[];
     return prioritizedEntries(reply);
+  }
+
+  /**
+   * Gives tasks still waiting in the worker's queue new priorities; a task not in the queue (taken
+   * already, stolen away, never queued) is left out, never added. Returns how many got a different score.
+   *
+   * One `ZADD XX` per batch of 1,000, not a script: a script's first use on a connection may be
+   * resent after a NOSCRIPT reply, behind commands sent after it, and the scheduler relies on this
+   * call running after the enqueues and steals it sent before it and before those it sends after.
+   *
+   * @example
+   * await plane.rescoreTasks("w1", [{ key: "inc-1", priority: 42 }]);
+   */
+  async rescoreTasks(worker: WorkerId, tasks: readonly RescoredTask[]): Promise<number> {
+    const queue = this.keys.workerQueue(worker);
+    const replies: Promise<number>[] = [];
+    for (let first = 0; first < tasks.length; first += MAX_TAKE_BATCH) {
+      const args: string[] = [];
+      for (const task of tasks.slice(first, first + MAX_TAKE_BATCH)) {
+        if (!Number.isFinite(task.priority)) throw new RangeError(`priority of ${task.key} must be finite, got ${task.priority}`);
+        args.push(String(task.priority), task.key);
+      }
+      // CH counts changed scores as well as added members; with XX nothing is ever added.
+      replies.push(this.redis.zadd(queue, "XX", "CH", ...args) as Promise<number>);
+    }
+    let rescored = 0;
+    for (const changed of await Promise.all(replies)) rescored += changed;
+    return rescored;
   }
 
   /**

@@ -13,6 +13,7 @@ import { healthRoutes } from "./health-routes.js";
 import { jobListRoute } from "./job-list-route.js";
 import { jobRoutes } from "./job-routes.js";
 import { installBodyParsers } from "./body-parsers.js";
+import { installDecimalQuery } from "./decimal-query.js";
 import { DOCS_PREFIX, installOpenApi } from "./openapi.js";
 import { workerRoutes } from "./worker-routes.js";
 
@@ -82,6 +83,7 @@ export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port"
   app.addSchema(errorBodySchema);
   installErrorReplies(app, options.onError ?? (() => undefined));
   installBodyParsers(app);
+  installDecimalQuery(app);
   await installOpenApi(app, "0.1.0");
   await app.register(rateLimit, {
     max: options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT,

@@ -14,6 +14,7 @@ import { jobListRoute } from "./job-list-route.js";
 import { jobRoutes } from "./job-routes.js";
 import { installBodyParsers } from "./body-parsers.js";
 import { installDecimalQuery } from "./decimal-query.js";
+import { clientErrorReply, frameworkErrorReply, installNotFoundReplies } from "./framework-errors.js";
 import { DOCS_PREFIX, installOpenApi } from "./openapi.js";
 import { workerRoutes } from "./worker-routes.js";
 
@@ -23,6 +24,8 @@ export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
 export const DEFAULT_DATA_LIMIT = 64 * 1024 * 1024;
 /** Default {@link HttpApiOptions.maxTasks}. */
 export const DEFAULT_MAX_TASKS = 100_000;
+/** Longest path parameter (a job id, a hold id), in characters: longer ones get 414. */
+const MAX_PARAM_LENGTH = 200;
 /** Default {@link HttpApiOptions.rateLimitPerMinute}. */
 export const DEFAULT_RATE_LIMIT = 60_000;
 
@@ -77,11 +80,15 @@ export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port"
     // Event streams stay open until their job ends: closing the API must not wait for them.
     forceCloseConnections: true,
     // Requests carry job ids in their paths; 1 KiB of URL is plenty.
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The router's and Node's own error replies, in the API's error shape.
+    frameworkErrors: frameworkErrorReply(MAX_PARAM_LENGTH),
+    clientErrorHandler: clientErrorReply,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: false } },
   });
   app.addSchema(errorBodySchema);
   installErrorReplies(app, options.onError ?? (() => undefined));
+  installNotFoundReplies(app);
   installBodyParsers(app);
   installDecimalQuery(app);
   await installOpenApi(app, "0.1.0");

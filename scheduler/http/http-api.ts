@@ -16,6 +16,7 @@ import { installBodyParsers } from "./body-parsers.js";
 import { installDecimalQuery } from "./decimal-query.js";
 import { clientErrorReply, frameworkErrorReply, installNotFoundReplies } from "./framework-errors.js";
 import { DOCS_PREFIX, installOpenApi } from "./openapi.js";
+import { DEFAULT_JSON_RESULT_LIMIT } from "./result-formats.js";
 import { workerRoutes } from "./worker-routes.js";
 
 /** Default {@link HttpApiOptions.bodyLimitBytes}: 16 MiB. */
@@ -47,6 +48,12 @@ export interface HttpApiOptions {
   readonly dataLimitBytes?: number;
   /** Most tasks in one submitted graph. Default {@link DEFAULT_MAX_TASKS} (100,000). */
   readonly maxTasks?: number;
+  /**
+   * Largest result sent as JSON, in bytes of JSON text: a larger one gets 406 `result-too-large`,
+   * pointing to MessagePack or Arrow, which send it (JSON text is built whole in the scheduler's
+   * memory, and held until the client reads it). Default {@link DEFAULT_JSON_RESULT_LIMIT} (64 MiB).
+   */
+  readonly maxJsonResultBytes?: number;
   /**
    * Requests one client may make per minute; a client is its token and address. Default
    * {@link DEFAULT_RATE_LIMIT} (60,000, about 1,000 per second: a flood is stopped, a busy client is not).
@@ -110,7 +117,10 @@ export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port"
   installBearerAuth(app, options.token, [DOCS_PREFIX]);
   const scheduler: DistributedScheduler = options.jobs.scheduler;
   healthRoutes(app, scheduler, options.pingRedis);
-  jobRoutes(app, options.jobs, { maxTasks: options.maxTasks ?? DEFAULT_MAX_TASKS });
+  jobRoutes(app, options.jobs, {
+    maxTasks: options.maxTasks ?? DEFAULT_MAX_TASKS,
+    maxJsonResultBytes: options.maxJsonResultBytes ?? DEFAULT_JSON_RESULT_LIMIT,
+  });
   jobListRoute(app, options.jobs);
   await dataRoutes(app, new ScatteredData(scheduler), () => scheduler.workerIds.length > 0, {
     bodyLimitBytes: options.dataLimitBytes ?? DEFAULT_DATA_LIMIT,

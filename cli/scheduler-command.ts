@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { resolveApiToken } from "../scheduler/http/api-token.js";
 import { DEFAULT_HTTP_PORT } from "../protocol/job-api.js";
 import { DEFAULT_BODY_LIMIT, DEFAULT_DATA_LIMIT, DEFAULT_MAX_TASKS, DEFAULT_RATE_LIMIT } from "../scheduler/http/http-api.js";
+import { DEFAULT_JSON_RESULT_LIMIT } from "../scheduler/http/result-formats.js";
 import { SchedulerProcess, type SchedulerHttpOptions } from "../scheduler/scheduler-process.js";
 import { dataTokenFromEnv, parseCount, parsePort, parseSeconds, redactPassword } from "./command-arguments.js";
 import { chooseRedis, DEFAULT_REDIS_TIMEOUT_SECONDS, DEFAULT_REDIS_URL, reachRedis, REDIS_URL_ENV } from "./reach-redis.js";
@@ -32,6 +33,8 @@ options:
   --body-limit         largest request body in bytes (default ${DEFAULT_BODY_LIMIT})
   --data-limit         largest data upload (POST /v1/data) in bytes (default ${DEFAULT_DATA_LIMIT})
   --max-tasks          most tasks in one submitted graph (default ${DEFAULT_MAX_TASKS})
+  --json-result-limit  largest result sent as JSON, in bytes; larger ones get 406 and are sent as
+                       MessagePack or Arrow on request (default ${DEFAULT_JSON_RESULT_LIMIT})
   --rate-limit         requests per minute per client (default ${DEFAULT_RATE_LIMIT})
   --token              bearer token of the workers' data servers (default: $WEFT_DATA_TOKEN, else none)
   --tick-ms            how often workers are checked and stealing is planned (default 100)
@@ -59,6 +62,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
         "body-limit": { type: "string", default: String(DEFAULT_BODY_LIMIT) },
         "data-limit": { type: "string", default: String(DEFAULT_DATA_LIMIT) },
         "max-tasks": { type: "string", default: String(DEFAULT_MAX_TASKS) },
+        "json-result-limit": { type: "string", default: String(DEFAULT_JSON_RESULT_LIMIT) },
         "rate-limit": { type: "string", default: String(DEFAULT_RATE_LIMIT) },
         "tick-ms": { type: "string", default: "100" },
         "retention-seconds": { type: "string", default: "3600" },
@@ -85,9 +89,11 @@ export async function schedulerCommand(args: string[]): Promise<number> {
   const bodyLimitBytes = parseCount("scheduler", "--body-limit", values["body-limit"]);
   const dataLimitBytes = parseCount("scheduler", "--data-limit", values["data-limit"]);
   const maxTasks = parseCount("scheduler", "--max-tasks", values["max-tasks"]);
+  const maxJsonResultBytes = parseCount("scheduler", "--json-result-limit", values["json-result-limit"]);
   const rateLimitPerMinute = parseCount("scheduler", "--rate-limit", values["rate-limit"]);
   if (redis === null || redisTimeout === null || tickMs === null || retentionSeconds === null || lockDurationMs === null) return 2;
   if (port === null || bodyLimitBytes === null || dataLimitBytes === null || maxTasks === null || rateLimitPerMinute === null) return 2;
+  if (maxJsonResultBytes === null) return 2;
   const level = values["log-level"];
   if (!isLogLevel(level)) {
     console.error(`weft scheduler: unknown log level "${level}"; use ${LOG_LEVELS.join(", ")}`);
@@ -113,7 +119,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
       // Printed once, at the first start; later starts read the file.
       console.error(`weft scheduler: generated the HTTP API token, saved to ${resolved.file} (readable by this user only):\n${resolved.token}`);
     }
-    http = { token: resolved.token, host: values.host, port, bodyLimitBytes, dataLimitBytes, maxTasks, rateLimitPerMinute };
+    http = { token: resolved.token, host: values.host, port, bodyLimitBytes, dataLimitBytes, maxTasks, maxJsonResultBytes, rateLimitPerMinute };
   }
   const scheduler = await SchedulerProcess.start({
     http,

@@ -79,7 +79,7 @@ function networkReason(error: unknown): string {
   return (cause as Error).message ?? String(cause);
 }
 
-const GRAPH_ERROR_CODES = new Set<string>(["cycle", "missing-dependency", "unknown-function", "conflicting-spec", "unserializable-argument", "invalid-graph"]);
+const GRAPH_ERROR_CODES = new Set<string>(["cycle", "missing-dependency", "unknown-function", "conflicting-spec", "unserializable-argument", "invalid-graph", "invalid-key"]);
 
 /** Plain MessagePack for request bodies: the HTTP graph format is JSON-shaped, binary strings aside. */
 const packr = new Packr({ useRecords: false, variableMapSize: true });

@@ -13,7 +13,10 @@ import { healthRoutes } from "./health-routes.js";
 import { jobListRoute } from "./job-list-route.js";
 import { jobRoutes } from "./job-routes.js";
 import { installBodyParsers } from "./body-parsers.js";
+import { installDecimalQuery } from "./decimal-query.js";
+import { clientErrorReply, frameworkErrorReply, installNotFoundReplies } from "./framework-errors.js";
 import { DOCS_PREFIX, installOpenApi } from "./openapi.js";
+import { DEFAULT_JSON_RESULT_LIMIT } from "./result-formats.js";
 import { workerRoutes } from "./worker-routes.js";
 
 /** Default {@link HttpApiOptions.bodyLimitBytes}: 16 MiB. */
@@ -22,6 +25,8 @@ export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
 export const DEFAULT_DATA_LIMIT = 64 * 1024 * 1024;
 /** Default {@link HttpApiOptions.maxTasks}. */
 export const DEFAULT_MAX_TASKS = 100_000;
+/** Longest path parameter (a job id, a hold id), in characters: longer ones get 414. */
+const MAX_PARAM_LENGTH = 200;
 /** Default {@link HttpApiOptions.rateLimitPerMinute}. */
 export const DEFAULT_RATE_LIMIT = 60_000;
 
@@ -43,6 +48,12 @@ export interface HttpApiOptions {
   readonly dataLimitBytes?: number;
   /** Most tasks in one submitted graph. Default {@link DEFAULT_MAX_TASKS} (100,000). */
   readonly maxTasks?: number;
+  /**
+   * Largest result sent as JSON, in bytes of JSON text: a larger one gets 406 `result-too-large`,
+   * pointing to MessagePack or Arrow, which send it (JSON text is built whole in the scheduler's
+   * memory, and held until the client reads it). Default {@link DEFAULT_JSON_RESULT_LIMIT} (64 MiB).
+   */
+  readonly maxJsonResultBytes?: number;
   /**
    * Requests one client may make per minute; a client is its token and address. Default
    * {@link DEFAULT_RATE_LIMIT} (60,000, about 1,000 per second: a flood is stopped, a busy client is not).
@@ -76,12 +87,17 @@ export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port"
     // Event streams stay open until their job ends: closing the API must not wait for them.
     forceCloseConnections: true,
     // Requests carry job ids in their paths; 1 KiB of URL is plenty.
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The router's and Node's own error replies, in the API's error shape.
+    frameworkErrors: frameworkErrorReply(MAX_PARAM_LENGTH),
+    clientErrorHandler: clientErrorReply,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: false } },
   });
   app.addSchema(errorBodySchema);
   installErrorReplies(app, options.onError ?? (() => undefined));
+  installNotFoundReplies(app);
   installBodyParsers(app);
+  installDecimalQuery(app);
   await installOpenApi(app, "0.1.0");
   await app.register(rateLimit, {
     max: options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT,
@@ -101,7 +117,10 @@ export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port"
   installBearerAuth(app, options.token, [DOCS_PREFIX]);
   const scheduler: DistributedScheduler = options.jobs.scheduler;
   healthRoutes(app, scheduler, options.pingRedis);
-  jobRoutes(app, options.jobs, { maxTasks: options.maxTasks ?? DEFAULT_MAX_TASKS });
+  jobRoutes(app, options.jobs, {
+    maxTasks: options.maxTasks ?? DEFAULT_MAX_TASKS,
+    maxJsonResultBytes: options.maxJsonResultBytes ?? DEFAULT_JSON_RESULT_LIMIT,
+  });
   jobListRoute(app, options.jobs);
   await dataRoutes(app, new ScatteredData(scheduler), () => scheduler.workerIds.length > 0, {
     bodyLimitBytes: options.dataLimitBytes ?? DEFAULT_DATA_LIMIT,

@@ -10,6 +10,8 @@ import { jobIdParamsSchema, jobStatusSchema, resultQuerySchema, submitBodySchema
 export interface JobLimits {
   /** Most tasks in one graph. */
   readonly maxTasks: number;
+  /** Largest result sent as JSON, in bytes; larger ones get 406 (see `RenderLimits`). */
+  readonly maxJsonResultBytes: number;
 }
 
 interface SubmitBody extends WireGraph {
@@ -37,7 +39,7 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
         tags: ["jobs"],
         body: submitBodySchema,
         querystring: submitQuerySchema,
-        response: { 201: submitReplySchema, ...errorReplies, 409: { $ref: "ErrorBody#" }, 413: { $ref: "ErrorBody#" }, 415: { $ref: "ErrorBody#" } },
+        response: { 201: submitReplySchema, ...errorReplies, 406: { $ref: "ErrorBody#" }, 409: { $ref: "ErrorBody#" }, 413: { $ref: "ErrorBody#" }, 415: { $ref: "ErrorBody#" } },
       },
     },
     async (request, reply) => {
@@ -56,7 +58,7 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
       if (wait > 0) {
         // Submit and wait: the result in the same reply when the job ends in time.
         const outcome = await jobs.outcome(id, wait);
-        if (outcome !== undefined) return sendOutcome(reply, id, outcome, undefined, chooseResultFormat(format, request.headers.accept));
+        if (outcome !== undefined) return sendOutcome(reply, id, outcome, undefined, chooseResultFormat(format, request.headers.accept), limits);
       }
       return reply.code(201).type("application/json").send({ id, state: "waiting", tasks: size, outputs });
     },
@@ -110,7 +112,7 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
         const status = await jobs.status(id);
         return reply.code(202).send({ id, state: status?.state ?? "waiting" });
       }
-      return sendOutcome(reply, id, outcome, key, chosen);
+      return sendOutcome(reply, id, outcome, key, chosen, limits);
     },
   );
 
@@ -138,7 +140,7 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
 }
 
 /** Replies with an ended job's result (200), or its failure (409). */
-function sendOutcome(reply: FastifyReply, id: string, outcome: JobOutcome, key: string | undefined, format: ResultFormat): FastifyReply {
+function sendOutcome(reply: FastifyReply, id: string, outcome: JobOutcome, key: string | undefined, format: ResultFormat, limits: JobLimits): FastifyReply {
   if (outcome.state !== "completed") {
     const { failure } = outcome;
     const code = outcome.state === "cancelled" ? "job-cancelled" : failure.error;
@@ -147,7 +149,7 @@ function sendOutcome(reply: FastifyReply, id: string, outcome: JobOutcome, key: 
     if (failure.task !== undefined) details.task = failure.task;
     throw new ApiError(409, code, failure.message, details);
   }
-  const rendered = renderResult(selectValue(outcome, key, format), format);
+  const rendered = renderResult(selectValue(outcome, key, format), format, { maxJsonBytes: limits.maxJsonResultBytes });
   return reply.code(200).type(rendered.contentType).send(rendered.body);
 }
 

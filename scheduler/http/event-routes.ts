@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { UnknownJobError } from "../job-service.js";
 import { ApiError } from "./api-error.js";
-import type { JobEventStreams } from "./job-event-streams.js";
+import type { JobEventSelection, JobEventStreams } from "./job-event-streams.js";
 import { jobIdParamsSchema } from "./schemas.js";
 
 /**
@@ -12,16 +12,28 @@ import { jobIdParamsSchema } from "./schemas.js";
  * for what a subscriber that does not read is allowed.
  */
 export function eventRoutes(app: FastifyInstance, streams: JobEventStreams): void {
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: { id: string }; Querystring: { events: JobEventSelection } }>(
     "/v1/jobs/:id/events",
     {
       schema: {
         summary: "A job's live events (Server-Sent Events)",
         description:
           "event: progress (task counts, at most about 10 a second, and the last one as the job ends), task-finished {key, worker, durationMs}, " +
-          "task-erred {key, worker, error}, done {state, error?}. Events are sent in batches, at least every 100 ms.",
+          "task-erred {key, worker, error}, done {state, error?}. Events are sent in batches, at least every 100 ms. " +
+          "?events=progress sends progress and done alone.",
         tags: ["jobs"],
         params: jobIdParamsSchema,
+        querystring: {
+          type: "object",
+          properties: {
+            events: {
+              type: "string",
+              enum: ["all", "progress"],
+              default: "all",
+              description: "all: every event; progress: progress and done alone (for progress bars: nothing per task)",
+            },
+          },
+        },
         produces: ["text/event-stream"],
       },
     },
@@ -29,7 +41,7 @@ export function eventRoutes(app: FastifyInstance, streams: JobEventStreams): voi
       const { id } = request.params;
       let attach: Awaited<ReturnType<JobEventStreams["open"]>>;
       try {
-        attach = await streams.open(id);
+        attach = await streams.open(id, request.query.events);
       } catch (error) {
         if (error instanceof UnknownJobError) throw new ApiError(404, "job-not-found", error.message, { id });
         throw error;

@@ -124,6 +124,14 @@ export class TaskCountTracker {
  * finished once a worker reported it finished (or the core holds its result), as erred once reported
  * erred (or the core says so); otherwise by its state in the core, released when the core no longer
  * knows it.
+ *
+ * @example
+ * ```ts
+ * const tally = shell.followCounts();
+ * tally.setKeys(submittedKeys);
+ * const { finished, total } = tally.counts(); // O(1)
+ * tally.stop();
+ * ```
  */
 export class TaskTally {
   /** Each key's standing; undefined until the keys are known. */

@@ -45,7 +45,6 @@ export interface JobEventStreamOptions {
  */
 export type JobEventSelection = "all" | "progress";
 
-
 /**
  * The Server-Sent Event streams of jobs (`GET /v1/jobs/:id/events`). However many clients follow a
  * job, the scheduler subscribes to it once and encodes each event once, into a log of batches (see
@@ -80,6 +79,9 @@ export class JobEventStreams {
     this.stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_EVENT_STALL_MS;
     this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_EVENT_FLUSH_MS;
     this.logger = options.logger;
+    for (const [name, value] of Object.entries({ maxBufferedBytes: this.maxBufferedBytes, stallTimeoutMs: this.stallTimeoutMs, flushIntervalMs: this.flushIntervalMs })) {
+      if (!(value > 0)) throw new RangeError(`event streams' ${name} must be > 0, got ${value}`);
+    }
   }
 
   /**

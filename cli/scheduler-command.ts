@@ -119,7 +119,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
       // Printed once, at the first start; later starts read the file.
       console.error(`weft scheduler: generated the HTTP API token, saved to ${resolved.file} (readable by this user only):\n${resolved.token}`);
     }
-    http = { token: resolved.token, host: values.host, port, bodyLimitBytes, dataLimitBytes, maxTasks, maxJsonResultBytes, rateLimitPerMinute };
+    http = { token: resolved.token, host: values.host, port, bodyLimitBytes, dataLimitBytes, maxTasks, maxJsonResultBytes, rateLimitPerMinute, eventStreams: { logger } };
   }
   const scheduler = await SchedulerProcess.start({
     http,

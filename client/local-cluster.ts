@@ -141,7 +141,7 @@ export class LocalCluster {
       const logger = jsonLogger({ level: logLevel, fields: { component: "scheduler" } });
       const schedulerOptions = { redis, prefix, token: dataToken, onError: (error: Error) => logger.warn("recovered from an error", { error }) };
       // Without the HTTP API, nothing submits durable jobs: the scheduler alone, as a program embedding it runs it.
-      const schedulerProcess = http === undefined ? undefined : await SchedulerProcess.start({ ...schedulerOptions, http });
+      const schedulerProcess = http === undefined ? undefined : await SchedulerProcess.start({ ...schedulerOptions, http: { ...http, eventStreams: { logger } } });
       const scheduler = schedulerProcess?.scheduler ?? (await DistributedScheduler.start(schedulerOptions));
       parts.scheduler = schedulerProcess ?? scheduler;
       await waitForWorkers(scheduler, workers, parts.nanny, options.startTimeoutMs ?? 60_000);

@@ -9,6 +9,7 @@ import { ApiError, errorBodySchema, installErrorReplies } from "./api-error.js";
 import { installBearerAuth } from "./bearer-auth.js";
 import { dataRoutes } from "./data-routes.js";
 import { eventRoutes } from "./event-routes.js";
+import { JobEventStreams, type JobEventStreamOptions } from "./job-event-streams.js";
 import { healthRoutes } from "./health-routes.js";
 import { jobListRoute } from "./job-list-route.js";
 import { jobRoutes } from "./job-routes.js";
@@ -59,6 +60,12 @@ export interface HttpApiOptions {
    * {@link DEFAULT_RATE_LIMIT} (60,000, about 1,000 per second: a flood is stopped, a busy client is not).
    */
   readonly rateLimitPerMinute?: number;
+  /**
+   * Bounds and batching of job event streams (`GET /v1/jobs/:id/events`): how much a subscriber may
+   * leave unread, how long it may stay blocked, where its disconnection is logged. Defaults: see
+   * {@link JobEventStreamOptions} (1 MiB, 60 s, batches every 100 ms, not logged).
+   */
+  readonly eventStreams?: JobEventStreamOptions;
   /** Checks that Redis answers, for readiness. */
   readonly pingRedis: () => Promise<void>;
   /** Called with errors that became 500 replies. Default: ignored. */
@@ -125,7 +132,7 @@ export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port"
   await dataRoutes(app, new ScatteredData(scheduler), () => scheduler.workerIds.length > 0, {
     bodyLimitBytes: options.dataLimitBytes ?? DEFAULT_DATA_LIMIT,
   });
-  eventRoutes(app, options.jobs);
+  eventRoutes(app, new JobEventStreams(options.jobs, options.eventStreams));
   workerRoutes(app, scheduler);
   return app;
 }

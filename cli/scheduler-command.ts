@@ -36,7 +36,8 @@ options:
   --json-result-limit  largest result sent as JSON, in bytes; larger ones get 406 and are sent as
                        MessagePack or Arrow on request (default ${DEFAULT_JSON_RESULT_LIMIT})
   --rate-limit         requests per minute per client (default ${DEFAULT_RATE_LIMIT})
-  --token              bearer token of the workers' data servers (default: $WEFT_DATA_TOKEN, else none)
+  --token              data token of the workers' data servers (default: $WEFT_DATA_TOKEN, else the
+                       cluster's own, made once and kept in Redis under --prefix)
   --tick-ms            how often workers are checked and stealing is planned (default 100)
   --retention-seconds  how long a finished job's state and result stay queryable (default 3600)
   --lock-ms            how soon a crashed scheduler's jobs are picked up again (default 10000)

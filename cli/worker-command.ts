@@ -26,7 +26,8 @@ options:
   --host       interface the workers' data servers listen on (default 127.0.0.1)
   --advertise  host name or address peers use to reach the data servers (default: --host, or this
                machine's first external IPv4 address when --host is 0.0.0.0 or ::)
-  --token      bearer token peers present to the data servers (default: $WEFT_DATA_TOKEN, else none);
+  --token      data token peers must prove they hold to fetch from the data servers (default:
+               $WEFT_DATA_TOKEN, else the cluster's own, made once and kept in Redis under --prefix);
                prefer the environment variable: other users of the machine can read command lines
   --memory-limit  resident memory per process, such as 512MB or 2GB: a process at 80% of it takes
                no new tasks until its memory falls (default: no limit)

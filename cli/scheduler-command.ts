@@ -4,7 +4,7 @@ import { DEFAULT_HTTP_PORT } from "../protocol/job-api.js";
 import { DEFAULT_BODY_LIMIT, DEFAULT_DATA_LIMIT, DEFAULT_MAX_TASKS, DEFAULT_RATE_LIMIT } from "../scheduler/http/http-api.js";
 import { DEFAULT_JSON_RESULT_LIMIT } from "../scheduler/http/result-formats.js";
 import { SchedulerProcess, type SchedulerHttpOptions } from "../scheduler/scheduler-process.js";
-import { dataTokenFromEnv, parseCount, parsePort, parseSeconds, redactPassword } from "./command-arguments.js";
+import { dataTokenFromEnv, parseCount, parseDataRoots, parsePort, parseSeconds, redactPassword } from "./command-arguments.js";
 import { chooseRedis, DEFAULT_REDIS_TIMEOUT_SECONDS, DEFAULT_REDIS_URL, reachRedis, REDIS_URL_ENV } from "./reach-redis.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "../protocol/logger.js";
 
@@ -36,6 +36,9 @@ options:
   --json-result-limit  largest result sent as JSON, in bytes; larger ones get 406 and are sent as
                        MessagePack or Arrow on request (default ${DEFAULT_JSON_RESULT_LIMIT})
   --rate-limit         requests per minute per client (default ${DEFAULT_RATE_LIMIT})
+  --data-root          directory the built-in CSV, Parquet and Arrow IPC tasks of graphs sent over
+                       HTTP may read and write (symbolic links resolved); repeatable. Default: none,
+                       so such graphs are refused with 403 (docs/security.md)
   --token              data token of the workers' data servers (default: $WEFT_DATA_TOKEN, else the
                        cluster's own, made once and kept in Redis under --prefix)
   --tick-ms            how often workers are checked and stealing is planned (default 100)
@@ -65,6 +68,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
         "max-tasks": { type: "string", default: String(DEFAULT_MAX_TASKS) },
         "json-result-limit": { type: "string", default: String(DEFAULT_JSON_RESULT_LIMIT) },
         "rate-limit": { type: "string", default: String(DEFAULT_RATE_LIMIT) },
+        "data-root": { type: "string", multiple: true, default: [] },
         "tick-ms": { type: "string", default: "100" },
         "retention-seconds": { type: "string", default: "3600" },
         "lock-ms": { type: "string", default: "10000" },
@@ -104,6 +108,8 @@ export async function schedulerCommand(args: string[]): Promise<number> {
     console.error("weft scheduler: --prefix must not be empty");
     return 2;
   }
+  const dataRoots = parseDataRoots("scheduler", values["data-root"]);
+  if (dataRoots === null) return 2;
 
   const logger = jsonLogger({ level, fields: { component: "scheduler", pid: process.pid } });
   if (!(await reachRedis("scheduler", redis, redisTimeout, logger))) return 1;
@@ -120,7 +126,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
       // Printed once, at the first start; later starts read the file.
       console.error(`weft scheduler: generated the HTTP API token, saved to ${resolved.file} (readable by this user only):\n${resolved.token}`);
     }
-    http = { token: resolved.token, host: values.host, port, bodyLimitBytes, dataLimitBytes, maxTasks, maxJsonResultBytes, rateLimitPerMinute, eventStreams: { logger } };
+    http = { token: resolved.token, host: values.host, port, bodyLimitBytes, dataLimitBytes, maxTasks, maxJsonResultBytes, rateLimitPerMinute, dataRoots, eventStreams: { logger } };
   }
   const scheduler = await SchedulerProcess.start({
     http,
@@ -132,7 +138,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
     lockDurationMs,
     onError: (error) => logger.warn("recovered from an error", { error }),
   });
-  logger.info("weft scheduler running", { redis: redactPassword(redis.url), prefix: values.prefix, http: scheduler.http?.url ?? "off" });
+  logger.info("weft scheduler running", { redis: redactPassword(redis.url), prefix: values.prefix, http: scheduler.http?.url ?? "off", dataRoots });
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     for (const name of ["SIGINT", "SIGTERM"] as const) process.once(name, resolve);
   });

@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { Nanny, TypeScriptLoaderMissingError } from "../worker/nanny.js";
-import { dataTokenFromEnv, parseCount, parseImports, parseMemoryLimit, parseSeconds, redactPassword } from "./command-arguments.js";
+import { dataTokenFromEnv, parseCount, parseDataRoots, parseImports, parseMemoryLimit, parseSeconds, redactPassword } from "./command-arguments.js";
 import { chooseRedis, DEFAULT_REDIS_TIMEOUT_SECONDS, DEFAULT_REDIS_URL, reachRedis, REDIS_URL_ENV } from "./reach-redis.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "../protocol/logger.js";
 
@@ -31,6 +31,9 @@ options:
                prefer the environment variable: other users of the machine can read command lines
   --memory-limit  resident memory per process, such as 512MB or 2GB: a process at 80% of it takes
                no new tasks until its memory falls (default: no limit)
+  --data-root  directory the built-in CSV, Parquet and Arrow IPC tasks may read and write, checked
+               on this host (symbolic links resolved) before each opens its file; repeatable.
+               Default: any (the scheduler checks graphs sent over HTTP against its own roots)
   --executor   threads | main: run tasks on a worker_threads pool or the main thread (default threads;
                main suits tasks that await I/O: a long computation there silences heartbeats)
   --log-level  ${LOG_LEVELS.join(" | ")} (default info); logs are JSON lines on stderr`;
@@ -54,6 +57,7 @@ export async function workerCommand(args: string[]): Promise<number> {
         advertise: { type: "string" },
         executor: { type: "string", default: "threads" },
         "memory-limit": { type: "string" },
+        "data-root": { type: "string", multiple: true, default: [] },
         "log-level": { type: "string", default: "info" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -81,7 +85,8 @@ export async function workerCommand(args: string[]): Promise<number> {
   if (values.prefix === "") return refuse("--prefix must not be empty");
   const memoryLimit = parseMemoryLimit("worker", values["memory-limit"]);
   const imports = parseImports("worker", values.import);
-  if (memoryLimit === null || imports === null) return 2;
+  const dataRoots = parseDataRoots("worker", values["data-root"]);
+  if (memoryLimit === null || imports === null || dataRoots === null) return 2;
 
   const logger = jsonLogger({ level: logLevel, fields: { component: "nanny", pid: process.pid } });
   logger.info("weft worker starting", { redis: redactPassword(redis.url), prefix: values.prefix, nprocs, nthreads, executor, imports });
@@ -91,7 +96,7 @@ export async function workerCommand(args: string[]): Promise<number> {
     nanny = Nanny.start({
       nprocs,
       logger,
-      worker: { redis: redis.url, prefix: values.prefix, nthreads, executor, imports, host: values.host, advertise: values.advertise, token: values.token ?? dataTokenFromEnv(), logLevel, memoryLimit },
+      worker: { redis: redis.url, prefix: values.prefix, nthreads, executor, imports, host: values.host, advertise: values.advertise, token: values.token ?? dataTokenFromEnv(), logLevel, memoryLimit, dataRoots },
     });
   } catch (error) {
     if (error instanceof TypeScriptLoaderMissingError) return refuse(`--import ${values.import[imports.indexOf(error.module)]}: ${error.message}`);

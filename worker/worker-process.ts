@@ -12,6 +12,7 @@ import "../kernels/index.js";
 import { DataClient } from "../protocol/data-client.js";
 import { DataKeys, type DataKeyring } from "../protocol/data-auth.js";
 import { SharedDataToken } from "../protocol/redis/data-token.js";
+import { DataRoots, WORKER_DATA_ROOTS_ENV } from "../protocol/data-roots.js";
 import { DataServer } from "./data-server.js";
 import type { Executor } from "../executor/executor.js";
 import { InlineExecutor } from "../executor/inline-executor.js";
@@ -75,6 +76,14 @@ export interface WorkerProcessOptions {
    * processes or to none.
    */
   readonly token?: string;
+  /**
+   * Directories the built-in file tasks (CSV, Parquet, Arrow IPC readers and writers) may touch,
+   * checked right before each opens its file, with symbolic links resolved on this worker's own
+   * filesystem (`protocol/data-roots.ts`); a task outside them fails naming the path. For workers
+   * on other hosts than the scheduler, which checks graphs sent over HTTP against its own roots.
+   * Default: any path (the scheduler's check, or none for a program's own graphs).
+   */
+  readonly dataRoots?: readonly string[];
   /** Lifetime of a heartbeat in ms; one is sent every third of it. Default 3,000. */
   readonly heartbeatTtlMs?: number;
   /**
@@ -150,6 +159,10 @@ export class WorkerProcess {
   static async start(options: WorkerProcessOptions): Promise<WorkerProcess> {
     const id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
     const nthreads = options.nthreads ?? availableParallelism();
+    if (options.dataRoots !== undefined && options.dataRoots.length > 0) {
+      // Read by the file kernels, in this thread and in every thread started after this (threads copy the environment).
+      process.env[WORKER_DATA_ROOTS_ENV] = JSON.stringify(DataRoots.of(options.dataRoots).dirs);
+    }
     for (const module of options.imports ?? []) await importTaskModule(String(module), "worker process");
     const planeOptions = { prefix: options.prefix, heartbeatTtlMs: options.heartbeatTtlMs };
     const plane = new ControlPlane(connectRedis(options.redis, options.onError), planeOptions);

@@ -5,7 +5,7 @@ import { DEFAULT_BODY_LIMIT, DEFAULT_DATA_LIMIT, DEFAULT_MAX_TASKS, DEFAULT_RATE
 import { DEFAULT_JSON_RESULT_LIMIT } from "../scheduler/http/result-formats.js";
 import { SchedulerProcess, type SchedulerHttpOptions } from "../scheduler/scheduler-process.js";
 import { dataTokenFromEnv, parseCount, parseDataRoots, parsePort, parseSeconds, redactPassword } from "./command-arguments.js";
-import { chooseRedis, DEFAULT_REDIS_TIMEOUT_SECONDS, DEFAULT_REDIS_URL, reachRedis, REDIS_URL_ENV } from "./reach-redis.js";
+import { chooseRedis, DEFAULT_REDIS_TIMEOUT_SECONDS, DEFAULT_REDIS_URL, reachRedis, REDIS_PASSWORD_ENV, REDIS_URL_ENV, withRedisPassword } from "./reach-redis.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "../protocol/logger.js";
 
 function usage(): string {
@@ -23,6 +23,9 @@ directory, else a new one, saved there (mode 0600) and printed once on stderr.
 options:
   --redis              Redis URL of the deployment (default: ${REDIS_URL_ENV}, else ${DEFAULT_REDIS_URL})
   --redis-timeout      seconds to wait for Redis to answer at start-up (default ${DEFAULT_REDIS_TIMEOUT_SECONDS})
+  --redis-password-file  file whose first line is the Redis password (default: ${REDIS_PASSWORD_ENV}, else
+                       the URL's); either keeps it out of command lines, which every user can read.
+                       rediss:// URLs use TLS; NODE_EXTRA_CA_CERTS=ca.pem trusts a CA of your own
   --prefix             Redis key prefix shared with the workers (default weft)
   --http-port          port of the HTTP API; 0 picks a free one (default ${DEFAULT_HTTP_PORT})
   --host               interface of the HTTP API (default 127.0.0.1: this machine only)
@@ -56,6 +59,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
       options: {
         redis: { type: "string" },
         "redis-timeout": { type: "string", default: String(DEFAULT_REDIS_TIMEOUT_SECONDS) },
+        "redis-password-file": { type: "string" },
         prefix: { type: "string", default: "weft" },
         token: { type: "string" },
         "http-port": { type: "string", default: String(DEFAULT_HTTP_PORT) },
@@ -85,7 +89,8 @@ export async function schedulerCommand(args: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
-  const redis = chooseRedis("scheduler", values.redis);
+  const chosen = chooseRedis("scheduler", values.redis);
+  const redis = chosen === null ? null : withRedisPassword("scheduler", chosen, values["redis-password-file"]);
   const redisTimeout = parseSeconds("scheduler", "--redis-timeout", values["redis-timeout"]);
   const tickMs = parseCount("scheduler", "--tick-ms", values["tick-ms"]);
   const retentionSeconds = parseCount("scheduler", "--retention-seconds", values["retention-seconds"]);

@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { Nanny, TypeScriptLoaderMissingError } from "../worker/nanny.js";
 import { dataTokenFromEnv, parseCount, parseDataRoots, parseImports, parseMemoryLimit, parseSeconds, redactPassword } from "./command-arguments.js";
-import { chooseRedis, DEFAULT_REDIS_TIMEOUT_SECONDS, DEFAULT_REDIS_URL, reachRedis, REDIS_URL_ENV } from "./reach-redis.js";
+import { chooseRedis, DEFAULT_REDIS_TIMEOUT_SECONDS, DEFAULT_REDIS_URL, reachRedis, REDIS_PASSWORD_ENV, REDIS_URL_ENV, withRedisPassword } from "./reach-redis.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "../protocol/logger.js";
 
 const EXECUTORS = ["threads", "main"] as const;
@@ -18,6 +18,9 @@ its running ones. It waits at most --redis-timeout for Redis at start-up, then e
 options:
   --redis      Redis URL of the deployment (default: ${REDIS_URL_ENV}, else ${DEFAULT_REDIS_URL})
   --redis-timeout  seconds to wait for Redis to answer at start-up (default ${DEFAULT_REDIS_TIMEOUT_SECONDS})
+  --redis-password-file  file whose first line is the Redis password (default: ${REDIS_PASSWORD_ENV},
+               else the URL's); either keeps it out of command lines, which every user can read.
+               rediss:// URLs use TLS; NODE_EXTRA_CA_CERTS=ca.pem trusts a CA of your own
   --nprocs     worker processes (default 1)
   --nthreads   tasks each process runs at once (default: CPU count / nprocs, at least 1)
   --import     module registering task functions, loaded by every worker; repeatable. A .ts module
@@ -48,6 +51,7 @@ export async function workerCommand(args: string[]): Promise<number> {
       options: {
         redis: { type: "string" },
         "redis-timeout": { type: "string", default: String(DEFAULT_REDIS_TIMEOUT_SECONDS) },
+        "redis-password-file": { type: "string" },
         nthreads: { type: "string" },
         nprocs: { type: "string", default: "1" },
         import: { type: "string", multiple: true, default: [] },
@@ -70,7 +74,8 @@ export async function workerCommand(args: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
-  const redis = chooseRedis("worker", values.redis);
+  const chosen = chooseRedis("worker", values.redis);
+  const redis = chosen === null ? null : withRedisPassword("worker", chosen, values["redis-password-file"]);
   const redisTimeout = parseSeconds("worker", "--redis-timeout", values["redis-timeout"]);
   const nprocs = parseCount("worker", "--nprocs", values.nprocs);
   const nthreads =

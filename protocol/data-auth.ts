@@ -65,7 +65,14 @@ export class DataKeys implements DataKeyring {
   }
 }
 
-/** A keyring of one fixed token, or the keyring given. */
+/**
+ * A keyring of one fixed token, or the keyring given.
+ *
+ * @example
+ * ```ts
+ * keyringOf(process.env.WEFT_DATA_TOKEN!).current();
+ * ```
+ */
 export function keyringOf(token: string | DataKeyring): DataKeyring {
   return typeof token === "string" ? new DataKeys(token) : token;
 }
@@ -98,6 +105,12 @@ const HEADER = /^Weft-HMAC t=(\d{1,16}),n=([A-Za-z0-9_-]{16}),m=([A-Za-z0-9_-]{4
 /**
  * Checks requests to the data server at `address` (see the module comment). One per server: it
  * remembers the nonces it accepted.
+ *
+ * @example
+ * ```ts
+ * const verifier = new DataRequestVerifier(keys, "http://10.0.0.2:41234");
+ * const refused = verifier.verify(request.headers.authorization); // undefined, or why not
+ * ```
  */
 export class DataRequestVerifier {
   /** Nonces accepted, with the time after which their request would be refused as too old anyway. */

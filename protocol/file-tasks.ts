@@ -18,7 +18,14 @@ export interface FileTask {
   readonly field?: string;
 }
 
-/** Every built-in file task, by name. */
+/**
+ * Every built-in file task, by name.
+ *
+ * @example
+ * ```ts
+ * FILE_TASKS.get("weft.df.writeCsv"); // { access: "write", argument: 1 }
+ * ```
+ */
 export const FILE_TASKS: ReadonlyMap<string, FileTask> = new Map<string, FileTask>([
   [READ_CSV_BLOCK, { access: "read", argument: 0, field: "path" }],
   [WRITE_CSV, { access: "write", argument: 1 }],

@@ -13,7 +13,14 @@ import { redisKeys } from "./redis-keys.js";
 /** How often {@link SharedDataToken} checks Redis for the cluster's token, in ms: 5,000. */
 export const DATA_TOKEN_REFRESH_MS = 5_000;
 
-/** A new random data token: 32 bytes, base64url. */
+/**
+ * A new random data token: 32 bytes, base64url.
+ *
+ * @example
+ * ```ts
+ * const token = newDataToken(); // "q3J…" (43 characters)
+ * ```
+ */
 export function newDataToken(): string {
   return randomBytes(32).toString("base64url");
 }

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import type { Key } from "../graph/task-spec.js";
 import { DataClient } from "../protocol/data-client.js";
+import { SharedDataToken } from "../protocol/redis/data-token.js";
 import { encodeTaskMessage, type InputSource } from "../protocol/task-message.js";
 import { decodeReports } from "../protocol/task-report.js";
 import { unregisteredFunctionMessage } from "../protocol/unregistered-function.js";
@@ -27,7 +28,11 @@ export interface DistributedSchedulerOptions {
   readonly tickMs?: number;
   /** Heartbeat lifetime the workers use, in ms. Default 3,000. */
   readonly heartbeatTtlMs?: number;
-  /** Bearer token of the workers' data servers, to fetch results. Default: none. */
+  /**
+   * The data token of the workers' data servers, to fetch results. Default: the cluster's token in
+   * Redis under the prefix, made by the first process that needed it (`protocol/redis/data-token.ts`).
+   * Give it to all of a cluster's processes or to none.
+   */
   readonly token?: string;
   /** Called with errors the scheduler survives (a failed Redis call, say). Default: ignored. */
   readonly onError?: (error: Error) => void;
@@ -58,6 +63,7 @@ export class DistributedScheduler extends SchedulerShell {
     private readonly reader: Redis,
     private readonly data: DataClient,
     private readonly options: DistributedSchedulerOptions,
+    private readonly sharedToken: SharedDataToken | undefined,
   ) {
     super(options.scheduler);
     this.readerDone = this.readEvents();
@@ -70,7 +76,8 @@ export class DistributedScheduler extends SchedulerShell {
       heartbeatTtlMs: options.heartbeatTtlMs,
     });
     const reader = connectRedis(options.redis, options.onError);
-    const scheduler = new DistributedScheduler(plane, reader, new DataClient({ token: options.token }), options);
+    const shared = options.token === undefined ? await SharedDataToken.start(plane.redis, options.prefix, options.onError) : undefined;
+    const scheduler = new DistributedScheduler(plane, reader, new DataClient({ token: shared?.keys ?? options.token! }), options, shared);
     await scheduler.tick();
     scheduler.tickTimer = setInterval(() => void scheduler.tick(), options.tickMs ?? 100);
     return scheduler;
@@ -149,6 +156,7 @@ export class DistributedScheduler extends SchedulerShell {
     await this.readerDone;
     this.plane.redis.disconnect();
     this.data.close();
+    this.sharedToken?.stop();
   }
 
   /** Joins and deaths from the worker registry, then a tick for stealing. */

@@ -1,5 +1,7 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import type { Table } from "apache-arrow";
+import { READ_CSV_BLOCK } from "../../protocol/builtin-task-names.js";
+import { confineWorkerPath } from "../../protocol/data-roots.js";
 import { registerTask } from "../../protocol/task-registry.js";
 import { allocateColumn, toTable, type Column, type ColumnKind } from "./column.js";
 import { ByteDictionary, parseDecimal } from "./csv-fields.js";
@@ -33,7 +35,7 @@ export interface CsvBlock {
   readonly kinds: readonly ColumnKind[];
 }
 
-export const READ_CSV_BLOCK = "weft.df.readCsvBlock";
+export { READ_CSV_BLOCK };
 
 const NEWLINE = 10;
 const CR = 13;
@@ -47,6 +49,7 @@ export function readBlockBytes(path: string, start: number, end: number): Uint8A
 
 /** {@link readBlockBytes}, with the file offset of the first byte returned. */
 function readBlock(path: string, start: number, end: number): { bytes: Uint8Array; offset: number } {
+  confineWorkerPath(path, "read");
   const fd = openSync(path, "r");
   try {
     // Read from the byte before `start`: if it is a newline, a line starts exactly at `start`.

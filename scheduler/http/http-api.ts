@@ -1,6 +1,7 @@
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance } from "fastify";
 import { createHash } from "node:crypto";
+import { DataRoots } from "../../protocol/data-roots.js";
 import { DEFAULT_HTTP_PORT } from "../../protocol/job-api.js";
 import type { DistributedScheduler } from "../distributed-scheduler.js";
 import type { JobService } from "../job-service.js";
@@ -66,6 +67,12 @@ export interface HttpApiOptions {
    * {@link JobEventStreamOptions} (1 MiB, 60 s, batches every 100 ms, not logged).
    */
   readonly eventStreams?: JobEventStreamOptions;
+  /**
+   * Directories the built-in file tasks (CSV, Parquet, Arrow IPC readers and writers) of graphs
+   * submitted over HTTP may read and write, below which symbolic links are resolved
+   * (`file-access.ts`). Each must exist. Default: none, so such graphs are refused with 403.
+   */
+  readonly dataRoots?: readonly string[];
   /** Checks that Redis answers, for readiness. */
   readonly pingRedis: () => Promise<void>;
   /** Called with errors that became 500 replies. Default: ignored. */
@@ -86,6 +93,8 @@ export interface HttpApi {
  * rate limit, JSON error replies, and the OpenAPI document and docs page.
  */
 export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port">): Promise<FastifyInstance> {
+  // First: a root that does not exist stops the start, before anything listens.
+  const dataRoots = options.dataRoots === undefined || options.dataRoots.length === 0 ? undefined : DataRoots.of(options.dataRoots);
   const app = Fastify({
     bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     onProtoPoisoning: "error",
@@ -127,6 +136,7 @@ export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port"
   jobRoutes(app, options.jobs, {
     maxTasks: options.maxTasks ?? DEFAULT_MAX_TASKS,
     maxJsonResultBytes: options.maxJsonResultBytes ?? DEFAULT_JSON_RESULT_LIMIT,
+    dataRoots,
   });
   jobListRoute(app, options.jobs);
   await dataRoutes(app, new ScatteredData(scheduler), () => scheduler.workerIds.length > 0, {

@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { decodeWireGraph, type WireGraph } from "../../graph/wire-graph.js";
 import type { JobOutcome, JobService } from "../job-service.js";
 import { UnknownJobError } from "../job-service.js";
+import type { DataRoots } from "../../protocol/data-roots.js";
 import { ApiError } from "./api-error.js";
+import { checkFileAccess } from "./file-access.js";
 import { chooseResultFormat, renderResult, type ResultFormat } from "./result-formats.js";
 import { jobIdParamsSchema, jobStatusSchema, resultQuerySchema, submitBodySchema, submitQuerySchema, submitReplySchema } from "./schemas.js";
 
@@ -12,6 +14,8 @@ export interface JobLimits {
   readonly maxTasks: number;
   /** Largest result sent as JSON, in bytes; larger ones get 406 (see `RenderLimits`). */
   readonly maxJsonResultBytes: number;
+  /** The directories built-in file tasks may touch (see `file-access.ts`); undefined: none. */
+  readonly dataRoots: DataRoots | undefined;
 }
 
 interface SubmitBody extends WireGraph {
@@ -19,12 +23,14 @@ interface SubmitBody extends WireGraph {
 }
 
 const errorReplies = { 400: { $ref: "ErrorBody#" }, 401: { $ref: "ErrorBody#" }, 404: { $ref: "ErrorBody#" } };
+const forbidden = { 403: { $ref: "ErrorBody#" } };
 
 /**
  * `/v1/jobs`: submit a graph, read a job's status and result, cancel it. A route checks only the
  * request's schema and size; `JobService.submit` checks the graph itself, before anything is queued
  * (a cycle, a missing dependency or a function no worker registered is a 400 naming the keys, a key
- * known with another computation a 409), and nothing runs.
+ * known with another computation a 409), and nothing runs. A built-in file task whose path is outside
+ * the data roots is a 403 (`file-access.ts`).
  */
 export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLimits): void {
   app.post<{ Body: SubmitBody; Querystring: { wait: number; format?: ResultFormat } }>(
@@ -39,7 +45,7 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
         tags: ["jobs"],
         body: submitBodySchema,
         querystring: submitQuerySchema,
-        response: { 201: submitReplySchema, ...errorReplies, 406: { $ref: "ErrorBody#" }, 409: { $ref: "ErrorBody#" }, 413: { $ref: "ErrorBody#" }, 415: { $ref: "ErrorBody#" } },
+        response: { 201: submitReplySchema, ...errorReplies, ...forbidden, 406: { $ref: "ErrorBody#" }, 409: { $ref: "ErrorBody#" }, 413: { $ref: "ErrorBody#" }, 415: { $ref: "ErrorBody#" } },
       },
     },
     async (request, reply) => {
@@ -52,6 +58,7 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
         });
       }
       const { graph, outputs } = decodeWireGraph(body);
+      checkFileAccess(graph, limits.dataRoots);
       const id = await jobs.submit(graph, outputs, { keep: body.keep === true });
       void reply.header("location", `/v1/jobs/${id}`);
       const { wait, format } = request.query;

@@ -15,6 +15,12 @@ export const sumAll = task("bench.sum", (values: readonly number[]) => {
 /** Adds two inputs: a step of the `tree` reduction. */
 export const add = task("bench.add", (a: number, b: number) => a + b);
 
+/** Waits `ms` and returns it: a gate that holds a graph's other tasks back while a benchmark sets up. */
+export const sleep = task("bench.sleep", async (ms: number) => {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return ms;
+});
+
 /** Rows of partition `part` of the `df-groupby-mean` data: int keys 0–999, float values. */
 export const dfGroupbyPartition = task("bench.df.partition", (part: number, rows: number) => {
   const k = new Int32Array(rows);

@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { jsonLogger } from "../protocol/logger.js";
 import { decodeValue } from "../graph/codec.js";
 import { startRedisServer, type RedisServer } from "../protocol/redis/private-redis-server.js";
 import { Nanny } from "../worker/nanny.js";
+import { startScheduler } from "./scheduler-child.js";
 
 /** Untimed round trips before the timed ones: connections opened, JIT warm, workers' threads started. */
 const WARM_UP_ROUND_TRIPS = 200;
@@ -136,36 +134,6 @@ export async function runHttpRoundTrip(options: HttpRoundTripOptions = {}): Prom
     await nanny.stop();
     await server?.stop();
   }
-}
-
-/**
- * `weft scheduler` in its own process, from the compiled CLI (or, from TypeScript sources, with tsx's
- * loader); `url` resolves with its HTTP API's address, read from its start-up log line.
- */
-function startScheduler(args: readonly string[]): { url: Promise<string>; stop(): Promise<void> } {
-  const fromSources = import.meta.url.endsWith(".ts");
-  const cli = fileURLToPath(new URL(fromSources ? "../cli/weft.ts" : "../cli/weft.js", import.meta.url));
-  const loader = fromSources ? ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm")).href.replace(/\.cjs$/, ".mjs")] : [];
-  const child: ChildProcess = spawn(process.execPath, [...loader, cli, "scheduler", ...args], { stdio: ["ignore", "ignore", "pipe"] });
-  let log = "";
-  const url = new Promise<string>((resolve, reject) => {
-    child.stderr!.on("data", (chunk: Buffer) => {
-      log += chunk.toString();
-      const found = /"http":"(http:[^"]+)"/.exec(log);
-      if (found !== null) resolve(found[1]);
-    });
-    child.once("exit", (code) => reject(new Error(`weft scheduler exited with ${code} before serving:\n${log}`)));
-  });
-  url.catch(() => undefined);
-  return {
-    url,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
 }
 
 /** The q-quantile by nearest rank. */

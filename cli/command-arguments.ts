@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseBytes } from "../protocol/byte-size.js";
+import { DataRoots } from "../protocol/data-roots.js";
 
 /**
  * Checks shared by the `weft` subcommands' argument parsing. Each returns the parsed value, or
@@ -94,4 +95,14 @@ export function parseMemoryLimit(command: string, text: string | undefined): num
   const bytes = parseBytes(text);
   if (bytes === null) console.error(`weft ${command}: --memory-limit must be a size such as 512MB or 2GB, got "${text}"`);
   return bytes;
+}
+
+/** `--data-root DIR ...`: each directory's real path; each must exist. */
+export function parseDataRoots(command: string, dirs: readonly string[]): string[] | null {
+  try {
+    return [...DataRoots.of(dirs).dirs];
+  } catch (error) {
+    console.error(`weft ${command}: --data-root: ${(error as Error).message}`);
+    return null;
+  }
 }

@@ -3,6 +3,7 @@
  * environment, or the local default), and a bounded wait for it at start-up that ends in a message
  * saying what to do, instead of an endless stream of connection warnings.
  */
+import { readFileSync } from "node:fs";
 import type { Logger } from "../protocol/logger.js";
 import { RedisUnreachableError, waitForRedis } from "../protocol/redis/wait-for-redis.js";
 import { parseRedisUrl, redactPassword } from "./command-arguments.js";
@@ -13,6 +14,13 @@ export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 /** Environment variable naming the deployment's Redis, read when `--redis` is not given. */
 export const REDIS_URL_ENV = "WEFT_REDIS";
 
+/**
+ * Environment variable holding the Redis password, read when `--redis-password-file` is not given:
+ * unlike a password in the URL, it shows in no process's arguments. It is removed from the
+ * environment once read, so processes started later (worker processes, their task code) never see it.
+ */
+export const REDIS_PASSWORD_ENV = "WEFT_REDIS_PASSWORD";
+
 /** How long `weft scheduler` and `weft worker` wait for Redis at start-up, in seconds, unless `--redis-timeout` says otherwise. */
 export const DEFAULT_REDIS_TIMEOUT_SECONDS = 30;
 
@@ -20,6 +28,8 @@ export const DEFAULT_REDIS_TIMEOUT_SECONDS = 30;
 export interface ChosenRedis {
   readonly url: string;
   readonly source: "flag" | "environment" | "default";
+  /** Where the password came from when not from the URL itself: `--redis-password-file` or {@link REDIS_PASSWORD_ENV}. */
+  readonly passwordSource?: "file" | "environment";
 }
 
 /**
@@ -41,6 +51,48 @@ export function chooseRedis(command: string, flag: string | undefined, env: Node
         : { url: DEFAULT_REDIS_URL, source: "default" };
   const url = parseRedisUrl(command, chosen.url);
   return url === null ? null : chosen;
+}
+
+/**
+ * The chosen Redis with its password from `--redis-password-file` (the file's first line), else from
+ * {@link REDIS_PASSWORD_ENV}, else as the URL has it; either of the first two replaces a password in
+ * the URL. The password travels on inside the URL, which weft passes to the processes it starts in
+ * their environment, never their arguments. Removes {@link REDIS_PASSWORD_ENV} from `env`. Null, after
+ * printing what is wrong, when the file cannot be read or is empty.
+ *
+ * @example
+ * ```ts
+ * // WEFT_REDIS_PASSWORD=s3cret weft scheduler --redis redis://10.0.0.5:6379
+ * const redis = withRedisPassword("scheduler", chooseRedis("scheduler", values.redis)!, values["redis-password-file"]);
+ * ```
+ */
+export function withRedisPassword(command: string, redis: ChosenRedis, passwordFile: string | undefined, env: NodeJS.ProcessEnv = process.env): ChosenRedis | null {
+  const fromEnv = env[REDIS_PASSWORD_ENV];
+  delete env[REDIS_PASSWORD_ENV];
+  let password: string;
+  let passwordSource: "file" | "environment";
+  if (passwordFile !== undefined) {
+    try {
+      password = readFileSync(passwordFile, "utf8").split(/\r?\n/)[0];
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      console.error(`weft ${command}: --redis-password-file ${passwordFile}: ${code === "ENOENT" ? "no such file" : (error as Error).message}`);
+      return null;
+    }
+    if (password === "") {
+      console.error(`weft ${command}: --redis-password-file ${passwordFile}: the file's first line is empty; write the password there`);
+      return null;
+    }
+    passwordSource = "file";
+  } else if (fromEnv !== undefined && fromEnv !== "") {
+    password = fromEnv;
+    passwordSource = "environment";
+  } else {
+    return redis;
+  }
+  const url = new URL(redis.url);
+  url.password = encodeURIComponent(password);
+  return { ...redis, url: url.href, passwordSource };
 }
 
 /**
@@ -71,7 +123,20 @@ export async function reachRedis(command: string, redis: ChosenRedis, timeoutSec
 
 function explain(command: string, redis: ChosenRedis, shown: string, error: RedisUnreachableError): string {
   if (error.refusedCredentials) {
-    return `weft ${command}: Redis at ${shown} refused the user name or password (${error.reason.message}); exiting. Give the right ones in the URL (${origin(redis)}).`;
+    const where =
+      redis.passwordSource === "file"
+        ? `the password in --redis-password-file and the user name in the URL (${origin(redis)})`
+        : redis.passwordSource === "environment"
+          ? `the password in ${REDIS_PASSWORD_ENV} and the user name in the URL (${origin(redis)})`
+          : `the URL (${origin(redis)}), or the password in ${REDIS_PASSWORD_ENV} or --redis-password-file`;
+    return `weft ${command}: Redis at ${shown} refused the user name or password (${error.reason.message}); exiting. Give the right ones: ${where}.`;
+  }
+  if (error.untrustedCertificate) {
+    return (
+      `weft ${command}: Redis at ${shown} presented a TLS certificate this machine does not trust (${error.reason.message}); exiting. ` +
+      `If the server's certificate is signed by a CA of your own, give that CA's certificate to Node with NODE_EXTRA_CA_CERTS=/path/to/ca.pem; ` +
+      `else check that the URL's host is the name the certificate was issued for.`
+    );
   }
   const failed = `weft ${command}: could not reach Redis at ${shown} within ${(error.waitedMs / 1000).toFixed(1)} s (${error.reason.message}); exiting.`;
   if (redis.source === "default") {

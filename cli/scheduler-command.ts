@@ -2,9 +2,10 @@ import { parseArgs } from "node:util";
 import { resolveApiToken } from "../scheduler/http/api-token.js";
 import { DEFAULT_HTTP_PORT } from "../protocol/job-api.js";
 import { DEFAULT_BODY_LIMIT, DEFAULT_DATA_LIMIT, DEFAULT_MAX_TASKS, DEFAULT_RATE_LIMIT } from "../scheduler/http/http-api.js";
+import { DEFAULT_JSON_RESULT_LIMIT } from "../scheduler/http/result-formats.js";
 import { SchedulerProcess, type SchedulerHttpOptions } from "../scheduler/scheduler-process.js";
-import { dataTokenFromEnv, parseCount, parsePort, parseSeconds, redactPassword } from "./command-arguments.js";
-import { chooseRedis, DEFAULT_REDIS_TIMEOUT_SECONDS, DEFAULT_REDIS_URL, reachRedis, REDIS_URL_ENV } from "./reach-redis.js";
+import { dataTokenFromEnv, parseCount, parseDataRoots, parsePort, parseSeconds, redactPassword } from "./command-arguments.js";
+import { chooseRedis, DEFAULT_REDIS_TIMEOUT_SECONDS, DEFAULT_REDIS_URL, reachRedis, REDIS_PASSWORD_ENV, REDIS_URL_ENV, withRedisPassword } from "./reach-redis.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "../protocol/logger.js";
 import { DEFAULT_LEASE_TTL_MS, describeHolder, MIN_LEASE_TTL_MS } from "../protocol/redis/scheduler-lease.js";
 import { SchedulerRoleTakenError, type LeaseLostError } from "../scheduler/scheduler-role.js";
@@ -37,6 +38,9 @@ directory, else a new one, saved there (mode 0600) and printed once on stderr.
 options:
   --redis              Redis URL of the deployment (default: ${REDIS_URL_ENV}, else ${DEFAULT_REDIS_URL})
   --redis-timeout      seconds to wait for Redis to answer at start-up (default ${DEFAULT_REDIS_TIMEOUT_SECONDS})
+  --redis-password-file  file whose first line is the Redis password (default: ${REDIS_PASSWORD_ENV}, else
+                       the URL's); either keeps it out of command lines, which every user can read.
+                       rediss:// URLs use TLS; NODE_EXTRA_CA_CERTS=ca.pem trusts a CA of your own
   --prefix             Redis key prefix shared with the workers (default weft)
   --http-port          port of the HTTP API; 0 picks a free one (default ${DEFAULT_HTTP_PORT})
   --host               interface of the HTTP API (default 127.0.0.1: this machine only)
@@ -47,8 +51,14 @@ options:
   --body-limit         largest request body in bytes (default ${DEFAULT_BODY_LIMIT})
   --data-limit         largest data upload (POST /v1/data) in bytes (default ${DEFAULT_DATA_LIMIT})
   --max-tasks          most tasks in one submitted graph (default ${DEFAULT_MAX_TASKS})
+  --json-result-limit  largest result sent as JSON, in bytes; larger ones get 406 and are sent as
+                       MessagePack or Arrow on request (default ${DEFAULT_JSON_RESULT_LIMIT})
   --rate-limit         requests per minute per client (default ${DEFAULT_RATE_LIMIT})
-  --token              bearer token of the workers' data servers (default: $WEFT_DATA_TOKEN, else none)
+  --data-root          directory the built-in CSV, Parquet and Arrow IPC tasks of graphs sent over
+                       HTTP may read and write (symbolic links resolved); repeatable. Default: none,
+                       so such graphs are refused with 403 (docs/security.md)
+  --token              data token of the workers' data servers (default: $WEFT_DATA_TOKEN, else the
+                       cluster's own, made once and kept in Redis under --prefix)
   --tick-ms            how often workers are checked and stealing is planned (default 100)
   --retention-seconds  how long a finished job's state and result stay queryable (default 3600)
   --lock-ms            how soon a crashed scheduler's jobs are picked up again (default 10000)
@@ -67,6 +77,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
       options: {
         redis: { type: "string" },
         "redis-timeout": { type: "string", default: String(DEFAULT_REDIS_TIMEOUT_SECONDS) },
+        "redis-password-file": { type: "string" },
         prefix: { type: "string", default: "weft" },
         token: { type: "string" },
         "http-port": { type: "string", default: String(DEFAULT_HTTP_PORT) },
@@ -77,7 +88,9 @@ export async function schedulerCommand(args: string[]): Promise<number> {
         "body-limit": { type: "string", default: String(DEFAULT_BODY_LIMIT) },
         "data-limit": { type: "string", default: String(DEFAULT_DATA_LIMIT) },
         "max-tasks": { type: "string", default: String(DEFAULT_MAX_TASKS) },
+        "json-result-limit": { type: "string", default: String(DEFAULT_JSON_RESULT_LIMIT) },
         "rate-limit": { type: "string", default: String(DEFAULT_RATE_LIMIT) },
+        "data-root": { type: "string", multiple: true, default: [] },
         "tick-ms": { type: "string", default: "100" },
         "retention-seconds": { type: "string", default: "3600" },
         "lock-ms": { type: "string", default: "10000" },
@@ -96,7 +109,8 @@ export async function schedulerCommand(args: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
-  const redis = chooseRedis("scheduler", values.redis);
+  const chosen = chooseRedis("scheduler", values.redis);
+  const redis = chosen === null ? null : withRedisPassword("scheduler", chosen, values["redis-password-file"]);
   const redisTimeout = parseSeconds("scheduler", "--redis-timeout", values["redis-timeout"]);
   const tickMs = parseCount("scheduler", "--tick-ms", values["tick-ms"]);
   const retentionSeconds = parseCount("scheduler", "--retention-seconds", values["retention-seconds"]);
@@ -106,6 +120,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
   const bodyLimitBytes = parseCount("scheduler", "--body-limit", values["body-limit"]);
   const dataLimitBytes = parseCount("scheduler", "--data-limit", values["data-limit"]);
   const maxTasks = parseCount("scheduler", "--max-tasks", values["max-tasks"]);
+  const maxJsonResultBytes = parseCount("scheduler", "--json-result-limit", values["json-result-limit"]);
   const rateLimitPerMinute = parseCount("scheduler", "--rate-limit", values["rate-limit"]);
   if (redis === null || redisTimeout === null || tickMs === null || retentionSeconds === null || lockDurationMs === null || leaseMs === null) return 2;
   if (leaseMs < MIN_LEASE_TTL_MS) {
@@ -113,6 +128,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
     return 2;
   }
   if (port === null || bodyLimitBytes === null || dataLimitBytes === null || maxTasks === null || rateLimitPerMinute === null) return 2;
+  if (maxJsonResultBytes === null) return 2;
   const level = values["log-level"];
   if (!isLogLevel(level)) {
     console.error(`weft scheduler: unknown log level "${level}"; use ${LOG_LEVELS.join(", ")}`);
@@ -122,6 +138,8 @@ export async function schedulerCommand(args: string[]): Promise<number> {
     console.error("weft scheduler: --prefix must not be empty");
     return 2;
   }
+  const dataRoots = parseDataRoots("scheduler", values["data-root"]);
+  if (dataRoots === null) return 2;
 
   const logger = jsonLogger({ level, fields: { component: "scheduler", pid: process.pid } });
   if (!(await reachRedis("scheduler", redis, redisTimeout, logger))) return 1;
@@ -138,7 +156,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
       // Printed once, at the first start; later starts read the file.
       console.error(`weft scheduler: generated the HTTP API token, saved to ${resolved.file} (readable by this user only):\n${resolved.token}`);
     }
-    http = { token: resolved.token, host: values.host, port, bodyLimitBytes, dataLimitBytes, maxTasks, rateLimitPerMinute };
+    http = { token: resolved.token, host: values.host, port, bodyLimitBytes, dataLimitBytes, maxTasks, maxJsonResultBytes, rateLimitPerMinute, dataRoots, eventStreams: { logger } };
   }
   // Listened to before start-up: a standby waits in it, and must stop on a signal too.
   const standingBy = new AbortController();
@@ -185,7 +203,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
   }
   const { role } = scheduler.scheduler;
   if (role.previous !== undefined) logger.info("took over the scheduler lease", { epoch: role.epoch, previous: describeHolder(role.previous) });
-  logger.info("weft scheduler running", { ...where, http: scheduler.http?.url ?? "off", epoch: role.epoch });
+  logger.info("weft scheduler running", { ...where, http: scheduler.http?.url ?? "off", dataRoots, epoch: role.epoch });
   const ended = await Promise.race([signalled, lostLease]);
   if (typeof ended !== "string") {
     logger.error("lost the scheduler lease: stopped acting; exiting so that a restart stands by", {

@@ -4,7 +4,7 @@ import { LocalCluster } from "../client/local-cluster.js";
 import { isLogLevel, LOG_LEVELS } from "../protocol/logger.js";
 import { resolveApiToken, type TokenSource } from "../scheduler/http/api-token.js";
 import { DEFAULT_HTTP_PORT } from "../protocol/job-api.js";
-import { parseCount, parseImports, parseMemoryLimit, parsePort } from "./command-arguments.js";
+import { parseCount, parseDataRoots, parseImports, parseMemoryLimit, parsePort } from "./command-arguments.js";
 
 function usage(): string {
   return `usage: weft up [--workers N] [--threads-per-worker T] [--import ./tasks.js ...] [options]
@@ -26,6 +26,8 @@ options:
   --state-dir           where the generated API token is saved (default: WEFT_STATE_DIR, else
                         $XDG_STATE_HOME/weft, else ~/.local/state/weft)
   --memory-limit        resident memory per worker, such as 512MB or 2GB (default: no limit)
+  --data-root           directory the built-in CSV, Parquet and Arrow IPC tasks of graphs sent over
+                        HTTP may read and write; repeatable (default: none, such graphs get 403)
   --log-level           ${LOG_LEVELS.join(" | ")} for the cluster's own log lines, JSON on stderr (default warn)`;
 }
 
@@ -44,6 +46,7 @@ export async function upCommand(args: string[]): Promise<number> {
         "api-token": { type: "string" },
         "state-dir": { type: "string" },
         "memory-limit": { type: "string" },
+        "data-root": { type: "string", multiple: true, default: [] },
         "log-level": { type: "string", default: "warn" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -67,7 +70,8 @@ export async function upCommand(args: string[]): Promise<number> {
   if (!isLogLevel(logLevel)) return refuse(`unknown log level "${logLevel}"; use ${LOG_LEVELS.join(", ")}`);
   const memoryLimit = parseMemoryLimit("up", values["memory-limit"]);
   const imports = parseImports("up", values.import);
-  if (memoryLimit === null || imports === null) return 2;
+  const dataRoots = parseDataRoots("up", values["data-root"]);
+  if (memoryLimit === null || imports === null || dataRoots === null) return 2;
   let token;
   try {
     token = await resolveApiToken({ flag: values["api-token"], stateDir: values["state-dir"] });
@@ -83,6 +87,7 @@ export async function upCommand(args: string[]): Promise<number> {
       imports,
       memoryLimit,
       logLevel,
+      dataRoots,
       http: { host: values.host, port, token: token.token },
     });
   } catch (error) {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { GraphError } from "../graph/graph-error.js";
 import { renderSpec, sameSpec } from "../graph/merge.js";
 import type { GraphIndex } from "../graph/graph-index.js";
-import { Call, isPlainObject, Ref, type Graph, type Key, type TaskSpec } from "../graph/task-spec.js";
+import { Call, isPlainObject, Ref, userPriorityProblem, type Graph, type Key, type TaskSpec } from "../graph/task-spec.js";
 import { tokenize } from "../graph/tokenize.js";
 import { GETATTR, GETITEM, IDENTITY } from "../protocol/builtin-task-names.js";
 import { registerTask } from "../protocol/task-registry.js";
@@ -98,7 +98,10 @@ export interface DelayedOptions {
   readonly key?: Key;
   /** Reruns when the function throws. Default 0. */
   readonly retries?: number;
-  /** Higher runs first among ready tasks. Default 0. */
+  /**
+   * Higher runs first among ready tasks. An integer from `MIN_USER_PRIORITY` to `MAX_USER_PRIORITY`
+   * (±1,000,000), the range a worker's queue orders exactly. Default 0.
+   */
   readonly priority?: number;
 }
 
@@ -178,6 +181,10 @@ function functionName(fn: (...args: never[]) => unknown): string {
 }
 
 function call(fn: string, args: readonly unknown[], options: DelayedOptions): Delayed {
+  if (options.priority !== undefined) {
+    const problem = userPriorityProblem(options.priority);
+    if (problem !== undefined) throw new RangeError(`delayed(${fn}) priority ${problem}`);
+  }
   const inputs = new Inputs();
   const graphArgs = args.map((arg) => toGraphValue(arg, inputs));
   // Array#join makes a flat string: keys live as long as their tasks and are hashed into every table

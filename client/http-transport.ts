@@ -79,7 +79,7 @@ function networkReason(error: unknown): string {
   return (cause as Error).message ?? String(cause);
 }
 
-const GRAPH_ERROR_CODES = new Set<string>(["cycle", "missing-dependency", "unknown-function", "conflicting-spec", "unserializable-argument", "invalid-graph"]);
+const GRAPH_ERROR_CODES = new Set<string>(["cycle", "missing-dependency", "unknown-function", "conflicting-spec", "unserializable-argument", "invalid-graph", "invalid-key"]);
 
 /** Plain MessagePack for request bodies: the HTTP graph format is JSON-shaped, binary strings aside. */
 const packr = new Packr({ useRecords: false, variableMapSize: true });
@@ -230,9 +230,13 @@ export class HttpTransport {
     return ((await (await this.request("GET", "/v1/workers")).json()) as { workers: WorkerInfo[] }).workers;
   }
 
-  /** A job's events (Server-Sent Events), until `done`. */
-  async *events(jobId: string, signal?: AbortSignal): AsyncGenerator<JobEvent> {
-    const reply = await this.request("GET", `/v1/jobs/${encodeURIComponent(jobId)}/events`, { accept: "text/event-stream", signal });
+  /**
+   * A job's events (Server-Sent Events), until `done`; with `progressOnly`, its `progress` events
+   * and `done` alone (`?events=progress`: nothing per task).
+   */
+  async *events(jobId: string, signal?: AbortSignal, progressOnly = false): AsyncGenerator<JobEvent> {
+    const query = progressOnly ? "?events=progress" : "";
+    const reply = await this.request("GET", `/v1/jobs/${encodeURIComponent(jobId)}/events${query}`, { accept: "text/event-stream", signal });
     yield* readJobEvents(reply.body as unknown as AsyncIterable<Uint8Array>);
   }
 
@@ -242,7 +246,7 @@ export class HttpTransport {
    */
   async *progress(jobId: string, signal?: AbortSignal): AsyncGenerator<Progress> {
     let tasks = NO_TASKS;
-    for await (const event of this.events(jobId, signal)) {
+    for await (const event of this.events(jobId, signal, true)) {
       if (event.type === "progress") {
         tasks = event.tasks;
         yield { job: jobId, tasks, state: "running" };

@@ -51,6 +51,12 @@ export interface LocalClusterOptions {
   readonly redis?: string;
   /** Least severe level the workers, their nanny and the scheduler log (JSON lines on stderr). Default `"warn"`. */
   readonly logLevel?: LogLevel;
+  /**
+   * Directories the built-in CSV, Parquet and Arrow IPC tasks of graphs sent to the HTTP API may read
+   * and write (see `weft scheduler --data-root`). This program's own client is not restricted: it
+   * submits in this process, not over HTTP. Default: none, so such graphs sent over HTTP get 403.
+   */
+  readonly dataRoots?: readonly string[];
   /** How long to wait for every worker to join, in ms. Default 60,000. */
   readonly startTimeoutMs?: number;
   /**
@@ -137,11 +143,14 @@ export class LocalCluster {
         },
         options.logOutput,
       );
-      const http = options.http === false ? undefined : { host: "127.0.0.1", port: 0, ...options.http, token: options.http?.token ?? generateApiToken() };
+      const http =
+        options.http === false
+          ? undefined
+          : { host: "127.0.0.1", port: 0, ...options.http, token: options.http?.token ?? generateApiToken(), dataRoots: options.dataRoots };
       const logger = jsonLogger({ level: logLevel, fields: { component: "scheduler" } });
       const schedulerOptions = { redis, prefix, token: dataToken, onError: (error: Error) => logger.warn("recovered from an error", { error }) };
       // Without the HTTP API, nothing submits durable jobs: the scheduler alone, as a program embedding it runs it.
-      const schedulerProcess = http === undefined ? undefined : await SchedulerProcess.start({ ...schedulerOptions, http });
+      const schedulerProcess = http === undefined ? undefined : await SchedulerProcess.start({ ...schedulerOptions, http: { ...http, eventStreams: { logger } } });
       const scheduler = schedulerProcess?.scheduler ?? (await DistributedScheduler.start(schedulerOptions));
       parts.scheduler = schedulerProcess ?? scheduler;
       await waitForWorkers(scheduler, workers, parts.nanny, options.startTimeoutMs ?? 60_000);

@@ -5,7 +5,7 @@ import { describeFailure } from "../protocol/job-failure.js";
 import { runGraph } from "../scheduler/run-graph.js";
 import { scatter } from "../scheduler/scatter.js";
 import type { SchedulerShell } from "../scheduler/scheduler-shell.js";
-import { countTasks } from "../scheduler/task-counts.js";
+import { finalCounts } from "../scheduler/task-counts.js";
 import type { BackendRun, ClientBackend } from "./backend.js";
 import type { Progress } from "./client-api.js";
 
@@ -86,39 +86,37 @@ export class ShellBackend implements ClientBackend {
   }
 
   /**
-   * Counts a run's task outcomes and reports them, throttled, and once at the end. Outcomes of other
-   * runs going on meanwhile are recorded too, and ignored by the counts.
+   * Follows a run's task counts (kept by the scheduler as tasks change state, so each report costs
+   * O(1)) and reports them, throttled, and once at the end.
    */
   private followProgress(job: string, onProgress: (progress: Progress) => void) {
-    let keys: readonly Key[] = [];
-    const finished = new Set<Key>();
-    const erred = new Set<Key>();
+    let submitted = false;
     let last = 0;
-    const counts = (completed: boolean) => countTasks(keys, (key) => this.scheduler.stateOf(key), { finished, erred }, completed);
-    const report = () => {
+    // Following starts before the graph is submitted: the sync executor may run tasks during submission.
+    const tally = this.scheduler.followCounts();
+    const stop = this.scheduler.onReport(() => {
+      if (!submitted || performance.now() - last < PROGRESS_INTERVAL_MS) return;
       last = performance.now();
-      onProgress({ job, tasks: counts(false), state: "running" });
-    };
-    // Listening starts before the graph is submitted: the sync executor may run tasks during submission.
-    const stop = this.scheduler.onReport(({ kind, key }) => {
-      (kind === "finished" ? finished : erred).add(key);
-      if (keys.length > 0 && performance.now() - last >= PROGRESS_INTERVAL_MS) report();
+      onProgress({ job, tasks: tally.counts(), state: "running" });
     });
     return {
-      submitted: (submittedKeys: readonly Key[]) => {
-        keys = submittedKeys;
+      submitted: (keys: readonly Key[]) => {
+        submitted = true;
+        tally.setKeys(keys);
       },
       /** The last report, before the run's caller sees its outcome: completed, or failed with `error`. */
       end: (error: Error | undefined) => {
         stop();
+        const tasks = tally.counts();
+        tally.stop();
         if (error === undefined) {
-          onProgress({ job, tasks: counts(true), state: "completed" });
+          onProgress({ job, tasks: finalCounts(tasks, true), state: "completed" });
           return;
         }
         // A graph refused before any task was submitted is not a computation that ran: its error is all there is to say.
-        if (keys.length === 0) return;
+        if (tasks.total === 0) return;
         const failure = describeFailure(error);
-        onProgress({ job, tasks: counts(false), state: failure.error === "cancelled" ? "cancelled" : "failed", error: failure });
+        onProgress({ job, tasks: finalCounts(tasks, false), state: failure.error === "cancelled" ? "cancelled" : "failed", error: failure });
       },
     };
   }

@@ -37,6 +37,7 @@ import {
   Call,
   Ref,
   taskSpec,
+  userPriorityProblem,
   type Graph,
   type Key,
   type ReadonlyGraph,
@@ -376,10 +377,9 @@ function decodeOptions(options: unknown, where: string, key: Key): TaskOptions {
       }
       result.retries = value as number;
     } else if (name === "priority") {
-      if (typeof value !== "number" || !Number.isFinite(value)) {
-        throw invalid(`${where} has priority ${describeKey(value)}, not a finite number`, [key]);
-      }
-      result.priority = value;
+      const problem = userPriorityProblem(value);
+      if (problem !== undefined) throw invalid(`${where} has priority ${describeKey(value)}: it ${problem}`, [key]);
+      result.priority = value as number;
     } else {
       throw invalid(`${where} has an unknown option ${JSON.stringify(name)}`, [key]);
     }

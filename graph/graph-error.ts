@@ -7,7 +7,8 @@ export type GraphErrorCode =
   | "unknown-function"
   | "conflicting-spec"
   | "unserializable-argument"
-  | "invalid-graph";
+  | "invalid-graph"
+  | "invalid-key";
 
 /**
  * A graph that cannot run. The message names the offending key(s); `keys` lists them for programs.

@@ -34,13 +34,34 @@ export class Call {
   ) {}
 }
 
+/** Lowest user priority a task may have: {@link TaskOptions.priority} is an integer from here to {@link MAX_USER_PRIORITY}. */
+export const MIN_USER_PRIORITY = -1_000_000;
+/** Highest user priority a task may have (see {@link MIN_USER_PRIORITY}). */
+export const MAX_USER_PRIORITY = 1_000_000;
+
+/**
+ * What is wrong with `value` as a user priority, or undefined when it is one: an integer from
+ * {@link MIN_USER_PRIORITY} to {@link MAX_USER_PRIORITY}. The range is bounded so that a worker queue
+ * in Redis, which sorts by one floating-point score, can fold the priority into that score exactly
+ * (see `scheduler/core/queue-score.ts`).
+ *
+ * @example
+ * userPriorityProblem(5); // undefined
+ * userPriorityProblem(1e9); // "must be an integer from -1000000 to 1000000, got 1000000000"
+ */
+export function userPriorityProblem(value: unknown): string | undefined {
+  if (Number.isInteger(value) && (value as number) >= MIN_USER_PRIORITY && (value as number) <= MAX_USER_PRIORITY) return undefined;
+  const shown = typeof value === "number" ? String(value) : typeof value === "string" ? JSON.stringify(value) : typeof value;
+  return `must be an integer from ${MIN_USER_PRIORITY} to ${MAX_USER_PRIORITY}, got ${shown}`;
+}
+
 /** Per-task options a user may set; all optional. */
 export interface TaskOptions {
   /** How many times to rerun the task when its function throws. Default 0. */
   readonly retries?: number;
   /**
    * User priority: higher runs earlier among ready tasks, before weft's own ordering is consulted.
-   * Default 0.
+   * An integer from {@link MIN_USER_PRIORITY} to {@link MAX_USER_PRIORITY} (±1,000,000). Default 0.
    */
   readonly priority?: number;
 }
@@ -61,8 +82,17 @@ export type Graph = Map<Key, TaskSpec>;
 /** A read-only view of a graph, as the passes that only inspect it take it. */
 export type ReadonlyGraph = ReadonlyMap<Key, TaskSpec>;
 
-/** Builds a task, collecting the keys its arguments refer to. */
+/**
+ * Builds a task, collecting the keys its arguments refer to.
+ *
+ * @throws RangeError when `options.priority` is not an integer from {@link MIN_USER_PRIORITY} to
+ *   {@link MAX_USER_PRIORITY}.
+ */
 export function taskSpec(key: Key, fn: string, args: readonly unknown[], options: TaskOptions = {}): TaskSpec {
+  if (options.priority !== undefined) {
+    const problem = userPriorityProblem(options.priority);
+    if (problem !== undefined) throw new RangeError(`priority of task ${JSON.stringify(key)} ${problem}`);
+  }
   const deps = collectRefs(args);
   const spec: { -readonly [K in keyof TaskSpec]: TaskSpec[K] } = { key, fn, args, deps };
   if (options.retries !== undefined && options.retries !== 0) spec.retries = options.retries;

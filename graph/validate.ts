@@ -5,6 +5,7 @@
  * 100,000-task chain must not overflow the stack.
  */
 
+import { keyTextProblem } from "./key-text.js";
 import { checkSerializable } from "./wire-form.js";
 import { GraphError } from "./graph-error.js";
 import { Call, isPlainObject, Ref, type Key, type ReadonlyGraph, type TaskSpec } from "./task-spec.js";
@@ -40,6 +41,7 @@ export interface ValidateOptions {
  * otherwise. The checks:
  *
  * - `"invalid-graph"`: a task's `key` differs from the key it is stored under;
+ * - `"invalid-key"`: a key is not text: it holds a lone UTF-16 surrogate (see `keyTextProblem`);
  * - `"unknown-function"`: a task, or a `Call` nested in its arguments, names a function that
  *   `options.isKnownFunction` rejects;
  * - `"unserializable-argument"` (with `options.serializable`): an argument holds a function, a symbol,
@@ -82,6 +84,8 @@ export function validateGraph(graph: ReadonlyGraph, options: ValidateOptions = {
         [key],
       );
     }
+    const problem = keyTextProblem(key);
+    if (problem !== undefined) throw new GraphError("invalid-key", `task key ${JSON.stringify(key)} ${problem}`, [key]);
     if (isKnown) {
       const unknown = firstRejectedFunction(spec, isKnown);
       if (unknown !== undefined) {

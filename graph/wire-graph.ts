@@ -22,6 +22,7 @@
  */
 
 import { GraphError } from "./graph-error.js";
+import { checkKeyText } from "./key-text.js";
 import { Call, isPlainObject, Ref, taskSpec, type Graph, type Key, type ReadonlyGraph } from "./task-spec.js";
 
 /** One task in the wire format. */
@@ -178,9 +179,12 @@ export type WireBytes = "base64" | "binary";
 /**
  * Turns a task graph into the wire format: what `Client.connect` sends. Throws a `TypeError` naming
  * the task and path of an argument the format cannot carry (a function, a class instance, a `Map`,
- * `undefined`, a bigint outside a typed array, a non-finite number).
+ * `undefined`, a bigint outside a typed array, a non-finite number), and a {@link GraphError}
+ * `"invalid-key"` for a key that is not text (see `keyTextProblem`), which the wire would change.
  */
 export function encodeWireGraph(graph: ReadonlyGraph, outputs: readonly Key[], bytes: WireBytes = "binary"): WireGraph {
+  checkKeyText(outputs, "output");
+  checkKeyText(graph.keys(), "task");
   const tasks: Record<string, WireTask> = {};
   for (const [key, spec] of graph) {
     const owner = `task "${key}": the argument at`;
@@ -198,7 +202,7 @@ export function encodeWireGraph(graph: ReadonlyGraph, outputs: readonly Key[], b
 /**
  * One value in the argument format, as data sent under `key` (what `Client.connect`'s `scatter`
  * sends to `POST /v1/data`). Throws a `TypeError` naming the key and path of a part the format
- * cannot carry, as {@link encodeWireGraph} does.
+ * cannot carry, and a {@link GraphError} `"invalid-key"` for a key that is not text, as {@link encodeWireGraph} does.
  *
  * @example
  * ```ts
@@ -206,6 +210,7 @@ export function encodeWireGraph(graph: ReadonlyGraph, outputs: readonly Key[], b
  * ```
  */
 export function encodeWireValue(value: unknown, key: Key, bytes: WireBytes = "binary"): unknown {
+  checkKeyText([key], "data");
   return encodeArg(value, `the data under "${key}": the value at`, "data", bytes);
 }
 

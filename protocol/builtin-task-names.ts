@@ -15,3 +15,16 @@ export const IDENTITY = "weft.identity";
 export const GETATTR = "weft.getattr";
 /** `getitem(value, index)`: an element of a result; negative indexes count from the end. */
 export const GETITEM = "weft.getitem";
+
+/** Reads the lines of one byte range of a CSV file: `readCsvBlock(block)`, the path in `block.path`. */
+export const READ_CSV_BLOCK = "weft.df.readCsvBlock";
+/** Writes a table to a CSV file: `writeCsv(table, path, options)`. */
+export const WRITE_CSV = "weft.df.writeCsv";
+/** Reads one record batch of an Arrow IPC file: `readIpc(path, index, columns)`. */
+export const READ_IPC = "weft.df.readIpc";
+/** Writes a table to an Arrow IPC file: `writeIpc(table, path)`. */
+export const WRITE_IPC = "weft.df.writeIpc";
+/** Reads one row group of a Parquet file: `readParquet(path, rowGroup, columns)`. */
+export const READ_PARQUET = "weft.df.readParquet";
+/** Writes a table to a Parquet file: `writeParquet(table, path)`. */
+export const WRITE_PARQUET = "weft.df.writeParquet";

@@ -1,11 +1,16 @@
 import { Agent, request } from "node:http";
 import type { Key } from "../graph/task-spec.js";
+import { keyringOf, signDataRequest, type DataKeyring } from "./data-auth.js";
 import { decodeFrames, type DecodedFrame } from "./data-frames.js";
 
 /** Options of {@link DataClient}. */
 export interface DataClientOptions {
-  /** Sent as `Authorization: Bearer <token>` when set. */
-  readonly token?: string;
+  /**
+   * The cluster's data token, or a keyring whose current token signs each request. Required. The
+   * token itself is never sent: a request carries a MAC bound to the address it goes to (see
+   * `protocol/data-auth.ts`), useless to whoever receives it there if that is not the real peer.
+   */
+  readonly token: string | DataKeyring;
   /** Give up on a peer after this many milliseconds. Default 30,000. */
   readonly timeoutMs?: number;
 }
@@ -27,15 +32,18 @@ export class PeerUnavailableError extends Error {
  *
  * @example
  * ```ts
- * const client = new DataClient({ token });
+ * const client = new DataClient({ token: keys });
  * const [x] = await client.fetch("http://10.0.0.2:41234", ["x-1f3a…"]);
  * if (x.found) use(x.value);
  * ```
  */
 export class DataClient {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 8 });
+  private readonly keyring: DataKeyring;
 
-  constructor(private readonly options: DataClientOptions = {}) {}
+  constructor(private readonly options: DataClientOptions) {
+    this.keyring = keyringOf(options.token);
+  }
 
   /** The frames for `keys`, in order; a key the peer does not hold comes back `found: false`. */
   fetch(address: string, keys: readonly Key[]): Promise<DecodedFrame[]> {
@@ -50,7 +58,7 @@ export class DataClient {
           headers: {
             "content-type": "application/json",
             "content-length": Buffer.byteLength(body),
-            ...(this.options.token !== undefined && { authorization: `Bearer ${this.options.token}` }),
+            authorization: signDataRequest(this.keyring.current(), address),
           },
         },
         (response) => {

@@ -35,6 +35,8 @@ export interface WorkerLaunchOptions {
   readonly token?: string;
   /** Lifetime of a heartbeat in ms. Default 3,000. */
   readonly heartbeatTtlMs?: number;
+  /** Directories the built-in file tasks may touch; see `WorkerProcessOptions.dataRoots`. Default: any. */
+  readonly dataRoots?: readonly string[];
   /** Least severe level the worker logs. Default `"info"`. */
   readonly logLevel?: LogLevel;
   /** Resident memory in bytes the worker pauses near; see `WorkerProcessOptions.memoryLimit`. Default: none. */

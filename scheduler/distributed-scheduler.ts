@@ -1,5 +1,6 @@
 import type { Key } from "../graph/task-spec.js";
 import { DataClient } from "../protocol/data-client.js";
+import { SharedDataToken } from "../protocol/redis/data-token.js";
 import { encodeTaskMessage, type InputSource } from "../protocol/task-message.js";
 import { decodeReports } from "../protocol/task-report.js";
 import { unregisteredFunctionMessage } from "../protocol/unregistered-function.js";
@@ -10,7 +11,7 @@ import type { WorkerInfo } from "../protocol/job-api.js";
 import type { LocalTask } from "./local-task.js";
 import type { SubmissionChecks } from "./prepare-submission.js";
 import { connectRedis } from "../protocol/redis/connect-redis.js";
-import { ControlPlane, MAX_EVENT_BATCH, type EventEntry, type QueuedTask, type RegisteredWorker } from "../protocol/redis/control-plane.js";
+import { ControlPlane, MAX_EVENT_BATCH, type EventEntry, type QueuedTask, type RegisteredWorker, type RescoredTask } from "../protocol/redis/control-plane.js";
 import { SchedulerFencedError, SchedulerLease, type LeaseHolder } from "../protocol/redis/scheduler-lease.js";
 import type { SchedulerConfig } from "./core/scheduler-config.js";
 import { SchedulerShell } from "./scheduler-shell.js";
@@ -28,7 +29,11 @@ export interface DistributedSchedulerOptions {
   readonly tickMs?: number;
   /** Heartbeat lifetime the workers use, in ms. Default 3,000. */
   readonly heartbeatTtlMs?: number;
-  /** Bearer token of the workers' data servers, to fetch results. Default: none. */
+  /**
+   * The data token of the workers' data servers, to fetch results. Default: the cluster's token in
+   * Redis under the prefix, made by the first process that needed it (`protocol/redis/data-token.ts`).
+   * Give it to all of a cluster's processes or to none.
+   */
   readonly token?: string;
   /** Called with errors the scheduler survives (a failed Redis call, say). Default: ignored. */
   readonly onError?: (error: Error) => void;
@@ -74,6 +79,7 @@ export class DistributedScheduler extends SchedulerShell {
     /** This scheduler's hold on the scheduler role. */
     readonly role: SchedulerRole,
     private readonly options: DistributedSchedulerOptions,
+    private readonly sharedToken: SharedDataToken | undefined,
   ) {
     super(options.scheduler);
   }
@@ -87,15 +93,22 @@ export class DistributedScheduler extends SchedulerShell {
     const name = `weft-scheduler-${process.pid}`;
     const redis = connectRedis(options.redis, options.onError, name);
     let role: SchedulerRole;
+    let shared: SharedDataToken | undefined;
     try {
       role = await SchedulerRole.take(new SchedulerLease(redis, { prefix: options.prefix, ttlMs: options.lease?.ttlMs }), options.lease, options.onError);
+      try {
+        shared = options.token === undefined ? await SharedDataToken.start(redis, options.prefix, options.onError) : undefined;
+      } catch (error) {
+        await role.release().catch(() => undefined);
+        throw error;
+      }
     } catch (error) {
       redis.disconnect();
       throw error;
     }
     const plane = new ControlPlane(redis, { prefix: options.prefix, heartbeatTtlMs: options.heartbeatTtlMs, schedulerEpoch: role.epoch });
     const waiter = new ControlPlane(connectRedis(options.redis, options.onError, name), { prefix: options.prefix });
-    const scheduler = new DistributedScheduler(plane, waiter, new DataClient({ token: options.token }), role, options);
+    const scheduler = new DistributedScheduler(plane, waiter, new DataClient({ token: shared?.keys ?? options.token! }), role, options, shared);
     role.keepRenewing(
       (holder) => scheduler.lose(holder, "a lease renewal"),
       (error) => options.onError?.(error),
@@ -223,6 +236,7 @@ export class DistributedScheduler extends SchedulerShell {
     else this.role.stopRenewing();
     this.plane.redis.disconnect();
     this.data.close();
+    this.sharedToken?.stop();
   }
 
   /** Joins and deaths from the worker registry, then a tick for stealing. */
@@ -331,6 +345,7 @@ export class DistributedScheduler extends SchedulerShell {
     const cancels = new Map<WorkerId, Key[]>();
     const steals = new Map<string, { victim: WorkerId; thief: WorkerId; keys: Key[] }>();
     const copies = new Map<WorkerId, Uint8Array[]>();
+    const rescores = new Map<WorkerId, RescoredTask[]>();
     for (const command of commands) {
       switch (command.type) {
         case "assign": {
@@ -352,6 +367,9 @@ export class DistributedScheduler extends SchedulerShell {
           entry.keys.push(command.key);
           break;
         }
+        case "rescore":
+          for (const worker of command.workers) push(rescores, worker, { key: command.key, priority: command.priority });
+          break;
         case "release":
           if (command.runSpec !== undefined) forget(command.runSpec as LocalTask);
           for (const worker of command.workers) push(releases, worker, command.key);
@@ -380,7 +398,7 @@ export class DistributedScheduler extends SchedulerShell {
           break;
       }
     }
-    void this.send(assignments, releases, cancels, steals, copies);
+    void this.send(assignments, releases, cancels, steals, copies, rescores);
   }
 
   /** Where a worker gets an input: inline when held here, else from the workers holding it. */
@@ -396,9 +414,13 @@ export class DistributedScheduler extends SchedulerShell {
     cancels: Map<WorkerId, Key[]>,
     steals: Map<string, { victim: WorkerId; thief: WorkerId; keys: Key[] }>,
     copies: Map<WorkerId, Uint8Array[]>,
+    rescores: Map<WorkerId, RescoredTask[]>,
   ): Promise<void> {
     try {
       await Promise.all([
+        // Sent first: on this one connection Redis runs the commands in the order they are sent, so
+        // a rescore sees every enqueue and steal sent before it and none sent after.
+        ...[...rescores].map(([worker, tasks]) => this.plane.rescoreTasks(worker, tasks)),
         ...[...assignments].map(async ([worker, tasks]) => {
           const outcome = await this.plane.enqueueTasks(worker, tasks);
           // A worker that began to stop (or died) meanwhile takes nothing: the tasks go back to the

@@ -16,7 +16,9 @@ import { listJobs, summaryOfQueued, type JobListQuery, type KnownJob } from "./j
 import type { PreparedSubmission } from "./prepare-submission.js";
 import { runGraph } from "./run-graph.js";
 import type { TaskReportSummary } from "./scheduler-shell.js";
-import { countTasks, NO_TASKS } from "./task-counts.js";
+import { DEFAULT_PROGRESS_INTERVAL_MS, ProgressThrottle } from "./progress-throttle.js";
+import type { TaskTally } from "./task-count-tracker.js";
+import { finalCounts, NO_TASKS } from "./task-counts.js";
 
 /** A finished job's outcome. */
 export type JobOutcome =
@@ -30,6 +32,13 @@ export interface JobServiceOptions {
    * Default 1,000.
    */
   readonly recentOutcomes?: number;
+  /**
+   * Least time between two `progress` events of one job, in ms: task ends in between are reported
+   * together (progress is a snapshot), so a job sends at most 1000 / `progressIntervalMs` a second
+   * however fast its tasks end. The last one, as the job ends, is sent at once. 0 reports every task's
+   * end. Default {@link DEFAULT_PROGRESS_INTERVAL_MS} (100: at most 10 a second).
+   */
+  readonly progressIntervalMs?: number;
 }
 
 /** A job running on this scheduler. */
@@ -40,8 +49,10 @@ interface ActiveJob {
   readonly submittedAt: number;
   readonly startedAt: number;
   keys: readonly Key[];
-  readonly finished: Set<Key>;
-  readonly erred: Set<Key>;
+  /** Its task counts, kept as its tasks change state (O(1) to read). */
+  readonly tally: TaskTally;
+  /** Sends its `progress` events, at most one per interval. */
+  readonly progress: ProgressThrottle;
   cancel(): void;
 }
 
@@ -89,6 +100,7 @@ export class JobService {
   /** Which active jobs each key belongs to, for routing task reports. */
   private readonly jobsOfKey = new Map<Key, Set<ActiveJob>>();
   private readonly recentOutcomes: number;
+  private readonly progressIntervalMs: number;
   private readonly stopListening: () => void;
 
   constructor(
@@ -97,6 +109,7 @@ export class JobService {
     options: JobServiceOptions = {},
   ) {
     this.recentOutcomes = options.recentOutcomes ?? 1000;
+    this.progressIntervalMs = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
     this.stopListening = scheduler.onReport((report) => this.onReport(report));
   }
 
@@ -168,8 +181,8 @@ export class JobService {
       submittedAt,
       startedAt: Date.now(),
       keys: [],
-      finished: new Set(),
-      erred: new Set(),
+      tally: this.scheduler.followCounts(),
+      progress: new ProgressThrottle(this.progressIntervalMs, () => this.emit(jobId, { type: "progress", tasks: record.tally.counts() })),
       cancel: () => {
         this.scheduler.release(client, outputs);
         this.scheduler.dropClient(client);
@@ -182,6 +195,7 @@ export class JobService {
         keep,
         onSubmitted: (keys) => {
           record.keys = keys;
+          record.tally.setKeys(keys);
           for (const key of keys) {
             let jobs = this.jobsOfKey.get(key);
             if (jobs === undefined) this.jobsOfKey.set(key, (jobs = new Set()));
@@ -275,7 +289,7 @@ export class JobService {
         summary: () => ({
           id: jobId,
           state: "running",
-          tasks: this.countsOf(running),
+          tasks: running.tally.counts(),
           submittedAt: running.submittedAt,
           startedAt: running.startedAt,
           finishedAt: undefined,
@@ -410,12 +424,15 @@ export class JobService {
 
   private end(record: ActiveJob, outcome: JobOutcome): void {
     this.active.delete(record.id);
+    record.progress.cancel();
     for (const key of record.keys) {
       const jobs = this.jobsOfKey.get(key);
       jobs?.delete(record);
       if (jobs?.size === 0) this.jobsOfKey.delete(key);
     }
-    const tasks = this.countsOf(record, outcome.state === "completed");
+    // As of its end nothing of the job runs: the last report says so (progress bars show it).
+    const tasks = finalCounts(record.tally.counts(), outcome.state === "completed");
+    record.tally.stop();
     const failure = outcome.state === "completed" ? undefined : outcome.failure;
     this.remember(record.id, {
       state: outcome.state,
@@ -454,18 +471,12 @@ export class JobService {
     if (jobs === undefined) return;
     for (const job of jobs) {
       if (report.kind === "finished") {
-        job.finished.add(report.key);
         this.emit(job.id, { type: "task-finished", key: report.key, worker: report.worker, durationMs: report.durationMs });
       } else {
-        job.erred.add(report.key);
         this.emit(job.id, { type: "task-erred", key: report.key, worker: report.worker, error: report.error });
       }
-      if (this.listeners.has(job.id)) this.emit(job.id, { type: "progress", tasks: this.countsOf(job) });
+      if (this.listeners.has(job.id)) job.progress.changed();
     }
-  }
-
-  private countsOf(job: ActiveJob, completed = false): TaskCounts {
-    return countTasks(job.keys, (key) => this.scheduler.stateOf(key), job, completed);
   }
 }
 

@@ -184,8 +184,10 @@ export class LocalScheduler extends SchedulerShell {
           break;
         case "cancel":
         case "steal":
-          // One local worker: nothing to steal, and a task already handed to the executor runs to the end
-          // (its result is then released by the core).
+        case "rescore":
+          // One local worker: nothing to steal, no queue to reorder (the executor runs what it is
+          // handed, in order), and a task already handed to the executor runs to the end (its result
+          // is then released by the core).
           break;
       }
     }

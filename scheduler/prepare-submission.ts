@@ -1,4 +1,5 @@
 import { GraphError } from "../graph/graph-error.js";
+import { checkKeyText } from "../graph/key-text.js";
 import { optimizeGraph, type OptimizeOptions } from "../graph/optimize.js";
 import type { GraphIndex } from "../graph/graph-index.js";
 import { orderWithIndex } from "../graph/order.js";
@@ -64,6 +65,7 @@ export function prepareSubmission(
     graph = given;
     options = { ...options, index: undefined };
   }
+  checkKeyText(outputs, "output");
   const isHeld = (key: Key) => !graph.has(key) && checks.isKnown(key);
   for (const key of outputs) {
     if (!graph.has(key) && !isHeld(key)) throw new GraphError("missing-dependency", `output "${key}" is not in the graph`, [key]);
@@ -76,6 +78,9 @@ export function prepareSubmission(
       external: isHeld,
       serializable: checks.serializable,
     });
+  } else {
+    // Validation (which checks keys) is skipped for collected graphs, but a key set by hand may still not be text.
+    checkKeyText(graph.keys(), "task");
   }
   // Held outputs have no task here: they are delivered as they are, and nothing in the graph needs them computed.
   const computed = outputs.filter((key) => graph.has(key));

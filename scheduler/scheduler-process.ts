@@ -4,7 +4,7 @@ import { connectRedis } from "../protocol/redis/connect-redis.js";
 import { DistributedScheduler, type DistributedSchedulerOptions } from "./distributed-scheduler.js";
 import { GraphJobs, processGraphJobs, type GraphJobsWorkerOptions } from "./graph-jobs.js";
 import { startHttpApi, type HttpApi, type HttpApiOptions } from "./http/http-api.js";
-import { JobService } from "./job-service.js";
+import { JobService, type JobServiceOptions } from "./job-service.js";
 import type { LeaseLostError } from "./scheduler-role.js";
 
 /** Options of the HTTP API a scheduler process serves (see `HttpApiOptions`). */
@@ -13,7 +13,8 @@ export type SchedulerHttpOptions = Omit<HttpApiOptions, "jobs" | "pingRedis" | "
 /** Options of {@link SchedulerProcess.start}. */
 export interface SchedulerProcessOptions
   extends DistributedSchedulerOptions,
-    Pick<GraphJobsWorkerOptions, "concurrency" | "retentionSeconds" | "lockDurationMs"> {
+    Pick<GraphJobsWorkerOptions, "concurrency" | "retentionSeconds" | "lockDurationMs">,
+    Pick<JobServiceOptions, "progressIntervalMs"> {
   /** Serve the HTTP API with these options. Default: no HTTP API. */
   readonly http?: SchedulerHttpOptions;
 }
@@ -60,7 +61,7 @@ export class SchedulerProcess {
     const scheduler = await DistributedScheduler.start({ ...options, lease });
     const connection = () => connectRedis(options.redis, options.onError);
     const queue = new GraphJobs({ connection, prefix: options.prefix });
-    const jobs = new JobService(scheduler, queue);
+    const jobs = new JobService(scheduler, queue, { progressIntervalMs: options.progressIntervalMs });
     const processor = processGraphJobs({ ...options, connection }, (graph, outputs, jobId, job) => jobs.run(graph, outputs, jobId, job));
     stopTakingJobs = () => void processor.worker.close(true).catch(() => undefined);
     processor.worker.on("error", (error) => options.onError?.(error));

@@ -13,6 +13,7 @@ import { prepareSubmission, type PreparedSubmission, type SubmissionChecks, type
 import type { SchedulerConfig } from "./core/scheduler-config.js";
 import { SchedulerCore } from "./core/scheduler-core.js";
 import type { TaskStateName } from "./core/task-state.js";
+import { TaskCountTracker, type TaskTally } from "./task-count-tracker.js";
 
 /** A task's outcome as its worker reported it, for {@link SchedulerShell.onReport}. */
 export type TaskReportSummary =
@@ -60,9 +61,15 @@ export abstract class SchedulerShell {
   protected inbox: SchedulerEvent[] = [];
   private handling = false;
   private readonly reportListeners = new Set<(report: TaskReportSummary) => void>();
+  /** Task counts of the computations followed for progress, kept as tasks change state. */
+  private readonly taskCounts: TaskCountTracker;
 
   protected constructor(config: SchedulerConfig | undefined) {
-    this.core = new SchedulerCore(config, { sameRunSpec: (a, b) => sameSpec((a as LocalTask).spec, (b as LocalTask).spec) });
+    this.core = new SchedulerCore(config, {
+      sameRunSpec: (a, b) => sameSpec((a as LocalTask).spec, (b as LocalTask).spec),
+      onTransition: (key, from, to) => this.taskCounts.transitioned(key, from, to),
+    });
+    this.taskCounts = new TaskCountTracker((key) => this.core.stateOf(key));
   }
 
   /**
@@ -87,13 +94,32 @@ export abstract class SchedulerShell {
     return () => this.reportListeners.delete(listener);
   }
 
-  /** True when someone follows reports: spares building summaries nobody reads. */
-  protected get followed(): boolean {
-    return this.reportListeners.size > 0;
+  /**
+   * Follows a computation's task counts, kept up to date as its tasks change state and workers report
+   * them (O(1) per report, however many tasks it has; see `TaskCountTracker`). Call before submitting
+   * (reports may come during submission), then hand the submitted keys to `setKeys`; `stop` once the
+   * computation has ended.
+   *
+   * @example
+   * ```ts
+   * const tally = scheduler.followCounts();
+   * await runGraph(scheduler, graph, outputs, client, { onSubmitted: (keys) => tally.setKeys(keys) });
+   * console.log(tally.counts().finished);
+   * tally.stop();
+   * ```
+   */
+  followCounts(): TaskTally {
+    return this.taskCounts.follow();
   }
 
-  /** Hands a task outcome to the {@link onReport} listeners. */
+  /** True when someone follows reports: spares building summaries nobody reads. */
+  protected get followed(): boolean {
+    return this.reportListeners.size > 0 || this.taskCounts.following;
+  }
+
+  /** Hands a task outcome to the task counts and the {@link onReport} listeners. */
   protected notifyReport(report: TaskReportSummary): void {
+    this.taskCounts.reported(report.key, report.kind);
     for (const listener of this.reportListeners) listener(report);
   }
 

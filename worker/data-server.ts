@@ -1,8 +1,8 @@
 import { networkInterfaces } from "node:os";
-import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Key } from "../graph/task-spec.js";
+import { DataRequestVerifier, keyringOf, type DataKeyring } from "../protocol/data-auth.js";
 import { encodeFrame } from "../protocol/data-frames.js";
 import type { ResultStore } from "./result-store.js";
 
@@ -19,8 +19,11 @@ export interface DataServerOptions {
   readonly advertise?: string;
   /** Port. Default 0: any free port. */
   readonly port?: number;
-  /** When set, requests must carry `Authorization: Bearer <token>`. Default: none. */
-  readonly token?: string;
+  /**
+   * The cluster's data token, or a keyring of the tokens accepted (see `protocol/data-auth.ts`).
+   * Required: every request must prove it holds the token, without sending it.
+   */
+  readonly token: string | DataKeyring;
 }
 
 /** The address peers can connect to for a server listening on `host`. */
@@ -41,7 +44,14 @@ const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
  * Serves a worker's results to its peers: the data plane. `POST /fetch` with a JSON body
  * `{"keys": [...]}` answers with one frame per key (see `data-frames.ts`), in order; typed arrays are
  * written from their own memory. Runs on the worker's main thread, which stays free while tasks run
- * in worker threads, so a busy worker still serves its data.
+ * in worker threads, so a busy worker still serves its data. A request must prove it holds the data
+ * token for this server's address (`protocol/data-auth.ts`); others get 401 and nothing is read.
+ *
+ * @example
+ * ```ts
+ * const server = await DataServer.start({ store, token: keys });
+ * // peers: new DataClient({ token: keys }).fetch(server.address, ["x"])
+ * ```
  */
 export class DataServer {
   private constructor(
@@ -52,9 +62,11 @@ export class DataServer {
 
   static async start(options: DataServerOptions): Promise<DataServer> {
     const host = options.host ?? "127.0.0.1";
-    const expected = options.token === undefined ? undefined : Buffer.from(`Bearer ${options.token}`);
+    const keyring = keyringOf(options.token);
+    // Made once the port, and so the address requests are signed for, is known.
+    let verifier: DataRequestVerifier | undefined;
     const server = createServer((request, response) => {
-      handle(request, response, options.store, expected).catch((error: unknown) => {
+      handle(request, response, options.store, verifier!).catch((error: unknown) => {
         if (!response.headersSent) respond(response, 500, `data server error: ${(error as Error).message}`);
         else response.destroy();
       });
@@ -67,7 +79,9 @@ export class DataServer {
     const { port } = server.address() as AddressInfo;
     const advertised = options.advertise ?? advertisedHost(host);
     const shownHost = advertised.includes(":") ? `[${advertised}]` : advertised;
-    return new DataServer(server, `http://${shownHost}:${port}`);
+    const address = `http://${shownHost}:${port}`;
+    verifier = new DataRequestVerifier(keyring, address);
+    return new DataServer(server, address);
   }
 
   /** Stops accepting requests and closes idle connections. */
@@ -77,10 +91,9 @@ export class DataServer {
   }
 }
 
-async function handle(request: IncomingMessage, response: ServerResponse, store: ResultStore, expected: Buffer | undefined): Promise<void> {
-  if (expected !== undefined && !authorized(request.headers.authorization, expected)) {
-    return respond(response, 401, "missing or wrong bearer token");
-  }
+async function handle(request: IncomingMessage, response: ServerResponse, store: ResultStore, verifier: DataRequestVerifier): Promise<void> {
+  const refused = verifier.verify(request.headers.authorization);
+  if (refused !== undefined) return respond(response, 401, refused);
   if (request.method !== "POST" || request.url !== "/fetch") return respond(response, 404, "POST /fetch is the only route");
   const keys = parseKeys(await readBody(request));
   if (typeof keys === "string") return respond(response, 400, keys);
@@ -94,12 +107,6 @@ async function handle(request: IncomingMessage, response: ServerResponse, store:
   }
   response.uncork();
   response.end();
-}
-
-function authorized(header: string | undefined, expected: Buffer): boolean {
-  if (header === undefined) return false;
-  const given = Buffer.from(header);
-  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 function parseKeys(body: string): Key[] | string {

@@ -10,6 +10,9 @@ import "../executor/builtin-tasks.js";
 // Every built-in kernel family, so array and dataframe graphs run on any worker without --import.
 import "../kernels/index.js";
 import { DataClient } from "../protocol/data-client.js";
+import { DataKeys, type DataKeyring } from "../protocol/data-auth.js";
+import { SharedDataToken } from "../protocol/redis/data-token.js";
+import { DataRoots, WORKER_DATA_ROOTS_ENV } from "../protocol/data-roots.js";
 import { DataServer } from "./data-server.js";
 import type { Executor } from "../executor/executor.js";
 import { InlineExecutor } from "../executor/inline-executor.js";
@@ -66,8 +69,21 @@ export interface WorkerProcessOptions {
   readonly host?: string;
   /** Host peers use to reach the data server, when not `host` (see `DataServerOptions.advertise`). Default: derived from `host`. */
   readonly advertise?: string;
-  /** Bearer token peers must present to the data server. Default: none. */
+  /**
+   * The data token peers must prove they hold to fetch from the data server (and that this worker
+   * signs its own fetches with). Default: the cluster's token in Redis under the prefix, made by the
+   * first process that needed it (`protocol/redis/data-token.ts`). Give it to all of a cluster's
+   * processes or to none.
+   */
   readonly token?: string;
+  /**
+   * Directories the built-in file tasks (CSV, Parquet, Arrow IPC readers and writers) may touch,
+   * checked right before each opens its file, with symbolic links resolved on this worker's own
+   * filesystem (`protocol/data-roots.ts`); a task outside them fails naming the path. For workers
+   * on other hosts than the scheduler, which checks graphs sent over HTTP against its own roots.
+   * Default: any path (the scheduler's check, or none for a program's own graphs).
+   */
+  readonly dataRoots?: readonly string[];
   /** Lifetime of a heartbeat in ms; one is sent every third of it. Default 3,000. */
   readonly heartbeatTtlMs?: number;
   /**
@@ -134,6 +150,7 @@ export class WorkerProcess {
     private readonly runner: TaskRunner,
     private readonly executor: Executor,
     private readonly options: WorkerProcessOptions,
+    private readonly sharedToken: SharedDataToken | undefined,
   ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
@@ -142,13 +159,19 @@ export class WorkerProcess {
   static async start(options: WorkerProcessOptions): Promise<WorkerProcess> {
     const id = options.id ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
     const nthreads = options.nthreads ?? availableParallelism();
+    if (options.dataRoots !== undefined && options.dataRoots.length > 0) {
+      // Read by the file kernels, in this thread and in every thread started after this (threads copy the environment).
+      process.env[WORKER_DATA_ROOTS_ENV] = JSON.stringify(DataRoots.of(options.dataRoots).dirs);
+    }
     for (const module of options.imports ?? []) await importTaskModule(String(module), "worker process");
     const planeOptions = { prefix: options.prefix, heartbeatTtlMs: options.heartbeatTtlMs };
     const plane = new ControlPlane(connectRedis(options.redis, options.onError), planeOptions);
     const waiter = new ControlPlane(connectRedis(options.redis, options.onError), planeOptions);
     const store = new ResultStore();
-    const server = await DataServer.start({ store, host: options.host, advertise: options.advertise, token: options.token });
-    const client = new DataClient({ token: options.token });
+    const shared = options.token === undefined ? await SharedDataToken.start(plane.redis, options.prefix, options.onError) : undefined;
+    const keys: DataKeyring = shared?.keys ?? new DataKeys(options.token!);
+    const server = await DataServer.start({ store, host: options.host, advertise: options.advertise, token: keys });
+    const client = new DataClient({ token: keys });
     // Inputs fetched from peers stay as replicas, reported like results, as Dask's workers keep theirs:
     // the next task that reads them (the mirror block of a transposition, say) then runs here without a
     // second transfer, and the scheduler releases every copy when the key is no longer needed.
@@ -160,7 +183,7 @@ export class WorkerProcess {
         : await ThreadPoolExecutor.start(runner.sink, { nthreads, imports: options.imports });
     runner.useExecutor(executor);
     store.track(executor.heldValues);
-    const worker = new WorkerProcess(id, nthreads, store, plane, waiter, server, client, runner, executor, options);
+    const worker = new WorkerProcess(id, nthreads, store, plane, waiter, server, client, runner, executor, options, shared);
     keeper = worker;
     if ((await worker.heartbeat()) === "dead") throw new Error(`worker id ${id} was declared dead before; start with a new id`);
     const ttl = options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS;
@@ -351,6 +374,7 @@ export class WorkerProcess {
         await this.plane.recoverWorker(this.id).catch((error: Error) => this.options.onError?.(error));
       }
       clearInterval(this.heartbeatTimer);
+      this.sharedToken?.stop();
       await this.executor.close();
       await this.server.close();
       this.client.close();

@@ -11,6 +11,9 @@ import type { Graph } from "../../graph/task-spec.js";
 export interface ReadCsvOptions {
   /**
    * Bytes of file per partition; a file is cut at line boundaries. `Infinity`: a partition per file.
+   * Cuts are made at newlines without reading quotes (as Dask's `read_csv` does), so a file whose
+   * quoted fields hold newlines needs `Infinity` unless no cut falls inside such a field; a read that
+   * would split one fails with an error naming the file and the field's byte offset, never with wrong rows.
    * Default: the files' total size divided by this machine's CPU count, between 4 MiB and 64 MiB (as
    * Spark sizes file splits), so that a file of a few tens of MB still becomes one partition per core.
    */

@@ -1,5 +1,7 @@
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
 import type { Table } from "apache-arrow";
+import { READ_CSV_BLOCK } from "../../protocol/builtin-task-names.js";
+import { confineWorkerPath } from "../../protocol/data-roots.js";
 import { registerTask } from "../../protocol/task-registry.js";
 import { allocateColumn, toTable, type Column, type ColumnKind } from "./column.js";
 import { ByteDictionary, parseDecimal } from "./csv-fields.js";
@@ -7,8 +9,16 @@ import { ByteDictionary, parseDecimal } from "./csv-fields.js";
 /**
  * The CSV block reader: parses the lines that start inside one byte range of a file straight from
  * its bytes into typed-array columns. Only the requested columns are decoded; the others are skipped
- * as bytes. Quoted fields (with `""` escapes) are understood, but a quoted field holding a newline
- * must not straddle a block boundary (as with Dask's `read_csv` by blocks).
+ * as bytes. Quoted fields (with `""` escapes, newlines and CRLF inside) are understood.
+ *
+ * Blocks are cut at newlines without reading quotes: knowing whether a byte lies inside a quoted field
+ * takes reading the file from its start, which would cost every block (or the graph's builder) a pass
+ * over the bytes before it, and most files have no quoted newlines. So a quoted field holding a
+ * newline must not straddle a block boundary, as with Dask's `read_csv` by blocks. That is checked,
+ * never assumed: the block whose rows would end inside a quoted field throws an error naming the file,
+ * the field's byte offset and the fix (one block per file). Blocks are read from the file's start on,
+ * so the block before a wrong boundary is always read too (every verb reads all of a file's blocks, or
+ * its first ones), and no wrong row is ever returned.
  */
 
 /** What a block task needs to know, checked when the graph was built. */
@@ -25,7 +35,7 @@ export interface CsvBlock {
   readonly kinds: readonly ColumnKind[];
 }
 
-export const READ_CSV_BLOCK = "weft.df.readCsvBlock";
+export { READ_CSV_BLOCK };
 
 const NEWLINE = 10;
 const CR = 13;
@@ -34,6 +44,12 @@ const READ_AHEAD = 1 << 16;
 
 /** The bytes of the lines starting in [start, end): from the first line start at or after `start`, through the newline ending the last. */
 export function readBlockBytes(path: string, start: number, end: number): Uint8Array {
+  return readBlock(path, start, end).bytes;
+}
+
+/** {@link readBlockBytes}, with the file offset of the first byte returned. */
+function readBlock(path: string, start: number, end: number): { bytes: Uint8Array; offset: number } {
+  confineWorkerPath(path, "read");
   const fd = openSync(path, "r");
   try {
     // Read from the byte before `start`: if it is a newline, a line starts exactly at `start`.
@@ -46,7 +62,7 @@ export function readBlockBytes(path: string, start: number, end: number): Uint8A
     if (start > 0) {
       first = read.indexOf(NEWLINE);
       // The first line starting at or after `start` must start before `end` to be this block's.
-      if (first < 0 || first + 1 >= end - from) return new Uint8Array(0);
+      if (first < 0 || first + 1 >= end - from) return { bytes: new Uint8Array(0), offset: start };
       first += 1;
     }
     const limit = end - from;
@@ -60,16 +76,33 @@ export function readBlockBytes(path: string, start: number, end: number): Uint8A
       last = read.indexOf(NEWLINE, limit - 1);
     }
     const stop = last < 0 ? length : last + 1;
-    return read.subarray(first, Math.max(first, stop));
+    return { bytes: read.subarray(first, Math.max(first, stop)), offset: from + first };
   } finally {
     closeSync(fd);
   }
 }
 
-/** Parses one block (see {@link CsvBlock}) into a table of the requested columns. */
+/**
+ * Parses one block (see {@link CsvBlock}) into a table of the requested columns.
+ *
+ * @throws Error when the block's last row would end inside a quoted field that holds a newline and
+ *   runs on into the next block, naming the file, the field's byte offset and what to do.
+ */
 export function readCsvBlock(block: CsvBlock): Table {
-  const bytes = readBlockBytes(block.path, block.start, block.end);
-  return parseCsv(bytes, block);
+  const { bytes, offset } = readBlock(block.path, block.start, block.end);
+  const parsed = parseRows(bytes, block);
+  // An unclosed quote at the end of the file is the file's own (malformed) last field, read as it is;
+  // before the end, it is a field this block's cut split.
+  if (parsed.openQuote >= 0 && offset + bytes.length < statSync(block.path).size) {
+    const at = offset + parsed.openQuote;
+    throw new Error(
+      `readCsv(): ${block.path}: the quoted field opened at byte ${at} holds a newline and runs past byte ` +
+        `${offset + bytes.length}, where the rows of the block of bytes ${block.start}-${block.end} end. ` +
+        `Blocks are cut at newlines without reading quotes, so this would split a row. ` +
+        `Read the file in one block with readCsv(path, { blocksize: Infinity }), or remove the newlines from its quoted fields.`,
+    );
+  }
+  return toTable(block.names, parsed.columns);
 }
 
 /** What {@link parseCsv} needs of a block: its format and the columns wanted, not where its bytes are. */
@@ -82,6 +115,15 @@ export function parseCsv(bytes: Uint8Array, block: CsvFormat): Table {
 
 /** Parses CSV bytes (whole lines) into the requested columns, as columns (no Arrow table: type inference reads them directly). */
 export function parseCsvColumns(bytes: Uint8Array, block: CsvFormat): Column[] {
+  return parseRows(bytes, block).columns;
+}
+
+/**
+ * {@link parseCsvColumns}, and where in `bytes` a quoted field opens that the bytes end inside of
+ * (-1 when none does): the sign that the bytes were cut inside a quoted field.
+ */
+function parseRows(bytes: Uint8Array, block: CsvFormat): { columns: Column[]; openQuote: number } {
+  let openQuote = -1;
   let lines = 0;
   for (let i = bytes.indexOf(NEWLINE); i >= 0; i = bytes.indexOf(NEWLINE, i + 1)) lines++;
   if (bytes.length > 0 && bytes[bytes.length - 1] !== NEWLINE) lines++;
@@ -93,7 +135,12 @@ export function parseCsvColumns(bytes: Uint8Array, block: CsvFormat): Column[] {
   let row = 0;
   let line = 0;
   if (block.skipHeader) {
-    while (at < bytes.length && bytes[at] !== NEWLINE) at++;
+    // The header's end is its first newline outside quotes: a quoted column name may hold one.
+    let quoted = false;
+    while (at < bytes.length && (quoted || bytes[at] !== NEWLINE)) {
+      if (bytes[at] === QUOTE) quoted = !quoted;
+      at++;
+    }
     at++;
     line++;
   }
@@ -113,6 +160,7 @@ export function parseCsvColumns(bytes: Uint8Array, block: CsvFormat): Column[] {
         quoted = true;
         start = ++at;
         while (at < bytes.length && !(bytes[at] === QUOTE && bytes[at + 1] !== QUOTE)) at += bytes[at] === QUOTE ? 2 : 1;
+        if (at >= bytes.length) openQuote = start - 1;
         end = at;
         at++; // closing quote
         while (at < bytes.length && bytes[at] !== delimiter && bytes[at] !== NEWLINE) at++;
@@ -142,7 +190,7 @@ export function parseCsvColumns(bytes: Uint8Array, block: CsvFormat): Column[] {
     row++;
     line++;
   }
-  return builders.map((b) => b.finish());
+  return { columns: builders.map((b) => b.finish()), openQuote };
 }
 
 /** Appends parsed fields to a typed-array column; one class per kind, so each push is a short, monomorphic loop body. */

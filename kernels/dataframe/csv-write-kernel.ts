@@ -1,6 +1,8 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Table } from "apache-arrow";
+import { WRITE_CSV } from "../../protocol/builtin-task-names.js";
+import { confineWorkerPath } from "../../protocol/data-roots.js";
 import { registerTask } from "../../protocol/task-registry.js";
 import { readColumn, type Column } from "./column.js";
 
@@ -21,7 +23,7 @@ export interface ToCsvOptions {
   readonly header?: boolean;
 }
 
-export const WRITE_CSV = "weft.df.writeCsv";
+export { WRITE_CSV };
 const ROWS_PER_WRITE = 8192;
 
 function formatter(column: Column, delimiter: string): (i: number) => string {
@@ -49,6 +51,7 @@ export function writeCsvFile(table: Table, path: string, options: ToCsvOptions):
   const delimiter = options.delimiter ?? ",";
   const names = table.schema.names as string[];
   const formats = names.map((name) => formatter(readColumn(table, name), delimiter));
+  confineWorkerPath(path, "write");
   mkdirSync(dirname(path), { recursive: true });
   const fd = openSync(path, "w");
   try {

@@ -2,6 +2,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { RecordBatchFileReader, Table, tableToIPC } from "apache-arrow";
+import { READ_IPC, WRITE_IPC } from "../../protocol/builtin-task-names.js";
+import { confineWorkerPath } from "../../protocol/data-roots.js";
 import { registerTask } from "../../protocol/task-registry.js";
 
 /**
@@ -9,11 +11,11 @@ import { registerTask } from "../../protocol/task-registry.js";
  * file's footer. A record batch is read whole; columns not asked for are dropped at once.
  */
 
-export const READ_IPC = "weft.df.readIpc";
-export const WRITE_IPC = "weft.df.writeIpc";
+export { READ_IPC, WRITE_IPC };
 
 /** Opens an IPC file for random access to its record batches. */
 export async function openReader(path: string): Promise<{ reader: RecordBatchFileReader; close: () => Promise<void> }> {
+  confineWorkerPath(path, "read");
   const handle = await open(path, "r");
   const reader = await RecordBatchFileReader.from(handle);
   await reader.open();
@@ -34,6 +36,7 @@ export async function readIpcBatch(path: string, index: number, columns: readonl
 
 /** Writes `table` to `path` as an Arrow IPC file; returns the path. */
 export function writeIpcFile(table: Table, path: string): string {
+  confineWorkerPath(path, "write");
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, tableToIPC(table, "file"));
   return path;

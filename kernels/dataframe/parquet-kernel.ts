@@ -2,6 +2,8 @@ import { mkdirSync, openAsBlob, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Table, tableFromIPC, tableToIPC } from "apache-arrow";
 import type * as ParquetWasm from "parquet-wasm";
+import { READ_PARQUET, WRITE_PARQUET } from "../../protocol/builtin-task-names.js";
+import { confineWorkerPath } from "../../protocol/data-roots.js";
 import { registerTask } from "../../protocol/task-registry.js";
 
 /**
@@ -10,8 +12,7 @@ import { registerTask } from "../../protocol/task-registry.js";
  * byte ranges of its row group's column chunks (the file is opened as a lazily read Blob).
  */
 
-export const READ_PARQUET = "weft.df.readParquet";
-export const WRITE_PARQUET = "weft.df.writeParquet";
+export { READ_PARQUET, WRITE_PARQUET };
 
 /** parquet-wasm, loaded on first use: its WebAssembly instance costs every thread ~18 MB, so only threads that read or write Parquet pay it. */
 let loaded: Promise<typeof ParquetWasm> | undefined;
@@ -21,6 +22,7 @@ function parquetWasm(): Promise<typeof ParquetWasm> {
 
 /** A Parquet file opened for reading its footer and row groups. */
 export async function openParquet(path: string): Promise<ParquetWasm.ParquetFile> {
+  confineWorkerPath(path, "read");
   const parquet = await parquetWasm();
   return parquet.ParquetFile.fromFile(await openAsBlob(path));
 }
@@ -42,6 +44,7 @@ export async function readParquetRowGroup(path: string, rowGroup: number, column
 /** Writes `table` to `path` as Parquet; returns the path. */
 export async function writeParquetFile(table: Table, path: string): Promise<string> {
   const parquet = await parquetWasm();
+  confineWorkerPath(path, "write");
   mkdirSync(dirname(path), { recursive: true });
   const wasmTable = parquet.Table.fromIPCStream(tableToIPC(table, "stream"));
   writeFileSync(path, parquet.writeParquet(wasmTable));

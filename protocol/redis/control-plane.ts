@@ -8,6 +8,7 @@ import { finishTasks } from "./scripts/finish-tasks.js";
 import { heartbeat } from "./scripts/heartbeat.js";
 import { markStopping } from "./scripts/mark-stopping.js";
 import { recoverWorker } from "./scripts/recover-worker.js";
+import { rescoreTasks } from "./scripts/rescore-tasks.js";
 import { asFencedError } from "./scheduler-lease.js";
 import type { RedisScript } from "./scripts/redis-script.js";
 import { sendToWorker } from "./scripts/send-to-worker.js";
@@ -45,7 +46,7 @@ export interface ControlPlaneOptions {
   readonly deadWorkerTtlMs?: number;
   /**
    * The epoch of the scheduler using this plane (`LeaseHolder.epoch`, from `SchedulerLease`): its
-   * writes (enqueue, send, steal, recover, take events) then carry it, and are refused with a
+   * writes (enqueue, send, steal, rescore, recover, take events) then carry it, and are refused with a
    * `SchedulerFencedError`, nothing written, once another scheduler has taken the role. Default:
    * none, the writes are not fenced (workers, and tools that run without a scheduler).
    */
@@ -96,6 +97,13 @@ export interface TaskEntry {
    * the other one took the payload: the scheduler must keep each key in at most one queue.
    */
   readonly payload: Buffer;
+}
+
+/** A new score for a task that may still wait in a worker's queue (see {@link ControlPlane.rescoreTasks}). */
+export interface RescoredTask {
+  readonly key: Key;
+  /** Smaller runs first. A finite number. */
+  readonly priority: number;
 }
 
 /** A task taken from a queue, with the priority it was queued with. */
@@ -275,6 +283,39 @@ export class ControlPlane {
     const keys = [k.workerQueue(worker), k.workerInFlight(worker), k.taskPayloads, k.workerState(worker)];
     const reply = (await this.run(takeTasks, keys, [String(count)])) as Buffer[];
     return prioritizedEntries(reply);
+  }
+
+  /**
+   * Gives tasks still waiting in the worker's queue new priorities; a task not in the queue (taken
+   * already, stolen away, never queued) is left out, never added. Returns how many got a different score.
+   *
+   * One `ZADD XX` per batch of 1,000, in a fenced script (see {@link ControlPlaneOptions.schedulerEpoch})
+   * sent with EVAL, never EVALSHA: a script's first use on a connection may be resent after a
+   * NOSCRIPT reply, behind commands sent after it, and the scheduler relies on this call running
+   * after the enqueues and steals it sent before it and before those it sends after.
+   *
+   * @example
+   * await plane.rescoreTasks("w1", [{ key: "inc-1", priority: 42 }]);
+   */
+  async rescoreTasks(worker: WorkerId, tasks: readonly RescoredTask[]): Promise<number> {
+    const queue = this.keys.workerQueue(worker);
+    const replies: Promise<number>[] = [];
+    for (let first = 0; first < tasks.length; first += MAX_TAKE_BATCH) {
+      const args: string[] = [];
+      for (const task of tasks.slice(first, first + MAX_TAKE_BATCH)) {
+        if (!Number.isFinite(task.priority)) throw new RangeError(`priority of ${task.key} must be finite, got ${task.priority}`);
+        args.push(String(task.priority), task.key);
+      }
+      // CH counts changed scores as well as added members; with XX nothing is ever added.
+      replies.push(this.redis.eval(rescoreTasks.lua, 2, queue, this.keys.schedulerEpoch, this.epoch, ...args) as Promise<number>);
+    }
+    let rescored = 0;
+    try {
+      for (const changed of await Promise.all(replies)) rescored += changed;
+    } catch (error) {
+      throw asFencedError(error);
+    }
+    return rescored;
   }
 
   /**

@@ -52,6 +52,12 @@ export interface RedisKeys {
    */
   readonly schedulerEpoch: string;
   /**
+   * The cluster's data token (see `data-token.ts`). STRING: random text, written once by the first
+   * scheduler or worker that needs it (`SET NX`), read by the others. Whoever reads Redis can fetch
+   * from the workers' data servers; whoever writes it controls the workers anyway (docs/security.md).
+   */
+  readonly dataToken: string;
+  /**
    * A worker's queue of tasks it has not started. ZSET: member = task key, score = priority
    * (smaller runs first; ties run in task-key order). Filled by the scheduler, emptied by the
    * worker's takes, by steals and by recovery.
@@ -109,6 +115,7 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
     events: `${prefix}:events`,
     schedulerLease: `${prefix}:scheduler:lease`,
     schedulerEpoch: `${prefix}:scheduler:epoch`,
+    dataToken: `${prefix}:data-token`,
     workerQueue: (id: WorkerId) => worker(id, "queue"),
     workerInFlight: (id: WorkerId) => worker(id, "in-flight"),
     workerHeartbeat: (id: WorkerId) => worker(id, "heartbeat"),

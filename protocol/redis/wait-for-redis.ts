@@ -19,9 +19,19 @@ export class RedisUnreachableError extends Error {
     readonly refusedCredentials: boolean,
     /** How long it was tried, in ms. */
     readonly waitedMs: number,
+    /** True when the TLS certificate Redis presented (`rediss://`) is not trusted here: trying again would not help. */
+    readonly untrustedCertificate = false,
   ) {
-    super(`Redis ${refusedCredentials ? "refused the credentials" : "did not answer"}: ${reason.message}`);
+    super(`Redis ${refusedCredentials ? "refused the credentials" : untrustedCertificate ? "presented an untrusted TLS certificate" : "did not answer"}: ${reason.message}`);
   }
+}
+
+/** Node's codes for a TLS certificate that does not verify (unknown CA, self-signed, expired, another host's). */
+const UNTRUSTED_CERTIFICATE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
+
+function isUntrustedCertificate(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return typeof code === "string" && UNTRUSTED_CERTIFICATE.test(code);
 }
 
 /** Replies meaning the URL's user name or password is wrong. */
@@ -36,7 +46,8 @@ const RETRY_DELAYS_MS = [100, 250, 500, 1_000];
  * waiting forever (the connections they then make do ride out later restarts of Redis). Never logs;
  * `onFirstFailure` is called once when the first attempt fails.
  *
- * @throws RedisUnreachableError when the time is up, or at once when Redis refuses the credentials.
+ * @throws RedisUnreachableError when the time is up, or at once when Redis refuses the credentials
+ * or presents a TLS certificate that does not verify.
  * @example
  * ```ts
  * await waitForRedis("redis://127.0.0.1:6379", { timeoutMs: 30_000, onFirstFailure: (e) => logger.warn("waiting for Redis", { error: e }) });
@@ -50,8 +61,9 @@ export async function waitForRedis(url: string, options: WaitForRedisOptions = {
     const failure = await ping(url, Math.min(Math.max(deadline - Date.now(), 500), 5_000));
     if (failure === undefined) return;
     const refused = REFUSED_CREDENTIALS.test(failure.message);
+    const untrusted = isUntrustedCertificate(failure);
     const remaining = deadline - Date.now();
-    if (refused || remaining <= 0) throw new RedisUnreachableError(failure, refused, Date.now() - started);
+    if (refused || untrusted || remaining <= 0) throw new RedisUnreachableError(failure, refused, Date.now() - started, untrusted);
     if (attempt === 0) options.onFirstFailure?.(failure);
     await new Promise((resolve) => setTimeout(resolve, Math.min(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)], remaining)));
   }

@@ -6,6 +6,7 @@ import type { TaskFailure } from "../../protocol/task-failure.js";
 export type SchedulerCommand =
   | AssignTask
   | StealTask
+  | RescoreTask
   | CancelTask
   | ReleaseResult
   | ReportResult
@@ -19,7 +20,10 @@ export interface AssignTask {
   readonly type: "assign";
   readonly key: Key;
   readonly worker: WorkerId;
-  /** Smaller runs first on the worker: user priority, submission and graph order folded into one score. */
+  /**
+   * Smaller runs first on the worker: user priority, submission and graph order folded into one
+   * score, an integer below 2^53 so a Redis sorted set keeps it exact (see `queue-score.ts`).
+   */
   readonly priority: number;
   /** The `runSpec` the task was submitted with. */
   readonly runSpec: unknown;
@@ -38,6 +42,19 @@ export interface StealTask {
   readonly key: Key;
   readonly victim: WorkerId;
   readonly thief: WorkerId;
+}
+
+/**
+ * The core renumbered its queue sequences (see `queue-score.ts`): where the task still waits in one
+ * of these workers' queues, give it this score instead of the one it was assigned or stolen with.
+ * Where it is not queued (a worker took it already), nothing changes: the task must not be queued
+ * again. A task being stolen names both workers, since the steal may or may not have gone through.
+ */
+export interface RescoreTask {
+  readonly type: "rescore";
+  readonly key: Key;
+  readonly workers: readonly WorkerId[];
+  readonly priority: number;
 }
 
 /** The task is no longer needed: drop it from the worker's queue, or drop its result if it has run. */

@@ -2,6 +2,7 @@ import type { Key } from "../../graph/task-spec.js";
 import type { SchedulerCommand } from "./commands.js";
 import { DurationEstimates } from "./duration-estimates.js";
 import type { WorkerId } from "../../protocol/ids.js";
+import { QUEUE_SEQ_LIMIT } from "./queue-score.js";
 import { ReadyQueue } from "./ready-queue.js";
 import type { ResolvedSchedulerConfig } from "./scheduler-config.js";
 import type { TaskState, TaskStateName, WorkerState } from "./task-state.js";
@@ -24,7 +25,15 @@ export class CoreState {
   readonly ready: TaskState[] = [];
   /** Tasks whose need may have ended; released or forgotten at the end of the event. */
   readonly releaseCandidates: TaskState[] = [];
+  /** Submissions so far: the next graph's `generation`. */
   generation = 0;
+  /** First queue sequence the next submission may use (see `queue-score.ts`). */
+  nextQueueSeq = 0;
+  /**
+   * Queue sequences available before the live tasks are renumbered: `QUEUE_SEQ_LIMIT` (2^32), or
+   * less in tests that want to see a renumbering without submitting billions of tasks.
+   */
+  queueSeqLimit = QUEUE_SEQ_LIMIT;
   workerSeq = 0;
   /** Transitions under way, one inside another (see `MAX_TRANSITION_DEPTH`); 0 between events. */
   transitionDepth = 0;

@@ -1,4 +1,4 @@
-import type { Key } from "../../graph/task-spec.js";
+import { userPriorityProblem, type Key } from "../../graph/task-spec.js";
 import type { CoreState } from "./core-state.js";
 import type { GraphSubmitted } from "./events.js";
 import { TaskState } from "./task-state.js";
@@ -6,7 +6,7 @@ import { TaskState } from "./task-state.js";
 /**
  * Creates and links a submission's new tasks, or refuses the whole submission — duplicate keys, a
  * dependency or wanted key that exists nowhere, a cycle, a known key with another computation (when
- * `sameRunSpec` is given) — leaving the state as it was.
+ * `sameRunSpec` is given), a user priority outside ±1,000,000 — leaving the state as it was.
  *
  * @example
  * ```ts
@@ -44,6 +44,9 @@ export function createTasks(
       }
       continue;
     }
+    // The worker queues' scores are exact only for priorities in the documented range (queue-score.ts).
+    const priorityProblem = spec.userPriority === undefined ? undefined : userPriorityProblem(spec.userPriority);
+    if (priorityProblem !== undefined) return refuse(`priority of task "${spec.key}" ${priorityProblem}`, [spec.key]);
     const prefix = state.durations.prefix(spec.prefix ?? spec.key);
     const task = new TaskState(
       spec.key,

@@ -3,6 +3,7 @@ import { chooseWorker, leastLoadedRunning } from "./choose-worker.js";
 import type { SchedulerCommand } from "./commands.js";
 import { CoreState, type TransitionObserver } from "./core-state.js";
 import { createTasks } from "./create-tasks.js";
+import { assignQueueSequences } from "./queue-score.js";
 import type { GraphSubmitted, SchedulerEvent, StealAccepted, TaskErred, TaskFinished, TaskMissingData, WorkerLeft, WorkerStopping } from "./events.js";
 import type { WorkerId } from "../../protocol/ids.js";
 import { resolveSchedulerConfig, type SchedulerConfig } from "./scheduler-config.js";
@@ -48,7 +49,7 @@ export interface WorkerLoad {
  *   type: "graph-submitted", client: "c1", wanted: ["b"],
  *   tasks: [{ key: "a", deps: [], order: 0 }, { key: "b", deps: ["a"], order: 1 }],
  * });
- * // commands: [{ type: "assign", key: "a", worker: "w1", priority: 0 }]
+ * // commands: [{ type: "assign", key: "a", worker: "w1", priority: 2 ** 52 }] (see queue-score.ts)
  * ```
  */
 export class SchedulerCore {
@@ -191,6 +192,7 @@ export class SchedulerCore {
       state.emit({ type: "graph-rejected", client: event.client, reason: created.reason, keys: created.keys });
       return;
     }
+    assignQueueSequences(state, created);
     const wanted: TaskState[] = [];
     for (const key of event.wanted) {
       const task = state.tasks.get(key)!;

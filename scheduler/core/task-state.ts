@@ -88,6 +88,11 @@ export class TaskState {
   processingIndex = -1;
   /** Position in the ready queue's heap, or -1 when not queued. */
   heapIndex = -1;
+  /**
+   * Submission and graph order as one number, for the score of a worker's queue (see
+   * `queue-score.ts`); -1 until the submission that created the task is accepted.
+   */
+  queueSeq = -1;
   /** Marks tasks during one traversal (see `CoreState.visitStamp`), instead of a visited set per traversal. */
   visitStamp = 0;
 

@@ -1,4 +1,5 @@
 import type { CoreState } from "./core-state.js";
+import { queueScore } from "./queue-score.js";
 import type { TaskFailure } from "../../protocol/task-failure.js";
 import type { TaskState, TaskStateName, WorkerState } from "./task-state.js";
 
@@ -277,16 +278,6 @@ function forgetFetches(task: TaskState, victim: WorkerState): void {
     if (!dep.fetching.includes(victim)) continue;
     if (!dep.dependents.some((other) => other.processingOn === victim)) dep.dropFetcher(victim);
   }
-}
-
-/**
- * The task's priority as one number, for worker queues that sort by a single score (a Redis sorted
- * set): user priority, then submission, then graph order, as `comparePriority` orders them. Exact
- * while graphs have fewer than 10 million tasks, fewer than a million graphs were submitted, and
- * user priorities stay within ±900.
- */
-function queueScore(task: TaskState): number {
-  return task.userRank * 1e13 + task.generation * 1e7 + task.order;
 }
 
 function unassign(task: TaskState): void {

@@ -41,7 +41,8 @@ export const errorBodySchema = {
  * (cycle, missing dependency, unknown function...) are 400 with their keys, a key known with another
  * computation 409; schema violations 400
  * with the issues; too-large bodies 413; unsupported content types 415; prototype poisoning 400.
- * Anything else is a 500 whose details stay in the log (`onServerError`).
+ * Anything else is a 500 whose details stay in the log (`onServerError`). Unknown routes, and the
+ * errors fastify and Node reply to before a route runs, are in framework-errors.ts.
  */
 export function installErrorReplies(app: FastifyInstance, onServerError: (error: Error) => void): void {
   app.setErrorHandler((error: FastifyError | ApiError | GraphError | Error, _request, reply) => {
@@ -49,9 +50,6 @@ export function installErrorReplies(app: FastifyInstance, onServerError: (error:
     if (status >= 500) onServerError(error);
     if (status === 401) void reply.header("www-authenticate", "Bearer");
     void reply.code(status).type("application/json").send(body);
-  });
-  app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ error: "not-found", message: `no route ${request.method} ${request.url.split("?")[0]}`, details: {} });
   });
 }
 

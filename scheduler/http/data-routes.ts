@@ -1,5 +1,6 @@
 import { tableFromIPC } from "apache-arrow";
 import type { FastifyInstance } from "fastify";
+import { checkKeyText } from "../../graph/key-text.js";
 import type { Key } from "../../graph/task-spec.js";
 import { decodeWireValue } from "../../graph/wire-graph.js";
 import { ScatterTimeoutError, type ScatteredData } from "../scattered-data.js";
@@ -134,6 +135,7 @@ export async function dataRoutes(app: FastifyInstance, data: ScatteredData, hasW
 /** An Arrow IPC body as the one table it holds, under `key`. */
 function tableUnder(key: string | undefined, body: Buffer): Map<Key, unknown> {
   if (key === undefined) throw new ApiError(400, "key-required", "an Arrow IPC body is one table: name its key with ?key=", {});
+  checkKeyText([key], "data");
   try {
     return new Map([[key, tableFromIPC(body)]]);
   } catch (error) {
@@ -145,6 +147,8 @@ function tableUnder(key: string | undefined, body: Buffer): Map<Key, unknown> {
 function valuesOf(body: { data: Record<string, unknown> }, key: string | undefined): Map<Key, unknown> {
   if (key !== undefined) throw new ApiError(400, "unexpected-key", "?key= names an Arrow IPC body's table; a JSON or MessagePack body names its keys in data", { key });
   const values = new Map<Key, unknown>();
+  // A key that is not text would be held under another one on the worker: the upload would wait for nothing.
+  checkKeyText(Object.keys(body.data), "data");
   for (const name of Object.keys(body.data)) values.set(name, decodeWireValue(body.data[name], name));
   return values;
 }

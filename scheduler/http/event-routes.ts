@@ -1,63 +1,53 @@
 import type { FastifyInstance } from "fastify";
-import type { JobEvent } from "../../protocol/job-api.js";
-import type { JobService } from "../job-service.js";
 import { UnknownJobError } from "../job-service.js";
 import { ApiError } from "./api-error.js";
+import type { JobEventSelection, JobEventStreams } from "./job-event-streams.js";
 import { jobIdParamsSchema } from "./schemas.js";
-
-/** How often an idle event stream sends a comment, so proxies do not close it. */
-const KEEP_ALIVE_MS = 15_000;
 
 /**
  * `GET /v1/jobs/:id/events`: the job's live events as Server-Sent Events. Each event's name is its
  * type (`progress`, `task-finished`, `task-erred`, `done`) and its data the event as JSON. The stream
- * ends after `done`; a job that already ended gets its last progress and `done` at once.
+ * ends after `done`; a job that already ended gets its last progress and `done` at once. Progress is
+ * coalesced (at most about 10 a second) and events are sent in batches; see {@link JobEventStreams}
+ * for what a subscriber that does not read is allowed.
  */
-export function eventRoutes(app: FastifyInstance, jobs: JobService): void {
-  app.get<{ Params: { id: string } }>(
+export function eventRoutes(app: FastifyInstance, streams: JobEventStreams): void {
+  app.get<{ Params: { id: string }; Querystring: { events: JobEventSelection } }>(
     "/v1/jobs/:id/events",
     {
       schema: {
         summary: "A job's live events (Server-Sent Events)",
         description:
-          "event: progress (task counts), task-finished {key, worker, durationMs}, task-erred {key, worker, error}, done {state, error?}.",
+          "event: progress (task counts, at most about 10 a second, and the last one as the job ends), task-finished {key, worker, durationMs}, " +
+          "task-erred {key, worker, error}, done {state, error?}. Events are sent in batches, at least every 100 ms. " +
+          "?events=progress sends progress and done alone.",
         tags: ["jobs"],
         params: jobIdParamsSchema,
+        querystring: {
+          type: "object",
+          properties: {
+            events: {
+              type: "string",
+              enum: ["all", "progress"],
+              default: "all",
+              description: "all: every event; progress: progress and done alone (for progress bars: nothing per task)",
+            },
+          },
+        },
         produces: ["text/event-stream"],
       },
     },
     async (request, reply) => {
       const { id } = request.params;
-      const buffered: JobEvent[] = [];
-      let write: (event: JobEvent) => void = (event) => buffered.push(event);
-      let stop: () => void;
+      let attach: Awaited<ReturnType<JobEventStreams["open"]>>;
       try {
-        stop = await jobs.subscribe(id, (event) => write(event));
+        attach = await streams.open(id, request.query.events);
       } catch (error) {
         if (error instanceof UnknownJobError) throw new ApiError(404, "job-not-found", error.message, { id });
         throw error;
       }
       reply.hijack();
-      const raw = reply.raw;
-      raw.writeHead(200, {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache",
-        connection: "keep-alive",
-        "x-accel-buffering": "no",
-      });
-      const keepAlive = setInterval(() => raw.write(": keep-alive\n\n"), KEEP_ALIVE_MS);
-      const close = () => {
-        clearInterval(keepAlive);
-        stop();
-        if (!raw.writableEnded) raw.end();
-      };
-      write = (event) => {
-        if (raw.writableEnded) return;
-        raw.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-        if (event.type === "done") close();
-      };
-      request.raw.on("close", close);
-      for (const event of buffered.splice(0)) write(event);
+      attach(reply.raw);
     },
   );
 }

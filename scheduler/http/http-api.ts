@@ -1,6 +1,7 @@
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance } from "fastify";
 import { createHash } from "node:crypto";
+import { DataRoots } from "../../protocol/data-roots.js";
 import { DEFAULT_HTTP_PORT } from "../../protocol/job-api.js";
 import type { DistributedScheduler } from "../distributed-scheduler.js";
 import type { JobService } from "../job-service.js";
@@ -9,11 +10,15 @@ import { ApiError, errorBodySchema, installErrorReplies } from "./api-error.js";
 import { installBearerAuth } from "./bearer-auth.js";
 import { dataRoutes } from "./data-routes.js";
 import { eventRoutes } from "./event-routes.js";
+import { JobEventStreams, type JobEventStreamOptions } from "./job-event-streams.js";
 import { healthRoutes } from "./health-routes.js";
 import { jobListRoute } from "./job-list-route.js";
 import { jobRoutes } from "./job-routes.js";
 import { installBodyParsers } from "./body-parsers.js";
+import { installDecimalQuery } from "./decimal-query.js";
+import { clientErrorReply, frameworkErrorReply, installNotFoundReplies } from "./framework-errors.js";
 import { DOCS_PREFIX, installOpenApi } from "./openapi.js";
+import { DEFAULT_JSON_RESULT_LIMIT } from "./result-formats.js";
 import { workerRoutes } from "./worker-routes.js";
 
 /** Default {@link HttpApiOptions.bodyLimitBytes}: 16 MiB. */
@@ -22,6 +27,8 @@ export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
 export const DEFAULT_DATA_LIMIT = 64 * 1024 * 1024;
 /** Default {@link HttpApiOptions.maxTasks}. */
 export const DEFAULT_MAX_TASKS = 100_000;
+/** Longest path parameter (a job id, a hold id), in characters: longer ones get 414. */
+const MAX_PARAM_LENGTH = 200;
 /** Default {@link HttpApiOptions.rateLimitPerMinute}. */
 export const DEFAULT_RATE_LIMIT = 60_000;
 
@@ -44,10 +51,28 @@ export interface HttpApiOptions {
   /** Most tasks in one submitted graph. Default {@link DEFAULT_MAX_TASKS} (100,000). */
   readonly maxTasks?: number;
   /**
+   * Largest result sent as JSON, in bytes of JSON text: a larger one gets 406 `result-too-large`,
+   * pointing to MessagePack or Arrow, which send it (JSON text is built whole in the scheduler's
+   * memory, and held until the client reads it). Default {@link DEFAULT_JSON_RESULT_LIMIT} (64 MiB).
+   */
+  readonly maxJsonResultBytes?: number;
+  /**
    * Requests one client may make per minute; a client is its token and address. Default
    * {@link DEFAULT_RATE_LIMIT} (60,000, about 1,000 per second: a flood is stopped, a busy client is not).
    */
   readonly rateLimitPerMinute?: number;
+  /**
+   * Bounds and batching of job event streams (`GET /v1/jobs/:id/events`): how much a subscriber may
+   * leave unread, how long it may stay blocked, where its disconnection is logged. Defaults: see
+   * {@link JobEventStreamOptions} (1 MiB, 60 s, batches every 100 ms, not logged).
+   */
+  readonly eventStreams?: JobEventStreamOptions;
+  /**
+   * Directories the built-in file tasks (CSV, Parquet, Arrow IPC readers and writers) of graphs
+   * submitted over HTTP may read and write, below which symbolic links are resolved
+   * (`file-access.ts`). Each must exist. Default: none, so such graphs are refused with 403.
+   */
+  readonly dataRoots?: readonly string[];
   /** Checks that Redis answers, for readiness. */
   readonly pingRedis: () => Promise<void>;
   /** Called with errors that became 500 replies. Default: ignored. */
@@ -68,6 +93,8 @@ export interface HttpApi {
  * rate limit, JSON error replies, and the OpenAPI document and docs page.
  */
 export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port">): Promise<FastifyInstance> {
+  // First: a root that does not exist stops the start, before anything listens.
+  const dataRoots = options.dataRoots === undefined || options.dataRoots.length === 0 ? undefined : DataRoots.of(options.dataRoots);
   const app = Fastify({
     bodyLimit: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     onProtoPoisoning: "error",
@@ -76,12 +103,17 @@ export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port"
     // Event streams stay open until their job ends: closing the API must not wait for them.
     forceCloseConnections: true,
     // Requests carry job ids in their paths; 1 KiB of URL is plenty.
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The router's and Node's own error replies, in the API's error shape.
+    frameworkErrors: frameworkErrorReply(MAX_PARAM_LENGTH),
+    clientErrorHandler: clientErrorReply,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: false } },
   });
   app.addSchema(errorBodySchema);
   installErrorReplies(app, options.onError ?? (() => undefined));
+  installNotFoundReplies(app);
   installBodyParsers(app);
+  installDecimalQuery(app);
   await installOpenApi(app, "0.1.0");
   await app.register(rateLimit, {
     max: options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT,
@@ -101,12 +133,16 @@ export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port"
   installBearerAuth(app, options.token, [DOCS_PREFIX]);
   const scheduler: DistributedScheduler = options.jobs.scheduler;
   healthRoutes(app, scheduler, options.pingRedis);
-  jobRoutes(app, options.jobs, { maxTasks: options.maxTasks ?? DEFAULT_MAX_TASKS });
+  jobRoutes(app, options.jobs, {
+    maxTasks: options.maxTasks ?? DEFAULT_MAX_TASKS,
+    maxJsonResultBytes: options.maxJsonResultBytes ?? DEFAULT_JSON_RESULT_LIMIT,
+    dataRoots,
+  });
   jobListRoute(app, options.jobs);
   await dataRoutes(app, new ScatteredData(scheduler), () => scheduler.workerIds.length > 0, {
     bodyLimitBytes: options.dataLimitBytes ?? DEFAULT_DATA_LIMIT,
   });
-  eventRoutes(app, options.jobs);
+  eventRoutes(app, new JobEventStreams(options.jobs, options.eventStreams));
   workerRoutes(app, scheduler);
   return app;
 }

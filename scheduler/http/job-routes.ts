@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { decodeWireGraph, type WireGraph } from "../../graph/wire-graph.js";
 import type { JobOutcome, JobService } from "../job-service.js";
 import { UnknownJobError } from "../job-service.js";
+import type { DataRoots } from "../../protocol/data-roots.js";
 import { ApiError } from "./api-error.js";
+import { checkFileAccess } from "./file-access.js";
 import { chooseResultFormat, renderResult, type ResultFormat } from "./result-formats.js";
 import { jobIdParamsSchema, jobStatusSchema, resultQuerySchema, submitBodySchema, submitQuerySchema, submitReplySchema } from "./schemas.js";
 
@@ -10,6 +12,10 @@ import { jobIdParamsSchema, jobStatusSchema, resultQuerySchema, submitBodySchema
 export interface JobLimits {
   /** Most tasks in one graph. */
   readonly maxTasks: number;
+  /** Largest result sent as JSON, in bytes; larger ones get 406 (see `RenderLimits`). */
+  readonly maxJsonResultBytes: number;
+  /** The directories built-in file tasks may touch (see `file-access.ts`); undefined: none. */
+  readonly dataRoots: DataRoots | undefined;
 }
 
 interface SubmitBody extends WireGraph {
@@ -17,12 +23,14 @@ interface SubmitBody extends WireGraph {
 }
 
 const errorReplies = { 400: { $ref: "ErrorBody#" }, 401: { $ref: "ErrorBody#" }, 404: { $ref: "ErrorBody#" } };
+const forbidden = { 403: { $ref: "ErrorBody#" } };
 
 /**
  * `/v1/jobs`: submit a graph, read a job's status and result, cancel it. A route checks only the
  * request's schema and size; `JobService.submit` checks the graph itself, before anything is queued
  * (a cycle, a missing dependency or a function no worker registered is a 400 naming the keys, a key
- * known with another computation a 409), and nothing runs.
+ * known with another computation a 409), and nothing runs. A built-in file task whose path is outside
+ * the data roots is a 403 (`file-access.ts`).
  */
 export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLimits): void {
   app.post<{ Body: SubmitBody; Querystring: { wait: number; format?: ResultFormat } }>(
@@ -37,7 +45,7 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
         tags: ["jobs"],
         body: submitBodySchema,
         querystring: submitQuerySchema,
-        response: { 201: submitReplySchema, ...errorReplies, 409: { $ref: "ErrorBody#" }, 413: { $ref: "ErrorBody#" }, 415: { $ref: "ErrorBody#" } },
+        response: { 201: submitReplySchema, ...errorReplies, ...forbidden, 406: { $ref: "ErrorBody#" }, 409: { $ref: "ErrorBody#" }, 413: { $ref: "ErrorBody#" }, 415: { $ref: "ErrorBody#" } },
       },
     },
     async (request, reply) => {
@@ -50,13 +58,14 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
         });
       }
       const { graph, outputs } = decodeWireGraph(body);
+      checkFileAccess(graph, limits.dataRoots);
       const id = await jobs.submit(graph, outputs, { keep: body.keep === true });
       void reply.header("location", `/v1/jobs/${id}`);
       const { wait, format } = request.query;
       if (wait > 0) {
         // Submit and wait: the result in the same reply when the job ends in time.
         const outcome = await jobs.outcome(id, wait);
-        if (outcome !== undefined) return sendOutcome(reply, id, outcome, undefined, chooseResultFormat(format, request.headers.accept));
+        if (outcome !== undefined) return sendOutcome(reply, id, outcome, undefined, chooseResultFormat(format, request.headers.accept), limits);
       }
       return reply.code(201).type("application/json").send({ id, state: "waiting", tasks: size, outputs });
     },
@@ -110,7 +119,7 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
         const status = await jobs.status(id);
         return reply.code(202).send({ id, state: status?.state ?? "waiting" });
       }
-      return sendOutcome(reply, id, outcome, key, chosen);
+      return sendOutcome(reply, id, outcome, key, chosen, limits);
     },
   );
 
@@ -138,7 +147,7 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
 }
 
 /** Replies with an ended job's result (200), or its failure (409). */
-function sendOutcome(reply: FastifyReply, id: string, outcome: JobOutcome, key: string | undefined, format: ResultFormat): FastifyReply {
+function sendOutcome(reply: FastifyReply, id: string, outcome: JobOutcome, key: string | undefined, format: ResultFormat, limits: JobLimits): FastifyReply {
   if (outcome.state !== "completed") {
     const { failure } = outcome;
     const code = outcome.state === "cancelled" ? "job-cancelled" : failure.error;
@@ -147,7 +156,7 @@ function sendOutcome(reply: FastifyReply, id: string, outcome: JobOutcome, key: 
     if (failure.task !== undefined) details.task = failure.task;
     throw new ApiError(409, code, failure.message, details);
   }
-  const rendered = renderResult(selectValue(outcome, key, format), format);
+  const rendered = renderResult(selectValue(outcome, key, format), format, { maxJsonBytes: limits.maxJsonResultBytes });
   return reply.code(200).type(rendered.contentType).send(rendered.body);
 }
 

@@ -1,6 +1,20 @@
 import { Table, tableToIPC } from "apache-arrow";
 import { encodeValue } from "../../graph/codec.js";
 import { ApiError } from "./api-error.js";
+import { stringifyWithin } from "./bounded-json.js";
+
+/** Default {@link RenderLimits.maxJsonBytes}: 64 MiB. */
+export const DEFAULT_JSON_RESULT_LIMIT = 64 * 1024 * 1024;
+
+/** Limits on rendering a result. */
+export interface RenderLimits {
+  /**
+   * Largest result sent as JSON, in bytes of JSON text; larger ones get 406 `result-too-large`
+   * (MessagePack and Arrow carry them). JSON text is built whole before it is sent, and numbers take
+   * two to three times their binary size as text. Default {@link DEFAULT_JSON_RESULT_LIMIT} (64 MiB).
+   */
+  readonly maxJsonBytes?: number;
+}
 
 /** How a result is sent. */
 export type ResultFormat = "msgpack" | "json" | "arrow";
@@ -27,15 +41,36 @@ export function chooseResultFormat(format: ResultFormat | undefined, accept: str
   return "msgpack";
 }
 
-/** A result rendered in a format: the bytes or text to send, with its content type. */
-export function renderResult(value: unknown, format: ResultFormat): { contentType: string; body: Buffer | string } {
+/**
+ * A result rendered in a format: the bytes or text to send, with its content type. Throws an
+ * {@link ApiError} 406 for Arrow of a value that is not a table, and for JSON longer than
+ * `limits.maxJsonBytes` (never building more of it than that).
+ *
+ * @example
+ * ```ts
+ * renderResult({ total: 6 }, "json"); // { contentType: "application/json", body: '{"total":6}' }
+ * ```
+ */
+export function renderResult(value: unknown, format: ResultFormat, limits: RenderLimits = {}): { contentType: string; body: Buffer | string } {
   switch (format) {
     case "msgpack": {
       const bytes = encodeValue(value);
       return { contentType: RESULT_CONTENT_TYPES.msgpack, body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
     }
-    case "json":
-      return { contentType: RESULT_CONTENT_TYPES.json, body: JSON.stringify(value, jsonReplacer) };
+    case "json": {
+      const maxJsonBytes = limits.maxJsonBytes ?? DEFAULT_JSON_RESULT_LIMIT;
+      const text = stringifyWithin(value, maxJsonBytes);
+      if (text === undefined) {
+        throw new ApiError(
+          406,
+          "result-too-large",
+          `the result is more than ${maxJsonBytes} bytes as JSON, the most the scheduler sends as JSON; ask for MessagePack ` +
+            `(Accept: ${RESULT_CONTENT_TYPES.msgpack}, or ?format=msgpack), or Arrow IPC for a table (Accept: ${RESULT_CONTENT_TYPES.arrow})`,
+          { maxJsonResultBytes: maxJsonBytes, accepted: [RESULT_CONTENT_TYPES.msgpack, RESULT_CONTENT_TYPES.arrow] },
+        );
+      }
+      return { contentType: RESULT_CONTENT_TYPES.json, body: text };
+    }
     case "arrow": {
       if (!(value instanceof Table)) {
         throw new ApiError(406, "not-a-table", "Arrow IPC is served for results that are Arrow tables; ask for msgpack or json", {
@@ -46,19 +81,4 @@ export function renderResult(value: unknown, format: ResultFormat): { contentTyp
       return { contentType: RESULT_CONTENT_TYPES.arrow, body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
     }
   }
-}
-
-/**
- * JSON for values JSON has no type for: typed arrays become arrays, bigints strings (exact),
- * `Map`s objects, `Set`s arrays, `undefined` null, Arrow tables arrays of row objects.
- */
-function jsonReplacer(this: unknown, _key: string, value: unknown): unknown {
-  if (typeof value === "bigint") return value.toString();
-  if (value === undefined) return null;
-  if (value === null || typeof value !== "object") return value;
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number | bigint>);
-  if (value instanceof Map) return Object.fromEntries(value);
-  if (value instanceof Set) return [...value];
-  if (value instanceof Table) return value.toArray().map((row) => row?.toJSON());
-  return value;
 }

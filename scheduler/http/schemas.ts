@@ -2,6 +2,7 @@
  * JSON schemas of the HTTP API's bodies, parameters and replies. Fastify validates requests
  * against them (JSON and MessagePack bodies alike) and the OpenAPI document is generated from them.
  */
+import { MAX_USER_PRIORITY, MIN_USER_PRIORITY } from "../../graph/task-spec.js";
 import { JOB_STATES } from "../../protocol/job-api.js";
 import { DEFAULT_JOB_PAGE, MAX_JOB_PAGE } from "../job-listing.js";
 
@@ -23,7 +24,13 @@ export const wireTaskSchema = {
     fn: { type: "string", minLength: 1, maxLength: 256, description: "Name of a function registered on the workers" },
     args: { type: "array", description: "Arguments: JSON values; {\"$ref\": key} for another task's result (see docs/graph-format.md)" },
     retries: { type: "integer", minimum: 0, maximum: 100, default: 0 },
-    priority: { type: "integer", minimum: -1000000, maximum: 1000000, default: 0 },
+    priority: {
+      type: "integer",
+      minimum: MIN_USER_PRIORITY,
+      maximum: MAX_USER_PRIORITY,
+      default: 0,
+      description: "Higher runs earlier among ready tasks; the range is what a worker's queue orders exactly",
+    },
   },
 } as const;
 

@@ -57,6 +57,15 @@ describe("delayed: building graphs", () => {
     expect([...graph.keys()].sort()).toEqual([a.key, delayed(add)(a, a).key].sort());
   });
 
+  it("refuses a priority that is not an integer within ±1,000,000, naming the function and the range", () => {
+    for (const priority of [1_000_001, -1e13, 0.5, Number.NaN]) {
+      expect(() => delayed(inc, { priority })(1)).toThrow(
+        new RangeError(`delayed(test.inc) priority must be an integer from -1000000 to 1000000, got ${priority}`),
+      );
+    }
+    expect(delayed(inc, { priority: 1_000_000 })(1).key).toBe(delayed(inc)(1).key);
+  });
+
   it("refuses two different specs under one key, naming the key", () => {
     const first = delayed(inc, { key: "clash" })(1);
     const second = delayed(inc, { key: "clash" })(2);

@@ -1,11 +1,12 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Client } from "../../client/client.js";
 import { delayed } from "../../client/delayed.js";
+import { readCsv } from "../../client/dataframe/read-csv.js";
 import { add, inc } from "../fixtures/math-tasks.js";
 import { allGone, descendants, exited, onLinux, processExists } from "../support/processes.js";
 import { ROOT } from "../support/weft-command.js";
@@ -63,6 +64,31 @@ describe.runIf(onLinux)("Client.cluster", () => {
       await client.close();
     }
     expect(await allGone(family, 10_000)).toEqual([]);
+  }, 120_000);
+
+  it("confines file tasks sent over its HTTP API to dataRoots, while this program's own client reads any file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "weft-cluster-roots-"));
+    const root = join(dir, "root");
+    mkdirSync(root);
+    writeFileSync(join(root, "in.csv"), "x\n1\n2\n");
+    writeFileSync(join(dir, "out.csv"), "x\n1\n2\n3\n");
+    const before = new Set(descendants(process.pid));
+    const client = await Client.cluster({ workers: 1, threadsPerWorker: 1, quiet: true, dataRoots: [root] });
+    for (const pid of descendants(process.pid).filter((pid) => !before.has(pid))) started.add(pid);
+    try {
+      expect(await client.compute(readCsv(join(dir, "out.csv")).length())).toEqual([3]);
+      const { url, token } = client.cluster!.api!;
+      const remote = await Client.connect(url, { token });
+      try {
+        expect(await remote.compute(readCsv(join(root, "in.csv")).length())).toEqual([2]);
+        await expect(remote.compute(readCsv(join(dir, "out.csv")).length())).rejects.toMatchObject({ status: 403, message: expect.stringContaining("outside the data roots") });
+      } finally {
+        await remote.close();
+      }
+    } finally {
+      await client.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it("prints the API's address, never its token", async () => {

@@ -9,6 +9,7 @@ import { DataClient } from "../../protocol/data-client.js";
 import { Nanny } from "../../worker/nanny.js";
 import { fill, spin } from "../fixtures/math-tasks.js";
 import { usePrivateRedis, useStoppables, waitForWorkers } from "../support/cluster-setup.js";
+import { clusterDataToken } from "../support/data-token.js";
 
 /** Worker processes import the task functions from here. */
 const fixtures = new URL("../fixtures/math-tasks.ts", import.meta.url).href;
@@ -38,7 +39,7 @@ describe("a CPU-bound task on a worker", () => {
 
     const redis = connectRedis(server().url);
     const plane = new ControlPlane(redis, { prefix, heartbeatTtlMs });
-    const peers = new DataClient({ timeoutMs: 2_000 });
+    const peers = new DataClient({ token: await clusterDataToken(redis, prefix), timeoutMs: 2_000 });
     stopAfterTest({ stop: async () => { peers.close(); redis.disconnect(); } });
     const [{ dataAddress }] = await plane.listWorkers();
 

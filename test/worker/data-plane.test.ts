@@ -1,8 +1,11 @@
 import { Table, tableFromArrays } from "apache-arrow";
+import { createServer, type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { DataKeys, MAX_CLOCK_SKEW_MS, signDataRequest } from "../../protocol/data-auth.js";
 import { DataClient, PeerUnavailableError } from "../../protocol/data-client.js";
 import { DataServer } from "../../worker/data-server.js";
 import { ResultStore } from "../../worker/result-store.js";
+import { TEST_DATA_TOKEN } from "../support/data-token.js";
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -11,15 +14,38 @@ afterEach(async () => {
 
 async function peer(options: { token?: string; host?: string; advertise?: string } = {}): Promise<{ store: ResultStore; server: DataServer }> {
   const store = new ResultStore();
-  const server = await DataServer.start({ store, ...options });
+  const server = await DataServer.start({ store, token: TEST_DATA_TOKEN, ...options });
   open.push(server);
   return { store, server };
 }
 
-function client(token?: string): DataClient {
+function client(token: string = TEST_DATA_TOKEN): DataClient {
   const c = new DataClient({ token });
   open.push(c);
   return c;
+}
+
+/** A request as a peer without the token (or with `authorization`) makes it. */
+function post(address: string, authorization?: string): Promise<Response> {
+  return fetch(`${address}/fetch`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(authorization !== undefined && { authorization }) },
+    body: JSON.stringify({ keys: ["a"] }),
+  });
+}
+
+/** Starts a TCP server that records every byte sent to it and answers nothing useful; resolves with its address and what it got. */
+async function listener(): Promise<{ address: string; received: () => string }> {
+  const chunks: Buffer[] = [];
+  const server = createServer((socket) => {
+    socket.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      socket.end("HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  open.push({ close: () => new Promise((resolve) => server.close(resolve)) });
+  return { address: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received: () => Buffer.concat(chunks).toString("latin1") };
 }
 
 describe("data plane", () => {
@@ -79,12 +105,59 @@ describe("data plane", () => {
     expect(server.address).toMatch(/^http:\/\/worker-7\.cluster\.local:\d+$/);
   });
 
-  it("refuses a request without the token when one is set", async () => {
-    const { store, server } = await peer({ token: "s3cret" });
+  it("refuses a peer without the token, or with a wrong one, and serves one with it", async () => {
+    const { store, server } = await peer();
     store.put("a", 1);
-    await expect(client().fetch(server.address, ["a"])).rejects.toThrow(/HTTP 401/);
-    await expect(client("wrong").fetch(server.address, ["a"])).rejects.toBeInstanceOf(PeerUnavailableError);
-    expect(await client("s3cret").fetch(server.address, ["a"])).toEqual([{ found: true, value: 1 }]);
+    const anonymous = await post(server.address);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ error: "unauthorized", message: expect.stringContaining("data token") });
+    expect((await post(server.address, `Bearer ${TEST_DATA_TOKEN}`)).status).toBe(401);
+    await expect(client("wrong-token-of-a-stranger").fetch(server.address, ["a"])).rejects.toThrow(/HTTP 401.*wrong data token/);
+    await expect(client("wrong-token-of-a-stranger").fetch(server.address, ["a"])).rejects.toBeInstanceOf(PeerUnavailableError);
+    expect(await client().fetch(server.address, ["a"])).toEqual([{ found: true, value: 1 }]);
+  });
+
+  it("never sends the token: a peer at a wrong address receives nothing it could use", async () => {
+    const attacker = await listener();
+    await expect(client().fetch(attacker.address, ["a"])).rejects.toBeInstanceOf(PeerUnavailableError);
+    const request = attacker.received();
+    expect(request).toContain("POST /fetch");
+    expect(request).not.toContain(TEST_DATA_TOKEN);
+    expect(request).not.toContain(Buffer.from(TEST_DATA_TOKEN).toString("base64"));
+  });
+
+  it("refuses a request signed for another address, such as one replayed from a wrong peer", async () => {
+    const { store, server } = await peer();
+    store.put("a", 1);
+    const attacker = await listener();
+    expect((await post(server.address, signDataRequest(TEST_DATA_TOKEN, attacker.address))).status).toBe(401);
+  });
+
+  it("refuses a request used twice, and one whose time is far from the server's clock", async () => {
+    const { store, server } = await peer();
+    store.put("a", 1);
+    const signed = signDataRequest(TEST_DATA_TOKEN, server.address);
+    expect((await post(server.address, signed)).status).toBe(200);
+    const replayed = await post(server.address, signed);
+    expect(replayed.status).toBe(401);
+    expect(await replayed.json()).toMatchObject({ message: expect.stringContaining("replay") });
+    const stale = await post(server.address, signDataRequest(TEST_DATA_TOKEN, server.address, Date.now() - 2 * MAX_CLOCK_SKEW_MS));
+    expect(stale.status).toBe(401);
+    expect(await stale.json()).toMatchObject({ message: expect.stringContaining("synchronize the hosts' clocks") });
+  });
+
+  it("accepts the previous token while the cluster changes to a new one", async () => {
+    const keys = new DataKeys(TEST_DATA_TOKEN);
+    const { store, server } = await peer();
+    await server.close();
+    const changing = await DataServer.start({ store, token: keys });
+    open.push(changing);
+    store.put("a", 1);
+    keys.set("the-next-data-token-abcdefghijkl");
+    expect(await client(TEST_DATA_TOKEN).fetch(changing.address, ["a"])).toEqual([{ found: true, value: 1 }]);
+    expect(await client("the-next-data-token-abcdefghijkl").fetch(changing.address, ["a"])).toEqual([{ found: true, value: 1 }]);
+    keys.set("a-third-data-token-abcdefghijklm");
+    await expect(client(TEST_DATA_TOKEN).fetch(changing.address, ["a"])).rejects.toThrow(/HTTP 401/);
   });
 
   it("reports a peer that is gone as unavailable, naming its address", async () => {

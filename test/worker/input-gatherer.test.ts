@@ -5,6 +5,7 @@ import { DataServer } from "../../worker/data-server.js";
 import { type FetchOutcome, gatherInputs } from "../../worker/input-gatherer.js";
 import { ResultStore } from "../../worker/result-store.js";
 import { decodeTaskMessage, encodeTaskMessage, type TaskMessage } from "../../protocol/task-message.js";
+import { TEST_DATA_TOKEN } from "../support/data-token.js";
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -14,13 +15,13 @@ afterEach(async () => {
 async function peer(results: Record<string, unknown>): Promise<string> {
   const store = new ResultStore();
   for (const [key, value] of Object.entries(results)) store.put(key, value);
-  const server = await DataServer.start({ store });
+  const server = await DataServer.start({ store, token: TEST_DATA_TOKEN });
   open.push(server);
   return server.address;
 }
 
 function dataClient(): DataClient {
-  const client = new DataClient({ timeoutMs: 2000 });
+  const client = new DataClient({ token: TEST_DATA_TOKEN, timeoutMs: 2000 });
   open.push(client);
   return client;
 }
@@ -71,7 +72,7 @@ describe("gathering inputs", () => {
 
   it("reports an input no holder could give, naming every holder tried", async () => {
     const empty = await peer({});
-    const closed = await DataServer.start({ store: new ResultStore() });
+    const closed = await DataServer.start({ store: new ResultStore(), token: TEST_DATA_TOKEN });
     const closedAddress = closed.address;
     await closed.close();
     const gathered = await gatherInputs(
@@ -86,7 +87,7 @@ describe("gathering inputs", () => {
     let requests = 0;
     const store = new ResultStore();
     for (let i = 0; i < 50; i++) store.put(`k${i}`, i);
-    const server = await DataServer.start({ store });
+    const server = await DataServer.start({ store, token: TEST_DATA_TOKEN });
     open.push(server);
     const client = dataClient();
     const fetch = client.fetch.bind(client);

@@ -7,6 +7,7 @@ import { ResultStore } from "../../worker/result-store.js";
 import { TaskRunner } from "../../worker/task-runner.js";
 import { ThreadPoolExecutor } from "../../executor/thread-pool-executor.js";
 import { add, fail, fill, inc, sum, total } from "../fixtures/math-tasks.js";
+import { TEST_DATA_TOKEN } from "../support/data-token.js";
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -15,7 +16,7 @@ afterEach(async () => {
 
 function runner(inlineBytes?: number): { runner: TaskRunner; store: ResultStore } {
   const store = new ResultStore();
-  const client = new DataClient({ timeoutMs: 2000 });
+  const client = new DataClient({ token: TEST_DATA_TOKEN, timeoutMs: 2000 });
   open.push(client);
   const taskRunner = new TaskRunner({ store, client, inlineBytes });
   taskRunner.useExecutor(new InlineExecutor(taskRunner.sink));
@@ -26,7 +27,7 @@ describe("task runner", () => {
   it("runs a task on inputs from a peer, keeps the result and reports it inline when small", async () => {
     const peerStore = new ResultStore();
     peerStore.put("a", 40);
-    const server = await DataServer.start({ store: peerStore });
+    const server = await DataServer.start({ store: peerStore, token: TEST_DATA_TOKEN });
     open.push(server);
     const { runner: r, store } = runner();
     const report = await r.run({
@@ -73,7 +74,7 @@ describe("task runner", () => {
 
   it("runs fused calls and many tasks at once on a thread pool", async () => {
     const store = new ResultStore();
-    const client = new DataClient();
+    const client = new DataClient({ token: TEST_DATA_TOKEN });
     open.push(client);
     const r = new TaskRunner({ store, client });
     const pool = await ThreadPoolExecutor.start(r.sink, { nthreads: 2 });
@@ -102,7 +103,7 @@ describe("task runner: inputs from peers", () => {
     }
     const peerStore = new CountingStore();
     peerStore.put("block", new Float64Array(1000).fill(1));
-    const server = await DataServer.start({ store: peerStore });
+    const server = await DataServer.start({ store: peerStore, token: TEST_DATA_TOKEN });
     open.push(server);
     return { address: server.address, served };
   }
@@ -111,7 +112,7 @@ describe("task runner: inputs from peers", () => {
   function keepingRunner(): { runner: TaskRunner; store: ResultStore; kept: string[] } {
     const store = new ResultStore();
     const kept: string[] = [];
-    const client = new DataClient({ timeoutMs: 2000 });
+    const client = new DataClient({ token: TEST_DATA_TOKEN, timeoutMs: 2000 });
     open.push(client);
     const taskRunner = new TaskRunner({
       store,

@@ -8,7 +8,7 @@ export const FENCED_ERROR_CODE = "FENCED";
  * The Lua lines that open every script a scheduler calls to write: they refuse the write, before
  * anything is written, unless it carries the current scheduler epoch (the fencing token; see
  * `scheduler-lease.ts`). A scheduler that lost its lease, paused past it or cut off from Redis,
- * holds an older epoch and so can neither enqueue, send, steal, recover nor take events: once a
+ * holds an older epoch and so can neither enqueue, send, steal, rescore, recover nor take events: once a
  * new scheduler has taken the role, the old one's writes are refused atomically with the check.
  *
  * The epoch is ARGV[1]. An empty one is not checked: workers (a worker retiring itself calls

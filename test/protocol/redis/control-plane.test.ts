@@ -89,6 +89,22 @@ describe("Redis control plane", () => {
     expect(results.filter((taken) => taken.length > 0).length).toBeGreaterThan(1);
   });
 
+  it("rescores tasks still queued and never queues again one that was taken or never queued", async () => {
+    const cp = plane({ prefix: freshPrefix() });
+    await cp.enqueueTasks("w1", [task("a", 1), task("b", 2), task("c", 3)]);
+    expect(keysOf(await cp.takeTasks("w1", 1))).toEqual(["a"]);
+    const rescored = await cp.rescoreTasks("w1", [
+      { key: "a", priority: 0 },
+      { key: "c", priority: -5 },
+      { key: "never-queued", priority: -9 },
+    ]);
+    expect(rescored).toBe(1);
+    expect(await cp.takeTasks("w1", 10)).toEqual([
+      { key: "c", payload: Buffer.from("payload of c"), priority: -5 },
+      { key: "b", payload: Buffer.from("payload of b"), priority: 2 },
+    ]);
+  });
+
   it("steals only queued tasks, with their priority, and refuses tasks in flight", async () => {
     const cp = plane({ prefix: freshPrefix() });
     await cp.enqueueTasks("victim", [task("a", 1), task("b", 2), task("c", 3), task("d", 4)]);

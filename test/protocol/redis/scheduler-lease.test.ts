@@ -126,6 +126,7 @@ describe("the fence", () => {
     await expect(stale.enqueueTasks("w2", [task("c")])).rejects.toThrow(/^FENCED weft enqueue-tasks: scheduler epoch 1 is not the current one \(2\)$/);
     await expect(stale.sendToWorker("w1", [Buffer.from("release a")])).rejects.toThrow(SchedulerFencedError);
     await expect(stale.stealTasks("w1", "w2", ["a"])).rejects.toThrow(SchedulerFencedError);
+    await expect(stale.rescoreTasks("w1", [{ key: "a", priority: 9 }])).rejects.toThrow(SchedulerFencedError);
     await expect(stale.recoverWorker("w1")).rejects.toThrow(SchedulerFencedError);
     await expect(stale.takeEvents(100)).rejects.toThrow(SchedulerFencedError);
     expect(await dump(current)).toEqual(before);
@@ -135,6 +136,7 @@ describe("the fence", () => {
     const { current, worker } = await deposedAndCurrent();
     expect((await current.enqueueTasks("w1", [task("a"), task("b")])).added).toBe(2);
     expect(await current.stealTasks("w1", "w2", ["b"])).toEqual({ accepted: ["b"], refused: [] });
+    expect(await current.rescoreTasks("w1", [{ key: "a", priority: 9 }, { key: "gone", priority: 1 }])).toBe(1);
     expect(await current.sendToWorker("w1", [Buffer.from("release x")])).toBe(true);
     await worker.finishTasks("w1", [], Buffer.from("a report"));
     expect((await current.takeEvents(100)).map((entry) => [entry.worker, entry.data?.toString()])).toEqual([["w1", "a report"]]);

@@ -63,6 +63,25 @@ describe("GET /v1/jobs/:id/events", () => {
     expect(events[0].data.tasks).toMatchObject({ total: 1, finished: 1 });
   });
 
+  it("sends progress and done alone with ?events=progress, the last progress with every task finished", async () => {
+    const api = await cluster();
+    const id = await submit(
+      api,
+      { a: { fn: "test.sleep", args: [200] }, b: { fn: "test.sleep", args: [201] }, c: { fn: "weft.add", args: [{ $ref: "a" }, { $ref: "b" }] } },
+      ["c"],
+    );
+    const events = await readEvents(await api.request(`/v1/jobs/${id}/events?events=progress`));
+    expect(new Set(events.map((e) => e.name))).toEqual(new Set(["progress", "done"]));
+    expect(events.at(-2)!.data.tasks).toEqual({ total: 3, waiting: 0, queued: 0, processing: 0, finished: 3, erred: 0, released: 0 });
+    expect(events.at(-1)).toEqual({ name: "done", data: { type: "done", state: "completed" } });
+  });
+
+  it("refuses an unknown ?events= choice with 400", async () => {
+    const api = await cluster();
+    const id = await submit(api, { a: { fn: "weft.add", args: [1, 2] } }, ["a"]);
+    expect((await api.request(`/v1/jobs/${id}/events?events=some`)).status).toBe(400);
+  });
+
   it("answers 404 for an unknown job", async () => {
     const api = await cluster();
     const reply = await api.request("/v1/jobs/777777/events");

@@ -63,6 +63,27 @@ describe("POST /v1/jobs", () => {
     expect(error.message).toContain('"eval"');
   });
 
+  it("refuses a priority outside ±1,000,000 with 400, naming the field and the bound", async () => {
+    const api = await cluster();
+    for (const priority of [1_000_001, -1e13]) {
+      const graph = { tasks: { a: { fn: "weft.add", args: [1, 2], priority } }, outputs: ["a"] };
+      const error = await errorOf(await api.request("/v1/jobs", json(graph)));
+      expect(error.status).toBe(400);
+      expect(error.message).toContain("priority");
+      expect(error.message).toMatch(/1000000/);
+    }
+  });
+
+  it("runs tasks at both ends of the priority range", async () => {
+    const api = await cluster();
+    const graph = { tasks: { a: { fn: "weft.add", args: [1, 2], priority: 1_000_000 }, b: { fn: "weft.add", args: [3, 4], priority: -1_000_000 } }, outputs: ["a", "b"] };
+    const reply = await api.request("/v1/jobs", json(graph));
+    expect(reply.status).toBe(201);
+    const { id } = (await reply.json()) as { id: string };
+    const result = await api.request(`/v1/jobs/${id}/result?wait=10000&format=json`);
+    expect(await result.json()).toEqual({ a: 3, b: 7 });
+  });
+
   it("refuses a missing dependency with 400, naming the task and the key it lacks", async () => {
     const api = await cluster();
     const graph = { tasks: { b: { fn: "weft.identity", args: [{ $ref: "nowhere" }] } }, outputs: ["b"] };

@@ -15,6 +15,26 @@ import type { TaskFailure } from "./task-failure.js";
 export const DEFAULT_HTTP_PORT = 8786;
 
 /**
+ * Options of a job, given when it is submitted: the `POST /v1/jobs` body's fields beside the graph,
+ * and what a client's computations carry.
+ *
+ * @example
+ * ```ts
+ * const options: JobOptions = { taskTimeoutMs: 60_000 };
+ * ```
+ */
+export interface JobOptions {
+  /** Keep the outputs' results on the workers after the job, until it is released. Default false. */
+  readonly keep?: boolean;
+  /**
+   * Timeout of each of the job's tasks that has none of its own, in ms (see `TaskOptions.timeoutMs`):
+   * a task running longer fails with a `TaskTimeoutError`, and its worker thread is replaced. A whole
+   * number from 1 to 2,147,483,647. Default: none.
+   */
+  readonly taskTimeoutMs?: number;
+}
+
+/**
  * How many of a job's tasks are in each state.
  *
  * @example

@@ -225,6 +225,8 @@ export class DistributedScheduler extends SchedulerShell {
     if (returned !== undefined) this.inbox.push({ type: "worker-stopping", worker, returned });
     if (data === undefined || data.byteLength === 0) return;
     for (const report of decodeReports(data)) {
+      // A task the core cancelled: it no longer counts on it, whatever became of it.
+      if (report.kind === "cancelled") continue;
       if (this.followed && report.kind !== "missing-data") {
         this.notifyReport(
           report.kind === "finished"
@@ -269,6 +271,7 @@ export class DistributedScheduler extends SchedulerShell {
             args: task.spec.args,
             inputs: (command.inputs as readonly LocalTask[]).map((input) => this.sourceOf(input)),
             attempt: 0,
+            timeoutMs: task.timeoutMs,
           });
           push(assignments, command.worker, { key: command.key, priority: command.priority, payload });
           break;

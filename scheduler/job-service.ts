@@ -1,7 +1,7 @@
 import type { Job } from "bullmq";
 import type { Graph, Key } from "../graph/task-spec.js";
 import type { DistributedScheduler } from "./distributed-scheduler.js";
-import type { GraphJobFailure, JobEvent, JobPage, JobStatus, TaskCounts } from "../protocol/job-api.js";
+import type { GraphJobFailure, JobEvent, JobOptions, JobPage, JobStatus, TaskCounts } from "../protocol/job-api.js";
 import {
   decodeResults,
   failureOf,
@@ -123,12 +123,12 @@ export class JobService {
    * dependency or output, a function no worker registered, or a key known with another computation
    * throws a `GraphError` naming the keys, and nothing is queued.
    */
-  async submit(graph: Graph, outputs: readonly Key[], options: { readonly keep?: boolean } = {}): Promise<string> {
+  async submit(graph: Graph, outputs: readonly Key[], options: JobOptions = {}): Promise<string> {
     // The id is chosen here, so the run starts while the job is being added, not after.
     const jobId = newJobId();
     const client = clientOf(jobId);
-    const prepared = this.scheduler.prepare(graph, outputs, client);
-    const execution = this.execute(prepared, outputs, jobId, client, Date.now(), options.keep === true);
+    const prepared = this.scheduler.prepare(graph, outputs, client, { taskTimeoutMs: options.taskTimeoutMs });
+    const execution = this.execute(prepared, outputs, jobId, client, Date.now(), options);
     // Failures reach the queue's processor (and from there the job's record) when it joins.
     execution.catch(() => undefined);
     this.executions.set(jobId, execution);
@@ -154,7 +154,7 @@ export class JobService {
       this.executions.delete(jobId);
       return started;
     }
-    return this.execute(graph, outputs, jobId, clientOf(jobId), job.timestamp, job.data.keep === true);
+    return this.execute(graph, outputs, jobId, clientOf(jobId), job.timestamp, job.data);
   }
 
   /** Runs a job's graph, or the submission {@link submit} prepared from it, for `client`. */
@@ -164,8 +164,9 @@ export class JobService {
     jobId: string,
     client: string,
     submittedAt: number,
-    keep: boolean,
+    options: JobOptions,
   ): Promise<unknown[]> {
+    const keep = options.keep === true;
     if (this.cancelledEarly.delete(jobId)) throw new JobCancelledError(`job ${jobId} was cancelled`);
     let cancel!: (error: Error) => void;
     const cancelled = new Promise<never>((_, reject) => (cancel = reject));
@@ -188,6 +189,7 @@ export class JobService {
     try {
       const running = runGraph(this.scheduler, graph, outputs, client, {
         keep,
+        taskTimeoutMs: options.taskTimeoutMs,
         onSubmitted: (keys) => {
           record.keys = keys;
           record.tally.setKeys(keys);

@@ -183,11 +183,13 @@ export class LocalScheduler extends SchedulerShell {
           this.report(command, () => undefined);
           break;
         case "cancel":
+          // Not started: dropped; running on a thread: the thread is ended and replaced.
+          if (command.runSpec !== undefined) this.executor.cancel([command.runSpec as LocalTask]);
+          break;
         case "steal":
         case "rescore":
           // One local worker: nothing to steal, no queue to reorder (the executor runs what it is
-          // handed, in order), and a task already handed to the executor runs to the end (its result
-          // is then released by the core).
+          // handed, in order).
           break;
       }
     }

@@ -34,6 +34,8 @@ const INITIAL_AVERAGE_MS = 50;
 /** Fraction of `memoryLimit` at which the worker stops taking tasks (Dask's default pause fraction). */
 const PAUSE_FRACTION = 0.8;
 const PAUSED_RECHECK_MS = 50;
+/** How often a worker with no room reads its inbox (cancels, releases) while no task ends, in ms. */
+const FULL_INBOX_POLL_MS = 200;
 
 let gc: (() => void) | undefined;
 
@@ -252,8 +254,10 @@ export class WorkerProcess {
           collectGarbage();
           await new Promise((resolve) => setTimeout(resolve, PAUSED_RECHECK_MS));
         } else if (paused || this.capacity() - this.running <= 0) {
-          // Room is counted again: tasks may have finished while the requests were out.
-          await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+          // Room is counted again: tasks may have finished while the requests were out. The inbox is
+          // read again after a while even if no task ends: a cancel must reach a worker whose threads
+          // are all stuck, or it would never be read.
+          await this.taskEndOr(FULL_INBOX_POLL_MS);
         } else if (room > 0 && tasks.length === 0 && messages.length === 0) {
           await this.waiter.waitForWork(this.id, 1000);
         }
@@ -264,6 +268,21 @@ export class WorkerProcess {
       }
     }
     await this.shutdown();
+  }
+
+  /** Resolves when a running task ends, or after `ms`. */
+  private taskEndOr(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        if (this.wakeLoop === wake) this.wakeLoop = undefined;
+        resolve();
+      }, ms);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.wakeLoop = wake;
+    });
   }
 
   /** True while resident memory is at or above the pause fraction of the memory limit. */
@@ -287,7 +306,7 @@ export class WorkerProcess {
     void this.runner.run(message).then((report) => {
       this.running--;
       this.completed++;
-      if (report.kind !== "missing-data") this.averageMs += 0.1 * (report.durationMs - this.averageMs);
+      if (report.kind === "finished" || report.kind === "erred") this.averageMs += 0.1 * (report.durationMs - this.averageMs);
       this.reports.push(report);
       this.flushSoon();
       const wake = this.wakeLoop;
@@ -301,8 +320,9 @@ export class WorkerProcess {
       void this.copyFrom(message.from, message.keys);
       return;
     }
-    // A cancelled task already handed to the executor runs to the end; its result, like a released
-    // one, is dropped (the scheduler ignores the late report).
+    // A cancelled task that is running is ended (its thread is terminated and replaced), so that
+    // this worker does not go on spinning on work nobody wants while the scheduler counts it free.
+    if (message.type === "cancel") this.runner.cancel(message.keys);
     for (const key of message.keys) this.store.delete(key);
   }
 

@@ -31,6 +31,12 @@ export const wireTaskSchema = {
       default: 0,
       description: "Higher runs earlier among ready tasks; the range is what a worker's queue orders exactly",
     },
+    timeoutMs: {
+      type: "integer",
+      minimum: 1,
+      maximum: 2147483647,
+      description: "Longest the task may run, in ms: then it fails with a TaskTimeoutError and its worker thread is replaced. Default: the job's taskTimeoutMs, else none",
+    },
   },
 } as const;
 
@@ -51,6 +57,12 @@ export const submitBodySchema = {
       type: "boolean",
       default: false,
       description: "Keep the outputs' results on the workers after the job, for later graphs to read, until DELETE /v1/jobs/{id}",
+    },
+    taskTimeoutMs: {
+      type: "integer",
+      minimum: 1,
+      maximum: 2147483647,
+      description: "Timeout of every task without its own timeoutMs, in ms. Default: none",
     },
   },
 } as const;

@@ -167,6 +167,13 @@ export interface WorkerInfo {
    * (about a second ago with the default heartbeat); 0 when it has not reported one.
    */
   readonly rssBytes: number;
+  /**
+   * True while it takes no new tasks because its resident memory is at the pause fraction (80%) of
+   * its memory limit; the scheduler sends it nothing meanwhile.
+   */
+  readonly paused: boolean;
+  /** Its memory limit in bytes (`--memory-limit`); absent when it has none. */
+  readonly memoryLimitBytes?: number;
   /** Where its data server listens (empty for an in-process worker). */
   readonly address: string;
   readonly pid: number;

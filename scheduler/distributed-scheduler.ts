@@ -121,6 +121,8 @@ export class DistributedScheduler extends SchedulerShell {
         results: load.results,
         memoryBytes: load.nbytes,
         rssBytes: registered?.rssBytes ?? 0,
+        paused: registered?.paused === true,
+        ...(registered?.memoryLimitBytes !== undefined && { memoryLimitBytes: registered.memoryLimitBytes }),
         address: registered?.dataAddress ?? "",
         pid: registered?.pid ?? 0,
         functions: registered?.functions?.length ?? 0,
@@ -170,8 +172,12 @@ export class DistributedScheduler extends SchedulerShell {
         seen.add(worker.id);
         const known = this.registered.has(worker.id);
         if (worker.alive && worker.state === "running") {
+          const wasPaused = this.registered.get(worker.id)?.paused === true;
           this.registered.set(worker.id, worker);
           if (!known) this.enqueue({ type: "worker-joined", worker: worker.id, nthreads: worker.nthreads });
+          // A worker at its memory limit says so in its heartbeat: the core sends it nothing meanwhile.
+          const paused = worker.paused === true;
+          if (paused !== wasPaused) this.enqueue({ type: "worker-paused", worker: worker.id, paused });
         } else if (!(worker.alive && worker.state === "stopping")) {
           // Dead or silent. A stopping worker with a live heartbeat is left to finish its running
           // tasks: it handed back its queue when it began to stop, and retires itself when done.

@@ -113,6 +113,7 @@ export class LocalScheduler extends SchedulerShell {
         results: this.heldResults,
         memoryBytes: load?.nbytes ?? 0,
         rssBytes: process.memoryUsage.rss(),
+        paused: false,
         address: "",
         pid: process.pid,
         functions: registeredTaskNames().length,

@@ -24,6 +24,7 @@ import { registeredTaskNames } from "../protocol/task-registry.js";
 import { importTaskModule } from "../protocol/task-module-loading.js";
 import { ThreadPoolExecutor } from "../executor/thread-pool-executor.js";
 import { decodeWorkerMessage } from "../protocol/worker-message.js";
+import type { Logger } from "../protocol/logger.js";
 
 /** Work taken ahead of free threads, in ms of estimated run time per thread. */
 const PREFETCH_MS = 5;
@@ -96,11 +97,15 @@ export interface WorkerProcessOptions {
   /**
    * Resident memory (RSS, bytes) the process should stay under. Once RSS reaches 80% of it, the worker
    * takes no new tasks (running ones finish and their inputs are freed) until it falls below again, as
-   * a Dask worker pauses at the pause fraction of its `memory_limit`. Default: no limit.
+   * a Dask worker pauses at the pause fraction of its `memory_limit`. It says so in its log (once
+   * when it pauses, once when it resumes) and its heartbeat, and the scheduler sends it no work
+   * meanwhile, handing what waits in its queue to other workers. Default: no limit.
    */
   readonly memoryLimit?: number;
   /** Called with errors the loop survives (a failed Redis call, say). Default: ignored. */
   readonly onError?: (error: Error) => void;
+  /** Where the worker says what an operator should know (it paused at its memory limit, say). Default: nowhere. */
+  readonly logger?: Logger;
 }
 
 /**
@@ -139,6 +144,8 @@ export class WorkerProcess {
   private shuttingDown: Promise<void> | undefined;
   /** Registered function names, advertised with every heartbeat; fixed once the imports are done. */
   private functions: readonly string[] | undefined;
+  /** Taking no tasks at its memory limit: said in the log when it changes, and in every heartbeat. */
+  private pausedForMemory = false;
 
   private constructor(
     readonly id: WorkerId,
@@ -221,6 +228,11 @@ export class WorkerProcess {
     await this.done;
   }
 
+  /** True while it takes no tasks because it is at its memory limit. */
+  get paused(): boolean {
+    return this.pausedForMemory;
+  }
+
   private heartbeat() {
     this.functions ??= registeredTaskNames();
     return this.plane.heartbeat({
@@ -230,13 +242,15 @@ export class WorkerProcess {
       pid: process.pid,
       functions: this.functions,
       rssBytes: process.memoryUsage.rss(),
+      paused: this.pausedForMemory,
+      memoryLimitBytes: this.options.memoryLimit,
     });
   }
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
       try {
-        const paused = this.overMemory();
+        const paused = this.checkMemory();
         const room = paused ? 0 : this.capacity() - this.running;
         // Messages and tasks in one round trip: both requests go out before either reply is read. The
         // order they are applied in does not matter: messages drop or copy results, and no task taken
@@ -285,10 +299,34 @@ export class WorkerProcess {
     });
   }
 
-  /** True while resident memory is at or above the pause fraction of the memory limit. */
-  private overMemory(): boolean {
+  /**
+   * True while resident memory is at or above the pause fraction of the memory limit. A change is
+   * said once in the log, with the figures, and at once in a heartbeat, so that the scheduler stops
+   * (or starts again) sending work without waiting for the next one.
+   */
+  private checkMemory(): boolean {
     const limit = this.options.memoryLimit;
-    return limit !== undefined && process.memoryUsage.rss() >= PAUSE_FRACTION * limit;
+    if (limit === undefined) return false;
+    const rssBytes = process.memoryUsage.rss();
+    const paused = rssBytes >= PAUSE_FRACTION * limit;
+    if (paused === this.pausedForMemory) return paused;
+    this.pausedForMemory = paused;
+    const fields = {
+      rssBytes,
+      memoryLimitBytes: limit,
+      pauseAtBytes: Math.floor(PAUSE_FRACTION * limit),
+      managedBytes: this.store.nbytes,
+      results: this.store.size,
+      running: this.running,
+    };
+    const figures = `resident memory ${mebibytes(rssBytes)} (results held: ${mebibytes(this.store.nbytes)}) against a memory limit of ${mebibytes(limit)}`;
+    if (paused) {
+      this.options.logger?.warn(`worker paused: ${figures} is at or over the pause fraction ${PAUSE_FRACTION * 100}%; it takes no new tasks until memory falls below it`, fields);
+    } else {
+      this.options.logger?.info(`worker resumed: ${figures} is below the pause fraction ${PAUSE_FRACTION * 100}%; it takes tasks again`, fields);
+    }
+    void this.heartbeat().catch((error: Error) => this.options.onError?.(error));
+    return paused;
   }
 
   /**
@@ -404,4 +442,8 @@ export class WorkerProcess {
     })();
     return this.shuttingDown;
   }
+}
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }

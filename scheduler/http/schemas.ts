@@ -205,6 +205,8 @@ export const workersReplySchema = {
           results: { type: "integer", description: "Results held in its memory" },
           memoryBytes: { type: "integer", description: "Bytes of the results held" },
           rssBytes: { type: "integer", description: "The worker process's resident memory (RSS), as of its last heartbeat; 0 if not reported" },
+          paused: { type: "boolean", description: "Takes no new tasks: its resident memory is at 80% of its memory limit" },
+          memoryLimitBytes: { type: "integer", description: "Its memory limit (--memory-limit); absent when it has none" },
           address: { type: "string" },
           pid: { type: "integer" },
           functions: { type: "integer", description: "Registered task functions" },

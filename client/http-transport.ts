@@ -117,6 +117,7 @@ export class HttpTransport {
     const wire: WireGraph & { -readonly [K in keyof JobOptions]: JobOptions[K] } = encodeWireGraph(graph, outputs, "binary");
     if (options.keep === true) wire.keep = true;
     if (options.taskTimeoutMs !== undefined) wire.taskTimeoutMs = options.taskTimeoutMs;
+    if (options.noWorkersTimeoutMs !== undefined) wire.noWorkersTimeoutMs = options.noWorkersTimeoutMs;
     const body = packr.pack(wire);
     const reply = await this.request("POST", "/v1/jobs", { body, contentType: "application/msgpack" });
     return ((await reply.json()) as { id: string }).id;

@@ -32,6 +32,29 @@ export interface JobOptions {
    * number from 1 to 2,147,483,647. Default: none.
    */
   readonly taskTimeoutMs?: number;
+  /**
+   * Fail the job (`no-workers`) once it has waited this long, in ms, with no worker able to run its
+   * tasks: none joined, the last one left, or every one is paused at its memory limit. Default: it
+   * waits for workers as long as it takes (its status says that it waits, see
+   * {@link JobSummary.waitingForWorkers}).
+   */
+  readonly noWorkersTimeoutMs?: number;
+}
+
+/**
+ * A job waiting longer than the scheduler's no-workers warning (`--no-workers-warning`, 10 s by
+ * default) for a worker able to run its tasks.
+ *
+ * @example
+ * ```ts
+ * const notice: WaitingForWorkers = { since: 1767225600000, message: "no worker has been able to run this job's tasks for 10.2 s: no worker has joined the scheduler; it waits for workers" };
+ * ```
+ */
+export interface WaitingForWorkers {
+  /** Unix ms since when it has waited. */
+  readonly since: number;
+  /** What it waits for, and why. */
+  readonly message: string;
 }
 
 /**
@@ -99,6 +122,8 @@ export interface JobSummary {
   /** Time from submission to the end, or to now while it runs. */
   readonly elapsedMs: number;
   readonly error: GraphJobFailure | undefined;
+  /** Present while the running job has waited for a worker able to run its tasks longer than the scheduler's warning. */
+  readonly waitingForWorkers?: WaitingForWorkers;
 }
 
 /**
@@ -141,6 +166,10 @@ export type JobEvent =
   | { readonly type: "progress"; readonly tasks: TaskCounts }
   | { readonly type: "task-finished"; readonly key: Key; readonly worker: string; readonly durationMs: number }
   | { readonly type: "task-erred"; readonly key: Key; readonly worker: string; readonly error: TaskFailure }
+  /** The job has waited longer than the scheduler's warning for a worker able to run its tasks. */
+  | ({ readonly type: "waiting-for-workers" } & WaitingForWorkers)
+  /** After `waiting-for-workers`: a worker can run its tasks again. */
+  | { readonly type: "workers-available" }
   | { readonly type: "done"; readonly state: JobState; readonly error?: GraphJobFailure };
 
 /**

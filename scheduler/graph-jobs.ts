@@ -17,6 +17,8 @@ export interface GraphJobData {
   readonly keep?: boolean;
   /** See `JobOptions.taskTimeoutMs`. Default: none. */
   readonly taskTimeoutMs?: number;
+  /** See `JobOptions.noWorkersTimeoutMs`. Default: none. */
+  readonly noWorkersTimeoutMs?: number;
 }
 
 /** Prefix of the log line holding a job's {@link GraphJobFailure}. */
@@ -68,6 +70,7 @@ export class GraphJobs {
     const data: { -readonly [K in keyof GraphJobData]: GraphJobData[K] } = { graph: Buffer.from(encodeGraph(graph)).toString("base64"), outputs };
     if (options.keep === true) data.keep = true;
     if (options.taskTimeoutMs !== undefined) data.taskTimeoutMs = options.taskTimeoutMs;
+    if (options.noWorkersTimeoutMs !== undefined) data.noWorkersTimeoutMs = options.noWorkersTimeoutMs;
     const job = await this.queue.add("graph", data, { jobId: options.jobId ?? newJobId() });
     return job.id!;
   }

@@ -1,7 +1,8 @@
 import type { Job } from "bullmq";
 import type { Graph, Key } from "../graph/task-spec.js";
 import type { DistributedScheduler } from "./distributed-scheduler.js";
-import type { GraphJobFailure, JobEvent, JobOptions, JobPage, JobStatus, TaskCounts } from "../protocol/job-api.js";
+import type { GraphJobFailure, JobEvent, JobOptions, JobPage, JobStatus, TaskCounts, WaitingForWorkers } from "../protocol/job-api.js";
+import { NoWorkersError, NoWorkersWatch } from "./no-workers-watch.js";
 import {
   decodeResults,
   failureOf,
@@ -38,6 +39,11 @@ export interface JobServiceOptions {
    * end. Default {@link DEFAULT_PROGRESS_INTERVAL_MS} (100: at most 10 a second).
    */
   readonly progressIntervalMs?: number;
+  /**
+   * How long a running job may wait for a worker able to run its tasks before its status
+   * (`waitingForWorkers`) and events (`waiting-for-workers`) say so, in ms. Default 10,000.
+   */
+  readonly noWorkersWarningMs?: number;
 }
 
 /** A job running on this scheduler. */
@@ -53,6 +59,8 @@ interface ActiveJob {
   /** Sends its `progress` events, at most one per interval. */
   readonly progress: ProgressThrottle;
   cancel(): void;
+  /** Ends the run with `error` (the job waited past its `noWorkersTimeoutMs`), releasing what it wanted. */
+  fail(error: Error): void;
 }
 
 /** A job that ended here: its outcome, counts and times. */
@@ -101,6 +109,8 @@ export class JobService {
   private readonly recentOutcomes: number;
   private readonly progressIntervalMs: number;
   private readonly stopListening: () => void;
+  /** Running jobs with no worker able to run them: said after a while, failed past their deadline. */
+  private readonly noWorkers: NoWorkersWatch;
 
   constructor(
     readonly scheduler: DistributedScheduler,
@@ -110,6 +120,10 @@ export class JobService {
     this.recentOutcomes = options.recentOutcomes ?? 1000;
     this.progressIntervalMs = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
     this.stopListening = scheduler.onReport((report) => this.onReport(report));
+    this.noWorkers = new NoWorkersWatch(() => scheduler.workersUnavailable(), { warningMs: options.noWorkersWarningMs }, {
+      onNotice: (jobId, notice) => this.emit(jobId, notice === undefined ? { type: "workers-available" } : { type: "waiting-for-workers", ...notice }),
+      onDeadline: (jobId, message) => this.active.get(jobId)?.fail(new NoWorkersError(message)),
+    });
   }
 
   /**
@@ -179,13 +193,15 @@ export class JobService {
       keys: [],
       tally: this.scheduler.followCounts(),
       progress: new ProgressThrottle(this.progressIntervalMs, () => this.emit(jobId, { type: "progress", tasks: record.tally.counts() })),
-      cancel: () => {
+      cancel: () => record.fail(new JobCancelledError(`job ${jobId} was cancelled`)),
+      fail: (error) => {
         this.scheduler.release(client, outputs);
         this.scheduler.dropClient(client);
-        cancel(new JobCancelledError(`job ${jobId} was cancelled`));
+        cancel(error);
       },
     };
     this.active.set(jobId, record);
+    this.noWorkers.watch(jobId, record.startedAt, options.noWorkersTimeoutMs);
     try {
       const running = runGraph(this.scheduler, graph, outputs, client, {
         keep,
@@ -292,6 +308,7 @@ export class JobService {
           finishedAt: undefined,
           elapsedMs: Date.now() - running.submittedAt,
           error: undefined,
+          ...this.waitingForWorkers(jobId),
         }),
       };
     }
@@ -396,6 +413,13 @@ export class JobService {
   /** Stops listening to the scheduler; running jobs are left to the queue's processor. */
   close(): void {
     this.stopListening();
+    this.noWorkers.stop();
+  }
+
+  /** `{ waitingForWorkers }` while the running job has a no-workers notice; else nothing. */
+  private waitingForWorkers(jobId: string): { readonly waitingForWorkers?: WaitingForWorkers } {
+    const notice = this.noWorkers.noticeOf(jobId);
+    return notice === undefined ? {} : { waitingForWorkers: notice };
   }
 
   private async failureOf(job: Job<GraphJobData, GraphJobResult>): Promise<GraphJobFailure> {
@@ -422,6 +446,7 @@ export class JobService {
   private end(record: ActiveJob, outcome: JobOutcome): void {
     this.active.delete(record.id);
     record.progress.cancel();
+    this.noWorkers.unwatch(record.id);
     for (const key of record.keys) {
       const jobs = this.jobsOfKey.get(key);
       jobs?.delete(record);

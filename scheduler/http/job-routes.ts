@@ -58,7 +58,11 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
       }
       const { graph, outputs } = decodeWireGraph(body);
       checkFileAccess(graph, limits.dataRoots);
-      const id = await jobs.submit(graph, outputs, { keep: body.keep === true, taskTimeoutMs: body.taskTimeoutMs });
+      const id = await jobs.submit(graph, outputs, {
+        keep: body.keep === true,
+        taskTimeoutMs: body.taskTimeoutMs,
+        noWorkersTimeoutMs: body.noWorkersTimeoutMs,
+      });
       void reply.header("location", `/v1/jobs/${id}`);
       const { wait, format } = request.query;
       if (wait > 0) {

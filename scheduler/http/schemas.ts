@@ -64,6 +64,12 @@ export const submitBodySchema = {
       maximum: 2147483647,
       description: "Timeout of every task without its own timeoutMs, in ms. Default: none",
     },
+    noWorkersTimeoutMs: {
+      type: "integer",
+      minimum: 1,
+      maximum: 2147483647,
+      description: "Fail the job (no-workers) once it has waited this long, in ms, with no worker able to run its tasks. Default: it waits",
+    },
   },
 } as const;
 
@@ -143,6 +149,12 @@ const jobSummaryProperties = {
   finishedAt: { type: "integer", nullable: true },
   elapsedMs: { type: "integer" },
   error: { ...jobFailureSchema, nullable: true },
+  waitingForWorkers: {
+    type: "object",
+    required: ["since", "message"],
+    description: "Present while the running job has waited for a worker able to run its tasks longer than the scheduler's --no-workers-warning",
+    properties: { since: { type: "integer", description: "Unix ms since when it has waited" }, message: { type: "string" } },
+  },
 } as const;
 
 export const jobStatusSchema = {

@@ -152,6 +152,7 @@ export class LocalScheduler extends SchedulerShell {
   protected carryOut(commands: readonly SchedulerCommand[]): void {
     let requests: ExecutionRequest[] | undefined;
     let placed: ExecutionOutcome[] | undefined;
+    let cancelled: ExecutionRequest[] | undefined;
     for (const command of commands) {
       switch (command.type) {
         case "assign": {
@@ -184,8 +185,9 @@ export class LocalScheduler extends SchedulerShell {
           this.report(command, () => undefined);
           break;
         case "cancel":
-          // Not started: dropped; running on a thread: the thread is ended and replaced.
-          if (command.runSpec !== undefined) this.executor.cancel([command.runSpec as LocalTask]);
+          // Not started: dropped; running on a thread: the thread is ended and replaced. Before any
+          // assignment of this batch: a task called back to wait again may be assigned anew in it.
+          if (command.runSpec !== undefined) (cancelled ??= []).push(command.runSpec as LocalTask);
           break;
         case "steal":
         case "rescore":
@@ -194,6 +196,7 @@ export class LocalScheduler extends SchedulerShell {
           break;
       }
     }
+    if (cancelled !== undefined) this.executor.cancel(cancelled);
     if (requests !== undefined) this.executor.run(requests);
     if (placed !== undefined) this.onOutcomes(placed);
   }

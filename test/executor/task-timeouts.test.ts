@@ -54,7 +54,7 @@ describe("task timeouts and cancellation on the threads executor", () => {
     expect(await outcomeOf("next")).toMatchObject({ ok: true, value: 2 });
     await until(() => pool.threadCount === 1);
     expect(pool.threadCount).toBe(1);
-  }, 30_000);
+  }, 90_000);
 
   it("counts a timeout from when the thread starts the task, not from when it was queued behind others", async () => {
     const { pool, outcomeOf } = await startPool(1);
@@ -62,7 +62,7 @@ describe("task timeouts and cancellation on the threads executor", () => {
     pool.run([{ key: "timed", fn: spin.taskName, args: [50], timeoutMs: 300 }]);
     expect(await outcomeOf("first")).toMatchObject({ ok: true, value: 400 });
     expect(await outcomeOf("timed")).toMatchObject({ ok: true, value: 50 });
-  }, 30_000);
+  }, 90_000);
 
   it("ends a cancelled task that spins, replaces its thread, and reruns the other tasks that thread held", async () => {
     const { pool, outcomes, outcomeOf } = await startPool(1);
@@ -78,7 +78,7 @@ describe("task timeouts and cancellation on the threads executor", () => {
     expect(outcomes.has("stuck")).toBe(false);
     await until(() => pool.threadCount === 1);
     expect(pool.threadCount).toBe(1);
-  }, 30_000);
+  }, 90_000);
 
   it("drops a cancelled task that has not started", async () => {
     const { pool, outcomes, outcomeOf } = await startPool(1);
@@ -89,7 +89,7 @@ describe("task timeouts and cancellation on the threads executor", () => {
     pool.run([{ key: "later", fn: inc.taskName, args: [2] }]);
     await outcomeOf("later");
     expect(outcomes.has("waiting")).toBe(false);
-  }, 30_000);
+  }, 90_000);
 
   it("gives a computation's tasks the client's default timeout; a task's own timeout wins", async () => {
     const client = await Client.local({ executor: "threads", nthreads: 1, imports: [fixtures], taskTimeoutMs: 300 });
@@ -101,7 +101,7 @@ describe("task timeouts and cancellation on the threads executor", () => {
     // Its own, longer timeout lets a 600 ms task finish.
     expect(await client.compute(delayed(spin, { timeoutMs: 5_000 })(600))).toEqual([600]);
     expect(await client.compute(delayed(inc)(1))).toEqual([2]);
-  }, 30_000);
+  }, 90_000);
 
   it("reruns a timed-out task only as its retries allow", async () => {
     const client = await Client.local({ executor: "threads", nthreads: 1, imports: [fixtures] });
@@ -111,7 +111,7 @@ describe("task timeouts and cancellation on the threads executor", () => {
     expect(error.remoteName).toBe("TaskTimeoutError");
     // Three runs of 200 ms each.
     expect(performance.now() - started).toBeGreaterThanOrEqual(600);
-  }, 30_000);
+  }, 90_000);
 
   it("frees the thread of a spinning task when its computation is cancelled", async () => {
     const client = await Client.local({ executor: "threads", nthreads: 1, imports: [fixtures] });
@@ -121,7 +121,7 @@ describe("task timeouts and cancellation on the threads executor", () => {
     await future.cancel();
     // With the only thread still spinning, this would never finish.
     expect(await client.compute(delayed(inc)(41))).toEqual([42]);
-  }, 30_000);
+  }, 90_000);
 
   it("refuses a timeout that is not a whole number of milliseconds from 1 to 2^31 - 1", () => {
     expect(() => delayed(inc, { timeoutMs: 0 })).not.toThrow();

@@ -67,7 +67,7 @@ describe("jobs with no worker able to run them", () => {
     expect(done.state).toBe("completed");
     expect(done.waitingForWorkers).toBeUndefined();
     stop();
-  }, 60_000);
+  }, 120_000);
 
   it("fail with no-workers once they have waited their noWorkersTimeoutMs", async () => {
     const { submit, request } = await lonelyScheduler(60_000);
@@ -80,7 +80,7 @@ describe("jobs with no worker able to run them", () => {
       message: expect.stringMatching(/^no worker could run job \S+'s tasks for [\d.]+ s \(no worker has joined the scheduler\); it fails after its noWorkersTimeoutMs of 1000 ms$/),
     });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
-  }, 60_000);
+  }, 120_000);
 
   it("say so when the only workers are paused at their memory limit", async () => {
     const { prefix, submit, statusWhen } = await lonelyScheduler();
@@ -90,7 +90,7 @@ describe("jobs with no worker able to run them", () => {
     const id = await submit(graph);
     const waiting = await statusWhen(id, (s) => s.waitingForWorkers !== undefined);
     expect(waiting.waitingForWorkers?.message).toContain("every worker (1) is paused at its memory limit");
-  }, 60_000);
+  }, 120_000);
 
   it("say so when the nanny gave up on workers that crash at start, which it logs plainly", async () => {
     const dir = mkdtempSync(join(tmpdir(), "weft-no-workers-"));
@@ -121,5 +121,5 @@ describe("jobs with no worker able to run them", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 120_000);
 });

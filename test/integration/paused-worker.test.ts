@@ -61,5 +61,5 @@ describe("a worker paused at its memory limit", () => {
     const after = (await listWorkers()).find((w) => w.id === paused!.id);
     expect(after).toMatchObject({ paused: true, queued: 0, running: 0 });
     expect(log.filter((line) => line.includes("worker paused"))).toHaveLength(1);
-  }, 60_000);
+  }, 120_000);
 });

@@ -36,7 +36,7 @@ describe("stuck tasks on worker processes", () => {
     expect(error.message).toContain("ran longer than its timeout of 500 ms");
     // The worker's only thread was spinning: it runs this only because that thread was replaced.
     expect(await client.compute(delayed(inc)(1))).toEqual([2]);
-  }, 60_000);
+  }, 120_000);
 
   it("applies a computation's default timeout on the workers", async () => {
     const scheduler = await oneThreadCluster("default-timeout");
@@ -44,7 +44,7 @@ describe("stuck tasks on worker processes", () => {
     const error = (await client.compute(delayed(spinForever)("default")).catch((e: unknown) => e)) as TaskError;
     expect(error.remoteName).toBe("TaskTimeoutError");
     expect(await client.compute(delayed(inc)(2))).toEqual([3]);
-  }, 60_000);
+  }, 120_000);
 
   it("ends a spinning task on the scheduler's cancel, freeing the worker's thread", async () => {
     const scheduler = await oneThreadCluster("cancel");
@@ -57,5 +57,5 @@ describe("stuck tasks on worker processes", () => {
     await new Promise((r) => setTimeout(r, 500));
     await future.cancel();
     expect(await client.compute(delayed(inc)(41))).toEqual([42]);
-  }, 60_000);
+  }, 120_000);
 });

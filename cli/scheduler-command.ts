@@ -47,6 +47,8 @@ options:
   --tick-ms            how often workers are checked and stealing is planned (default 100)
   --retention-seconds  how long a finished job's state and result stay queryable (default 3600)
   --lock-ms            how soon a crashed scheduler's jobs are picked up again (default 10000)
+  --no-workers-warning seconds a running job may wait for a worker able to run it (none joined,
+                       all gone or paused) before its status and events say so (default 10)
   --log-level          ${LOG_LEVELS.join(" | ")} (default info); logs are JSON lines on stderr`;
 }
 
@@ -76,6 +78,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
         "tick-ms": { type: "string", default: "100" },
         "retention-seconds": { type: "string", default: "3600" },
         "lock-ms": { type: "string", default: "10000" },
+        "no-workers-warning": { type: "string", default: "10" },
         "log-level": { type: "string", default: "info" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -101,6 +104,8 @@ export async function schedulerCommand(args: string[]): Promise<number> {
   const maxTasks = parseCount("scheduler", "--max-tasks", values["max-tasks"]);
   const maxJsonResultBytes = parseCount("scheduler", "--json-result-limit", values["json-result-limit"]);
   const rateLimitPerMinute = parseCount("scheduler", "--rate-limit", values["rate-limit"]);
+  const noWorkersWarning = parseSeconds("scheduler", "--no-workers-warning", values["no-workers-warning"]);
+  if (noWorkersWarning === null) return 2;
   if (redis === null || redisTimeout === null || tickMs === null || retentionSeconds === null || lockDurationMs === null) return 2;
   if (port === null || bodyLimitBytes === null || dataLimitBytes === null || maxTasks === null || rateLimitPerMinute === null) return 2;
   if (maxJsonResultBytes === null) return 2;
@@ -141,6 +146,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
     tickMs,
     retentionSeconds,
     lockDurationMs,
+    noWorkersWarningMs: noWorkersWarning * 1000,
     onError: (error) => logger.warn("recovered from an error", { error }),
   });
   logger.info("weft scheduler running", { redis: redactPassword(redis.url), prefix: values.prefix, http: scheduler.http?.url ?? "off", dataRoots });

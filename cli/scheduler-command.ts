@@ -62,6 +62,8 @@ options:
   --tick-ms            how often workers are checked and stealing is planned (default 100)
   --retention-seconds  how long a finished job's state and result stay queryable (default 3600)
   --lock-ms            how soon a crashed scheduler's jobs are picked up again (default 10000)
+  --no-workers-warning seconds a running job may wait for a worker able to run it (none joined,
+                       all gone or paused) before its status and events say so (default 10)
   --lease-ms           lifetime of the scheduler lease: how soon a standby replaces a scheduler
                        that crashed or froze (default ${DEFAULT_LEASE_TTL_MS}, at least ${MIN_LEASE_TTL_MS})
   --no-standby         exit 1 if another scheduler holds the lease, instead of standing by
@@ -94,6 +96,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
         "tick-ms": { type: "string", default: "100" },
         "retention-seconds": { type: "string", default: "3600" },
         "lock-ms": { type: "string", default: "10000" },
+        "no-workers-warning": { type: "string", default: "10" },
         "lease-ms": { type: "string", default: String(DEFAULT_LEASE_TTL_MS) },
         "no-standby": { type: "boolean", default: false },
         "log-level": { type: "string", default: "info" },
@@ -122,6 +125,8 @@ export async function schedulerCommand(args: string[]): Promise<number> {
   const maxTasks = parseCount("scheduler", "--max-tasks", values["max-tasks"]);
   const maxJsonResultBytes = parseCount("scheduler", "--json-result-limit", values["json-result-limit"]);
   const rateLimitPerMinute = parseCount("scheduler", "--rate-limit", values["rate-limit"]);
+  const noWorkersWarning = parseSeconds("scheduler", "--no-workers-warning", values["no-workers-warning"]);
+  if (noWorkersWarning === null) return 2;
   if (redis === null || redisTimeout === null || tickMs === null || retentionSeconds === null || lockDurationMs === null || leaseMs === null) return 2;
   if (leaseMs < MIN_LEASE_TTL_MS) {
     console.error(`weft scheduler: --lease-ms must be at least ${MIN_LEASE_TTL_MS}, got ${leaseMs}`);
@@ -181,6 +186,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
       tickMs,
       retentionSeconds,
       lockDurationMs,
+      noWorkersWarningMs: noWorkersWarning * 1000,
       lease: {
         ttlMs: leaseMs,
         standby: !values["no-standby"],

@@ -12,7 +12,9 @@ Lists the workers that joined the scheduler, a line each:
   RESULTS       results it holds in memory
   RESULT-BYTES  the bytes of those results
   RSS           its process's resident memory (all of it: results, code, buffers, threads),
-                as it measured it at its last heartbeat
+                as it measured it at its last heartbeat, and its memory limit if it has one
+  STATE         running, or paused: at 80% of its memory limit it takes no new tasks, and
+                the scheduler sends it none until its memory falls below that again
 
 options:
   --json       print the list as the API returns it
@@ -32,10 +34,12 @@ function printWorkers(workers: readonly WorkerInfo[], json: boolean): number {
     console.log(JSON.stringify({ workers }));
     return 0;
   }
-  const rows = [["WORKER", "THREADS", "QUEUED", "RUNNING", "RESULTS", "RESULT-BYTES", "RSS"]];
+  const rows = [["WORKER", "THREADS", "QUEUED", "RUNNING", "RESULTS", "RESULT-BYTES", "RSS", "STATE"]];
   for (const w of workers) {
     const rss = w.rssBytes > 0 ? formatBytes(w.rssBytes) : "-";
-    rows.push([w.id, String(w.nthreads), String(w.queued), String(w.running), String(w.results), formatBytes(w.memoryBytes), rss]);
+    const limit = w.memoryLimitBytes === undefined ? "" : ` / ${formatBytes(w.memoryLimitBytes)}`;
+    const state = w.paused ? "paused" : "running";
+    rows.push([w.id, String(w.nthreads), String(w.queued), String(w.running), String(w.results), formatBytes(w.memoryBytes), rss + limit, state]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   for (const row of rows) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd());

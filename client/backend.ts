@@ -16,6 +16,8 @@ export interface BackendRun {
   readonly onHold?: (hold: string) => void;
   /** Called with the run's task counts as its tasks finish. Default: progress is not followed. */
   readonly onProgress?: (progress: Progress) => void;
+  /** Timeout of each task without its own, in ms (see `JobOptions.taskTimeoutMs`). Default: none. */
+  readonly taskTimeoutMs?: number;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { OptimizeOptions } from "../graph/optimize.js";
-import type { Key } from "../graph/task-spec.js";
+import { isTimeoutMs, MAX_TIMEOUT_MS, type Key } from "../graph/task-spec.js";
 import type { WorkerInfo } from "../protocol/job-api.js";
 import { refuseClientWhileLoadingTasks } from "../protocol/task-module-loading.js";
 import { LocalScheduler, type LocalSchedulerOptions } from "../scheduler/local-scheduler.js";
@@ -32,6 +32,14 @@ export interface ClientOptions {
    * terminal, a few plain lines otherwise. Default false.
    */
   readonly progress?: boolean;
+  /**
+   * Timeout of every task of this client's computations that has none of its own (`delayed(fn, {
+   * timeoutMs })`), in ms: a task running longer fails with a `TaskTimeoutError` (rerun only as its
+   * `retries` allow), and its worker thread is terminated and replaced. On the `sync` executor,
+   * which cannot interrupt synchronous code, such a task fails when it returns. A whole number
+   * from 1 to 2,147,483,647. Default: none.
+   */
+  readonly taskTimeoutMs?: number;
 }
 
 /** Options of {@link Client.local}. */
@@ -96,6 +104,8 @@ export class Client {
   private closed = false;
   /** What each run reports its progress to: `onProgress`, the progress bar, both, or nothing. */
   private readonly onProgress: ((progress: Progress) => void) | undefined;
+  /** See {@link ClientOptions.taskTimeoutMs}. */
+  private readonly taskTimeoutMs: number | undefined;
   #cluster: LocalCluster | undefined;
   /** On a cluster: closures refused, data in memory scattered (see {@link ClusterComputations}). */
   private readonly clusterComputations: ClusterComputations;
@@ -111,7 +121,11 @@ export class Client {
     options: ClientOptions = {},
   ) {
     this.clusterComputations = new ClusterComputations(backend, (hold, value, keys) => this.keep(hold, value, keys));
-    const { onProgress } = options;
+    const { onProgress, taskTimeoutMs } = options;
+    if (taskTimeoutMs !== undefined && !isTimeoutMs(taskTimeoutMs)) {
+      throw new RangeError(`taskTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${taskTimeoutMs}`);
+    }
+    this.taskTimeoutMs = taskTimeoutMs;
     const bar = options.progress === true ? progressBar() : undefined;
     this.onProgress =
       bar === undefined || onProgress === undefined
@@ -313,7 +327,7 @@ export class Client {
   private async run(computation: Computation, keep: boolean, onHold?: (hold: string) => void): Promise<unknown[]> {
     if (this.closed) throw new ClientClosedError();
     const ready = this.backend.remote ? await this.clusterComputations.prepare(computation) : computation;
-    const values = await this.backend.run({ computation: ready, keep, onHold, onProgress: this.onProgress });
+    const values = await this.backend.run({ computation: ready, keep, onHold, onProgress: this.onProgress, taskTimeoutMs: this.taskTimeoutMs });
     // The computation holds the scattered data's tasks, whose references keep it held: until the run is over.
     void computation;
     return values;

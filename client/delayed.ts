@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { GraphError } from "../graph/graph-error.js";
 import { renderSpec, sameSpec } from "../graph/merge.js";
 import type { GraphIndex } from "../graph/graph-index.js";
-import { Call, isPlainObject, Ref, userPriorityProblem, type Graph, type Key, type TaskSpec } from "../graph/task-spec.js";
+import { Call, isPlainObject, isTimeoutMs, MAX_TIMEOUT_MS, Ref, userPriorityProblem, type Graph, type Key, type TaskSpec } from "../graph/task-spec.js";
 import { tokenize } from "../graph/tokenize.js";
 import { GETATTR, GETITEM, IDENTITY } from "../protocol/builtin-task-names.js";
 import { registerTask } from "../protocol/task-registry.js";
@@ -40,6 +40,8 @@ export class Delayed<T = unknown> implements TaskSpec {
     readonly priority: number | undefined,
     /** @internal True for a value already held by a scheduler (from `persist`), which has no task of its own. */
     readonly held: boolean,
+    /** Longest the task may run, in ms; undefined for none (see `TaskOptions.timeoutMs`). */
+    readonly timeoutMs: number | undefined = undefined,
   ) {}
 
   /** @internal Which `collectIndexedGraph` walk last reached this value, and its position there. */
@@ -103,6 +105,12 @@ export interface DelayedOptions {
    * (±1,000,000), the range a worker's queue orders exactly. Default 0.
    */
   readonly priority?: number;
+  /**
+   * Longest the task may run, in ms: then it fails with a `TaskTimeoutError` and its worker thread is
+   * replaced (see `TaskOptions.timeoutMs`). A whole number from 1 to 2,147,483,647. Default: the
+   * computation's (`ClientOptions.taskTimeoutMs`), else none.
+   */
+  readonly timeoutMs?: number;
 }
 
 /** A value, or a delayed value, or arrays and plain objects holding either: what delayed calls accept. */
@@ -189,10 +197,13 @@ function call(fn: string, args: readonly unknown[], options: DelayedOptions): De
   const graphArgs = args.map((arg) => toGraphValue(arg, inputs));
   // Array#join makes a flat string: keys live as long as their tasks and are hashed into every table
   // keyed by name, and a template literal would make a rope that each of those has to flatten.
+  if (options.timeoutMs !== undefined && !isTimeoutMs(options.timeoutMs)) {
+    throw new RangeError(`timeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${options.timeoutMs}`);
+  }
   const key = options.key ?? [fn, options.pure === false ? randomUUID() : tokenize(fn, graphArgs)].join("-");
   const list = inputs.list;
   const deps = list.length === 0 ? NO_KEYS : list.map((input) => input.key);
-  return new Delayed(key, fn, graphArgs, deps, list, nonZero(options.retries), nonZero(options.priority), false);
+  return new Delayed(key, fn, graphArgs, deps, list, nonZero(options.retries), nonZero(options.priority), false, options.timeoutMs);
 }
 
 /** Replaces delayed values and futures inside `value` by references, copying only the containers that hold some. */

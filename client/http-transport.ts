@@ -2,8 +2,8 @@ import { Table, tableToIPC } from "apache-arrow";
 import { Packr } from "msgpackr";
 import { GraphError, type GraphErrorCode } from "../graph/graph-error.js";
 import type { Key, ReadonlyGraph } from "../graph/task-spec.js";
-import { encodeWireGraph, encodeWireValue } from "../graph/wire-graph.js";
-import type { JobEvent, JobPage, JobState, JobStatus, WorkerInfo } from "../protocol/job-api.js";
+import { encodeWireGraph, encodeWireValue, type WireGraph } from "../graph/wire-graph.js";
+import type { JobEvent, JobOptions, JobPage, JobState, JobStatus, WorkerInfo } from "../protocol/job-api.js";
 import { TaskError } from "../protocol/task-error.js";
 import { unregisteredFunctionMessage } from "../protocol/unregistered-function.js";
 import { NO_TASKS } from "../scheduler/task-counts.js";
@@ -113,9 +113,12 @@ export class HttpTransport {
   }
 
   /** Submits a graph as a job; returns its id. `keep` holds the outputs after the job until {@link cancel}. */
-  async submit(graph: ReadonlyGraph, outputs: readonly Key[], keep = false): Promise<string> {
-    const wire = encodeWireGraph(graph, outputs, "binary");
-    const body = packr.pack(keep ? { ...wire, keep: true } : wire);
+  async submit(graph: ReadonlyGraph, outputs: readonly Key[], options: JobOptions = {}): Promise<string> {
+    const wire: WireGraph & { -readonly [K in keyof JobOptions]: JobOptions[K] } = encodeWireGraph(graph, outputs, "binary");
+    if (options.keep === true) wire.keep = true;
+    if (options.taskTimeoutMs !== undefined) wire.taskTimeoutMs = options.taskTimeoutMs;
+    if (options.noWorkersTimeoutMs !== undefined) wire.noWorkersTimeoutMs = options.noWorkersTimeoutMs;
+    const body = packr.pack(wire);
     const reply = await this.request("POST", "/v1/jobs", { body, contentType: "application/msgpack" });
     return ((await reply.json()) as { id: string }).id;
   }

@@ -48,12 +48,12 @@ export class ShellBackend implements ClientBackend {
     return hold;
   }
 
-  run({ computation, keep, onHold, onProgress }: BackendRun): Promise<unknown[]> {
+  run({ computation, keep, onHold, onProgress, taskTimeoutMs }: BackendRun): Promise<unknown[]> {
     const hold = `${keep ? "kept" : "compute"}-${process.pid}-${++runSeq}`;
     onHold?.(hold);
     const { graph, index, outputs } = computation;
     // Graphs of delayed values alone are exact by construction; collections' graphs are validated and culled.
-    const options = { optimize: this.options.optimize, collected: index !== undefined, index, keep, settlesResults: true };
+    const options = { optimize: this.options.optimize, collected: index !== undefined, index, keep, settlesResults: true, taskTimeoutMs };
     if (onProgress === undefined) return runGraph(this.scheduler, graph, outputs, hold, options);
     const progress = this.followProgress(hold, onProgress);
     return runGraph(this.scheduler, graph, outputs, hold, { ...options, onSubmitted: progress.submitted }).then(

@@ -6,6 +6,11 @@ export interface ExecutionRequest {
   readonly key: Key;
   readonly fn: string;
   readonly args: readonly unknown[];
+  /**
+   * Longest the task may run, in ms, from when it starts (see `TaskOptions.timeoutMs`): then it ends
+   * with a `TaskTimeoutError` outcome. Default: no limit.
+   */
+  readonly timeoutMs?: number;
 }
 
 /** How a task ended. `request` is the very object passed to `run`, so callers can hang their own data on it. */
@@ -40,6 +45,14 @@ export interface Executor {
   readonly nthreads: number;
   /** Starts the tasks, roughly in the given order; outcomes go to the sink given at creation. */
   run(requests: readonly ExecutionRequest[]): void;
+  /**
+   * The caller no longer wants these requests (given to {@link run} before): none of them reports an
+   * outcome from now on. One not started yet is dropped; one running is ended where the executor can
+   * end it (a worker thread is terminated and replaced, and the other tasks it held run again on
+   * another), and else left to finish unseen (synchronous code on the calling thread cannot be
+   * interrupted).
+   */
+  cancel(requests: readonly ExecutionRequest[]): void;
   /** Present when the executor reuses result memory: tell it what is held, dropped and given away. */
   readonly heldValues?: HeldValues;
   /** Stops threads or processes; pending tasks are abandoned. */

@@ -100,6 +100,8 @@ function runBatch(message: RunBatch): void {
   const durations = new Float64Array(n);
   let failures: [number, TaskFailure][] | null = null;
   let later: number[] | null = null;
+  // A timed task's clock starts now, not when the batch was sent: imports queued before it may take a while.
+  if (message.timed === true) post({ type: "started", batch: message.batch });
   for (let i = 0; i < n; i++) {
     const start = performance.now();
     const fn = message.fnTable[message.fnIndex[i]];

@@ -10,6 +10,8 @@ export interface ThreadTask {
   readonly fn: string;
   readonly args: readonly unknown[];
   readonly holes?: readonly CallHole[];
+  /** See `ExecutionRequest.timeoutMs`. */
+  readonly timeoutMs?: number;
 }
 
 /**
@@ -25,6 +27,8 @@ export interface RunBatch {
   readonly args: readonly (readonly unknown[])[];
   /** Per task, its fused calls; null when no task of the batch has any. */
   readonly holes: readonly (readonly CallHole[] | null)[] | null;
+  /** The batch is one task with a timeout: the thread says when it starts it (`started`), which starts the clock. */
+  readonly timed?: boolean;
 }
 
 /** From the pool to a thread. */
@@ -60,6 +64,8 @@ export type TaskSettled =
 /** From a thread to the pool. */
 export type FromThread =
   | { readonly type: "ready" }
+  /** The thread starts the task of a `timed` batch now. */
+  | { readonly type: "started"; readonly batch: number }
   | { readonly type: "import-failed"; readonly module: string; readonly error: TaskFailure }
   | BatchDone
   | TaskSettled;

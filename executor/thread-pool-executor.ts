@@ -9,6 +9,7 @@ import type { PoolTag } from "./shared-block-pool.js";
 import { SharedBlockLedger } from "./shared-block-ledger.js";
 import { packTables, unpackTables } from "./table-transfer.js";
 import { findTsx, startedWithTsx } from "./typescript-loader.js";
+import { taskTimeoutFailure } from "../protocol/task-failure.js";
 import { lookupTask } from "../protocol/task-registry.js";
 import type { BatchDone, FromThread, RunBatch, TaskSettled, ThreadData, ThreadTask, ToThread } from "./thread-messages.js";
 
@@ -35,6 +36,19 @@ interface PoolThread {
   readonly number: number;
   /** Tasks sent and not reported back. */
   inflight: number;
+  /** Set once it has imported its start-up modules. */
+  ready: boolean;
+  /** The task with a timeout it runs, alone: it gets nothing else until that one ends. */
+  timed: TimedRun | undefined;
+}
+
+/** A task with a timeout, running alone on its thread. */
+interface TimedRun {
+  /** Its batch (of one). */
+  readonly batch: number;
+  readonly timeoutMs: number;
+  /** Set when the thread says it started the task. */
+  timer: NodeJS.Timeout | undefined;
 }
 
 /** A batch sent to a thread and not fully reported back. */
@@ -66,6 +80,15 @@ const MAX_BATCH = 1000;
  * `SharedBlockLedger`). Arrow tables travel as their IPC bytes in shared memory, encoded once per
  * table (see `packTables`).
  *
+ * A task with a timeout (`ExecutionRequest.timeoutMs`) runs alone on a thread that has nothing else to
+ * do, and its clock starts when the thread starts it. When it runs past its timeout, the thread is
+ * terminated — synchronous code cannot be stopped any other way — the task fails with a
+ * `TaskTimeoutError`, and a fresh thread takes the dead one's place, so the pool never keeps a
+ * spinning thread it counts as free. {@link cancel} ends a running task the same way; the other
+ * tasks the ended thread held (not reported yet) run again on another thread. A task that runs on
+ * the calling thread instead (a closure) has the {@link InlineExecutor}'s timeouts: it fails when it
+ * returns late.
+ *
  * @example
  * ```ts
  * const pool = await ThreadPoolExecutor.start((outcomes) => console.log(outcomes), { nthreads: 4 });
@@ -75,8 +98,10 @@ const MAX_BATCH = 1000;
 export class ThreadPoolExecutor implements Executor {
   readonly nthreads: number;
   private readonly threads: PoolThread[] = [];
-  private readonly pending: ThreadTask[] = [];
+  private pending: ThreadTask[] = [];
   private pendingHead = 0;
+  /** Tasks with a timeout, waiting for a thread with nothing else to do (see {@link dispatchTimed}). */
+  private timedPending: ThreadTask[] = [];
   private readonly inline: InlineExecutor;
   /** Modules every thread has been told to import. */
   private readonly imported = new Set<string>();
@@ -106,6 +131,13 @@ export class ThreadPoolExecutor implements Executor {
     this.inline = new InlineExecutor(sink);
   }
 
+  /** Threads started and ready to run tasks: `nthreads`, except while a replacement starts. */
+  get threadCount(): number {
+    let ready = 0;
+    for (const thread of this.threads) if (thread.ready) ready++;
+    return ready;
+  }
+
   /** Starts the threads and resolves once each has imported its modules. */
   static async start(sink: OutcomeSink, options: ThreadPoolOptions = {}): Promise<ThreadPoolExecutor> {
     const nthreads = options.nthreads ?? availableParallelism();
@@ -123,8 +155,9 @@ export class ThreadPoolExecutor implements Executor {
     const newModules: string[] = [];
     for (const request of requests) {
       const threadTask = this.prepare(request, newModules);
-      if (threadTask !== undefined) this.pending.push(threadTask);
-      else (local ??= []).push(request);
+      if (threadTask === undefined) (local ??= []).push(request);
+      else if (threadTask.timeoutMs !== undefined) this.timedPending.push(threadTask);
+      else this.pending.push(threadTask);
       // A function that may keep its inputs gets memory that is never reused.
       if (threadTask === undefined || !callsBorrowInputs(threadTask.fn, threadTask.holes)) this.ledger.escape(request.args);
     }
@@ -133,8 +166,27 @@ export class ThreadPoolExecutor implements Executor {
     if (local !== undefined) this.inline.run(local);
   }
 
+  cancel(requests: readonly ExecutionRequest[]): void {
+    if (requests.length === 0) return;
+    const cancelled = new Set(requests);
+    const waiting = (task: ThreadTask) => !cancelled.has(task.request);
+    this.pending = this.pending.slice(this.pendingHead).filter(waiting);
+    this.pendingHead = 0;
+    this.timedPending = this.timedPending.filter(waiting);
+    this.inline.cancel(requests);
+    const running = new Set<PoolThread>();
+    for (const open of this.batches.values()) {
+      open.tasks.forEach((task, i) => {
+        if (open.settled[i] === 0 && cancelled.has(task.request)) running.add(open.thread);
+      });
+    }
+    for (const thread of running) this.endThread(thread, cancelled, undefined);
+    if (running.size > 0) this.dispatch();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    for (const thread of this.threads) clearTimeout(thread.timed?.timer);
     await this.inline.close();
     await Promise.all(this.threads.map((thread) => thread.worker.terminate()));
     this.threads.length = 0;
@@ -150,7 +202,8 @@ export class ThreadPoolExecutor implements Executor {
     const holes = cut.holes?.map(packHoleTables);
     if (holes !== undefined && !holes.every((hole) => this.routeHole(hole, newModules))) return undefined;
     const args = packTables(cut.args) as readonly unknown[];
-    return holes === undefined ? { request, fn: request.fn, args } : { request, fn: request.fn, args, holes };
+    const task: ThreadTask = holes === undefined ? { request, fn: request.fn, args } : { request, fn: request.fn, args, holes };
+    return request.timeoutMs === undefined ? task : { ...task, timeoutMs: request.timeoutMs };
   }
 
   private routeHole(hole: CallHole, newModules: string[]): boolean {
@@ -197,11 +250,17 @@ export class ThreadPoolExecutor implements Executor {
    * next report calls `dispatch` again, so nothing is held back for long.
    */
   private dispatch(): void {
+    if (this.timedPending.length > 0) this.dispatchTimed();
     const pendingCount = this.pending.length - this.pendingHead;
     if (pendingCount === 0) return;
     const target = Math.max(1, Math.min(MAX_BATCH, Math.floor(this.batchMs / Math.max(this.averageMs, 1e-4))));
     const limit = BATCHES_PER_THREAD * target;
-    const eligible = this.threads.filter((thread) => thread.inflight < limit).sort((a, b) => a.inflight - b.inflight);
+    // While tasks with a timeout wait for an idle thread, busy threads get no more work, so that they
+    // become idle; else a steady stream of short tasks would keep every thread busy for ever.
+    const limitFor = (thread: PoolThread) => (this.timedPending.length > 0 && thread.inflight > 0 ? 0 : limit);
+    const eligible = this.threads
+      .filter((thread) => thread.timed === undefined && thread.inflight < limitFor(thread))
+      .sort((a, b) => a.inflight - b.inflight);
     if (eligible.length === 0) return;
     const share = Math.min(target, Math.ceil(pendingCount / eligible.length));
     const worthSending = Math.max(1, target >> 2);
@@ -214,7 +273,7 @@ export class ThreadPoolExecutor implements Executor {
       this.send(thread, batch);
     }
     if (this.pendingHead === this.pending.length) {
-      this.pending.length = 0;
+      this.pending = [];
       this.pendingHead = 0;
     } else if (this.pendingHead > 4096 && this.pendingHead * 2 > this.pending.length) {
       this.pending.splice(0, this.pendingHead);
@@ -222,22 +281,93 @@ export class ThreadPoolExecutor implements Executor {
     }
   }
 
-  private send(thread: PoolThread, tasks: ThreadTask[]): void {
+  /** Gives each task with a timeout a thread of its own, among those with nothing to do. */
+  private dispatchTimed(): void {
+    for (const thread of this.threads) {
+      if (this.timedPending.length === 0) return;
+      if (thread.inflight > 0 || thread.timed !== undefined) continue;
+      const task = this.timedPending.shift()!;
+      this.send(thread, [task], task.timeoutMs);
+    }
+  }
+
+  private send(thread: PoolThread, tasks: ThreadTask[], timeoutMs?: number): void {
     this.ledger.flush();
     if (thread.inflight === 0) thread.worker.ref();
-    const message = toRunBatch(++this.batchSeq, tasks);
+    const message = toRunBatch(++this.batchSeq, tasks, timeoutMs !== undefined);
     try {
       thread.worker.postMessage(message);
     } catch {
       // Some task's arguments cannot be cloned: send the others, fail those.
-      this.sendCloneable(thread, tasks);
+      this.sendCloneable(thread, tasks, timeoutMs);
       return;
     }
     thread.inflight += tasks.length;
     this.batches.set(message.batch, { id: message.batch, thread, tasks, settled: new Uint8Array(tasks.length), open: tasks.length });
+    if (timeoutMs !== undefined) thread.timed = { batch: message.batch, timeoutMs, timer: undefined };
   }
 
-  private sendCloneable(thread: PoolThread, tasks: ThreadTask[]): void {
+  /** The thread started its timed task: its clock runs from now. */
+  private onStarted(thread: PoolThread, batch: number): void {
+    const timed = thread.timed;
+    if (timed === undefined || timed.batch !== batch || timed.timer !== undefined) return;
+    timed.timer = setTimeout(() => this.expire(thread, timed), timed.timeoutMs);
+  }
+
+  /** A timed task ran past its timeout: it fails, and its thread is terminated and replaced. */
+  private expire(thread: PoolThread, timed: TimedRun): void {
+    const open = this.batches.get(timed.batch);
+    if (thread.timed !== timed || open === undefined || open.settled[0] === 1) return;
+    const request = open.tasks[0].request;
+    const error = taskTimeoutFailure(request.key, timed.timeoutMs, "its worker thread was terminated and replaced");
+    this.endThread(thread, undefined, { request, ok: false, error, durationMs: timed.timeoutMs });
+    this.dispatch();
+  }
+
+  /**
+   * Terminates a thread running a task that must not go on (timed out, or cancelled) and starts a
+   * fresh one in its place. Of the tasks it held and had not reported: the cancelled ones are
+   * dropped, `failed`'s task fails, and the others go back to the front of the queue, to run again
+   * on another thread.
+   */
+  private endThread(thread: PoolThread, cancelled: ReadonlySet<ExecutionRequest> | undefined, failed: ExecutionOutcome | undefined): void {
+    const index = this.threads.indexOf(thread);
+    if (index < 0) return;
+    this.threads.splice(index, 1);
+    clearTimeout(thread.timed?.timer);
+    thread.timed = undefined;
+    const again: ThreadTask[] = [];
+    for (const [id, open] of this.batches) {
+      if (open.thread !== thread) continue;
+      this.batches.delete(id);
+      open.tasks.forEach((task, i) => {
+        if (open.settled[i] === 1 || cancelled?.has(task.request) || task.request === failed?.request) return;
+        if (task.timeoutMs !== undefined) this.timedPending.unshift(task);
+        else again.push(task);
+      });
+    }
+    thread.inflight = 0;
+    // Its "exit" finds it gone from `threads` and is not taken for a death.
+    void thread.worker.terminate();
+    if (again.length > 0) this.pending = [...again, ...this.pending.slice(this.pendingHead)];
+    if (again.length > 0) this.pendingHead = 0;
+    this.replace();
+    if (failed !== undefined) this.sink([failed]);
+  }
+
+  /** Starts a thread in place of one that is gone, and gives it work once it is ready. */
+  private replace(): void {
+    if (this.closed) return;
+    this.spawn([...this.imported]).then(
+      () => this.dispatch(),
+      (spawnError: Error) => {
+        // Closing the pool ends a replacement still starting: nothing to say then.
+        if (!this.closed) process.emitWarning(`could not replace a worker thread: ${spawnError.message}`);
+      },
+    );
+  }
+
+  private sendCloneable(thread: PoolThread, tasks: ThreadTask[], timeoutMs: number | undefined): void {
     const good: ThreadTask[] = [];
     const bad: ExecutionOutcome[] = [];
     for (const task of tasks) {
@@ -256,7 +386,7 @@ export class ThreadPoolExecutor implements Executor {
         });
       }
     }
-    if (good.length > 0) this.send(thread, good);
+    if (good.length > 0) this.send(thread, good, timeoutMs);
     if (thread.inflight === 0) thread.worker.unref();
     this.sink(bad);
   }
@@ -268,13 +398,14 @@ export class ThreadPoolExecutor implements Executor {
   private spawn(imports: readonly string[]): Promise<void> {
     const number = this.threadSeq++;
     const worker = startThreadWorker({ imports, poolTag: this.poolTag, thread: number });
-    const thread: PoolThread = { worker, number, inflight: 0 };
+    const thread: PoolThread = { worker, number, inflight: 0, ready: false, timed: undefined };
     this.threads.push(thread);
     return new Promise<void>((resolve, reject) => {
       let ready = false;
       worker.on("message", (message: FromThread) => {
         if (message.type === "ready") {
           ready = true;
+          thread.ready = true;
           // An idle pool must not keep a program alive that has nothing left to do; `send` refs a
           // thread while it holds tasks.
           worker.unref();
@@ -283,6 +414,8 @@ export class ThreadPoolExecutor implements Executor {
           this.onDone(message);
         } else if (message.type === "settled") {
           this.onSettled(message);
+        } else if (message.type === "started") {
+          this.onStarted(thread, message.batch);
         } else if (message.type === "import-failed") {
           process.emitWarning(`worker thread could not import ${message.module}: ${message.error.message}`);
         }
@@ -338,6 +471,10 @@ export class ThreadPoolExecutor implements Executor {
     open.open -= outcomes.length;
     thread.inflight -= outcomes.length;
     if (open.open === 0) this.batches.delete(open.id);
+    if (open.open === 0 && thread.timed?.batch === open.id) {
+      clearTimeout(thread.timed.timer);
+      thread.timed = undefined;
+    }
     if (thread.inflight === 0) thread.worker.unref();
     this.sink(outcomes);
     this.dispatch();
@@ -362,13 +499,10 @@ export class ThreadPoolExecutor implements Executor {
       });
     }
     thread.inflight = 0;
+    clearTimeout(thread.timed?.timer);
+    thread.timed = undefined;
     if (lost.length > 0) this.sink(lost);
-    if (!this.closed) {
-      this.spawn([...this.imported]).then(
-        () => this.dispatch(),
-        (spawnError: Error) => process.emitWarning(`could not replace a dead worker thread: ${spawnError.message}`),
-      );
-    }
+    this.replace();
   }
 }
 
@@ -380,7 +514,7 @@ function packHoleTables(hole: CallHole): CallHole {
 }
 
 /** Packs tasks into the parallel arrays a thread receives. */
-function toRunBatch(batch: number, tasks: readonly ThreadTask[]): RunBatch {
+function toRunBatch(batch: number, tasks: readonly ThreadTask[], timed: boolean): RunBatch {
   const fnTable: string[] = [];
   const fnIndex = new Uint16Array(tasks.length);
   const args: (readonly unknown[])[] = new Array(tasks.length);
@@ -401,7 +535,7 @@ function toRunBatch(batch: number, tasks: readonly ThreadTask[]): RunBatch {
       holes[i] = task.holes;
     }
   }
-  return { type: "run", batch, fnTable, fnIndex, args, holes };
+  return timed ? { type: "run", batch, fnTable, fnIndex, args, holes, timed } : { type: "run", batch, fnTable, fnIndex, args, holes };
 }
 
 /**

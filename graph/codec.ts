@@ -35,6 +35,8 @@ import { addExtension, Packr } from "msgpackr";
 import { GraphError } from "./graph-error.js";
 import {
   Call,
+  isTimeoutMs,
+  MAX_TIMEOUT_MS,
   Ref,
   taskSpec,
   userPriorityProblem,
@@ -264,7 +266,7 @@ const GRAPH_VERSION = 1;
  * Encodes a graph as MessagePack. The format (version 1), for readers in other languages:
  *
  * ```
- * { format: "weft-graph", version: 1, tasks: [ [key, fn, args] | [key, fn, args, { retries?, priority? }], … ] }
+ * { format: "weft-graph", version: 1, tasks: [ [key, fn, args] | [key, fn, args, { retries?, priority?, timeoutMs? }], … ] }
  * ```
  *
  * where `args` is an array of values (see the module comment for the extensions inside). `deps` is
@@ -306,10 +308,11 @@ export function encodeGraph(graph: ReadonlyGraph): Uint8Array {
 function optionsOf(spec: TaskSpec): TaskOptions | undefined {
   const hasRetries = spec.retries !== undefined && spec.retries !== 0;
   const hasPriority = spec.priority !== undefined && spec.priority !== 0;
-  if (!hasRetries && !hasPriority) return undefined;
-  const options: { retries?: number; priority?: number } = {};
+  if (!hasRetries && !hasPriority && spec.timeoutMs === undefined) return undefined;
+  const options: { retries?: number; priority?: number; timeoutMs?: number } = {};
   if (hasRetries) options.retries = spec.retries;
   if (hasPriority) options.priority = spec.priority;
+  if (spec.timeoutMs !== undefined) options.timeoutMs = spec.timeoutMs;
   return options;
 }
 
@@ -369,7 +372,7 @@ function decodeOptions(options: unknown, where: string, key: Key): TaskOptions {
   if (options === null || typeof options !== "object" || Array.isArray(options)) {
     throw invalid(`${where} has options that are ${aTypeName(options)}, not an object`, [key]);
   }
-  const result: { retries?: number; priority?: number } = {};
+  const result: { retries?: number; priority?: number; timeoutMs?: number } = {};
   for (const [name, value] of Object.entries(options)) {
     if (name === "retries") {
       if (!Number.isSafeInteger(value) || (value as number) < 0) {
@@ -380,6 +383,9 @@ function decodeOptions(options: unknown, where: string, key: Key): TaskOptions {
       const problem = userPriorityProblem(value);
       if (problem !== undefined) throw invalid(`${where} has priority ${describeKey(value)}: it ${problem}`, [key]);
       result.priority = value as number;
+    } else if (name === "timeoutMs") {
+      if (!isTimeoutMs(value)) throw invalid(`${where} has timeoutMs ${describeKey(value)}, not a whole number from 1 to ${MAX_TIMEOUT_MS}`, [key]);
+      result.timeoutMs = value;
     } else {
       throw invalid(`${where} has an unknown option ${JSON.stringify(name)}`, [key]);
     }

@@ -45,7 +45,9 @@ export const DEFAULT_MAX_CHAIN_LENGTH = 64;
  * - `t` is not in `outputs` (its result must stay addressable by its key);
  * - `d` is the only task in the graph that depends on `t`;
  * - `d` depends on nothing but `t`, and refers to it once (inlining a task referred to twice would
- *   compute it twice).
+ *   compute it twice);
+ * - neither has a `timeoutMs`: a timeout bounds one task's own run, which a fused task would not
+ *   have any more.
  *
  * The fused task keeps the key, function and `priority` of the chain's last task; its `retries` is
  * the largest of the chain's, and its `deps` are the first task's. Upstream tasks become {@link Call}
@@ -120,7 +122,9 @@ function findLinks(graph: ReadonlyGraph, outputs: ReadonlySet<Key>): Map<Key, Ke
   const next = new Map<Key, Key>();
   for (const [key, dependentKey] of candidates) {
     if (dependentKey === null || dependentKey === key || outputs.has(key) || !graph.has(key)) continue;
-    if (countRefs(graph.get(dependentKey)!.args, key) !== 1) continue;
+    const dependent = graph.get(dependentKey)!;
+    if (dependent.timeoutMs !== undefined || graph.get(key)!.timeoutMs !== undefined) continue;
+    if (countRefs(dependent.args, key) !== 1) continue;
     next.set(key, dependentKey);
   }
   return next;

@@ -10,7 +10,7 @@ import { Call, Ref, isPlainObject, type Graph, type Key, type ReadonlyGraph, typ
 
 /**
  * Merges `graphs` into a new graph (the inputs are not changed). A key may appear in several graphs
- * only with identical specs: same `fn`, same `retries` and `priority`, and deeply equal `args`.
+ * only with identical specs: same `fn`, same `retries`, `priority` and `timeoutMs`, and deeply equal `args`.
  * Otherwise throws a {@link GraphError} with code `"conflicting-spec"` naming the key and showing
  * both specs briefly.
  *
@@ -50,6 +50,7 @@ export function sameSpec(a: TaskSpec, b: TaskSpec): boolean {
     a.fn === b.fn &&
     (a.retries ?? 0) === (b.retries ?? 0) &&
     (a.priority ?? 0) === (b.priority ?? 0) &&
+    a.timeoutMs === b.timeoutMs &&
     deepEqual(a.args, b.args)
   );
 }
@@ -133,6 +134,7 @@ export function renderSpec(spec: TaskSpec): string {
   const options: string[] = [];
   if ((spec.retries ?? 0) !== 0) options.push(`retries: ${spec.retries}`);
   if ((spec.priority ?? 0) !== 0) options.push(`priority: ${spec.priority}`);
+  if (spec.timeoutMs !== undefined) options.push(`timeoutMs: ${spec.timeoutMs}`);
   if (options.length > 0) text += ` {${options.join(", ")}}`;
   return text.length > MAX_RENDER ? `${text.slice(0, MAX_RENDER - 1)}…` : text;
 }

@@ -64,6 +64,22 @@ export interface TaskOptions {
    * An integer from {@link MIN_USER_PRIORITY} to {@link MAX_USER_PRIORITY} (±1,000,000). Default 0.
    */
   readonly priority?: number;
+  /**
+   * Longest the task may run, in milliseconds, counted from when a thread starts it. A task still
+   * running then fails with a `TaskTimeoutError` (rerun only if `retries` allow), and its thread is
+   * ended and replaced (see `ThreadPoolExecutor`); on a main-thread executor, which cannot interrupt
+   * synchronous code, the task fails when it returns late. A whole number from 1 to
+   * {@link MAX_TIMEOUT_MS}. Default: no timeout (a job's default may apply).
+   */
+  readonly timeoutMs?: number;
+}
+
+/** Largest {@link TaskOptions.timeoutMs}: what a Node timer can wait (about 24.8 days). */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** True for a valid {@link TaskOptions.timeoutMs}: a whole number of milliseconds from 1 to {@link MAX_TIMEOUT_MS}. */
+export function isTimeoutMs(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_TIMEOUT_MS;
 }
 
 /** One task of a graph. Build it with {@link taskSpec}, which works out `deps`. */
@@ -97,6 +113,7 @@ export function taskSpec(key: Key, fn: string, args: readonly unknown[], options
   const spec: { -readonly [K in keyof TaskSpec]: TaskSpec[K] } = { key, fn, args, deps };
   if (options.retries !== undefined && options.retries !== 0) spec.retries = options.retries;
   if (options.priority !== undefined && options.priority !== 0) spec.priority = options.priority;
+  if (options.timeoutMs !== undefined) spec.timeoutMs = options.timeoutMs;
   return spec;
 }
 

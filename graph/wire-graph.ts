@@ -35,6 +35,8 @@ export interface WireTask {
   readonly retries?: number;
   /** Higher runs first among ready tasks. Default 0. */
   readonly priority?: number;
+  /** Longest the task may run, in ms (see `TaskOptions.timeoutMs`). Default: the job's, else none. */
+  readonly timeoutMs?: number;
 }
 
 /** A graph in the wire format: tasks by key, and the keys whose results are wanted. */
@@ -80,7 +82,7 @@ export function decodeWireGraph(wire: WireGraph): { graph: Graph; outputs: Key[]
     const task = wire.tasks[key];
     const where: Where = { key, owner: `task "${key}" has`, references: true };
     const args = (task.args ?? []).map((arg, i) => decodeArg(arg, where, `args[${i}]`));
-    graph.set(key, taskSpec(key, task.fn, args, { retries: task.retries, priority: task.priority }));
+    graph.set(key, taskSpec(key, task.fn, args, { retries: task.retries, priority: task.priority, timeoutMs: task.timeoutMs }));
   }
   return { graph, outputs: [...wire.outputs] };
 }
@@ -188,12 +190,13 @@ export function encodeWireGraph(graph: ReadonlyGraph, outputs: readonly Key[], b
   const tasks: Record<string, WireTask> = {};
   for (const [key, spec] of graph) {
     const owner = `task "${key}": the argument at`;
-    const task: { fn: string; args: unknown[]; retries?: number; priority?: number } = {
+    const task: { fn: string; args: unknown[]; retries?: number; priority?: number; timeoutMs?: number } = {
       fn: spec.fn,
       args: spec.args.map((arg, i) => encodeArg(arg, owner, `args[${i}]`, bytes)),
     };
     if (spec.retries !== undefined && spec.retries !== 0) task.retries = spec.retries;
     if (spec.priority !== undefined && spec.priority !== 0) task.priority = spec.priority;
+    if (spec.timeoutMs !== undefined) task.timeoutMs = spec.timeoutMs;
     tasks[key] = task;
   }
   return { tasks, outputs: [...outputs] };

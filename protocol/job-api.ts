@@ -15,6 +15,49 @@ import type { TaskFailure } from "./task-failure.js";
 export const DEFAULT_HTTP_PORT = 8786;
 
 /**
+ * Options of a job, given when it is submitted: the `POST /v1/jobs` body's fields beside the graph,
+ * and what a client's computations carry.
+ *
+ * @example
+ * ```ts
+ * const options: JobOptions = { taskTimeoutMs: 60_000 };
+ * ```
+ */
+export interface JobOptions {
+  /** Keep the outputs' results on the workers after the job, until it is released. Default false. */
+  readonly keep?: boolean;
+  /**
+   * Timeout of each of the job's tasks that has none of its own, in ms (see `TaskOptions.timeoutMs`):
+   * a task running longer fails with a `TaskTimeoutError`, and its worker thread is replaced. A whole
+   * number from 1 to 2,147,483,647. Default: none.
+   */
+  readonly taskTimeoutMs?: number;
+  /**
+   * Fail the job (`no-workers`) once it has waited this long, in ms, with no worker able to run its
+   * tasks: none joined, the last one left, or every one is paused at its memory limit. Default: it
+   * waits for workers as long as it takes (its status says that it waits, see
+   * {@link JobSummary.waitingForWorkers}).
+   */
+  readonly noWorkersTimeoutMs?: number;
+}
+
+/**
+ * A job waiting longer than the scheduler's no-workers warning (`--no-workers-warning`, 10 s by
+ * default) for a worker able to run its tasks.
+ *
+ * @example
+ * ```ts
+ * const notice: WaitingForWorkers = { since: 1767225600000, message: "no worker has been able to run this job's tasks for 10.2 s: no worker has joined the scheduler; it waits for workers" };
+ * ```
+ */
+export interface WaitingForWorkers {
+  /** Unix ms since when it has waited. */
+  readonly since: number;
+  /** What it waits for, and why. */
+  readonly message: string;
+}
+
+/**
  * How many of a job's tasks are in each state.
  *
  * @example
@@ -79,6 +122,8 @@ export interface JobSummary {
   /** Time from submission to the end, or to now while it runs. */
   readonly elapsedMs: number;
   readonly error: GraphJobFailure | undefined;
+  /** Present while the running job has waited for a worker able to run its tasks longer than the scheduler's warning. */
+  readonly waitingForWorkers?: WaitingForWorkers;
 }
 
 /**
@@ -121,6 +166,10 @@ export type JobEvent =
   | { readonly type: "progress"; readonly tasks: TaskCounts }
   | { readonly type: "task-finished"; readonly key: Key; readonly worker: string; readonly durationMs: number }
   | { readonly type: "task-erred"; readonly key: Key; readonly worker: string; readonly error: TaskFailure }
+  /** The job has waited longer than the scheduler's warning for a worker able to run its tasks. */
+  | ({ readonly type: "waiting-for-workers" } & WaitingForWorkers)
+  /** After `waiting-for-workers`: a worker can run its tasks again. */
+  | { readonly type: "workers-available" }
   | { readonly type: "done"; readonly state: JobState; readonly error?: GraphJobFailure };
 
 /**
@@ -147,6 +196,13 @@ export interface WorkerInfo {
    * (about a second ago with the default heartbeat); 0 when it has not reported one.
    */
   readonly rssBytes: number;
+  /**
+   * True while it takes no new tasks because its resident memory is at the pause fraction (80%) of
+   * its memory limit; the scheduler sends it nothing meanwhile.
+   */
+  readonly paused: boolean;
+  /** Its memory limit in bytes (`--memory-limit`); absent when it has none. */
+  readonly memoryLimitBytes?: number;
   /** Where its data server listens (empty for an in-process worker). */
   readonly address: string;
   readonly pid: number;

@@ -5,7 +5,8 @@ import type { TaskFailure } from "./task-failure.js";
 /**
  * The {@link GraphJobFailure} an error stands for, as a job's status, events and progress report it:
  * a `TaskError` is `task-failed` with the key and the task's remote error, a `GraphError` its code,
- * a cancellation (`CancelledError`, `JobCancelledError`) `cancelled`; anything else `failed`.
+ * a cancellation (`CancelledError`, `JobCancelledError`) `cancelled`, a `NoWorkersError` (a job that
+ * waited past its `noWorkersTimeoutMs`) `no-workers`; anything else `failed`.
  *
  * @example
  * ```ts
@@ -20,5 +21,7 @@ export function describeFailure(error: Error): GraphJobFailure {
   // By name: a GraphError's class lives in graph/, and may come from another copy of the package.
   if (error.name === "GraphError") return { error: (error as Error & { code: string }).code, message: error.message };
   if (error.name === "CancelledError" || error.name === "JobCancelledError") return { error: "cancelled", message: error.message };
+  // A job that waited past its noWorkersTimeoutMs with no worker able to run it.
+  if (error.name === "NoWorkersError") return { error: "no-workers", message: error.message };
   return { error: "failed", message: error.message };
 }

@@ -32,3 +32,14 @@ export function toTaskFailure(thrown: unknown): TaskFailure {
   }
   return { name: "Error", message: `non-Error thrown: ${message}` };
 }
+
+/** The name of the failure of a task that ran longer than its timeout (`TaskOptions.timeoutMs`). */
+export const TASK_TIMEOUT_ERROR = "TaskTimeoutError";
+
+/**
+ * The failure of a task that ran longer than its timeout: `TaskTimeoutError: task "k" ran longer than
+ * its timeout of 500 ms`, and `how` says what became of it (its thread was ended, say).
+ */
+export function taskTimeoutFailure(key: Key, timeoutMs: number, how?: string): TaskFailure {
+  return { name: TASK_TIMEOUT_ERROR, message: `task "${key}" ran longer than its timeout of ${timeoutMs} ms${how === undefined ? "" : `; ${how}`}` };
+}

@@ -19,22 +19,27 @@ export interface TaskMessage {
   readonly inputs: readonly InputSource[];
   /** Counts reruns, so a late report from an earlier attempt can be told apart. */
   readonly attempt: number;
+  /** Longest the task may run, in ms (see `TaskOptions.timeoutMs`). Default: no limit. */
+  readonly timeoutMs?: number;
 }
 
 /** Encodes a task message for the worker's queue. */
 export function encodeTaskMessage(message: TaskMessage): Uint8Array {
-  return encodeValue([message.key, message.fn, message.args, message.inputs.map(encodeInput), message.attempt]);
+  const fields = [message.key, message.fn, message.args, message.inputs.map(encodeInput), message.attempt];
+  return encodeValue(message.timeoutMs === undefined ? fields : [...fields, message.timeoutMs]);
 }
 
 /** Decodes a task message; throws on bytes that are not one. */
 export function decodeTaskMessage(bytes: Uint8Array): TaskMessage {
   const decoded = decodeValue(bytes);
-  if (!Array.isArray(decoded) || decoded.length !== 5) throw new Error("not a task message");
-  const [key, fn, args, inputs, attempt] = decoded as [unknown, unknown, unknown, unknown, unknown];
+  if (!Array.isArray(decoded) || decoded.length < 5 || decoded.length > 6) throw new Error("not a task message");
+  const [key, fn, args, inputs, attempt, timeoutMs] = decoded as [unknown, unknown, unknown, unknown, unknown, unknown];
   if (typeof key !== "string" || typeof fn !== "string" || !Array.isArray(args) || !Array.isArray(inputs) || typeof attempt !== "number") {
     throw new Error("not a task message");
   }
-  return { key, fn, args, inputs: inputs.map(decodeInput), attempt };
+  if (timeoutMs !== undefined && typeof timeoutMs !== "number") throw new Error("not a task message");
+  const message = { key, fn, args, inputs: inputs.map(decodeInput), attempt };
+  return timeoutMs === undefined ? message : { ...message, timeoutMs };
 }
 
 function encodeInput(input: InputSource): unknown {

@@ -20,7 +20,12 @@ export type TaskReport =
       readonly key: Key;
       readonly attempt: number;
       readonly missing: readonly { readonly key: Key; readonly worker: WorkerId }[];
-    };
+    }
+  /**
+   * The scheduler cancelled the task and the worker ended it (its thread was replaced) or dropped it
+   * before it ran: nothing to record, but the report clears it from the worker's in-flight tasks.
+   */
+  | { readonly kind: "cancelled"; readonly key: Key; readonly attempt: number };
 
 /** Encodes a batch of reports for the events stream, one stream entry per batch. */
 export function encodeReports(reports: readonly TaskReport[]): Uint8Array {
@@ -44,6 +49,8 @@ function toWire(report: TaskReport): unknown {
       return ["e", report.key, report.attempt, report.error, report.durationMs];
     case "missing-data":
       return ["m", report.key, report.attempt, report.missing.map((m) => [m.key, m.worker])];
+    case "cancelled":
+      return ["c", report.key, report.attempt];
   }
 }
 
@@ -63,5 +70,6 @@ function fromWire(raw: unknown): TaskReport {
     const [missing] = rest as [[Key, WorkerId][]];
     return { kind: "missing-data", key, attempt, missing: missing.map(([k, worker]) => ({ key: k, worker })) };
   }
+  if (tag === "c") return { kind: "cancelled", key, attempt };
   throw new Error(`unknown task report kind ${JSON.stringify(tag)}`);
 }

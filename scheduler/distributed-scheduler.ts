@@ -14,6 +14,7 @@ import { connectRedis } from "../protocol/redis/connect-redis.js";
 import { ControlPlane, MAX_EVENT_BATCH, type EventEntry, type QueuedTask, type RegisteredWorker, type RescoredTask } from "../protocol/redis/control-plane.js";
 import { SchedulerFencedError, SchedulerLease, type LeaseHolder } from "../protocol/redis/scheduler-lease.js";
 import type { SchedulerConfig } from "./core/scheduler-config.js";
+import type { WorkersUnavailable } from "./no-workers-watch.js";
 import { SchedulerShell } from "./scheduler-shell.js";
 import { LeaseLostError, SchedulerRole, type SchedulerRoleOptions } from "./scheduler-role.js";
 
@@ -68,6 +69,10 @@ export class DistributedScheduler extends SchedulerShell {
   private readerDone: Promise<void> = Promise.resolve();
   /** Why this scheduler stopped acting, once another took the role. */
   private lostRole: LeaseLostError | undefined;
+  /** Since when no worker could take tasks (none joined, all gone or paused); undefined while one can. */
+  private unavailable: WorkersUnavailable | undefined = { since: Date.now(), reason: "no worker has joined the scheduler" };
+  /** Whether a worker has ever joined: says which of the reasons it is. */
+  private everJoined = false;
   /** Tasks run in the worker processes. */
   readonly remote = true;
 
@@ -195,6 +200,8 @@ export class DistributedScheduler extends SchedulerShell {
         results: load.results,
         memoryBytes: load.nbytes,
         rssBytes: registered?.rssBytes ?? 0,
+        paused: registered?.paused === true,
+        ...(registered?.memoryLimitBytes !== undefined && { memoryLimitBytes: registered.memoryLimitBytes }),
         address: registered?.dataAddress ?? "",
         pid: registered?.pid ?? 0,
         functions: registered?.functions?.length ?? 0,
@@ -250,8 +257,12 @@ export class DistributedScheduler extends SchedulerShell {
         seen.add(worker.id);
         const known = this.registered.has(worker.id);
         if (worker.alive && worker.state === "running") {
+          const wasPaused = this.registered.get(worker.id)?.paused === true;
           this.registered.set(worker.id, worker);
           if (!known) this.enqueue({ type: "worker-joined", worker: worker.id, nthreads: worker.nthreads });
+          // A worker at its memory limit says so in its heartbeat: the core sends it nothing meanwhile.
+          const paused = worker.paused === true;
+          if (paused !== wasPaused) this.enqueue({ type: "worker-paused", worker: worker.id, paused });
         } else if (!(worker.alive && worker.state === "stopping")) {
           // Dead or silent. A stopping worker with a live heartbeat is left to finish its running
           // tasks: it handed back its queue when it began to stop, and retires itself when done.
@@ -260,11 +271,42 @@ export class DistributedScheduler extends SchedulerShell {
       }
       for (const id of [...this.registered.keys()]) if (!seen.has(id)) await this.retire(id);
       if (this.stopped) return;
+      this.noteAvailability();
       this.enqueue({ type: "tick", now: Date.now() });
     } catch (error) {
       this.failed(error, "recovery of a worker");
     } finally {
       this.ticking = false;
+    }
+  }
+
+  /**
+   * Since when no worker could take tasks, and why; undefined while one can. Judged from the worker
+   * registry at each tick: a worker counts while its heartbeat lives, it is not stopping, and it is
+   * not paused at its memory limit.
+   */
+  workersUnavailable(): WorkersUnavailable | undefined {
+    return this.unavailable;
+  }
+
+  private noteAvailability(): void {
+    let paused = 0;
+    for (const worker of this.registered.values()) {
+      if (worker.paused !== true) {
+        this.everJoined = true;
+        this.unavailable = undefined;
+        return;
+      }
+      paused++;
+    }
+    const reason =
+      paused > 0
+        ? `every worker (${paused}) is paused at its memory limit`
+        : this.everJoined
+          ? "every worker has left the scheduler (a nanny that gave up on its crashing workers says so in its log)"
+          : "no worker has joined the scheduler";
+    if (this.unavailable === undefined || this.unavailable.reason !== reason) {
+      this.unavailable = { since: this.unavailable?.since ?? Date.now(), reason };
     }
   }
 
@@ -310,6 +352,8 @@ export class DistributedScheduler extends SchedulerShell {
     if (returned !== undefined) this.inbox.push({ type: "worker-stopping", worker, returned });
     if (data === undefined || data.byteLength === 0) return;
     for (const report of decodeReports(data)) {
+      // A task the core cancelled: it no longer counts on it, whatever became of it.
+      if (report.kind === "cancelled") continue;
       if (this.followed && report.kind !== "missing-data") {
         this.notifyReport(
           report.kind === "finished"
@@ -356,6 +400,7 @@ export class DistributedScheduler extends SchedulerShell {
             args: task.spec.args,
             inputs: (command.inputs as readonly LocalTask[]).map((input) => this.sourceOf(input)),
             attempt: 0,
+            timeoutMs: task.timeoutMs,
           });
           push(assignments, command.worker, { key: command.key, priority: command.priority, payload });
           break;

@@ -3,7 +3,7 @@ import { Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job 
 import type { Redis } from "ioredis";
 import { decodeGraph, decodeValue, encodeGraph, encodeValue } from "../graph/codec.js";
 import type { Graph, Key } from "../graph/task-spec.js";
-import type { GraphJobFailure } from "../protocol/job-api.js";
+import type { GraphJobFailure, JobOptions } from "../protocol/job-api.js";
 import { describeFailure } from "../protocol/job-failure.js";
 
 /** Name of the BullMQ queue graphs are submitted on. */
@@ -15,6 +15,10 @@ export interface GraphJobData {
   readonly outputs: readonly Key[];
   /** Keep the outputs' results on the workers after the job, until the job is released. Default false. */
   readonly keep?: boolean;
+  /** See `JobOptions.taskTimeoutMs`. Default: none. */
+  readonly taskTimeoutMs?: number;
+  /** See `JobOptions.noWorkersTimeoutMs`. Default: none. */
+  readonly noWorkersTimeoutMs?: number;
 }
 
 /** Prefix of the log line holding a job's {@link GraphJobFailure}. */
@@ -71,12 +75,15 @@ export class GraphJobs {
 
   /**
    * Submits a graph; returns the job id. With `keep`, the outputs stay held after the job (see
-   * {@link GraphJobData.keep}). `jobId` chooses the id; default: a fresh {@link newJobId}, so that every
+   * {@link GraphJobData.keep}); the other options are kept with it for whichever scheduler runs it. `jobId` chooses the id; default: a fresh {@link newJobId}, so that every
    * job's id says when it was submitted (listings are ordered by it).
    */
-  async submit(graph: Graph, outputs: readonly Key[], options: { readonly keep?: boolean; readonly jobId?: string } = {}): Promise<string> {
-    const data: GraphJobData = { graph: Buffer.from(encodeGraph(graph)).toString("base64"), outputs };
-    const job = await this.queue.add("graph", options.keep === true ? { ...data, keep: true } : data, { jobId: options.jobId ?? newJobId() });
+  async submit(graph: Graph, outputs: readonly Key[], options: JobOptions & { readonly jobId?: string } = {}): Promise<string> {
+    const data: { -readonly [K in keyof GraphJobData]: GraphJobData[K] } = { graph: Buffer.from(encodeGraph(graph)).toString("base64"), outputs };
+    if (options.keep === true) data.keep = true;
+    if (options.taskTimeoutMs !== undefined) data.taskTimeoutMs = options.taskTimeoutMs;
+    if (options.noWorkersTimeoutMs !== undefined) data.noWorkersTimeoutMs = options.noWorkersTimeoutMs;
+    const job = await this.queue.add("graph", data, { jobId: options.jobId ?? newJobId() });
     return job.id!;
   }
 

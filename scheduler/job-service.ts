@@ -1,7 +1,8 @@
 import type { Job } from "bullmq";
 import type { Graph, Key } from "../graph/task-spec.js";
 import type { DistributedScheduler } from "./distributed-scheduler.js";
-import type { GraphJobFailure, JobEvent, JobPage, JobStatus, TaskCounts } from "../protocol/job-api.js";
+import type { GraphJobFailure, JobEvent, JobOptions, JobPage, JobStatus, TaskCounts, WaitingForWorkers } from "../protocol/job-api.js";
+import { NoWorkersError, NoWorkersWatch } from "./no-workers-watch.js";
 import {
   decodeResults,
   failureOf,
@@ -39,6 +40,11 @@ export interface JobServiceOptions {
    * end. Default {@link DEFAULT_PROGRESS_INTERVAL_MS} (100: at most 10 a second).
    */
   readonly progressIntervalMs?: number;
+  /**
+   * How long a running job may wait for a worker able to run its tasks before its status
+   * (`waitingForWorkers`) and events (`waiting-for-workers`) say so, in ms. Default 10,000.
+   */
+  readonly noWorkersWarningMs?: number;
 }
 
 /** A job running on this scheduler. */
@@ -54,6 +60,8 @@ interface ActiveJob {
   /** Sends its `progress` events, at most one per interval. */
   readonly progress: ProgressThrottle;
   cancel(): void;
+  /** Ends the run with `error` (the job waited past its `noWorkersTimeoutMs`), releasing what it wanted. */
+  fail(error: Error): void;
 }
 
 /** A job that ended here: its outcome, counts and times. */
@@ -102,6 +110,8 @@ export class JobService {
   private readonly recentOutcomes: number;
   private readonly progressIntervalMs: number;
   private readonly stopListening: () => void;
+  /** Running jobs with no worker able to run them: said after a while, failed past their deadline. */
+  private readonly noWorkers: NoWorkersWatch;
 
   constructor(
     readonly scheduler: DistributedScheduler,
@@ -111,6 +121,10 @@ export class JobService {
     this.recentOutcomes = options.recentOutcomes ?? 1000;
     this.progressIntervalMs = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
     this.stopListening = scheduler.onReport((report) => this.onReport(report));
+    this.noWorkers = new NoWorkersWatch(() => scheduler.workersUnavailable(), { warningMs: options.noWorkersWarningMs }, {
+      onNotice: (jobId, notice) => this.emit(jobId, notice === undefined ? { type: "workers-available" } : { type: "waiting-for-workers", ...notice }),
+      onDeadline: (jobId, message) => this.active.get(jobId)?.fail(new NoWorkersError(message)),
+    });
   }
 
   /**
@@ -124,12 +138,12 @@ export class JobService {
    * dependency or output, a function no worker registered, or a key known with another computation
    * throws a `GraphError` naming the keys, and nothing is queued.
    */
-  async submit(graph: Graph, outputs: readonly Key[], options: { readonly keep?: boolean } = {}): Promise<string> {
+  async submit(graph: Graph, outputs: readonly Key[], options: JobOptions = {}): Promise<string> {
     // The id is chosen here, so the run starts while the job is being added, not after.
     const jobId = newJobId();
     const client = clientOf(jobId);
-    const prepared = this.scheduler.prepare(graph, outputs, client);
-    const execution = this.execute(prepared, outputs, jobId, client, Date.now(), options.keep === true);
+    const prepared = this.scheduler.prepare(graph, outputs, client, { taskTimeoutMs: options.taskTimeoutMs });
+    const execution = this.execute(prepared, outputs, jobId, client, Date.now(), options);
     // Failures reach the queue's processor (and from there the job's record) when it joins.
     execution.catch(() => undefined);
     this.executions.set(jobId, execution);
@@ -159,7 +173,7 @@ export class JobService {
       this.executions.delete(jobId);
       return started;
     }
-    return this.execute(graph, outputs, jobId, clientOf(jobId), job.timestamp, job.data.keep === true);
+    return this.execute(graph, outputs, jobId, clientOf(jobId), job.timestamp, job.data);
   }
 
   /** Runs a job's graph, or the submission {@link submit} prepared from it, for `client`. */
@@ -169,8 +183,9 @@ export class JobService {
     jobId: string,
     client: string,
     submittedAt: number,
-    keep: boolean,
+    options: JobOptions,
   ): Promise<unknown[]> {
+    const keep = options.keep === true;
     if (this.cancelledEarly.delete(jobId)) throw new JobCancelledError(`job ${jobId} was cancelled`);
     let cancel!: (error: Error) => void;
     const cancelled = new Promise<never>((_, reject) => (cancel = reject));
@@ -183,16 +198,19 @@ export class JobService {
       keys: [],
       tally: this.scheduler.followCounts(),
       progress: new ProgressThrottle(this.progressIntervalMs, () => this.emit(jobId, { type: "progress", tasks: record.tally.counts() })),
-      cancel: () => {
+      cancel: () => record.fail(new JobCancelledError(`job ${jobId} was cancelled`)),
+      fail: (error) => {
         this.scheduler.release(client, outputs);
         this.scheduler.dropClient(client);
-        cancel(new JobCancelledError(`job ${jobId} was cancelled`));
+        cancel(error);
       },
     };
     this.active.set(jobId, record);
+    this.noWorkers.watch(jobId, record.startedAt, options.noWorkersTimeoutMs);
     try {
       const running = runGraph(this.scheduler, graph, outputs, client, {
         keep,
+        taskTimeoutMs: options.taskTimeoutMs,
         onSubmitted: (keys) => {
           record.keys = keys;
           record.tally.setKeys(keys);
@@ -295,6 +313,7 @@ export class JobService {
           finishedAt: undefined,
           elapsedMs: Date.now() - running.submittedAt,
           error: undefined,
+          ...this.waitingForWorkers(jobId),
         }),
       };
     }
@@ -399,6 +418,13 @@ export class JobService {
   /** Stops listening to the scheduler; running jobs are left to the queue's processor. */
   close(): void {
     this.stopListening();
+    this.noWorkers.stop();
+  }
+
+  /** `{ waitingForWorkers }` while the running job has a no-workers notice; else nothing. */
+  private waitingForWorkers(jobId: string): { readonly waitingForWorkers?: WaitingForWorkers } {
+    const notice = this.noWorkers.noticeOf(jobId);
+    return notice === undefined ? {} : { waitingForWorkers: notice };
   }
 
   private async failureOf(job: Job<GraphJobData, GraphJobResult>): Promise<GraphJobFailure> {
@@ -425,6 +451,7 @@ export class JobService {
   private end(record: ActiveJob, outcome: JobOutcome): void {
     this.active.delete(record.id);
     record.progress.cancel();
+    this.noWorkers.unwatch(record.id);
     for (const key of record.keys) {
       const jobs = this.jobsOfKey.get(key);
       jobs?.delete(record);

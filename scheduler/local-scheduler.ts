@@ -113,6 +113,7 @@ export class LocalScheduler extends SchedulerShell {
         results: this.heldResults,
         memoryBytes: load?.nbytes ?? 0,
         rssBytes: process.memoryUsage.rss(),
+        paused: false,
         address: "",
         pid: process.pid,
         functions: registeredTaskNames().length,
@@ -151,6 +152,7 @@ export class LocalScheduler extends SchedulerShell {
   protected carryOut(commands: readonly SchedulerCommand[]): void {
     let requests: ExecutionRequest[] | undefined;
     let placed: ExecutionOutcome[] | undefined;
+    let cancelled: ExecutionRequest[] | undefined;
     for (const command of commands) {
       switch (command.type) {
         case "assign": {
@@ -183,14 +185,18 @@ export class LocalScheduler extends SchedulerShell {
           this.report(command, () => undefined);
           break;
         case "cancel":
+          // Not started: dropped; running on a thread: the thread is ended and replaced. Before any
+          // assignment of this batch: a task called back to wait again may be assigned anew in it.
+          if (command.runSpec !== undefined) (cancelled ??= []).push(command.runSpec as LocalTask);
+          break;
         case "steal":
         case "rescore":
           // One local worker: nothing to steal, no queue to reorder (the executor runs what it is
-          // handed, in order), and a task already handed to the executor runs to the end (its result
-          // is then released by the core).
+          // handed, in order).
           break;
       }
     }
+    if (cancelled !== undefined) this.executor.cancel(cancelled);
     if (requests !== undefined) this.executor.run(requests);
     if (placed !== undefined) this.onOutcomes(placed);
   }

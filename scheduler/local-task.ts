@@ -18,6 +18,8 @@ export class LocalTask implements SubmittedTask, ExecutionRequest {
   hasValue = false;
   /** Data a client scattered (see `SubmittedTask.scattered`): the spec's one argument is the data. */
   scattered = false;
+  /** The timeout of the job that submitted it, for a task without its own. */
+  jobTimeoutMs: number | undefined = undefined;
 
   constructor(
     /** The task; replaced by one without its data once scattered data is held (see {@link letGoOfScatteredData}). */
@@ -51,6 +53,11 @@ export class LocalTask implements SubmittedTask, ExecutionRequest {
 
   get retries(): number | undefined {
     return this.spec.retries;
+  }
+
+  /** Its own timeout, else its job's (see `TaskOptions.timeoutMs`). */
+  get timeoutMs(): number | undefined {
+    return this.spec.timeoutMs ?? this.jobTimeoutMs;
   }
 
   /**

@@ -4,7 +4,7 @@ import { optimizeGraph, type OptimizeOptions } from "../graph/optimize.js";
 import type { GraphIndex } from "../graph/graph-index.js";
 import { orderWithIndex } from "../graph/order.js";
 import { sameSpec } from "../graph/merge.js";
-import type { Key, ReadonlyGraph, TaskSpec } from "../graph/task-spec.js";
+import { isTimeoutMs, MAX_TIMEOUT_MS, type Key, type ReadonlyGraph, type TaskSpec } from "../graph/task-spec.js";
 import { validateGraph } from "../graph/validate.js";
 import type { GraphSubmitted } from "./core/events.js";
 import type { ClientId } from "../protocol/ids.js";
@@ -23,6 +23,11 @@ export interface SubmitOptions {
   readonly collected?: boolean;
   /** The graph's dependency structure, when the caller has it (see `GraphIndex`); spares the ordering a map of every key. */
   readonly index?: GraphIndex;
+  /**
+   * Timeout of every task without one of its own, in ms (see `TaskOptions.timeoutMs`). A task the
+   * scheduler already knows from another job keeps that job's. Default: none.
+   */
+  readonly taskTimeoutMs?: number;
 }
 
 /** How a shell checks a graph before it reaches the core. */
@@ -90,7 +95,15 @@ export function prepareSubmission(
   const { positions, index } = orderWithIndex(optimized, computed, givenIndex);
   const tasks: LocalTask[] = [];
   let i = 0;
-  for (const spec of optimized.values()) tasks.push(new LocalTask(spec, positions[i++]));
+  const jobTimeoutMs = options.taskTimeoutMs;
+  if (jobTimeoutMs !== undefined && !isTimeoutMs(jobTimeoutMs)) {
+    throw new RangeError(`taskTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${jobTimeoutMs}`);
+  }
+  for (const spec of optimized.values()) {
+    const task = new LocalTask(spec, positions[i++]);
+    task.jobTimeoutMs = jobTimeoutMs;
+    tasks.push(task);
+  }
   return { type: "graph-submitted", client, tasks, wanted: outputs, acyclic: true, links: index };
 }
 

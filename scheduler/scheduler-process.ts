@@ -17,6 +17,11 @@ export interface SchedulerProcessOptions
     Pick<JobServiceOptions, "progressIntervalMs"> {
   /** Serve the HTTP API with these options. Default: no HTTP API. */
   readonly http?: SchedulerHttpOptions;
+  /**
+   * How long a running job may wait for a worker able to run its tasks before its status and events
+   * say so, in ms (see `JobServiceOptions.noWorkersWarningMs`). Default 10,000.
+   */
+  readonly noWorkersWarningMs?: number;
 }
 
 /**
@@ -61,7 +66,7 @@ export class SchedulerProcess {
     const scheduler = await DistributedScheduler.start({ ...options, lease });
     const connection = () => connectRedis(options.redis, options.onError);
     const queue = new GraphJobs({ connection, prefix: options.prefix });
-    const jobs = new JobService(scheduler, queue, { progressIntervalMs: options.progressIntervalMs });
+    const jobs = new JobService(scheduler, queue, { progressIntervalMs: options.progressIntervalMs, noWorkersWarningMs: options.noWorkersWarningMs });
     const processor = processGraphJobs({ ...options, connection }, (graph, outputs, jobId, job) => jobs.run(graph, outputs, jobId, job));
     stopTakingJobs = () => void processor.worker.close(true).catch(() => undefined);
     processor.worker.on("error", (error) => options.onError?.(error));

@@ -250,13 +250,20 @@ export class Nanny {
     const maxCrashes = this.options.maxCrashes ?? 5;
     if (slot.crashes.length >= maxCrashes) {
       slot.gaveUp = true;
+      const left = this.slots.filter((s) => !s.gaveUp).length;
       this.logger.error(
         `giving up on worker slot ${slot.index}: ${slot.crashes.length} unexpected exits within ${windowMs / 1000} s; ` +
-          `the last ${describeExit(code, signal, error)}`,
-        fields,
+          `the last ${describeExit(code, signal, error)}. It is not restarted again; ${left} of ${this.slots.length} slots still run workers`,
+        { ...fields, slotsLeft: left },
       );
-      if (this.slots.every((s) => s.gaveUp)) {
-        this.logger.error("no worker process left to supervise", { nprocs: this.slots.length });
+      if (left === 0) {
+        // Said plainly, once: this machine serves the cluster no more, and jobs wait for workers elsewhere.
+        this.logger.error(
+          `giving up on every worker slot (${this.slots.length}): each exited unexpectedly ${maxCrashes} times within ${windowMs / 1000} s, ` +
+            `so this nanny runs no workers now and jobs wait for workers elsewhere (the scheduler reports them waiting for workers). ` +
+            `The workers' own log lines say why they exited (a task module that throws on import, say); fix that and start the workers again`,
+          { nprocs: this.slots.length, maxCrashes, crashWindowMs: windowMs },
+        );
         this.resolveDone();
       }
       return;

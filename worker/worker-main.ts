@@ -47,7 +47,7 @@ async function main(): Promise<number> {
   process.on("disconnect", () => requestStop("supervisor gone"));
 
   try {
-    worker = await WorkerProcess.start({ ...options, onError: (error) => logger.warn("worker error", { error }) });
+    worker = await WorkerProcess.start({ ...options, logger, onError: (error) => logger.warn("worker error", { error }) });
   } catch (error) {
     logger.error("worker failed to start", { error });
     return EXIT_FAILED;

@@ -24,6 +24,7 @@ import { registeredTaskNames } from "../protocol/task-registry.js";
 import { importTaskModule } from "../protocol/task-module-loading.js";
 import { ThreadPoolExecutor } from "../executor/thread-pool-executor.js";
 import { decodeWorkerMessage } from "../protocol/worker-message.js";
+import type { Logger } from "../protocol/logger.js";
 
 /** Work taken ahead of free threads, in ms of estimated run time per thread. */
 const PREFETCH_MS = 5;
@@ -34,6 +35,8 @@ const INITIAL_AVERAGE_MS = 50;
 /** Fraction of `memoryLimit` at which the worker stops taking tasks (Dask's default pause fraction). */
 const PAUSE_FRACTION = 0.8;
 const PAUSED_RECHECK_MS = 50;
+/** How often a worker with no room reads its inbox (cancels, releases) while no task ends, in ms. */
+const FULL_INBOX_POLL_MS = 200;
 
 let gc: (() => void) | undefined;
 
@@ -94,11 +97,15 @@ export interface WorkerProcessOptions {
   /**
    * Resident memory (RSS, bytes) the process should stay under. Once RSS reaches 80% of it, the worker
    * takes no new tasks (running ones finish and their inputs are freed) until it falls below again, as
-   * a Dask worker pauses at the pause fraction of its `memory_limit`. Default: no limit.
+   * a Dask worker pauses at the pause fraction of its `memory_limit`. It says so in its log (once
+   * when it pauses, once when it resumes) and its heartbeat, and the scheduler sends it no work
+   * meanwhile, handing what waits in its queue to other workers. Default: no limit.
    */
   readonly memoryLimit?: number;
   /** Called with errors the loop survives (a failed Redis call, say). Default: ignored. */
   readonly onError?: (error: Error) => void;
+  /** Where the worker says what an operator should know (it paused at its memory limit, say). Default: nowhere. */
+  readonly logger?: Logger;
 }
 
 /**
@@ -137,6 +144,8 @@ export class WorkerProcess {
   private shuttingDown: Promise<void> | undefined;
   /** Registered function names, advertised with every heartbeat; fixed once the imports are done. */
   private functions: readonly string[] | undefined;
+  /** Taking no tasks at its memory limit: said in the log when it changes, and in every heartbeat. */
+  private pausedForMemory = false;
 
   private constructor(
     readonly id: WorkerId,
@@ -219,6 +228,11 @@ export class WorkerProcess {
     await this.done;
   }
 
+  /** True while it takes no tasks because it is at its memory limit. */
+  get paused(): boolean {
+    return this.pausedForMemory;
+  }
+
   private heartbeat() {
     this.functions ??= registeredTaskNames();
     return this.plane.heartbeat({
@@ -228,13 +242,15 @@ export class WorkerProcess {
       pid: process.pid,
       functions: this.functions,
       rssBytes: process.memoryUsage.rss(),
+      paused: this.pausedForMemory,
+      memoryLimitBytes: this.options.memoryLimit,
     });
   }
 
   private async loop(): Promise<void> {
     while (!this.stopping) {
       try {
-        const paused = this.overMemory();
+        const paused = this.checkMemory();
         const room = paused ? 0 : this.capacity() - this.running;
         // Messages and tasks in one round trip: both requests go out before either reply is read. The
         // order they are applied in does not matter: messages drop or copy results, and no task taken
@@ -252,8 +268,10 @@ export class WorkerProcess {
           collectGarbage();
           await new Promise((resolve) => setTimeout(resolve, PAUSED_RECHECK_MS));
         } else if (paused || this.capacity() - this.running <= 0) {
-          // Room is counted again: tasks may have finished while the requests were out.
-          await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+          // Room is counted again: tasks may have finished while the requests were out. The inbox is
+          // read again after a while even if no task ends: a cancel must reach a worker whose threads
+          // are all stuck, or it would never be read.
+          await this.taskEndOr(FULL_INBOX_POLL_MS);
         } else if (room > 0 && tasks.length === 0 && messages.length === 0) {
           await this.waiter.waitForWork(this.id, 1000);
         }
@@ -266,10 +284,49 @@ export class WorkerProcess {
     await this.shutdown();
   }
 
-  /** True while resident memory is at or above the pause fraction of the memory limit. */
-  private overMemory(): boolean {
+  /** Resolves when a running task ends, or after `ms`. */
+  private taskEndOr(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        if (this.wakeLoop === wake) this.wakeLoop = undefined;
+        resolve();
+      }, ms);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.wakeLoop = wake;
+    });
+  }
+
+  /**
+   * True while resident memory is at or above the pause fraction of the memory limit. A change is
+   * said once in the log, with the figures, and at once in a heartbeat, so that the scheduler stops
+   * (or starts again) sending work without waiting for the next one.
+   */
+  private checkMemory(): boolean {
     const limit = this.options.memoryLimit;
-    return limit !== undefined && process.memoryUsage.rss() >= PAUSE_FRACTION * limit;
+    if (limit === undefined) return false;
+    const rssBytes = process.memoryUsage.rss();
+    const paused = rssBytes >= PAUSE_FRACTION * limit;
+    if (paused === this.pausedForMemory) return paused;
+    this.pausedForMemory = paused;
+    const fields = {
+      rssBytes,
+      memoryLimitBytes: limit,
+      pauseAtBytes: Math.floor(PAUSE_FRACTION * limit),
+      managedBytes: this.store.nbytes,
+      results: this.store.size,
+      running: this.running,
+    };
+    const figures = `resident memory ${mebibytes(rssBytes)} (results held: ${mebibytes(this.store.nbytes)}) against a memory limit of ${mebibytes(limit)}`;
+    if (paused) {
+      this.options.logger?.warn(`worker paused: ${figures} is at or over the pause fraction ${PAUSE_FRACTION * 100}%; it takes no new tasks until memory falls below it`, fields);
+    } else {
+      this.options.logger?.info(`worker resumed: ${figures} is below the pause fraction ${PAUSE_FRACTION * 100}%; it takes tasks again`, fields);
+    }
+    void this.heartbeat().catch((error: Error) => this.options.onError?.(error));
+    return paused;
   }
 
   /**
@@ -287,7 +344,7 @@ export class WorkerProcess {
     void this.runner.run(message).then((report) => {
       this.running--;
       this.completed++;
-      if (report.kind !== "missing-data") this.averageMs += 0.1 * (report.durationMs - this.averageMs);
+      if (report.kind === "finished" || report.kind === "erred") this.averageMs += 0.1 * (report.durationMs - this.averageMs);
       this.reports.push(report);
       this.flushSoon();
       const wake = this.wakeLoop;
@@ -301,8 +358,9 @@ export class WorkerProcess {
       void this.copyFrom(message.from, message.keys);
       return;
     }
-    // A cancelled task already handed to the executor runs to the end; its result, like a released
-    // one, is dropped (the scheduler ignores the late report).
+    // A cancelled task that is running is ended (its thread is terminated and replaced), so that
+    // this worker does not go on spinning on work nobody wants while the scheduler counts it free.
+    if (message.type === "cancel") this.runner.cancel(message.keys);
     for (const key of message.keys) this.store.delete(key);
   }
 
@@ -384,4 +442,8 @@ export class WorkerProcess {
     })();
     return this.shuttingDown;
   }
+}
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }

@@ -72,6 +72,14 @@ export interface WorkerMetadata {
    * reported.
    */
   readonly rssBytes?: number;
+  /**
+   * True while it takes no tasks because its resident memory is at the pause fraction of its memory
+   * limit: the scheduler treats it as full and lets other workers take what waits in its queue.
+   * Default false.
+   */
+  readonly paused?: boolean;
+  /** Its memory limit in bytes (`--memory-limit`), when it has one. Default: none. */
+  readonly memoryLimitBytes?: number;
 }
 
 /**
@@ -386,6 +394,8 @@ export class ControlPlane {
       pid: metadata.pid,
       functions: metadata.functions,
       rssBytes: metadata.rssBytes,
+      ...(metadata.paused === true && { paused: true }),
+      ...(metadata.memoryLimitBytes !== undefined && { memoryLimitBytes: metadata.memoryLimitBytes }),
     });
     const keys = [k.workerHeartbeat(metadata.id), k.workers, k.workerState(metadata.id)];
     return parseStatus((await this.run(heartbeat, keys, [metadata.id, String(this.heartbeatTtlMs), json])) as Buffer);

@@ -27,7 +27,8 @@ export function chooseWorker(state: CoreState, task: TaskState): WorkerState | u
   const costed = new Set<WorkerState>();
   if (leastLoaded !== undefined) costed.add(leastLoaded);
   const consider = (candidate: WorkerState) => {
-    if (costed.has(candidate) || candidate.closing) return;
+    // A paused worker takes nothing, however much of the input it holds.
+    if (costed.has(candidate) || candidate.closing || candidate.paused) return;
     costed.add(candidate);
     const start = startTime(state, task, candidate);
     // A holder without room still takes the task when its queue drains sooner than what it holds
@@ -72,7 +73,7 @@ function siblingsWorker(state: CoreState, task: TaskState): WorkerState | undefi
       const sibling = inputs[i];
       if (sibling === task) continue;
       const worker = sibling.processingOn ?? sibling.whoHas[0];
-      if (worker === undefined || worker.closing || worker.processing.length >= 2 * state.capacity(worker)) continue;
+      if (worker === undefined || worker.closing || worker.paused || worker.processing.length >= 2 * state.capacity(worker)) continue;
       const count = (counts.get(worker) ?? 0) + 1;
       counts.set(worker, count);
       if (count > bestCount) {
@@ -116,12 +117,19 @@ function leastLoadedWithRoom(state: CoreState): WorkerState | undefined {
   return best;
 }
 
-/** The worker still taking work (not stopping) with the least work per thread, whether or not it has room. */
+/**
+ * The worker still taking work (not stopping) with the least work per thread, whether or not it has
+ * room; a paused worker (at its memory limit) only when no other is left.
+ */
 export function leastLoadedRunning(state: CoreState): WorkerState | undefined {
   let best: WorkerState | undefined;
   for (const worker of state.workers.values()) {
     if (worker.closing) continue;
-    if (best === undefined || worker.occupancy / worker.nthreads < best.occupancy / best.nthreads) best = worker;
+    if (best === undefined || (best.paused && !worker.paused)) {
+      best = worker;
+    } else if (worker.paused === best.paused && worker.occupancy / worker.nthreads < best.occupancy / best.nthreads) {
+      best = worker;
+    }
   }
   return best;
 }

@@ -57,11 +57,16 @@ export interface RescoreTask {
   readonly priority: number;
 }
 
-/** The task is no longer needed: drop it from the worker's queue, or drop its result if it has run. */
+/**
+ * The task is no longer needed on this worker: drop it from the worker's queue, end it if it is
+ * running (its thread is terminated and replaced), or drop its result if it has run.
+ */
 export interface CancelTask {
   readonly type: "cancel";
   readonly key: Key;
   readonly worker: WorkerId;
+  /** The task's run spec, so that a shell can find what it handed its executor. */
+  readonly runSpec: unknown;
 }
 
 /** Free a result from these workers' memory: nothing needs it any more. */

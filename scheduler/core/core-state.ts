@@ -53,10 +53,11 @@ export class CoreState {
 
   /**
    * How many tasks a worker may hold at once: `nthreads × saturation`, raised for short tasks so each
-   * thread holds about `fillMs` of work (capped at `maxTasksPerThread`); none for a stopping worker.
+   * thread holds about `fillMs` of work (capped at `maxTasksPerThread`); none for a stopping or a
+   * paused worker.
    */
   capacity(worker: WorkerState): number {
-    if (worker.closing) return 0;
+    if (worker.closing || worker.paused) return 0;
     const { saturation, fillMs, maxTasksPerThread } = this.config;
     const bySaturation = Math.ceil(worker.nthreads * saturation);
     const perThread = Math.min(maxTasksPerThread, Math.floor(fillMs / Math.max(this.durations.average, 1e-6)));

@@ -43,6 +43,7 @@ export type SchedulerEvent =
   | StealAccepted
   | StealRefused
   | WorkerStopping
+  | WorkerPaused
   | Tick;
 
 /** A client submits tasks and names the keys it wants. Tasks already known are shared, not rerun. */
@@ -89,6 +90,17 @@ export interface WorkerStopping {
   readonly worker: WorkerId;
   /** Tasks assigned to it that it will not run. */
   readonly returned: readonly Key[];
+}
+
+/**
+ * A worker stopped taking tasks for a while (its memory is at its limit), or started again. While
+ * paused it counts as full: nothing new is sent to it, and what waits in its queue may be stolen by
+ * other workers; what it runs goes on.
+ */
+export interface WorkerPaused {
+  readonly type: "worker-paused";
+  readonly worker: WorkerId;
+  readonly paused: boolean;
 }
 
 /** A worker stopped, cleanly or not. */

@@ -159,6 +159,12 @@ export class SchedulerCore {
         return this.workerLeft(event);
       case "worker-stopping":
         return this.workerStopping(event);
+      case "worker-paused": {
+        // Placement reads the flag: a paused worker has no room; on resume, `finish` fills it.
+        const worker = this.state.workers.get(event.worker);
+        if (worker !== undefined) worker.paused = event.paused;
+        return;
+      }
       case "task-started": {
         const task = this.state.tasks.get(event.key);
         if (task?.state === "processing" && task.processingOn!.id === event.worker) task.started = true;

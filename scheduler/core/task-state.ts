@@ -239,6 +239,8 @@ export class WorkerState {
   nbytes = 0;
   /** Shutting down cleanly: it gets no new work and finishes what it started. */
   closing = false;
+  /** Takes no tasks for now (at its memory limit): it counts as full, and its queue may be stolen. */
+  paused = false;
 
   /** `[id]`, shared by the commands about results only this worker holds (the common case). */
   readonly idList: readonly WorkerId[];

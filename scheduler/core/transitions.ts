@@ -104,7 +104,7 @@ export const TRANSITIONS = {
   "processing->released": (state, task) => {
     const worker = task.processingOn!;
     unassign(task);
-    state.emit({ type: "cancel", key: task.key, worker: worker.id });
+    state.emit({ type: "cancel", key: task.key, worker: worker.id, runSpec: task.runSpec });
     setState(state, task, "released");
     stopWaitingOnInputs(state, task);
     state.releaseCandidates.push(task);
@@ -137,7 +137,7 @@ export const TRANSITIONS = {
       } else if (waiter.state === "processing" && !waiter.started) {
         const worker = waiter.processingOn!;
         transition(state, waiter, "waiting");
-        state.emit({ type: "cancel", key: waiter.key, worker: worker.id });
+        state.emit({ type: "cancel", key: waiter.key, worker: worker.id, runSpec: waiter.runSpec });
       }
     }
     state.releaseCandidates.push(task);

@@ -14,6 +14,10 @@ import { comparePriority, type TaskState, type WorkerState } from "./task-state.
  *   stay put; and
  * - the thief would start it sooner than the victim, transfer included.
  *
+ * A paused worker (at its memory limit) takes nothing until it resumes: it is never a thief, and
+ * every task waiting in its queue is offered, whatever the move costs, since it would otherwise wait
+ * there for as long as the pause lasts.
+ *
  * The decision is a request (`steal` command): the victim confirms it had not started the task before
  * the task is assigned to the thief.
  */
@@ -24,11 +28,13 @@ export function planSteals(state: CoreState): void {
     refreshOccupancy(state, worker);
     // A stopping worker has handed back its queue and takes nothing new: neither side of a steal.
     if (worker.closing) continue;
-    if (worker.processing.length < worker.nthreads) thieves.push(worker);
+    if (worker.paused) {
+      if (worker.processing.length > 0) victims.push(worker);
+    } else if (worker.processing.length < worker.nthreads) thieves.push(worker);
     else if (worker.processing.length > worker.nthreads) victims.push(worker);
   }
   if (thieves.length === 0 || victims.length === 0) return;
-  victims.sort((a, b) => b.occupancy / b.nthreads - a.occupancy / a.nthreads || a.seq - b.seq);
+  victims.sort((a, b) => Number(b.paused) - Number(a.paused) || b.occupancy / b.nthreads - a.occupancy / a.nthreads || a.seq - b.seq);
 
   /** Tasks each thief is about to receive, so one round does not overfill it. */
   const incoming = new Map<WorkerState, number>();
@@ -39,8 +45,8 @@ export function planSteals(state: CoreState): void {
     const { waiting, running } = stealable(victim);
     // Tasks that free threads would start right away stay; offer the rest, worst first. Without
     // `task-started` reports, the first `nthreads` are assumed running.
-    const offered = waiting.slice(Math.max(0, victim.nthreads - running)).reverse();
-    let budget = Math.floor(offered.length / 2) || Math.min(1, offered.length);
+    const offered = victim.paused ? waiting.reverse() : waiting.slice(Math.max(0, victim.nthreads - running)).reverse();
+    let budget = victim.paused ? offered.length : Math.floor(offered.length / 2) || Math.min(1, offered.length);
     let victimLoad = victim.occupancy / victim.nthreads;
     for (const task of offered) {
       if (budget === 0) break;
@@ -55,9 +61,11 @@ export function planSteals(state: CoreState): void {
         }
       }
       if (best === undefined) break;
-      const moveCost = transferLatencyMs + state.transferMs(task, best);
-      if (moveCost > task.estimateMs * maxStealTransferRatio) continue;
-      if (bestStart >= victimLoad - task.estimateMs) continue;
+      if (!victim.paused) {
+        const moveCost = transferLatencyMs + state.transferMs(task, best);
+        if (moveCost > task.estimateMs * maxStealTransferRatio) continue;
+        if (bestStart >= victimLoad - task.estimateMs) continue;
+      }
       task.stealingTo = best;
       incoming.set(best, incoming.get(best)! + 1);
       victimLoad -= task.estimateMs / victim.nthreads;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { decodeWireGraph, type WireGraph } from "../../graph/wire-graph.js";
+import type { JobOptions } from "../../protocol/job-api.js";
 import type { JobOutcome, JobService } from "../job-service.js";
 import { UnknownJobError } from "../job-service.js";
 import type { DataRoots } from "../../protocol/data-roots.js";
@@ -18,9 +19,7 @@ export interface JobLimits {
   readonly dataRoots: DataRoots | undefined;
 }
 
-interface SubmitBody extends WireGraph {
-  readonly keep?: boolean;
-}
+interface SubmitBody extends WireGraph, JobOptions {}
 
 const errorReplies = { 400: { $ref: "ErrorBody#" }, 401: { $ref: "ErrorBody#" }, 404: { $ref: "ErrorBody#" } };
 const forbidden = { 403: { $ref: "ErrorBody#" } };
@@ -59,7 +58,11 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
       }
       const { graph, outputs } = decodeWireGraph(body);
       checkFileAccess(graph, limits.dataRoots);
-      const id = await jobs.submit(graph, outputs, { keep: body.keep === true });
+      const id = await jobs.submit(graph, outputs, {
+        keep: body.keep === true,
+        taskTimeoutMs: body.taskTimeoutMs,
+        noWorkersTimeoutMs: body.noWorkersTimeoutMs,
+      });
       void reply.header("location", `/v1/jobs/${id}`);
       const { wait, format } = request.query;
       if (wait > 0) {

@@ -31,6 +31,12 @@ export const wireTaskSchema = {
       default: 0,
       description: "Higher runs earlier among ready tasks; the range is what a worker's queue orders exactly",
     },
+    timeoutMs: {
+      type: "integer",
+      minimum: 1,
+      maximum: 2147483647,
+      description: "Longest the task may run, in ms: then it fails with a TaskTimeoutError and its worker thread is replaced. Default: the job's taskTimeoutMs, else none",
+    },
   },
 } as const;
 
@@ -51,6 +57,18 @@ export const submitBodySchema = {
       type: "boolean",
       default: false,
       description: "Keep the outputs' results on the workers after the job, for later graphs to read, until DELETE /v1/jobs/{id}",
+    },
+    taskTimeoutMs: {
+      type: "integer",
+      minimum: 1,
+      maximum: 2147483647,
+      description: "Timeout of every task without its own timeoutMs, in ms. Default: none",
+    },
+    noWorkersTimeoutMs: {
+      type: "integer",
+      minimum: 1,
+      maximum: 2147483647,
+      description: "Fail the job (no-workers) once it has waited this long, in ms, with no worker able to run its tasks. Default: it waits",
     },
   },
 } as const;
@@ -131,6 +149,12 @@ const jobSummaryProperties = {
   finishedAt: { type: "integer", nullable: true },
   elapsedMs: { type: "integer" },
   error: { ...jobFailureSchema, nullable: true },
+  waitingForWorkers: {
+    type: "object",
+    required: ["since", "message"],
+    description: "Present while the running job has waited for a worker able to run its tasks longer than the scheduler's --no-workers-warning",
+    properties: { since: { type: "integer", description: "Unix ms since when it has waited" }, message: { type: "string" } },
+  },
 } as const;
 
 export const jobStatusSchema = {
@@ -193,6 +217,8 @@ export const workersReplySchema = {
           results: { type: "integer", description: "Results held in its memory" },
           memoryBytes: { type: "integer", description: "Bytes of the results held" },
           rssBytes: { type: "integer", description: "The worker process's resident memory (RSS), as of its last heartbeat; 0 if not reported" },
+          paused: { type: "boolean", description: "Takes no new tasks: its resident memory is at 80% of its memory limit" },
+          memoryLimitBytes: { type: "integer", description: "Its memory limit (--memory-limit); absent when it has none" },
           address: { type: "string" },
           pid: { type: "integer" },
           functions: { type: "integer", description: "Registered task functions" },

@@ -206,32 +206,36 @@ describe("weft submit, status, result, workers", () => {
     const { stdout, code } = await weft("workers");
     expect(code).toBe(0);
     const [header, row] = stdout.trim().split("\n");
-    expect(header.split(/\s+/)).toEqual(["WORKER", "THREADS", "QUEUED", "RUNNING", "RESULTS", "RESULT-BYTES", "RSS"]);
+    expect(header.split(/\s+/)).toEqual(["WORKER", "THREADS", "QUEUED", "RUNNING", "RESULTS", "RESULT-BYTES", "RSS", "STATE"]);
     expect(row.split(/\s+/).slice(0, 2)).toEqual([worker.id, "2"]);
+    expect(row.split(/\s+/).at(-1)).toBe("running");
   });
 
-  it("weft workers shows a worker process's resident memory (RSS) beside the bytes of its results", async () => {
-    // A worker process of its own, as an operator starts one.
+  it("weft workers shows a worker process's resident memory (RSS) and limit beside the bytes of its results, and that it paused", async () => {
+    // A worker process of its own, as an operator starts one; any process is over 80% of 1 MB, so it pauses.
     const started = spawn(
       process.execPath,
-      [COMPILED_CLI, "worker", "--redis", redis.url, "--prefix", prefix, "--nprocs", "1", "--nthreads", "1", "--executor", "main"],
+      [COMPILED_CLI, "worker", "--redis", redis.url, "--prefix", prefix, "--nprocs", "1", "--nthreads", "1", "--executor", "main", "--memory-limit", "1MB"],
       { cwd: root, env: userEnv(), stdio: ["ignore", "ignore", "ignore"] },
     );
     try {
       let workers: WorkerInfo[] = [];
       const deadline = Date.now() + 30_000;
-      while (workers.length < 2 && Date.now() < deadline) {
+      // It registers first, then pauses and says so in its next heartbeat.
+      while (workers.find((w) => w.id !== worker.id)?.paused !== true && Date.now() < deadline) {
         workers = (JSON.parse((await weft("workers", "--json")).stdout) as { workers: WorkerInfo[] }).workers;
       }
       const own = workers.find((w) => w.id !== worker.id);
-      expect(own, "the worker process did not join within 30 s").toBeDefined();
+      expect(own, "the worker process did not join and pause within 30 s").toBeDefined();
       expect(own!.pid).not.toBe(process.pid);
       const { stdout } = await weft("workers");
       const rows = stdout.trim().split("\n").map((line) => line.split(/\s{2,}/));
-      expect(rows[0]).toEqual(["WORKER", "THREADS", "QUEUED", "RUNNING", "RESULTS", "RESULT-BYTES", "RSS"]);
+      expect(rows[0]).toEqual(["WORKER", "THREADS", "QUEUED", "RUNNING", "RESULTS", "RESULT-BYTES", "RSS", "STATE"]);
       const row = rows.find((cells) => cells[0] === own!.id)!;
       expect(row[5]).toBe("0 B");
-      const rss = /^([\d.]+) MiB$/.exec(row[6]);
+      expect(row[7]).toBe("paused");
+      expect(own!).toMatchObject({ paused: true, memoryLimitBytes: 1_000_000 });
+      const rss = /^([\d.]+) MiB \/ 976\.6 KiB$/.exec(row[6]);
       expect(rss, row[6]).not.toBeNull();
       const measured = Number(/^VmRSS:\s+(\d+) kB$/m.exec(await readFile(`/proc/${own!.pid}/status`, "utf8"))![1]) / 1024;
       expect(Number(rss![1])).toBeGreaterThan(0.7 * measured);

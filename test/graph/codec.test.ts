@@ -454,7 +454,7 @@ describe("encodeGraph / decodeGraph", () => {
   it("gives back a graph equal to the original", () => {
     const graph = graphOf(
       taskSpec("load", "load", ["s3://bucket/x.csv", { header: true }]),
-      taskSpec("clean", "clean", [new Ref("load"), [new Ref("load")]], { retries: 2 }),
+      taskSpec("clean", "clean", [new Ref("load"), [new Ref("load")]], { retries: 2, timeoutMs: 60_000 }),
       taskSpec("fused", "add", [new Call("inc", [new Ref("clean")]), { factor: new Call("double", [3]) }], {
         priority: -5,
       }),
@@ -517,6 +517,8 @@ describe("decodeGraph on malformed bytes", () => {
     ["an infinite priority", () => valid([["a", "f", [], { priority: Infinity }]]), /task "a" has priority Infinity: it must be an integer from -1000000 to 1000000/],
     ["a priority beyond the exact range", () => valid([["a", "f", [], { priority: 1e9 }]]), /task "a" has priority 1000000000: it must be an integer from -1000000 to 1000000/],
     ["a fractional priority", () => valid([["a", "f", [], { priority: 0.5 }]]), /task "a" has priority 0.5: it must be an integer/],
+    ["a timeout of 0", () => valid([["a", "f", [], { timeoutMs: 0 }]]), /task "a" has timeoutMs 0, not a whole number from 1 to 2147483647/],
+    ["a timeout a timer cannot wait", () => valid([["a", "f", [], { timeoutMs: 2 ** 31 }]]), /task "a" has timeoutMs 2147483648/],
     ["an unknown option", () => valid([["a", "f", [], { deps: ["x"] }]]), /task "a" has an unknown option "deps"/],
     ["a duplicate key", () => valid([["a", "f", []], ["a", "g", []]]), /duplicate task key "a"/],
     ["a Ref whose key is not a string", () => withRawBytes(graphEnvelope([["a", "f", ["MARK"]]]), "MARK", [0xd4, 0x52, 0x00, 0xc3]), /Ref holds a boolean/],

@@ -201,6 +201,19 @@ describe("fuseLinearChains", () => {
     expect(fused.retries).toBe(5);
   });
 
+  it("never fuses a task with a timeout, which bounds its own run alone", () => {
+    const graph = graphOf(
+      taskSpec("a", "inc", [1]),
+      taskSpec("b", "inc", [new Ref("a")], { timeoutMs: 500 }),
+      taskSpec("c", "double", [new Ref("b")]),
+      taskSpec("d", "double", [new Ref("c")]),
+    );
+    const fused = fuseLinearChains(graph, ["d"]);
+    expect([...fused.keys()]).toEqual(["a", "b", "d"]);
+    expect(fused.get("b")).toBe(graph.get("b"));
+    expect(fused.get("d")!.args).toEqual([new Call("double", [new Ref("b")])]);
+  });
+
   it("leaves out zero-valued options, as taskSpec does", () => {
     const graph = graphOf(taskSpec("a", "inc", [1], { priority: 3 }), taskSpec("b", "inc", [new Ref("a")]));
     expect(Object.keys(fuseLinearChains(graph, ["b"]).get("b")!)).toEqual(["key", "fn", "args", "deps"]);

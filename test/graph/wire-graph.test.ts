@@ -13,14 +13,14 @@ function decodeError(wire: WireGraph): GraphError {
 }
 
 describe("decodeWireGraph", () => {
-  it("turns tasks into task specs with their dependencies, retries and priority", () => {
+  it("turns tasks into task specs with their dependencies, retries, priority and timeout", () => {
     const { graph, outputs } = decodeWireGraph({
-      tasks: { a: { fn: "weft.add", args: [1, 2] }, b: { fn: "weft.mul", args: [{ $ref: "a" }, 10], retries: 2, priority: 5 } },
+      tasks: { a: { fn: "weft.add", args: [1, 2] }, b: { fn: "weft.mul", args: [{ $ref: "a" }, 10], retries: 2, priority: 5, timeoutMs: 900 } },
       outputs: ["b"],
     });
     expect(outputs).toEqual(["b"]);
     expect(graph.get("a")).toEqual(taskSpec("a", "weft.add", [1, 2]));
-    expect(graph.get("b")).toEqual(taskSpec("b", "weft.mul", [new Ref("a"), 10], { retries: 2, priority: 5 }));
+    expect(graph.get("b")).toEqual(taskSpec("b", "weft.mul", [new Ref("a"), 10], { retries: 2, priority: 5, timeoutMs: 900 }));
     expect(graph.get("b")!.deps).toEqual(["a"]);
   });
 

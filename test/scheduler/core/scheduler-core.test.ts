@@ -516,6 +516,37 @@ describe("scheduler core: work stealing", () => {
     expect(core.processingOn(key)).toBe("slow");
   });
 
+  it("sends nothing to a paused worker, and places work there again once it resumes", () => {
+    // Two tasks per worker at a time: the rest wait in the scheduler.
+    const cluster = new SimulatedCluster({ saturation: 1, fillMs: 0 });
+    cluster.addWorker("paused", 2);
+    cluster.addWorker("other", 2);
+    cluster.send({ type: "worker-paused", worker: "paused", paused: true });
+    const tasks = Array.from({ length: 6 }, (_, i): SimTask => ({ key: `t-${i}`, deps: [], run: () => i }));
+    cluster.submit(tasks, tasks.map((t) => t.key));
+    expect(cluster.queueOf("paused")).toEqual([]);
+    expect(cluster.queueOf("other").length).toBeGreaterThan(0);
+    cluster.send({ type: "worker-paused", worker: "paused", paused: false });
+    expect(cluster.queueOf("paused").length).toBeGreaterThan(0);
+    cluster.runToCompletion();
+    for (const task of tasks) expect(cluster.stateOf(task.key)).toBe("memory");
+  });
+
+  it("lets idle workers steal every task waiting on a worker that paused, whatever moving it costs", () => {
+    const cluster = new SimulatedCluster({ saturation: 100, fillMs: 0 });
+    cluster.addWorker("paused", 1);
+    learnDuration(cluster, "paused", "work", 1);
+    const tasks = Array.from({ length: 6 }, (_, i): SimTask => ({ key: `work-${i}`, deps: [], run: () => i }));
+    cluster.submit(tasks, tasks.map((t) => t.key));
+    expect(cluster.queueOf("paused")).toHaveLength(6);
+    cluster.send({ type: "worker-paused", worker: "paused", paused: true });
+    cluster.addWorker("idle", 1);
+    // 1 ms tasks: stealing them from a working worker would not pay.
+    const requested = steals(cluster.send({ type: "tick", now: 1 }));
+    expect(requested.map((s) => s.victim)).toEqual(Array(requested.length).fill("paused"));
+    expect(requested.length).toBeGreaterThan(0);
+  });
+
   it("does not steal a task whose input is too large to move", () => {
     const cluster = new SimulatedCluster({ saturation: 100, fillMs: 0 });
     cluster.addWorker("slow", 1);

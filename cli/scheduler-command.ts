@@ -7,6 +7,14 @@ import { SchedulerProcess, type SchedulerHttpOptions } from "../scheduler/schedu
 import { dataTokenFromEnv, parseCount, parseDataRoots, parsePort, parseSeconds, redactPassword } from "./command-arguments.js";
 import { chooseRedis, DEFAULT_REDIS_TIMEOUT_SECONDS, DEFAULT_REDIS_URL, reachRedis, REDIS_PASSWORD_ENV, REDIS_URL_ENV, withRedisPassword } from "./reach-redis.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "../protocol/logger.js";
+import { DEFAULT_LEASE_TTL_MS, describeHolder, MIN_LEASE_TTL_MS } from "../protocol/redis/scheduler-lease.js";
+import { SchedulerRoleTakenError, type LeaseLostError } from "../scheduler/scheduler-role.js";
+
+/**
+ * Exit code of a scheduler that lost the scheduler role to another (it froze or was cut off past its
+ * lease): it stopped acting, and a supervisor restarting it makes it a standby.
+ */
+export const EXIT_LEASE_LOST = 3;
 
 function usage(): string {
   return `usage: weft scheduler [--redis URL] [options]
@@ -16,6 +24,13 @@ the workers that registered there, and serves the HTTP API (docs/http-api.md). G
 finished when it stopped or crashed are picked up again by the next scheduler started. SIGINT or
 SIGTERM stops it. It waits at most --redis-timeout for Redis at start-up, then exits 1 saying why.
 (For everything on this machine at once, with a Redis of its own: weft up.)
+
+One scheduler acts per Redis and prefix: it holds a lease in Redis, renewed every third of
+--lease-ms, and every write it makes carries the lease's epoch, which Redis checks. A second
+scheduler stands by (logging once who holds the lease; no HTTP API, no jobs, no reads) and takes
+over when that lease lapses or is released; with --no-standby it exits 1 instead. A scheduler that
+finds another took its lease (it froze or was cut off longer than --lease-ms) stops acting at once,
+logs an error and exits ${EXIT_LEASE_LOST}: restarted, it stands by.
 
 The HTTP API needs a bearer token: --api-token, else WEFT_TOKEN, else the token saved in the state
 directory, else a new one, saved there (mode 0600) and printed once on stderr.
@@ -49,6 +64,9 @@ options:
   --lock-ms            how soon a crashed scheduler's jobs are picked up again (default 10000)
   --no-workers-warning seconds a running job may wait for a worker able to run it (none joined,
                        all gone or paused) before its status and events say so (default 10)
+  --lease-ms           lifetime of the scheduler lease: how soon a standby replaces a scheduler
+                       that crashed or froze (default ${DEFAULT_LEASE_TTL_MS}, at least ${MIN_LEASE_TTL_MS})
+  --no-standby         exit 1 if another scheduler holds the lease, instead of standing by
   --log-level          ${LOG_LEVELS.join(" | ")} (default info); logs are JSON lines on stderr`;
 }
 
@@ -79,6 +97,8 @@ export async function schedulerCommand(args: string[]): Promise<number> {
         "retention-seconds": { type: "string", default: "3600" },
         "lock-ms": { type: "string", default: "10000" },
         "no-workers-warning": { type: "string", default: "10" },
+        "lease-ms": { type: "string", default: String(DEFAULT_LEASE_TTL_MS) },
+        "no-standby": { type: "boolean", default: false },
         "log-level": { type: "string", default: "info" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -98,6 +118,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
   const tickMs = parseCount("scheduler", "--tick-ms", values["tick-ms"]);
   const retentionSeconds = parseCount("scheduler", "--retention-seconds", values["retention-seconds"]);
   const lockDurationMs = parseCount("scheduler", "--lock-ms", values["lock-ms"]);
+  const leaseMs = parseCount("scheduler", "--lease-ms", values["lease-ms"]);
   const port = parsePort("scheduler", "--http-port", values["http-port"]);
   const bodyLimitBytes = parseCount("scheduler", "--body-limit", values["body-limit"]);
   const dataLimitBytes = parseCount("scheduler", "--data-limit", values["data-limit"]);
@@ -106,7 +127,11 @@ export async function schedulerCommand(args: string[]): Promise<number> {
   const rateLimitPerMinute = parseCount("scheduler", "--rate-limit", values["rate-limit"]);
   const noWorkersWarning = parseSeconds("scheduler", "--no-workers-warning", values["no-workers-warning"]);
   if (noWorkersWarning === null) return 2;
-  if (redis === null || redisTimeout === null || tickMs === null || retentionSeconds === null || lockDurationMs === null) return 2;
+  if (redis === null || redisTimeout === null || tickMs === null || retentionSeconds === null || lockDurationMs === null || leaseMs === null) return 2;
+  if (leaseMs < MIN_LEASE_TTL_MS) {
+    console.error(`weft scheduler: --lease-ms must be at least ${MIN_LEASE_TTL_MS}, got ${leaseMs}`);
+    return 2;
+  }
   if (port === null || bodyLimitBytes === null || dataLimitBytes === null || maxTasks === null || rateLimitPerMinute === null) return 2;
   if (maxJsonResultBytes === null) return 2;
   const level = values["log-level"];
@@ -138,22 +163,66 @@ export async function schedulerCommand(args: string[]): Promise<number> {
     }
     http = { token: resolved.token, host: values.host, port, bodyLimitBytes, dataLimitBytes, maxTasks, maxJsonResultBytes, rateLimitPerMinute, dataRoots, eventStreams: { logger } };
   }
-  const scheduler = await SchedulerProcess.start({
-    http,
-    redis: redis.url,
-    prefix: values.prefix,
-    token: values.token ?? dataTokenFromEnv(),
-    tickMs,
-    retentionSeconds,
-    lockDurationMs,
-    noWorkersWarningMs: noWorkersWarning * 1000,
-    onError: (error) => logger.warn("recovered from an error", { error }),
+  // Listened to before start-up: a standby waits in it, and must stop on a signal too.
+  const standingBy = new AbortController();
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    for (const name of ["SIGINT", "SIGTERM"] as const) {
+      process.once(name, (signal: NodeJS.Signals) => {
+        standingBy.abort();
+        resolve(signal);
+      });
+    }
   });
-  logger.info("weft scheduler running", { redis: redactPassword(redis.url), prefix: values.prefix, http: scheduler.http?.url ?? "off", dataRoots });
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    for (const name of ["SIGINT", "SIGTERM"] as const) process.once(name, resolve);
-  });
-  logger.info("stopping", { signal });
+  let lost!: (error: LeaseLostError) => void;
+  const lostLease = new Promise<LeaseLostError>((resolve) => (lost = resolve));
+  const where = { redis: redactPassword(redis.url), prefix: values.prefix };
+  let scheduler: SchedulerProcess;
+  try {
+    scheduler = await SchedulerProcess.start({
+      http,
+      redis: redis.url,
+      prefix: values.prefix,
+      token: values.token ?? dataTokenFromEnv(),
+      tickMs,
+      retentionSeconds,
+      lockDurationMs,
+      noWorkersWarningMs: noWorkersWarning * 1000,
+      lease: {
+        ttlMs: leaseMs,
+        standby: !values["no-standby"],
+        signal: standingBy.signal,
+        onStandby: (holder) => logger.warn("standing by: another scheduler holds the lease", { ...where, holder: describeHolder(holder) }),
+        onLost: lost,
+      },
+      onError: (error) => logger.warn("recovered from an error", { error }),
+    });
+  } catch (error) {
+    if (error instanceof SchedulerRoleTakenError) {
+      console.error(`weft scheduler: ${error.message} (Redis ${where.redis}); not standing by, as --no-standby asks`);
+      return 1;
+    }
+    if (standingBy.signal.aborted) {
+      logger.info("stopped while standing by", { signal: await signalled });
+      return 0;
+    }
+    throw error;
+  }
+  const { role } = scheduler.scheduler;
+  if (role.previous !== undefined) logger.info("took over the scheduler lease", { epoch: role.epoch, previous: describeHolder(role.previous) });
+  logger.info("weft scheduler running", { ...where, http: scheduler.http?.url ?? "off", dataRoots, epoch: role.epoch });
+  const ended = await Promise.race([signalled, lostLease]);
+  if (typeof ended !== "string") {
+    logger.error("lost the scheduler lease: stopped acting; exiting so that a restart stands by", {
+      epoch: ended.epoch,
+      holder: ended.holder === undefined ? undefined : describeHolder(ended.holder),
+      reason: ended.message,
+    });
+    // A deposed scheduler must not linger: what is left to close gets a few seconds.
+    setTimeout(() => process.exit(EXIT_LEASE_LOST), 5_000).unref();
+    await scheduler.stop().catch(() => undefined);
+    return EXIT_LEASE_LOST;
+  }
+  logger.info("stopping", { signal: ended });
   await scheduler.stop();
   logger.info("weft scheduler stopped");
   return 0;

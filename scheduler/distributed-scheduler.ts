@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import type { Key } from "../graph/task-spec.js";
 import { DataClient } from "../protocol/data-client.js";
 import { SharedDataToken } from "../protocol/redis/data-token.js";
@@ -12,10 +11,12 @@ import type { WorkerInfo } from "../protocol/job-api.js";
 import type { LocalTask } from "./local-task.js";
 import type { SubmissionChecks } from "./prepare-submission.js";
 import { connectRedis } from "../protocol/redis/connect-redis.js";
-import { ControlPlane, parseEventFields, type QueuedTask, type RegisteredWorker, type RescoredTask } from "../protocol/redis/control-plane.js";
+import { ControlPlane, MAX_EVENT_BATCH, type EventEntry, type QueuedTask, type RegisteredWorker, type RescoredTask } from "../protocol/redis/control-plane.js";
+import { SchedulerFencedError, SchedulerLease, type LeaseHolder } from "../protocol/redis/scheduler-lease.js";
 import type { SchedulerConfig } from "./core/scheduler-config.js";
 import type { WorkersUnavailable } from "./no-workers-watch.js";
 import { SchedulerShell } from "./scheduler-shell.js";
+import { LeaseLostError, SchedulerRole, type SchedulerRoleOptions } from "./scheduler-role.js";
 
 /** Options of {@link DistributedScheduler.start}. */
 export interface DistributedSchedulerOptions {
@@ -39,6 +40,11 @@ export interface DistributedSchedulerOptions {
   readonly onError?: (error: Error) => void;
   /** Called for each task moved by work stealing from a saturated worker's queue to an idle worker's. Default: none. */
   readonly onSteal?: (steal: { readonly key: Key; readonly victim: WorkerId; readonly thief: WorkerId }) => void;
+  /**
+   * The lease on the scheduler role: one scheduler acts per Redis and prefix. Default: a 5 s lease,
+   * and waiting as a standby while another scheduler holds it (see {@link SchedulerRoleOptions}).
+   */
+  readonly lease?: SchedulerRoleOptions;
 }
 
 /**
@@ -48,14 +54,21 @@ export interface DistributedSchedulerOptions {
  * checked every tick for joins and deaths (a dead worker's tasks are recovered from Redis, so none is
  * lost) and the core plans stealing. Small results travel inline with the reports and are kept here,
  * so dependents get them without a fetch; large ones stay on the workers that computed them.
+ *
+ * One scheduler acts per cluster: {@link start} takes the scheduler role's lease in Redis first,
+ * standing by while another scheduler holds it, and every write it makes carries the lease's epoch,
+ * which the scripts check. If another scheduler takes the role (this one froze or was cut off past
+ * its lease), this one stops acting at once, as soon as a renewal or a refused write tells it:
+ * {@link deposed} is set and `lease.onLost` called.
  */
 export class DistributedScheduler extends SchedulerShell {
   private readonly registered = new Map<WorkerId, RegisteredWorker>();
   private stopped = false;
   private tickTimer: NodeJS.Timeout | undefined;
   private ticking = false;
-  private readonly readerDone: Promise<void>;
-  private lastEventId = "0";
+  private readerDone: Promise<void> = Promise.resolve();
+  /** Why this scheduler stopped acting, once another took the role. */
+  private lostRole: LeaseLostError | undefined;
   /** Since when no worker could take tasks (none joined, all gone or paused); undefined while one can. */
   private unavailable: WorkersUnavailable | undefined = { since: Date.now(), reason: "no worker has joined the scheduler" };
   /** Whether a worker has ever joined: says which of the reasons it is. */
@@ -65,27 +78,88 @@ export class DistributedScheduler extends SchedulerShell {
 
   private constructor(
     private readonly plane: ControlPlane,
-    private readonly reader: Redis,
+    /** On a connection of its own: it blocks while waiting for events. */
+    private readonly waiter: ControlPlane,
     private readonly data: DataClient,
+    /** This scheduler's hold on the scheduler role. */
+    readonly role: SchedulerRole,
     private readonly options: DistributedSchedulerOptions,
     private readonly sharedToken: SharedDataToken | undefined,
   ) {
     super(options.scheduler);
-    this.readerDone = this.readEvents();
   }
 
-  /** Connects to Redis and starts watching workers and reading reports. */
+  /**
+   * Connects to Redis, takes the scheduler role (waiting as a standby while another scheduler holds
+   * it, unless `lease.standby` is false), and starts watching workers and reading reports.
+   */
   static async start(options: DistributedSchedulerOptions): Promise<DistributedScheduler> {
-    const plane = new ControlPlane(connectRedis(options.redis, options.onError), {
-      prefix: options.prefix,
-      heartbeatTtlMs: options.heartbeatTtlMs,
-    });
-    const reader = connectRedis(options.redis, options.onError);
-    const shared = options.token === undefined ? await SharedDataToken.start(plane.redis, options.prefix, options.onError) : undefined;
-    const scheduler = new DistributedScheduler(plane, reader, new DataClient({ token: shared?.keys ?? options.token! }), options, shared);
+    // Named, so that an operator's CLIENT LIST tells the scheduler's connections apart.
+    const name = `weft-scheduler-${process.pid}`;
+    const redis = connectRedis(options.redis, options.onError, name);
+    let role: SchedulerRole;
+    let shared: SharedDataToken | undefined;
+    try {
+      role = await SchedulerRole.take(new SchedulerLease(redis, { prefix: options.prefix, ttlMs: options.lease?.ttlMs }), options.lease, options.onError);
+      try {
+        shared = options.token === undefined ? await SharedDataToken.start(redis, options.prefix, options.onError) : undefined;
+      } catch (error) {
+        await role.release().catch(() => undefined);
+        throw error;
+      }
+    } catch (error) {
+      redis.disconnect();
+      throw error;
+    }
+    const plane = new ControlPlane(redis, { prefix: options.prefix, heartbeatTtlMs: options.heartbeatTtlMs, schedulerEpoch: role.epoch });
+    const waiter = new ControlPlane(connectRedis(options.redis, options.onError, name), { prefix: options.prefix });
+    const scheduler = new DistributedScheduler(plane, waiter, new DataClient({ token: shared?.keys ?? options.token! }), role, options, shared);
+    role.keepRenewing(
+      (holder) => scheduler.lose(holder, "a lease renewal"),
+      (error) => options.onError?.(error),
+    );
+    scheduler.readerDone = scheduler.readEvents();
     await scheduler.tick();
     scheduler.tickTimer = setInterval(() => void scheduler.tick(), options.tickMs ?? 100);
     return scheduler;
+  }
+
+  /** The scheduler epoch this scheduler writes with (its lease's fencing token). */
+  get epoch(): number {
+    return this.role.epoch;
+  }
+
+  /** Set once this scheduler lost the scheduler role to another: it no longer acts. */
+  get deposed(): LeaseLostError | undefined {
+    return this.lostRole;
+  }
+
+  /**
+   * Another scheduler took the role: stop acting at once (no more events taken, no work sent, no
+   * submissions), then say so with who holds the role now. The renewal stops without a release.
+   */
+  private lose(holder: LeaseHolder | undefined, how: string): void {
+    if (this.lostRole !== undefined || this.stopped) return;
+    this.lostRole = new LeaseLostError(this.epoch, holder, how);
+    this.stopped = true;
+    this.role.stopRenewing();
+    clearInterval(this.tickTimer);
+    this.refuseSubmissions(`this scheduler stopped acting: it ${this.lostRole.message}`);
+    // Ends a blocked wait for events at once.
+    this.waiter.redis.disconnect();
+    void (async () => {
+      const lost = this.lostRole!;
+      const known = lost.holder ?? (await this.role.currentHolder(1_000));
+      const error = known === lost.holder ? lost : (this.lostRole = new LeaseLostError(lost.epoch, known, lost.how));
+      if (this.options.lease?.onLost !== undefined) this.options.lease.onLost(error);
+      else this.options.onError?.(error);
+    })();
+  }
+
+  /** Errors of Redis calls: a fenced write means another scheduler took the role; others are survived. */
+  private failed(error: unknown, what: string): void {
+    if (error instanceof SchedulerFencedError) this.lose(undefined, `a refused ${what}`);
+    else if (!this.stopped) this.options.onError?.(error as Error);
   }
 
   /** Workers the core knows, by id. */
@@ -154,13 +228,19 @@ export class DistributedScheduler extends SchedulerShell {
     };
   }
 
-  /** Stops ticking and reading; workers keep running. */
+  /**
+   * Stops ticking and reading, and gives up the scheduler role so that a standby takes it at once;
+   * workers keep running.
+   */
   async stop(): Promise<void> {
+    const acting = !this.stopped;
     this.stopped = true;
     this.refuseSubmissions("the scheduler is stopped");
     clearInterval(this.tickTimer);
-    this.reader.disconnect();
+    this.waiter.redis.disconnect();
     await this.readerDone;
+    if (acting) await this.role.release().catch((error: Error) => this.options.onError?.(error));
+    else this.role.stopRenewing();
     this.plane.redis.disconnect();
     this.data.close();
     this.sharedToken?.stop();
@@ -190,10 +270,11 @@ export class DistributedScheduler extends SchedulerShell {
         }
       }
       for (const id of [...this.registered.keys()]) if (!seen.has(id)) await this.retire(id);
+      if (this.stopped) return;
       this.noteAvailability();
       this.enqueue({ type: "tick", now: Date.now() });
     } catch (error) {
-      this.options.onError?.(error as Error);
+      this.failed(error, "recovery of a worker");
     } finally {
       this.ticking = false;
     }
@@ -232,38 +313,42 @@ export class DistributedScheduler extends SchedulerShell {
   /** A worker died or is stopping: take back what it holds in Redis and tell the core. */
   private async retire(id: WorkerId): Promise<void> {
     const recovered = await this.plane.recoverWorker(id, { onlyIfSilent: true });
-    if (!recovered.recovered) return;
+    if (!recovered.recovered || this.stopped) return;
     this.registered.delete(id);
     this.enqueue({ type: "worker-left", worker: id, running: recovered.inFlight.map((task) => task.key) });
   }
 
-  /** Reads workers' reports from the events stream until stopped, handing each batch to the core. */
+  /**
+   * Takes workers' reports from the events stream until stopped, handing each batch to the core.
+   * Each take reads and deletes in one fenced step, so a deposed scheduler takes nothing: the
+   * reports stay for the scheduler that replaced it.
+   */
   private async readEvents(): Promise<void> {
-    const stream = this.plane.keys.events;
     while (!this.stopped) {
-      let reply: [Buffer, [Buffer, Buffer[]][]][] | null;
+      let entries: EventEntry[];
       try {
-        reply = (await this.reader.xreadBuffer("COUNT", 1000, "BLOCK", 1000, "STREAMS", stream, this.lastEventId)) as typeof reply;
+        entries = await this.plane.takeEvents(MAX_EVENT_BATCH);
       } catch (error) {
-        if (!this.stopped) this.options.onError?.(error as Error);
+        this.failed(error, "take of events");
+        // Not in a tight loop while Redis answers with errors.
+        if (!this.stopped) await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
-      if (reply === null) continue;
-      const ids: string[] = [];
-      for (const [, entries] of reply) {
-        for (const [id, fields] of entries) {
-          ids.push((this.lastEventId = id.toString()));
-          this.onEntry(fields);
-        }
-      }
+      if (this.lostRole !== undefined) return;
+      for (const entry of entries) this.onEntry(entry);
       this.drain();
-      // Read entries are done with: the stream is a channel, not a log.
-      if (ids.length > 0) await this.plane.redis.xdel(stream, ...ids).catch(() => undefined);
+      // Reports that came while this batch was handled are taken at once: a busy cluster costs one
+      // round trip per batch. Only an empty stream is waited on.
+      if (entries.length > 0) continue;
+      try {
+        await this.waiter.waitForEvents(1000);
+      } catch (error) {
+        if (!this.stopped) this.options.onError?.(error as Error);
+      }
     }
   }
 
-  private onEntry(fields: Buffer[]): void {
-    const { worker, data, returned } = parseEventFields(fields);
+  private onEntry({ worker, data, returned }: EventEntry): void {
     if (returned !== undefined) this.inbox.push({ type: "worker-stopping", worker, returned });
     if (data === undefined || data.byteLength === 0) return;
     for (const report of decodeReports(data)) {
@@ -297,6 +382,8 @@ export class DistributedScheduler extends SchedulerShell {
   }
 
   protected carryOut(commands: readonly SchedulerCommand[]): void {
+    // A deposed scheduler acts no more: its writes would be refused, and its results may be stale.
+    if (this.lostRole !== undefined) return;
     const assignments = new Map<WorkerId, QueuedTask[]>();
     const releases = new Map<WorkerId, Key[]>();
     const cancels = new Map<WorkerId, Key[]>();
@@ -401,7 +488,7 @@ export class DistributedScheduler extends SchedulerShell {
         }),
       ]);
     } catch (error) {
-      this.options.onError?.(error as Error);
+      this.failed(error, "write to the workers' queues");
     }
     this.drain();
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from "bullmq";
+import { Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { decodeGraph, decodeValue, encodeGraph, encodeValue } from "../graph/codec.js";
 import type { Graph, Key } from "../graph/task-spec.js";
@@ -27,6 +27,18 @@ export const FAILURE_LOG_PREFIX = "failure ";
 /** Thrown by a job's `run` when the job was cancelled on request. */
 export class JobCancelledError extends Error {
   override readonly name = "JobCancelledError";
+}
+
+/**
+ * Thrown by a job's `run` when this scheduler must not run the job: it lost the scheduler role to
+ * another. The job goes back to the queue at once, for the scheduler holding the role, without
+ * counting as a failed attempt (a job a deposed scheduler took must not fail for it).
+ *
+ * @example
+ * if (scheduler.deposed !== undefined) throw new HandBackJobError(`job ${jobId}: ${scheduler.deposed.message}`);
+ */
+export class HandBackJobError extends Error {
+  override readonly name = "HandBackJobError";
 }
 
 /** A finished job's return value: the outputs' values in the wire codec, base64, in `outputs` order. */
@@ -263,7 +275,7 @@ export function processGraphJobs(
   const connection = options.connection();
   const worker = new Worker<GraphJobData, GraphJobResult>(
     GRAPH_JOBS_QUEUE,
-    async (job: Job<GraphJobData, GraphJobResult>) => {
+    async (job: Job<GraphJobData, GraphJobResult>, token?: string) => {
       let graph: Graph;
       try {
         graph = decodeGraph(Buffer.from(job.data.graph, "base64"));
@@ -274,6 +286,11 @@ export function processGraphJobs(
         const values = await run(graph, job.data.outputs, job.id!, job);
         return { results: Buffer.from(encodeValue(values)).toString("base64") };
       } catch (error) {
+        if (error instanceof HandBackJobError) {
+          await job.moveToWait(token).catch(() => undefined);
+          // BullMQ's word for "moved back to waiting": neither completed nor failed.
+          throw new WaitingError();
+        }
         const failure = failureOf(error as Error);
         if (failure === undefined) throw error;
         await job.log(FAILURE_LOG_PREFIX + JSON.stringify(failure)).catch(() => undefined);

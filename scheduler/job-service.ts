@@ -6,6 +6,7 @@ import { NoWorkersError, NoWorkersWatch } from "./no-workers-watch.js";
 import {
   decodeResults,
   failureOf,
+  HandBackJobError,
   JobCancelledError,
   newJobId,
   type GraphJobData,
@@ -160,9 +161,13 @@ export class JobService {
 
   /**
    * Runs one job's graph: what the queue's processor calls. Resolves with the outputs' values. A job
-   * this process started at submission is joined, not run again.
+   * this process started at submission is joined, not run again. Once this scheduler has lost the
+   * scheduler role, rejects with a `HandBackJobError`: the job goes back to the queue.
    */
   run(graph: Graph, outputs: readonly Key[], jobId: string, job: Job<GraphJobData, GraphJobResult>): Promise<unknown[]> {
+    // Another scheduler holds the role: the job is theirs to run, not this one's to fail.
+    const deposed = this.scheduler.deposed;
+    if (deposed !== undefined) return Promise.reject(new HandBackJobError(`job ${jobId} handed back: this scheduler ${deposed.message}`));
     const started = this.executions.get(jobId);
     if (started !== undefined) {
       this.executions.delete(jobId);

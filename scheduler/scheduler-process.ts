@@ -5,6 +5,7 @@ import { DistributedScheduler, type DistributedSchedulerOptions } from "./distri
 import { GraphJobs, processGraphJobs, type GraphJobsWorkerOptions } from "./graph-jobs.js";
 import { startHttpApi, type HttpApi, type HttpApiOptions } from "./http/http-api.js";
 import { JobService, type JobServiceOptions } from "./job-service.js";
+import type { LeaseLostError } from "./scheduler-role.js";
 
 /** Options of the HTTP API a scheduler process serves (see `HttpApiOptions`). */
 export type SchedulerHttpOptions = Omit<HttpApiOptions, "jobs" | "pingRedis" | "onError">;
@@ -47,12 +48,27 @@ export class SchedulerProcess {
     private readonly pinger: Redis,
   ) {}
 
+  /**
+   * Takes the scheduler role (standing by while another scheduler holds it; see
+   * `DistributedSchedulerOptions.lease`), then takes jobs and serves the HTTP API: a standby does
+   * neither. Should the role be lost, the process stops taking jobs at once.
+   */
   static async start(options: SchedulerProcessOptions): Promise<SchedulerProcess> {
-    const scheduler = await DistributedScheduler.start(options);
+    let stopTakingJobs: (() => void) | undefined;
+    const onLost = options.lease?.onLost ?? options.onError;
+    const lease = {
+      ...options.lease,
+      onLost: (error: LeaseLostError) => {
+        stopTakingJobs?.();
+        onLost?.(error);
+      },
+    };
+    const scheduler = await DistributedScheduler.start({ ...options, lease });
     const connection = () => connectRedis(options.redis, options.onError);
     const queue = new GraphJobs({ connection, prefix: options.prefix });
     const jobs = new JobService(scheduler, queue, { progressIntervalMs: options.progressIntervalMs, noWorkersWarningMs: options.noWorkersWarningMs });
     const processor = processGraphJobs({ ...options, connection }, (graph, outputs, jobId, job) => jobs.run(graph, outputs, jobId, job));
+    stopTakingJobs = () => void processor.worker.close(true).catch(() => undefined);
     processor.worker.on("error", (error) => options.onError?.(error));
     processor.worker.on("completed", (job) => jobs.recorded(job.id!));
     await processor.worker.waitUntilReady();

@@ -8,9 +8,12 @@ import { finishTasks } from "./scripts/finish-tasks.js";
 import { heartbeat } from "./scripts/heartbeat.js";
 import { markStopping } from "./scripts/mark-stopping.js";
 import { recoverWorker } from "./scripts/recover-worker.js";
+import { rescoreTasks } from "./scripts/rescore-tasks.js";
+import { asFencedError } from "./scheduler-lease.js";
 import type { RedisScript } from "./scripts/redis-script.js";
 import { sendToWorker } from "./scripts/send-to-worker.js";
 import { stealTasks } from "./scripts/steal-tasks.js";
+import { takeEvents } from "./scripts/take-events.js";
 import { takeTasks } from "./scripts/take-tasks.js";
 
 /** Default {@link ControlPlaneOptions.heartbeatTtlMs}: a worker silent for 3 s is presumed dead. */
@@ -19,6 +22,8 @@ export const DEFAULT_HEARTBEAT_TTL_MS = 3_000;
 export const MAX_TAKE_BATCH = 1_000;
 /** Default {@link ControlPlaneOptions.deadWorkerTtlMs}: one day. */
 export const DEFAULT_DEAD_WORKER_TTL_MS = 86_400_000;
+/** Most entries one {@link ControlPlane.takeEvents} call returns. */
+export const MAX_EVENT_BATCH = 1_000;
 
 /** Options of a {@link ControlPlane}. Every field is optional; see each default. */
 export interface ControlPlaneOptions {
@@ -39,6 +44,13 @@ export interface ControlPlaneOptions {
    * process start. Default {@link DEFAULT_DEAD_WORKER_TTL_MS} (one day).
    */
   readonly deadWorkerTtlMs?: number;
+  /**
+   * The epoch of the scheduler using this plane (`LeaseHolder.epoch`, from `SchedulerLease`): its
+   * writes (enqueue, send, steal, rescore, recover, take events) then carry it, and are refused with a
+   * `SchedulerFencedError`, nothing written, once another scheduler has taken the role. Default:
+   * none, the writes are not fenced (workers, and tools that run without a scheduler).
+   */
+  readonly schedulerEpoch?: number;
 }
 
 /** What a worker tells the registry about itself with each heartbeat. */
@@ -195,6 +207,7 @@ export function parseEventFields(fields: readonly Buffer[]): EventEntry {
 type ScriptInvoker = (this: Redis, args: readonly (string | Buffer)[]) => Promise<unknown>;
 
 const SCRIPTS: readonly RedisScript[] = [
+  takeEvents,
   enqueueTasks,
   takeTasks,
   finishTasks,
@@ -213,7 +226,9 @@ const SCRIPTS: readonly RedisScript[] = [
  * The class does not own the connection: the caller creates it and closes it. The scripts are
  * registered on it with `defineCommand` (EVALSHA, falling back to EVAL once per connection).
  * Replies are read as Buffers, so binary payloads come back byte for byte. Do not set ioredis's
- * `keyPrefix`; use {@link ControlPlaneOptions.prefix}.
+ * `keyPrefix`; use {@link ControlPlaneOptions.prefix}. The scheduler's writes are fenced by its
+ * epoch ({@link ControlPlaneOptions.schedulerEpoch}): once another scheduler has taken the role they
+ * reject with a `SchedulerFencedError` and write nothing.
  *
  * @example
  * const plane = new ControlPlane(new Redis("redis://127.0.0.1:6379"), { prefix: "weft" });
@@ -226,6 +241,8 @@ export class ControlPlane {
   readonly keys: RedisKeys;
   private readonly heartbeatTtlMs: number;
   private readonly deadWorkerTtlMs: number;
+  /** ARGV[1] of the fenced scripts: the scheduler epoch, or "" for unfenced writes. */
+  private readonly epoch: string;
 
   constructor(
     /** The connection; shared with other users is fine, except while {@link waitForWork} blocks it. */
@@ -235,6 +252,7 @@ export class ControlPlane {
     this.keys = redisKeys(options.prefix ?? DEFAULT_REDIS_PREFIX);
     this.heartbeatTtlMs = positiveInteger("heartbeatTtlMs", options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS);
     this.deadWorkerTtlMs = positiveInteger("deadWorkerTtlMs", options.deadWorkerTtlMs ?? DEFAULT_DEAD_WORKER_TTL_MS);
+    this.epoch = options.schedulerEpoch === undefined ? "" : String(positiveInteger("schedulerEpoch", options.schedulerEpoch));
     for (const script of SCRIPTS) {
       redis.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
     }
@@ -244,16 +262,17 @@ export class ControlPlane {
    * Adds tasks to a worker's queue, payloads included, and wakes the worker if it waits. Refused as
    * a whole when the worker is stopping or dead, so no task lands in a queue nobody will take from.
    * A key must sit in at most one worker's queue at a time (move it with {@link stealTasks}).
+   * Fenced (see {@link ControlPlaneOptions.schedulerEpoch}).
    */
   async enqueueTasks(worker: WorkerId, tasks: readonly QueuedTask[]): Promise<EnqueueOutcome> {
-    const args: (string | Buffer)[] = [];
+    const args: (string | Buffer)[] = [this.epoch];
     for (const task of tasks) {
       if (!Number.isFinite(task.priority)) throw new RangeError(`priority of ${task.key} must be finite, got ${task.priority}`);
       if (task.payload.byteLength === 0) throw new RangeError(`payload of ${task.key} is empty`);
       args.push(task.key, String(task.priority), asBuffer(task.payload));
     }
     const k = this.keys;
-    const keys = [k.workerQueue(worker), k.taskPayloads, k.workerState(worker), k.workerWake(worker)];
+    const keys = [k.workerQueue(worker), k.taskPayloads, k.workerState(worker), k.workerWake(worker), k.schedulerEpoch];
     const [state, added] = (await this.run(enqueueTasks, keys, args)) as [Buffer, number];
     const status = parseStatus(state);
     return { accepted: status === "running", state: status, added };
@@ -278,9 +297,10 @@ export class ControlPlane {
    * Gives tasks still waiting in the worker's queue new priorities; a task not in the queue (taken
    * already, stolen away, never queued) is left out, never added. Returns how many got a different score.
    *
-   * One `ZADD XX` per batch of 1,000, not a script: a script's first use on a connection may be
-   * resent after a NOSCRIPT reply, behind commands sent after it, and the scheduler relies on this
-   * call running after the enqueues and steals it sent before it and before those it sends after.
+   * One `ZADD XX` per batch of 1,000, in a fenced script (see {@link ControlPlaneOptions.schedulerEpoch})
+   * sent with EVAL, never EVALSHA: a script's first use on a connection may be resent after a
+   * NOSCRIPT reply, behind commands sent after it, and the scheduler relies on this call running
+   * after the enqueues and steals it sent before it and before those it sends after.
    *
    * @example
    * await plane.rescoreTasks("w1", [{ key: "inc-1", priority: 42 }]);
@@ -295,10 +315,14 @@ export class ControlPlane {
         args.push(String(task.priority), task.key);
       }
       // CH counts changed scores as well as added members; with XX nothing is ever added.
-      replies.push(this.redis.zadd(queue, "XX", "CH", ...args) as Promise<number>);
+      replies.push(this.redis.eval(rescoreTasks.lua, 2, queue, this.keys.schedulerEpoch, this.epoch, ...args) as Promise<number>);
     }
     let rescored = 0;
-    for (const changed of await Promise.all(replies)) rescored += changed;
+    try {
+      for (const changed of await Promise.all(replies)) rescored += changed;
+    } catch (error) {
+      throw asFencedError(error);
+    }
     return rescored;
   }
 
@@ -317,13 +341,14 @@ export class ControlPlane {
 
   /**
    * Moves each task still queued on `victim` to `thief`'s queue with its priority; a task the victim
-   * already took is refused. All are refused when the thief is stopping or dead.
+   * already took is refused. All are refused when the thief is stopping or dead. Fenced (see
+   * {@link ControlPlaneOptions.schedulerEpoch}).
    */
   async stealTasks(victim: WorkerId, thief: WorkerId, keys: readonly Key[]): Promise<StealOutcome> {
     if (victim === thief) throw new RangeError(`a worker cannot steal from itself (${victim})`);
     const k = this.keys;
-    const scriptKeys = [k.workerQueue(victim), k.workerQueue(thief), k.workerState(thief), k.workerWake(thief)];
-    const flags = (await this.run(stealTasks, scriptKeys, keys)) as number[];
+    const scriptKeys = [k.workerQueue(victim), k.workerQueue(thief), k.workerState(thief), k.workerWake(thief), k.schedulerEpoch];
+    const flags = (await this.run(stealTasks, scriptKeys, [this.epoch, ...keys])) as number[];
     const [accepted, refused] = splitByFlag(keys, flags);
     return { accepted, refused };
   }
@@ -332,7 +357,8 @@ export class ControlPlane {
    * Hands back everything a dead or stopping worker holds, queued and in flight, and retires it: it is
    * marked dead, leaves the registry, and its keys are deleted. Idempotent: a second call returns
    * empty lists. To take back only the queued tasks of a stopping worker while it finishes its
-   * running ones, steal them instead.
+   * running ones, steal them instead. Fenced (see {@link ControlPlaneOptions.schedulerEpoch}); a
+   * worker retiring itself uses a plane without an epoch.
    */
   async recoverWorker(worker: WorkerId, options: RecoverOptions = {}): Promise<RecoveredWorker> {
     const k = this.keys;
@@ -345,8 +371,9 @@ export class ControlPlane {
       k.workers,
       k.workerWake(worker),
       k.workerInbox(worker),
+      k.schedulerEpoch,
     ];
-    const args = [worker, String(this.deadWorkerTtlMs), options.onlyIfSilent ? "1" : "0"];
+    const args = [this.epoch, worker, String(this.deadWorkerTtlMs), options.onlyIfSilent ? "1" : "0"];
     const [recovered, queued, inFlight] = (await this.run(recoverWorker, keys, args)) as [number, Buffer[], Buffer[]];
     const entries: TaskEntry[] = [];
     for (let i = 0; i < inFlight.length; i += 2) entries.push({ key: inFlight[i].toString(), payload: inFlight[i + 1] });
@@ -403,13 +430,43 @@ export class ControlPlane {
 
   /**
    * Appends messages (releases, cancellations) to a worker's inbox and wakes it. Returns false when the
-   * worker is dead, in which case nothing was written.
+   * worker is dead, in which case nothing was written. Fenced (see
+   * {@link ControlPlaneOptions.schedulerEpoch}).
    */
   async sendToWorker(worker: WorkerId, messages: readonly Uint8Array[]): Promise<boolean> {
     if (messages.length === 0) return true;
     const k = this.keys;
-    const keys = [k.workerInbox(worker), k.workerState(worker), k.workerWake(worker)];
-    return ((await this.run(sendToWorker, keys, messages.map(asBuffer))) as number) === 1;
+    const keys = [k.workerInbox(worker), k.workerState(worker), k.workerWake(worker), k.schedulerEpoch];
+    return ((await this.run(sendToWorker, keys, [this.epoch, ...messages.map(asBuffer)])) as number) === 1;
+  }
+
+  /**
+   * Takes up to `count` of the oldest entries of the events stream, reading and deleting them in one
+   * atomic step: what the scheduler reads, no other reader gets. Fenced (see
+   * {@link ControlPlaneOptions.schedulerEpoch}): a deposed scheduler takes nothing, and the entries
+   * stay for the scheduler that replaced it.
+   *
+   * @param count - From 1 to {@link MAX_EVENT_BATCH}.
+   */
+  async takeEvents(count: number): Promise<EventEntry[]> {
+    positiveInteger("count", count);
+    if (count > MAX_EVENT_BATCH) throw new RangeError(`count must be at most ${MAX_EVENT_BATCH}, got ${count}`);
+    const k = this.keys;
+    const entries = (await this.run(takeEvents, [k.events, k.schedulerEpoch], [this.epoch, String(count)])) as [Buffer, Buffer[]][];
+    return entries.map(([, fields]) => parseEventFields(fields));
+  }
+
+  /**
+   * Blocks until the events stream holds an entry or `timeoutMs` passes; true when it holds one.
+   * Reads nothing for good: take the entries with {@link takeEvents}. This blocks the whole
+   * connection: give it its own. `timeoutMs` 0 waits forever.
+   */
+  async waitForEvents(timeoutMs: number): Promise<boolean> {
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new RangeError(`timeoutMs must be finite and >= 0, got ${timeoutMs}`);
+    // From the stream's start: whatever is in it has not been taken yet, so no entry added between a
+    // take and this wait is missed.
+    const reply = await this.redis.xread("COUNT", 1, "BLOCK", Math.ceil(timeoutMs), "STREAMS", this.keys.events, "0-0");
+    return reply !== null;
   }
 
   /** Pops up to `count` messages from the worker's inbox, oldest first. */
@@ -448,10 +505,14 @@ export class ControlPlane {
     return (await this.listWorkers()).filter((worker) => worker.alive);
   }
 
-  private run(script: RedisScript, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown> {
+  private async run(script: RedisScript, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown> {
     const invoke = (this.redis as unknown as Record<string, ScriptInvoker>)[`${script.name}Buffer`];
-    // One array argument: ioredis flattens it, and a spread would overflow the call stack for big batches.
-    return invoke.call(this.redis, [...keys, ...args]);
+    try {
+      // One array argument: ioredis flattens it, and a spread would overflow the call stack for big batches.
+      return await invoke.call(this.redis, [...keys, ...args]);
+    } catch (error) {
+      throw asFencedError(error);
+    }
   }
 }
 

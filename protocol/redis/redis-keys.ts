@@ -40,6 +40,18 @@ export interface RedisKeys {
    */
   readonly events: string;
   /**
+   * Who holds the scheduler role. STRING with a TTL (the lease's lifetime): value = the holder as
+   * JSON (`LeaseHolder` in `scheduler-lease.ts`: epoch, id, host, pid, since). Set only if absent when
+   * taken, renewed by its holder; a standby takes the role once it has lapsed.
+   */
+  readonly schedulerLease: string;
+  /**
+   * The scheduler epoch, the fencing token. STRING holding an integer, without a TTL: incremented
+   * each time a scheduler takes the role, so the current holder's epoch is always the largest; every
+   * write a scheduler makes carries its epoch, and the scripts refuse one that is not this value.
+   */
+  readonly schedulerEpoch: string;
+  /**
    * The cluster's data token (see `data-token.ts`). STRING: random text, written once by the first
    * scheduler or worker that needs it (`SET NX`), read by the others. Whoever reads Redis can fetch
    * from the workers' data servers; whoever writes it controls the workers anyway (docs/security.md).
@@ -101,6 +113,8 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
     workers: `${prefix}:workers`,
     taskPayloads: `${prefix}:task-payloads`,
     events: `${prefix}:events`,
+    schedulerLease: `${prefix}:scheduler:lease`,
+    schedulerEpoch: `${prefix}:scheduler:epoch`,
     dataToken: `${prefix}:data-token`,
     workerQueue: (id: WorkerId) => worker(id, "queue"),
     workerInFlight: (id: WorkerId) => worker(id, "in-flight"),

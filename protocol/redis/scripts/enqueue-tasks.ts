@@ -1,9 +1,10 @@
 import type { RedisScript } from "./redis-script.js";
+import { fenceCheck } from "./scheduler-fence.js";
 
 /** Adds a batch of tasks to one worker's queue: one round trip for the whole batch. */
 export const enqueueTasks: RedisScript = {
   name: "weftEnqueueTasks",
-  numberOfKeys: 4,
+  numberOfKeys: 5,
   lua: `--[[
   Adds tasks, with their payloads and priorities, to one worker's queue, and wakes the worker.
 
@@ -12,10 +13,12 @@ export const enqueueTasks: RedisScript = {
     KEYS[2] task payloads (HASH)
     KEYS[3] worker state (STRING)
     KEYS[4] worker wake (LIST)
+    KEYS[5] scheduler epoch (STRING)
 
-    ARGV[3i+1] task key
-    ARGV[3i+2] priority, a number as text (smaller runs first)
-    ARGV[3i+3] payload (bytes)
+    ARGV[1] the scheduler's epoch; "" writes unfenced (see scheduler-fence.ts)
+    ARGV[3i+2] task key
+    ARGV[3i+3] priority, a number as text (smaller runs first)
+    ARGV[3i+4] payload (bytes)
     for i = 0 .. n-1
 
   Output:
@@ -24,14 +27,17 @@ export const enqueueTasks: RedisScript = {
              more work and nothing was written (the caller must place the tasks elsewhere)
       added: how many keys were new to the queue (a key already queued there gets the new priority
              and payload and is not counted)
+    error "FENCED ..." when ARGV[1] is not the current scheduler epoch (nothing was written)
 ]]
 local rcall = redis.call
 
-if #ARGV % 3 ~= 0 then
+${fenceCheck("KEYS[5]", "enqueue-tasks")}
+
+if #ARGV % 3 ~= 1 then
   return redis.error_reply("ERR weft enqueue-tasks: ARGV must be (key, priority, payload) triples")
 end
 -- Scripts are not rolled back on error, so every argument is checked before the first write.
-for i = 2, #ARGV, 3 do
+for i = 3, #ARGV, 3 do
   if tonumber(ARGV[i]) == nil then
     return redis.error_reply("ERR weft enqueue-tasks: priority of " .. ARGV[i - 1] .. " is not a number")
   end
@@ -46,7 +52,7 @@ end
 -- and unpack() is bounded by the Lua C stack (8,000 slots).
 local added = 0
 local chunk = 1000
-for first = 1, #ARGV, 3 * chunk do
+for first = 2, #ARGV, 3 * chunk do
   local last = math.min(first + 3 * chunk - 1, #ARGV)
   local scored, hashed = {}, {}
   for i = first, last, 3 do
@@ -59,7 +65,7 @@ for first = 1, #ARGV, 3 * chunk do
   added = added + rcall("ZADD", KEYS[1], unpack(scored))
   rcall("HSET", KEYS[2], unpack(hashed))
 end
-if #ARGV > 0 then
+if #ARGV > 1 then
   rcall("LPUSH", KEYS[4], "1")
   rcall("LTRIM", KEYS[4], 0, 0)
 end

@@ -1,9 +1,10 @@
 import type { RedisScript } from "./redis-script.js";
+import { fenceCheck } from "./scheduler-fence.js";
 
 /** Moves not-yet-started tasks from a saturated worker's queue to an idle worker's. */
 export const stealTasks: RedisScript = {
   name: "weftStealTasks",
-  numberOfKeys: 4,
+  numberOfKeys: 5,
   lua: `--[[
   For each task key: if the task is still in the victim's queue, moves it, with its priority, to
   the thief's queue; otherwise refuses. A take and a steal of one task are each atomic, so exactly
@@ -15,28 +16,33 @@ export const stealTasks: RedisScript = {
     KEYS[2] thief queue (ZSET)
     KEYS[3] thief state (STRING)
     KEYS[4] thief wake (LIST)
+    KEYS[5] scheduler epoch (STRING)
 
-    ARGV[1..] task keys
+    ARGV[1] the scheduler's epoch; "" writes unfenced (see scheduler-fence.ts)
+    ARGV[2..] task keys
 
   Output:
     { flag1, flag2, ... }, one per task key, in order:
       1 accepted: the task is now queued on the thief
       0 refused: the victim had already taken it (it runs there), or it was not queued there at
         all, or the thief is stopping or dead (then every key is refused and nothing moves)
+    error "FENCED ..." when ARGV[1] is not the current scheduler epoch (nothing moved)
 ]]
 local rcall = redis.call
 
+${fenceCheck("KEYS[5]", "steal-tasks")}
+
 local flags = {}
 if rcall("EXISTS", KEYS[3]) == 1 then
-  for i = 1, #ARGV do
+  for i = 1, #ARGV - 1 do
     flags[i] = 0
   end
   return flags
 end
 
 local moved = false
-for i = 1, #ARGV do
-  local key = ARGV[i]
+for i = 1, #ARGV - 1 do
+  local key = ARGV[i + 1]
   local priority = rcall("ZSCORE", KEYS[1], key)
   if priority then
     rcall("ZREM", KEYS[1], key)

@@ -1,28 +1,9 @@
-import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ControlPlane, parseEventFields, type ControlPlaneOptions, type PrioritizedTaskEntry, type QueuedTask } from "../../../protocol/redis/control-plane.js";
-import { startRedisServer, type RedisServer } from "../../../protocol/redis/private-redis-server.js";
 import { seededRandom } from "../../support/seeded-random.js";
+import { redisConnections } from "../../support/redis-connections.js";
 
-let server: RedisServer;
-beforeAll(async () => {
-  server = await startRedisServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
-
-/** Connections opened by the current test, closed after it. */
-const connections: Redis[] = [];
-afterEach(async () => {
-  await Promise.all(connections.splice(0).map((redis) => redis.quit()));
-});
-
-function connect(): Redis {
-  const redis = new Redis(server.url);
-  connections.push(redis);
-  return redis;
-}
+const { connect } = redisConnections();
 
 /** Each test gets its own prefix, so tests share the server without seeing each other. */
 let prefixSeq = 0;

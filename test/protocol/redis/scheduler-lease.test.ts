@@ -1,27 +1,9 @@
-import { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ControlPlane, type QueuedTask } from "../../../protocol/redis/control-plane.js";
-import { startRedisServer, type RedisServer } from "../../../protocol/redis/private-redis-server.js";
 import { SchedulerFencedError, SchedulerLease } from "../../../protocol/redis/scheduler-lease.js";
+import { redisConnections } from "../../support/redis-connections.js";
 
-let server: RedisServer;
-beforeAll(async () => {
-  server = await startRedisServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
-
-const connections: Redis[] = [];
-afterEach(async () => {
-  await Promise.all(connections.splice(0).map((redis) => redis.quit()));
-});
-
-function connect(): Redis {
-  const redis = new Redis(server.url);
-  connections.push(redis);
-  return redis;
-}
+const { connect } = redisConnections();
 
 let prefixSeq = 0;
 const freshPrefix = () => `lease${++prefixSeq}`;

@@ -40,6 +40,25 @@ export interface ClientOptions {
    * from 1 to 2,147,483,647. Default: none.
    */
   readonly taskTimeoutMs?: number;
+  /**
+   * Fail each of this client's computations (`compute`, `persist`, `submit`) once it has waited this
+   * long, in ms, with no worker able to run its tasks (none joined, the last one left, or every one
+   * is paused at its memory limit): it rejects with a `NoWorkersError` saying so, and its tasks are
+   * released. The wait counts from when the computation started or the workers went, whichever is
+   * later. On a cluster (`Client.connect`: each computation's job carries it; `Client.cluster` and
+   * `Client.attach` to a `DistributedScheduler`: the client watches the scheduler itself); with
+   * `Client.local()` (or `Client.attach` to a `LocalScheduler`) tasks run in this process, whose
+   * executor is always there, so it never fires. A whole number from 1 to 2,147,483,647.
+   * Default: none, a computation waits for workers as long as it takes.
+   *
+   * @example
+   * ```ts
+   * const client = await Client.connect(url, { token, noWorkersTimeoutMs: 60_000 });
+   * await client.compute(total).catch((e) => e instanceof NoWorkersError && console.error(e.message));
+   * // no worker could run job m5x2k9q1-3f9a's tasks for 60.0 s (no worker has joined the scheduler); it fails after its noWorkersTimeoutMs of 60000 ms
+   * ```
+   */
+  readonly noWorkersTimeoutMs?: number;
 }
 
 /** Options of {@link Client.local}. */
@@ -106,6 +125,8 @@ export class Client {
   private readonly onProgress: ((progress: Progress) => void) | undefined;
   /** See {@link ClientOptions.taskTimeoutMs}. */
   private readonly taskTimeoutMs: number | undefined;
+  /** See {@link ClientOptions.noWorkersTimeoutMs}. */
+  private readonly noWorkersTimeoutMs: number | undefined;
   #cluster: LocalCluster | undefined;
   /** On a cluster: closures refused, data in memory scattered (see {@link ClusterComputations}). */
   private readonly clusterComputations: ClusterComputations;
@@ -121,11 +142,12 @@ export class Client {
     options: ClientOptions = {},
   ) {
     this.clusterComputations = new ClusterComputations(backend, (hold, value, keys) => this.keep(hold, value, keys));
-    const { onProgress, taskTimeoutMs } = options;
-    if (taskTimeoutMs !== undefined && !isTimeoutMs(taskTimeoutMs)) {
-      throw new RangeError(`taskTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${taskTimeoutMs}`);
+    const { onProgress, taskTimeoutMs, noWorkersTimeoutMs } = options;
+    for (const [name, value] of [["taskTimeoutMs", taskTimeoutMs], ["noWorkersTimeoutMs", noWorkersTimeoutMs]] as const) {
+      if (value !== undefined && !isTimeoutMs(value)) throw new RangeError(`${name} must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${value}`);
     }
     this.taskTimeoutMs = taskTimeoutMs;
+    this.noWorkersTimeoutMs = noWorkersTimeoutMs;
     const bar = options.progress === true ? progressBar() : undefined;
     this.onProgress =
       bar === undefined || onProgress === undefined
@@ -327,7 +349,14 @@ export class Client {
   private async run(computation: Computation, keep: boolean, onHold?: (hold: string) => void): Promise<unknown[]> {
     if (this.closed) throw new ClientClosedError();
     const ready = this.backend.remote ? await this.clusterComputations.prepare(computation) : computation;
-    const values = await this.backend.run({ computation: ready, keep, onHold, onProgress: this.onProgress, taskTimeoutMs: this.taskTimeoutMs });
+    const values = await this.backend.run({
+      computation: ready,
+      keep,
+      onHold,
+      onProgress: this.onProgress,
+      taskTimeoutMs: this.taskTimeoutMs,
+      noWorkersTimeoutMs: this.noWorkersTimeoutMs,
+    });
     // The computation holds the scattered data's tasks, whose references keep it held: until the run is over.
     void computation;
     return values;

@@ -6,6 +6,7 @@ import { encodeWireGraph, encodeWireValue, type WireGraph } from "../graph/wire-
 import type { JobEvent, JobOptions, JobPage, JobState, JobStatus, WorkerInfo } from "../protocol/job-api.js";
 import { TaskError } from "../protocol/task-error.js";
 import { unregisteredFunctionMessage } from "../protocol/unregistered-function.js";
+import { NoWorkersError } from "../scheduler/no-workers-watch.js";
 import { NO_TASKS } from "../scheduler/task-counts.js";
 import type { Progress } from "./client-api.js";
 import { readJobEvents } from "./job-event-stream.js";
@@ -13,7 +14,7 @@ import { readJobEvents } from "./job-event-stream.js";
 /**
  * An error reply of the HTTP API: its status, code, message and details. A reply that stands for a
  * graph or task error is thrown as that `GraphError` or `TaskError`, with the `HttpApiError` as its
- * `cause`.
+ * `cause`; so is a job that failed for want of workers, as a `NoWorkersError`.
  *
  * @example
  * ```ts
@@ -296,6 +297,9 @@ async function errorOf(reply: Response): Promise<Error> {
   let error: Error = http;
   if (code === "task-failed" && typeof details.key === "string" && typeof details.task === "object" && details.task !== null) {
     error = new TaskError(details.key, details.task as ConstructorParameters<typeof TaskError>[1]);
+  } else if (code === "no-workers" && reply.status === 409) {
+    // A job that waited past its noWorkersTimeoutMs: the error a computation on a scheduler in this process throws.
+    error = new NoWorkersError(message);
   } else if ((reply.status === 400 || reply.status === 409) && GRAPH_ERROR_CODES.has(code)) {
     // A key reused for another computation is the graph's fault, as it is locally (409 on the wire).
     const keys = Array.isArray(details.keys) ? (details.keys as Key[]) : [];

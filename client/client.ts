@@ -71,6 +71,21 @@ export interface LocalClientOptions extends LocalSchedulerOptions, ClientOptions
 export interface ConnectOptions extends ClientOptions {
   /** The scheduler's API token (printed at its first start, saved in its state directory). Required. */
   readonly token: string;
+  /**
+   * How long a request keeps trying while the scheduler cannot be reached, in ms: it crashed or was
+   * killed and restarts, or a standby takes over (see `HttpTransportOptions.reconnectTimeoutMs`). A
+   * computation waiting for its result then asks the next scheduler for the same job, which that one
+   * picks up from the durable queue, and resolves as if nothing happened; a submission is sent again
+   * with the job id it chose, so it never makes two jobs. Past this time it rejects with a
+   * `SchedulerUnreachableError` naming the URL and how long it tried. `Client.connect` itself checks
+   * the URL and token once, at once. 0 tries each request once. Default 30,000.
+   *
+   * @example
+   * ```ts
+   * const client = await Client.connect(url, { token, reconnectTimeoutMs: 120_000 }); // rides out a 2-minute restart
+   * ```
+   */
+  readonly reconnectTimeoutMs?: number;
 }
 
 /** Options of {@link Client.attach}. */
@@ -175,7 +190,9 @@ export class Client {
 
   /**
    * A client of a cluster: the scheduler's HTTP API at `url` (such as `http://127.0.0.1:8786`), with
-   * its bearer token. Checks the token by listing the workers before it resolves.
+   * its bearer token. Checks the URL and token by listing the workers before it resolves, once (a
+   * wrong one fails at once); later requests ride out a restart of the scheduler for
+   * `reconnectTimeoutMs` (30 s by default).
    *
    * @example
    * ```ts
@@ -185,8 +202,9 @@ export class Client {
   static async connect(url: string, options: ConnectOptions): Promise<Client> {
     refuseClientWhileLoadingTasks("Client.connect()");
     if (typeof options?.token !== "string" || options.token === "") throw new TypeError("Client.connect needs { token }: the scheduler's API token");
-    const transport = new HttpTransport(url, options.token);
-    await transport.workers();
+    const transport = new HttpTransport(url, options.token, { reconnectTimeoutMs: options.reconnectTimeoutMs });
+    // Without trying again: a wrong URL, or a scheduler that is not there, is said now.
+    await new HttpTransport(url, options.token, { reconnectTimeoutMs: 0 }).workers();
     return new Client(new HttpBackend(transport), options);
   }
 

@@ -18,6 +18,11 @@ const TIMEOUT_CODES = new Set(["ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT"]);
 /**
  * The code of the network error behind a failed `fetch` ("fetch failed" says nothing): undici puts
  * the socket's error in `cause`, an `AggregateError` when several addresses were tried.
+ *
+ * @example
+ * ```ts
+ * await fetch("http://127.0.0.1:9/").catch(networkReason); // "ECONNREFUSED"
+ * ```
  */
 export function networkReason(error: unknown): string {
   const cause = (error as { cause?: unknown }).cause ?? error;
@@ -63,6 +68,11 @@ export class SchedulerUnreachableError extends Error {
 /**
  * True for the failure of a `fetch` (or of reading its body) that the network caused: refused,
  * reset, closed mid-reply, timed out, unresolved. Not for an abort by the caller's signal.
+ *
+ * @example
+ * ```ts
+ * await fetch("http://127.0.0.1:9/").catch(isConnectionFailure); // true
+ * ```
  */
 export function isConnectionFailure(error: unknown): boolean {
   if (!(error instanceof Error) || error.name === "AbortError") return false;
@@ -70,7 +80,15 @@ export function isConnectionFailure(error: unknown): boolean {
   return error instanceof TypeError && (error.message === "fetch failed" || error.message === "terminated");
 }
 
-/** True when nothing reached the scheduler: the connection was refused, so a request may be sent again whatever it does. */
+/**
+ * True when nothing reached the scheduler: the connection was refused, so a request may be sent
+ * again whatever it does.
+ *
+ * @example
+ * ```ts
+ * await fetch("http://127.0.0.1:9/", { method: "POST" }).catch(wasRefused); // true: nothing was sent
+ * ```
+ */
 export function wasRefused(error: unknown): boolean {
   return networkReason(error) === "ECONNREFUSED";
 }

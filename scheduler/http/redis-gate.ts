@@ -46,8 +46,13 @@ export function needsRedis(outcome: string, unlessJobKnown = false): { readonly 
 
 /**
  * Refuses requests to routes that {@link needsRedis} while Redis does not answer (the guard's `check`
- * throws the error to reply with, a `RedisUnavailableError`: 503). Runs as an `onRequest` hook after the bearer
- * token's (a request without a valid token learns nothing), before the body is read.
+ * throws the error to reply with, a `RedisUnavailableError`: 503). Runs as an `onRequest` hook after
+ * the bearer token's (a request without a valid token learns nothing), before the body is read.
+ *
+ * @example
+ * ```ts
+ * installRedisGate(app, reachability, (id) => jobs.knows(id));
+ * ```
  */
 export function installRedisGate(app: FastifyInstance, guard: RedisGuard, knowsJob: (id: string) => boolean): void {
   app.addHook("onRequest", async (request) => {

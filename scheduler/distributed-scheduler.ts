@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Key } from "../graph/task-spec.js";
 import { DataClient } from "../protocol/data-client.js";
 import { SharedDataToken } from "../protocol/redis/data-token.js";
@@ -12,7 +13,10 @@ import type { LocalTask } from "./local-task.js";
 import type { SubmissionChecks } from "./prepare-submission.js";
 import { connectRedis } from "../protocol/redis/connect-redis.js";
 import { ControlPlane, MAX_EVENT_BATCH, type EventEntry, type QueuedTask, type RegisteredWorker, type RescoredTask } from "../protocol/redis/control-plane.js";
-import { SchedulerFencedError, SchedulerLease, type LeaseHolder } from "../protocol/redis/scheduler-lease.js";
+import { RedisWipedError, SchedulerFencedError, SchedulerLease, type LeaseHolder } from "../protocol/redis/scheduler-lease.js";
+import { DEFAULT_HEARTBEAT_TTL_MS } from "../protocol/redis/control-plane.js";
+import { decodeWorkerAccount } from "../protocol/worker-account.js";
+import type { Logger } from "../protocol/logger.js";
 import type { SchedulerConfig } from "./core/scheduler-config.js";
 import type { WorkersUnavailable } from "./no-workers-watch.js";
 import { SchedulerShell } from "./scheduler-shell.js";
@@ -38,6 +42,17 @@ export interface DistributedSchedulerOptions {
   readonly token?: string;
   /** Called with errors the scheduler survives (a failed Redis call, say). Default: ignored. */
   readonly onError?: (error: Error) => void;
+  /**
+   * Where the scheduler says what an operator should know: it cleared its predecessor's queues, Redis
+   * lost its data and the cluster is being reconciled. Default: nowhere.
+   */
+  readonly logger?: Logger;
+  /**
+   * Called once each time the scheduler finds that Redis lost its data (restarted empty), after it
+   * has set its lease and a new cluster generation again: whatever else kept state in Redis (the
+   * durable jobs queue) checks what it lost. Default: none.
+   */
+  readonly onRedisLostData?: () => void;
   /** Called for each task moved by work stealing from a saturated worker's queue to an idle worker's. Default: none. */
   readonly onSteal?: (steal: { readonly key: Key; readonly victim: WorkerId; readonly thief: WorkerId }) => void;
   /**
@@ -73,6 +88,28 @@ export class DistributedScheduler extends SchedulerShell {
   private unavailable: WorkersUnavailable | undefined = { since: Date.now(), reason: "no worker has joined the scheduler" };
   /** Whether a worker has ever joined: says which of the reasons it is. */
   private everJoined = false;
+  /**
+   * The cluster generation this scheduler began (see `RedisKeys.generation`): when Redis no longer
+   * holds it, Redis lost its data.
+   */
+  private generation = "";
+  /** Since Redis lost its data: the tasks each worker had been sent, until its account says which survived. */
+  private readonly unsure = new Map<WorkerId, Key[]>();
+  /** Accounts of workers that have not joined yet (their account came before the tick that sees them). */
+  private readonly earlyAccounts = new Map<WorkerId, EventEntry>();
+  /** Until then (ms), a worker missing from the registry is not retired: Redis lost its data, and workers register again with their next heartbeat. */
+  private reregisterUntil = 0;
+  /** The reconciliation after Redis lost its data, while under way. */
+  private reconciling: Promise<void> | undefined;
+  /** Live workers whose first account to this scheduler has not come yet. */
+  private accountsDue = new Set<WorkerId>();
+  private accountsArrived: () => void = () => undefined;
+  /**
+   * Resolves once every worker alive when this scheduler took the role has sent its account (what it
+   * holds and runs), or a heartbeat lifetime has passed: what a scheduler process waits for before
+   * taking its predecessor's jobs again, so that they reuse the results the workers kept.
+   */
+  readonly accountsIn: Promise<void> = new Promise((resolve) => (this.accountsArrived = resolve));
   /** Tasks run in the worker processes. */
   readonly remote = true;
 
@@ -118,6 +155,7 @@ export class DistributedScheduler extends SchedulerShell {
       (holder) => scheduler.lose(holder, "a lease renewal"),
       (error) => options.onError?.(error),
     );
+    await scheduler.beginGeneration();
     scheduler.readerDone = scheduler.readEvents();
     await scheduler.tick();
     scheduler.tickTimer = setInterval(() => void scheduler.tick(), options.tickMs ?? 100);
@@ -159,7 +197,70 @@ export class DistributedScheduler extends SchedulerShell {
   /** Errors of Redis calls: a fenced write means another scheduler took the role; others are survived. */
   private failed(error: unknown, what: string): void {
     if (error instanceof SchedulerFencedError) this.lose(undefined, `a refused ${what}`);
+    else if (error instanceof RedisWipedError) void this.redisLostData(`a refused ${what}`);
     else if (!this.stopped) this.options.onError?.(error as Error);
+  }
+
+  /**
+   * A scheduler that has just taken the role begins a new cluster generation: it empties the workers'
+   * queues (what its predecessor queued there would run for nobody), and every worker sends its
+   * account at its next heartbeat, so that the results they hold serve the jobs this scheduler runs
+   * again.
+   */
+  private async beginGeneration(): Promise<void> {
+    const registered = await this.plane.listWorkers();
+    const workers = registered.map((worker) => worker.id);
+    const generation = newGeneration();
+    const cleared = await this.plane.beginGeneration(generation, { takeover: workers });
+    this.generation = generation;
+    this.accountsDue = new Set(registered.filter((worker) => worker.alive && worker.state === "running").map((worker) => worker.id));
+    if (this.accountsDue.size === 0) this.accountsArrived();
+    else setTimeout(this.accountsArrived, this.options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS).unref();
+    if (cleared > 0) {
+      this.options.logger?.info(`cleared ${cleared} tasks the previous scheduler had queued on ${workers.length} workers; they run again as their jobs need them`, {
+        cleared,
+        workers: workers.length,
+      });
+    }
+  }
+
+  /**
+   * Redis lost its data (restarted empty, without persistence): the workers' queues, the reports not
+   * yet read, the messages to workers and the registry are gone. Once per loss: the lease and epoch
+   * are set again (a renewal does it), workers are given a heartbeat's time to register again before
+   * any is presumed dead, and a new generation asks each for its account; the tasks each had been
+   * sent are compared with its account, and those it never got are placed again
+   * (`worker-accounts.ts`). Jobs' durable records are checked by `onRedisLostData`.
+   */
+  private redisLostData(how: string): Promise<void> {
+    this.reconciling ??= (async () => {
+      try {
+        if (this.stopped) return;
+        const ttl = this.options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS;
+        this.reregisterUntil = Date.now() + 2 * ttl;
+        this.options.logger?.warn(
+          "Redis lost its data (restarted empty, without persistence?): reconciling with the workers; work it lost is done again, and jobs whose durable records are gone fail",
+          { noticedBy: how },
+        );
+        if (!(await this.role.renewNow()) || this.stopped) return;
+        // What each worker had been sent up to now, taken in the same turn as the generation's write
+        // is sent: an enqueue sent before it is in Redis when the worker's account is read.
+        for (const worker of this.core.workers) {
+          const sent = this.core.processingKeysOf(worker);
+          if (sent.length > 0) this.unsure.set(worker, [...new Set([...(this.unsure.get(worker) ?? []), ...sent])]);
+        }
+        const generation = newGeneration();
+        await this.plane.beginGeneration(generation);
+        this.generation = generation;
+        this.options.onRedisLostData?.();
+      } catch (error) {
+        // Tried again at the next tick, which finds the generation missing still.
+        this.failed(error, "reconciliation after Redis lost its data");
+      } finally {
+        this.reconciling = undefined;
+      }
+    })();
+    return this.reconciling;
   }
 
   /** Workers the core knows, by id. */
@@ -251,7 +352,11 @@ export class DistributedScheduler extends SchedulerShell {
     if (this.ticking || this.stopped) return;
     this.ticking = true;
     try {
-      const registered = await this.plane.listWorkers();
+      const [registered, generation] = await Promise.all([this.plane.listWorkers(), this.plane.generation()]);
+      if (generation !== this.generation) {
+        await this.redisLostData("the cluster generation missing from Redis");
+        return;
+      }
       const seen = new Set<WorkerId>();
       for (const worker of registered) {
         seen.add(worker.id);
@@ -259,7 +364,12 @@ export class DistributedScheduler extends SchedulerShell {
         if (worker.alive && worker.state === "running") {
           const wasPaused = this.registered.get(worker.id)?.paused === true;
           this.registered.set(worker.id, worker);
-          if (!known) this.enqueue({ type: "worker-joined", worker: worker.id, nthreads: worker.nthreads });
+          if (!known) {
+            this.enqueue({ type: "worker-joined", worker: worker.id, nthreads: worker.nthreads });
+            const early = this.earlyAccounts.get(worker.id);
+            this.earlyAccounts.delete(worker.id);
+            if (early !== undefined) this.takeAccount(early);
+          }
           // A worker at its memory limit says so in its heartbeat: the core sends it nothing meanwhile.
           const paused = worker.paused === true;
           if (paused !== wasPaused) this.enqueue({ type: "worker-paused", worker: worker.id, paused });
@@ -269,7 +379,8 @@ export class DistributedScheduler extends SchedulerShell {
           await this.retire(worker.id);
         }
       }
-      for (const id of [...this.registered.keys()]) if (!seen.has(id)) await this.retire(id);
+      // After Redis lost its data, workers are missing from the registry until their next heartbeat.
+      if (Date.now() >= this.reregisterUntil) for (const id of [...this.registered.keys()]) if (!seen.has(id)) await this.retire(id);
       if (this.stopped) return;
       this.noteAvailability();
       this.enqueue({ type: "tick", now: Date.now() });
@@ -315,6 +426,7 @@ export class DistributedScheduler extends SchedulerShell {
     const recovered = await this.plane.recoverWorker(id, { onlyIfSilent: true });
     if (!recovered.recovered || this.stopped) return;
     this.registered.delete(id);
+    this.unsure.delete(id);
     this.enqueue({ type: "worker-left", worker: id, running: recovered.inFlight.map((task) => task.key) });
   }
 
@@ -348,7 +460,9 @@ export class DistributedScheduler extends SchedulerShell {
     }
   }
 
-  private onEntry({ worker, data, returned }: EventEntry): void {
+  private onEntry(entry: EventEntry): void {
+    const { worker, data, returned } = entry;
+    if (entry.account !== undefined) return this.takeAccount(entry);
     if (returned !== undefined) this.inbox.push({ type: "worker-stopping", worker, returned });
     if (data === undefined || data.byteLength === 0) return;
     for (const report of decodeReports(data)) {
@@ -371,6 +485,37 @@ export class DistributedScheduler extends SchedulerShell {
         this.inbox.push({ type: "task-missing-data", key: report.key, worker, missing: report.missing });
       }
     }
+  }
+
+  /**
+   * A worker's account of what it holds and runs (it saw the generation change): handed to the core,
+   * with the tasks this scheduler sent it before Redis lost its data, if it did. An account of an
+   * older generation is dropped (the worker sends another); one of a worker not joined yet waits
+   * for its join.
+   */
+  private takeAccount(entry: EventEntry): void {
+    let account;
+    try {
+      account = decodeWorkerAccount(entry.account!);
+    } catch (error) {
+      this.options.onError?.(new Error(`unreadable account from worker ${entry.worker}: ${(error as Error).message}`));
+      return;
+    }
+    if (account.generation !== this.generation) return;
+    if (!this.registered.has(entry.worker)) {
+      this.earlyAccounts.set(entry.worker, entry);
+      return;
+    }
+    const unsure = this.unsure.get(entry.worker);
+    this.unsure.delete(entry.worker);
+    if (this.accountsDue.delete(entry.worker) && this.accountsDue.size === 0) this.accountsArrived();
+    this.enqueue({
+      type: "worker-account",
+      worker: entry.worker,
+      held: account.held,
+      assigned: [...account.running, ...(entry.assigned ?? [])],
+      ...(unsure !== undefined && { unsure }),
+    });
   }
 
   /** Keeps a small result here, in its task's record, to send inline to dependents and clients. */
@@ -526,6 +671,11 @@ export class DistributedScheduler extends SchedulerShell {
     }
     return { ok: false };
   }
+}
+
+/** A new cluster generation: random, so that no two schedulers (or runs of one) begin the same. */
+function newGeneration(): string {
+  return randomBytes(9).toString("base64url");
 }
 
 function push<T>(groups: Map<WorkerId, T[]>, worker: WorkerId, item: T): void {

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { Key } from "../graph/task-spec.js";
 import { DataClient } from "../protocol/data-client.js";
 import { SharedDataToken } from "../protocol/redis/data-token.js";
@@ -15,11 +14,12 @@ import { connectRedis } from "../protocol/redis/connect-redis.js";
 import { ControlPlane, MAX_EVENT_BATCH, type EventEntry, type QueuedTask, type RegisteredWorker, type RescoredTask } from "../protocol/redis/control-plane.js";
 import { RedisWipedError, SchedulerFencedError, SchedulerLease, type LeaseHolder } from "../protocol/redis/scheduler-lease.js";
 import { DEFAULT_HEARTBEAT_TTL_MS } from "../protocol/redis/control-plane.js";
-import { decodeWorkerAccount } from "../protocol/worker-account.js";
 import type { Logger } from "../protocol/logger.js";
 import type { SchedulerConfig } from "./core/scheduler-config.js";
 import type { WorkersUnavailable } from "./no-workers-watch.js";
 import { SchedulerShell } from "./scheduler-shell.js";
+import { ClusterGeneration } from "./cluster-generation.js";
+import { WorkerAvailability } from "./worker-availability.js";
 import { LeaseLostError, SchedulerRole, type SchedulerRoleOptions } from "./scheduler-role.js";
 
 /** Options of {@link DistributedScheduler.start}. */
@@ -84,32 +84,12 @@ export class DistributedScheduler extends SchedulerShell {
   private readerDone: Promise<void> = Promise.resolve();
   /** Why this scheduler stopped acting, once another took the role. */
   private lostRole: LeaseLostError | undefined;
-  /** Since when no worker could take tasks (none joined, all gone or paused); undefined while one can. */
-  private unavailable: WorkersUnavailable | undefined = { since: Date.now(), reason: "no worker has joined the scheduler" };
-  /** Whether a worker has ever joined: says which of the reasons it is. */
-  private everJoined = false;
-  /**
-   * The cluster generation this scheduler began (see `RedisKeys.generation`): when Redis no longer
-   * holds it, Redis lost its data.
-   */
-  private generation = "";
-  /** Since Redis lost its data: the tasks each worker had been sent, until its account says which survived. */
-  private readonly unsure = new Map<WorkerId, Key[]>();
-  /** Accounts of workers that have not joined yet (their account came before the tick that sees them). */
-  private readonly earlyAccounts = new Map<WorkerId, EventEntry>();
+  /** Whether any worker can take tasks, and since when none could. */
+  private readonly availability = new WorkerAvailability(Date.now());
   /** Until then (ms), a worker missing from the registry is not retired: Redis lost its data, and workers register again with their next heartbeat. */
   private reregisterUntil = 0;
   /** The reconciliation after Redis lost its data, while under way. */
   private reconciling: Promise<void> | undefined;
-  /** Live workers whose first account to this scheduler has not come yet. */
-  private accountsDue = new Set<WorkerId>();
-  private accountsArrived: () => void = () => undefined;
-  /**
-   * Resolves once every worker alive when this scheduler took the role has sent its account (what it
-   * holds and runs), or a heartbeat lifetime has passed: what a scheduler process waits for before
-   * taking its predecessor's jobs again, so that they reuse the results the workers kept.
-   */
-  readonly accountsIn: Promise<void> = new Promise((resolve) => (this.accountsArrived = resolve));
   /** Tasks run in the worker processes. */
   readonly remote = true;
 
@@ -124,6 +104,18 @@ export class DistributedScheduler extends SchedulerShell {
     private readonly sharedToken: SharedDataToken | undefined,
   ) {
     super(options.scheduler);
+    this.generation = new ClusterGeneration(plane, { heartbeatTtlMs: options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS, logger: options.logger });
+  }
+
+  /** The cluster generation this scheduler began, and its workers' accounts. */
+  private readonly generation: ClusterGeneration;
+
+  /**
+   * Resolves once every worker alive when this scheduler took the role has told it what it holds, or
+   * a heartbeat lifetime has passed (see `ClusterGeneration.accountsIn`).
+   */
+  get accountsIn(): Promise<void> {
+    return this.generation.accountsIn;
   }
 
   /**
@@ -155,7 +147,7 @@ export class DistributedScheduler extends SchedulerShell {
       (holder) => scheduler.lose(holder, "a lease renewal"),
       (error) => options.onError?.(error),
     );
-    await scheduler.beginGeneration();
+    await scheduler.generation.takeOver();
     scheduler.readerDone = scheduler.readEvents();
     await scheduler.tick();
     scheduler.tickTimer = setInterval(() => void scheduler.tick(), options.tickMs ?? 100);
@@ -202,29 +194,6 @@ export class DistributedScheduler extends SchedulerShell {
   }
 
   /**
-   * A scheduler that has just taken the role begins a new cluster generation: it empties the workers'
-   * queues (what its predecessor queued there would run for nobody), and every worker sends its
-   * account at its next heartbeat, so that the results they hold serve the jobs this scheduler runs
-   * again.
-   */
-  private async beginGeneration(): Promise<void> {
-    const registered = await this.plane.listWorkers();
-    const workers = registered.map((worker) => worker.id);
-    const generation = newGeneration();
-    const cleared = await this.plane.beginGeneration(generation, { takeover: workers });
-    this.generation = generation;
-    this.accountsDue = new Set(registered.filter((worker) => worker.alive && worker.state === "running").map((worker) => worker.id));
-    if (this.accountsDue.size === 0) this.accountsArrived();
-    else setTimeout(this.accountsArrived, this.options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS).unref();
-    if (cleared > 0) {
-      this.options.logger?.info(`cleared ${cleared} tasks the previous scheduler had queued on ${workers.length} workers; they run again as their jobs need them`, {
-        cleared,
-        workers: workers.length,
-      });
-    }
-  }
-
-  /**
    * Redis lost its data (restarted empty, without persistence): the workers' queues, the reports not
    * yet read, the messages to workers and the registry are gone. Once per loss: the lease and epoch
    * are set again (a renewal does it), workers are given a heartbeat's time to register again before
@@ -243,15 +212,7 @@ export class DistributedScheduler extends SchedulerShell {
           { noticedBy: how },
         );
         if (!(await this.role.renewNow()) || this.stopped) return;
-        // What each worker had been sent up to now, taken in the same turn as the generation's write
-        // is sent: an enqueue sent before it is in Redis when the worker's account is read.
-        for (const worker of this.core.workers) {
-          const sent = this.core.processingKeysOf(worker);
-          if (sent.length > 0) this.unsure.set(worker, [...new Set([...(this.unsure.get(worker) ?? []), ...sent])]);
-        }
-        const generation = newGeneration();
-        await this.plane.beginGeneration(generation);
-        this.generation = generation;
+        await this.generation.afterDataLoss(new Map(this.core.workers.map((worker) => [worker, this.core.processingKeysOf(worker)])));
         this.options.onRedisLostData?.();
       } catch (error) {
         // Tried again at the next tick, which finds the generation missing still.
@@ -353,7 +314,7 @@ export class DistributedScheduler extends SchedulerShell {
     this.ticking = true;
     try {
       const [registered, generation] = await Promise.all([this.plane.listWorkers(), this.plane.generation()]);
-      if (generation !== this.generation) {
+      if (generation !== this.generation.current) {
         await this.redisLostData("the cluster generation missing from Redis");
         return;
       }
@@ -366,9 +327,8 @@ export class DistributedScheduler extends SchedulerShell {
           this.registered.set(worker.id, worker);
           if (!known) {
             this.enqueue({ type: "worker-joined", worker: worker.id, nthreads: worker.nthreads });
-            const early = this.earlyAccounts.get(worker.id);
-            this.earlyAccounts.delete(worker.id);
-            if (early !== undefined) this.takeAccount(early);
+            const early = this.generation.joined(worker.id);
+            if (early !== undefined) this.enqueue(early);
           }
           // A worker at its memory limit says so in its heartbeat: the core sends it nothing meanwhile.
           const paused = worker.paused === true;
@@ -382,7 +342,7 @@ export class DistributedScheduler extends SchedulerShell {
       // After Redis lost its data, workers are missing from the registry until their next heartbeat.
       if (Date.now() >= this.reregisterUntil) for (const id of [...this.registered.keys()]) if (!seen.has(id)) await this.retire(id);
       if (this.stopped) return;
-      this.noteAvailability();
+      this.availability.note(this.registered.values(), Date.now());
       this.enqueue({ type: "tick", now: Date.now() });
     } catch (error) {
       this.failed(error, "recovery of a worker");
@@ -397,28 +357,7 @@ export class DistributedScheduler extends SchedulerShell {
    * not paused at its memory limit.
    */
   workersUnavailable(): WorkersUnavailable | undefined {
-    return this.unavailable;
-  }
-
-  private noteAvailability(): void {
-    let paused = 0;
-    for (const worker of this.registered.values()) {
-      if (worker.paused !== true) {
-        this.everJoined = true;
-        this.unavailable = undefined;
-        return;
-      }
-      paused++;
-    }
-    const reason =
-      paused > 0
-        ? `every worker (${paused}) is paused at its memory limit`
-        : this.everJoined
-          ? "every worker has left the scheduler (a nanny that gave up on its crashing workers says so in its log)"
-          : "no worker has joined the scheduler";
-    if (this.unavailable === undefined || this.unavailable.reason !== reason) {
-      this.unavailable = { since: this.unavailable?.since ?? Date.now(), reason };
-    }
+    return this.availability.unavailable;
   }
 
   /** A worker died or is stopping: take back what it holds in Redis and tell the core. */
@@ -426,7 +365,7 @@ export class DistributedScheduler extends SchedulerShell {
     const recovered = await this.plane.recoverWorker(id, { onlyIfSilent: true });
     if (!recovered.recovered || this.stopped) return;
     this.registered.delete(id);
-    this.unsure.delete(id);
+    this.generation.left(id);
     this.enqueue({ type: "worker-left", worker: id, running: recovered.inFlight.map((task) => task.key) });
   }
 
@@ -462,7 +401,11 @@ export class DistributedScheduler extends SchedulerShell {
 
   private onEntry(entry: EventEntry): void {
     const { worker, data, returned } = entry;
-    if (entry.account !== undefined) return this.takeAccount(entry);
+    if (entry.account !== undefined) {
+      const account = this.generation.account(entry, (worker) => this.registered.has(worker), this.options.onError);
+      if (account !== undefined) this.inbox.push(account);
+      return;
+    }
     if (returned !== undefined) this.inbox.push({ type: "worker-stopping", worker, returned });
     if (data === undefined || data.byteLength === 0) return;
     for (const report of decodeReports(data)) {
@@ -485,37 +428,6 @@ export class DistributedScheduler extends SchedulerShell {
         this.inbox.push({ type: "task-missing-data", key: report.key, worker, missing: report.missing });
       }
     }
-  }
-
-  /**
-   * A worker's account of what it holds and runs (it saw the generation change): handed to the core,
-   * with the tasks this scheduler sent it before Redis lost its data, if it did. An account of an
-   * older generation is dropped (the worker sends another); one of a worker not joined yet waits
-   * for its join.
-   */
-  private takeAccount(entry: EventEntry): void {
-    let account;
-    try {
-      account = decodeWorkerAccount(entry.account!);
-    } catch (error) {
-      this.options.onError?.(new Error(`unreadable account from worker ${entry.worker}: ${(error as Error).message}`));
-      return;
-    }
-    if (account.generation !== this.generation) return;
-    if (!this.registered.has(entry.worker)) {
-      this.earlyAccounts.set(entry.worker, entry);
-      return;
-    }
-    const unsure = this.unsure.get(entry.worker);
-    this.unsure.delete(entry.worker);
-    if (this.accountsDue.delete(entry.worker) && this.accountsDue.size === 0) this.accountsArrived();
-    this.enqueue({
-      type: "worker-account",
-      worker: entry.worker,
-      held: account.held,
-      assigned: [...account.running, ...(entry.assigned ?? [])],
-      ...(unsure !== undefined && { unsure }),
-    });
   }
 
   /** Keeps a small result here, in its task's record, to send inline to dependents and clients. */
@@ -621,7 +533,8 @@ export class DistributedScheduler extends SchedulerShell {
           }
         }),
         ...[...releases].map(([worker, keys]) => this.plane.sendToWorker(worker, [encodeWorkerMessage({ type: "release", keys })])),
-        ...[...cancels].map(([worker, keys]) => this.plane.sendToWorker(worker, [encodeWorkerMessage({ type: "cancel", keys })])),
+        // A cancelled task still queued leaves the queue; the worker ends one it has taken.
+        ...[...cancels].map(([worker, keys]) => this.plane.cancelTasks(worker, keys, encodeWorkerMessage({ type: "cancel", keys }))),
         ...[...copies].map(([worker, messages]) => this.plane.sendToWorker(worker, messages)),
         ...[...steals.values()].map(async ({ victim, thief, keys }) => {
           const outcome = await this.plane.stealTasks(victim, thief, keys);
@@ -671,11 +584,6 @@ export class DistributedScheduler extends SchedulerShell {
     }
     return { ok: false };
   }
-}
-
-/** A new cluster generation: random, so that no two schedulers (or runs of one) begin the same. */
-function newGeneration(): string {
-  return randomBytes(9).toString("base64url");
 }
 
 function push<T>(groups: Map<WorkerId, T[]>, worker: WorkerId, item: T): void {

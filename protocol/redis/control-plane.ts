@@ -4,6 +4,7 @@ import type { WorkerId } from "../ids.js";
 import { parseEventFields, type EventEntry } from "./event-entry.js";
 import { DEFAULT_REDIS_PREFIX, redisKeys, type RedisKeys } from "./redis-keys.js";
 import { beginGeneration } from "./scripts/begin-generation.js";
+import { cancelTasks } from "./scripts/cancel-tasks.js";
 import { enqueueTasks } from "./scripts/enqueue-tasks.js";
 import { finishTasks } from "./scripts/finish-tasks.js";
 import { heartbeat } from "./scripts/heartbeat.js";
@@ -468,6 +469,29 @@ export class ControlPlane {
     const k = this.keys;
     const keys = [k.workerInbox(worker), k.workerState(worker), k.workerWake(worker), k.schedulerEpoch];
     return ((await this.run(sendToWorker, keys, [this.epoch, ...messages.map(asBuffer)])) as number) === 1;
+  }
+
+  /**
+   * Cancels tasks given to a worker: those still in its queue are removed (it never takes them), and
+   * `message` (the cancel naming every key) goes to its inbox for the others, which it ends if running
+   * and whose results it drops. Returns the keys removed from the queue. Fenced (see
+   * {@link ControlPlaneOptions.schedulerEpoch}).
+   *
+   * Sent with EVAL, never EVALSHA, as {@link rescoreTasks} is: a first use resent after a NOSCRIPT
+   * reply would run behind an enqueue sent after it, and could remove a task queued again since.
+   *
+   * @example
+   * await plane.cancelTasks("w1", ["slow-1"], encodeWorkerMessage({ type: "cancel", keys: ["slow-1"] }));
+   */
+  async cancelTasks(worker: WorkerId, keys: readonly Key[], message: Uint8Array): Promise<Key[]> {
+    if (keys.length === 0) return [];
+    const k = this.keys;
+    const scriptKeys = [k.workerQueue(worker), k.taskPayloads, k.workerInbox(worker), k.workerState(worker), k.workerWake(worker), k.schedulerEpoch];
+    try {
+      return (await this.redis.eval(cancelTasks.lua, scriptKeys.length, ...scriptKeys, this.epoch, asBuffer(message), ...keys)) as Key[];
+    } catch (error) {
+      throw asFencedError(error);
+    }
   }
 
   /**

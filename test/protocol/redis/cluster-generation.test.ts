@@ -88,3 +88,31 @@ describe("task fingerprints", () => {
     expect(taskFingerprint("inc", [new Float64Array([1, 2])])).not.toBe(taskFingerprint("inc", [new Float64Array([1, 3])]));
   });
 });
+
+describe("cancelling tasks given to a worker", () => {
+  it("removes those still queued, payloads included, and sends the cancel only for those taken", async () => {
+    const cp = plane({ prefix: freshPrefix() });
+    await cp.enqueueTasks("w1", [{ ...task("taken"), priority: 0 }, task("queued")]);
+    await cp.takeTasks("w1", 1);
+    expect(await cp.cancelTasks("w1", ["queued", "taken"], Buffer.from("cancel both"))).toEqual(["queued"]);
+    expect(await cp.takeTasks("w1", 10)).toEqual([]);
+    expect(await cp.redis.hexists(cp.keys.taskPayloads, "queued")).toBe(0);
+    expect((await cp.takeWorkerMessages("w1", 10)).map(String)).toEqual(["cancel both"]);
+  });
+
+  it("sends nothing when every task was still queued", async () => {
+    const cp = plane({ prefix: freshPrefix() });
+    await cp.enqueueTasks("w1", [task("a")]);
+    expect(await cp.cancelTasks("w1", ["a"], Buffer.from("cancel a"))).toEqual(["a"]);
+    expect(await cp.takeWorkerMessages("w1", 10)).toEqual([]);
+  });
+
+  it("is refused to a deposed scheduler", async () => {
+    const prefix = freshPrefix();
+    const current = plane({ prefix });
+    await current.redis.set(current.keys.schedulerEpoch, "2");
+    await current.enqueueTasks("w1", [task("a")]);
+    await expect(plane({ prefix, schedulerEpoch: 1 }).cancelTasks("w1", ["a"], Buffer.from("cancel"))).rejects.toThrow(SchedulerFencedError);
+    expect(await current.redis.zcard(current.keys.workerQueue("w1"))).toBe(1);
+  });
+});

@@ -63,10 +63,21 @@ export class SchedulerProcess {
         onLost?.(error);
       },
     };
-    const scheduler = await DistributedScheduler.start({ ...options, lease });
+    let jobsLostData: (() => void) | undefined;
+    const scheduler = await DistributedScheduler.start({
+      ...options,
+      lease,
+      onRedisLostData: () => {
+        options.onRedisLostData?.();
+        jobsLostData?.();
+      },
+    });
+    // The jobs its predecessor ran come back from the queue: they reuse the results workers kept.
+    await scheduler.accountsIn;
     const connection = () => connectRedis(options.redis, options.onError);
     const queue = new GraphJobs({ connection, prefix: options.prefix });
     const jobs = new JobService(scheduler, queue, { progressIntervalMs: options.progressIntervalMs, noWorkersWarningMs: options.noWorkersWarningMs });
+    jobsLostData = () => void jobs.redisLostData().catch((error: Error) => options.onError?.(error));
     const processor = processGraphJobs({ ...options, connection }, (graph, outputs, jobId, job) => jobs.run(graph, outputs, jobId, job));
     stopTakingJobs = () => void processor.worker.close(true).catch(() => undefined);
     processor.worker.on("error", (error) => options.onError?.(error));

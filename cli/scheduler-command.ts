@@ -213,6 +213,7 @@ export async function schedulerCommand(args: string[]): Promise<number> {
         onLost: lost,
       },
       onError: (error) => logger.warn("recovered from an error", { error }),
+      logger,
     });
   } catch (error) {
     if (error instanceof PortInUseError) {

@@ -6,7 +6,8 @@ import type { TaskFailure } from "./task-failure.js";
  * The {@link GraphJobFailure} an error stands for, as a job's status, events and progress report it:
  * a `TaskError` is `task-failed` with the key and the task's remote error, a `GraphError` its code,
  * a cancellation (`CancelledError`, `JobCancelledError`) `cancelled`, a `NoWorkersError` (a job that
- * waited past its `noWorkersTimeoutMs`) `no-workers`; anything else `failed`.
+ * waited past its `noWorkersTimeoutMs`) `no-workers`; a job whose durable record Redis lost
+ * `record-lost`; anything else `failed`.
  *
  * @example
  * ```ts
@@ -23,5 +24,7 @@ export function describeFailure(error: Error): GraphJobFailure {
   if (error.name === "CancelledError" || error.name === "JobCancelledError") return { error: "cancelled", message: error.message };
   // A job that waited past its noWorkersTimeoutMs with no worker able to run it.
   if (error.name === "NoWorkersError") return { error: "no-workers", message: error.message };
+  // A running job whose durable record Redis lost (restarted empty).
+  if (error.name === "JobRecordLostError") return { error: "record-lost", message: error.message };
   return { error: "failed", message: error.message };
 }

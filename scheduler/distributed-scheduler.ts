@@ -12,10 +12,14 @@ import type { LocalTask } from "./local-task.js";
 import type { SubmissionChecks } from "./prepare-submission.js";
 import { connectRedis } from "../protocol/redis/connect-redis.js";
 import { ControlPlane, MAX_EVENT_BATCH, type EventEntry, type QueuedTask, type RegisteredWorker, type RescoredTask } from "../protocol/redis/control-plane.js";
-import { SchedulerFencedError, SchedulerLease, type LeaseHolder } from "../protocol/redis/scheduler-lease.js";
+import { RedisWipedError, SchedulerFencedError, SchedulerLease, type LeaseHolder } from "../protocol/redis/scheduler-lease.js";
+import { DEFAULT_HEARTBEAT_TTL_MS } from "../protocol/redis/control-plane.js";
+import type { Logger } from "../protocol/logger.js";
 import type { SchedulerConfig } from "./core/scheduler-config.js";
 import type { WorkersUnavailable } from "./no-workers-watch.js";
 import { SchedulerShell } from "./scheduler-shell.js";
+import { ClusterGeneration } from "./cluster-generation.js";
+import { WorkerAvailability } from "./worker-availability.js";
 import { LeaseLostError, SchedulerRole, type SchedulerRoleOptions } from "./scheduler-role.js";
 
 /** Options of {@link DistributedScheduler.start}. */
@@ -38,6 +42,17 @@ export interface DistributedSchedulerOptions {
   readonly token?: string;
   /** Called with errors the scheduler survives (a failed Redis call, say). Default: ignored. */
   readonly onError?: (error: Error) => void;
+  /**
+   * Where the scheduler says what an operator should know: it cleared its predecessor's queues, Redis
+   * lost its data and the cluster is being reconciled. Default: nowhere.
+   */
+  readonly logger?: Logger;
+  /**
+   * Called once each time the scheduler finds that Redis lost its data (restarted empty), after it
+   * has set its lease and a new cluster generation again: whatever else kept state in Redis (the
+   * durable jobs queue) checks what it lost. Default: none.
+   */
+  readonly onRedisLostData?: () => void;
   /** Called for each task moved by work stealing from a saturated worker's queue to an idle worker's. Default: none. */
   readonly onSteal?: (steal: { readonly key: Key; readonly victim: WorkerId; readonly thief: WorkerId }) => void;
   /**
@@ -69,10 +84,12 @@ export class DistributedScheduler extends SchedulerShell {
   private readerDone: Promise<void> = Promise.resolve();
   /** Why this scheduler stopped acting, once another took the role. */
   private lostRole: LeaseLostError | undefined;
-  /** Since when no worker could take tasks (none joined, all gone or paused); undefined while one can. */
-  private unavailable: WorkersUnavailable | undefined = { since: Date.now(), reason: "no worker has joined the scheduler" };
-  /** Whether a worker has ever joined: says which of the reasons it is. */
-  private everJoined = false;
+  /** Whether any worker can take tasks, and since when none could. */
+  private readonly availability = new WorkerAvailability(Date.now());
+  /** Until then (ms), a worker missing from the registry is not retired: Redis lost its data, and workers register again with their next heartbeat. */
+  private reregisterUntil = 0;
+  /** The reconciliation after Redis lost its data, while under way. */
+  private reconciling: Promise<void> | undefined;
   /** Tasks run in the worker processes. */
   readonly remote = true;
 
@@ -87,6 +104,18 @@ export class DistributedScheduler extends SchedulerShell {
     private readonly sharedToken: SharedDataToken | undefined,
   ) {
     super(options.scheduler);
+    this.generation = new ClusterGeneration(plane, { heartbeatTtlMs: options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS, logger: options.logger });
+  }
+
+  /** The cluster generation this scheduler began, and its workers' accounts. */
+  private readonly generation: ClusterGeneration;
+
+  /**
+   * Resolves once every worker alive when this scheduler took the role has told it what it holds, or
+   * a heartbeat lifetime has passed (see `ClusterGeneration.accountsIn`).
+   */
+  get accountsIn(): Promise<void> {
+    return this.generation.accountsIn;
   }
 
   /**
@@ -118,6 +147,7 @@ export class DistributedScheduler extends SchedulerShell {
       (holder) => scheduler.lose(holder, "a lease renewal"),
       (error) => options.onError?.(error),
     );
+    await scheduler.generation.takeOver();
     scheduler.readerDone = scheduler.readEvents();
     await scheduler.tick();
     scheduler.tickTimer = setInterval(() => void scheduler.tick(), options.tickMs ?? 100);
@@ -159,7 +189,39 @@ export class DistributedScheduler extends SchedulerShell {
   /** Errors of Redis calls: a fenced write means another scheduler took the role; others are survived. */
   private failed(error: unknown, what: string): void {
     if (error instanceof SchedulerFencedError) this.lose(undefined, `a refused ${what}`);
+    else if (error instanceof RedisWipedError) void this.redisLostData(`a refused ${what}`);
     else if (!this.stopped) this.options.onError?.(error as Error);
+  }
+
+  /**
+   * Redis lost its data (restarted empty, without persistence): the workers' queues, the reports not
+   * yet read, the messages to workers and the registry are gone. Once per loss: the lease and epoch
+   * are set again (a renewal does it), workers are given a heartbeat's time to register again before
+   * any is presumed dead, and a new generation asks each for its account; the tasks each had been
+   * sent are compared with its account, and those it never got are placed again
+   * (`worker-accounts.ts`). Jobs' durable records are checked by `onRedisLostData`.
+   */
+  private redisLostData(how: string): Promise<void> {
+    this.reconciling ??= (async () => {
+      try {
+        if (this.stopped) return;
+        const ttl = this.options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS;
+        this.reregisterUntil = Date.now() + 2 * ttl;
+        this.options.logger?.warn(
+          "Redis lost its data (restarted empty, without persistence?): reconciling with the workers; work it lost is done again, and jobs whose durable records are gone fail",
+          { noticedBy: how },
+        );
+        if (!(await this.role.renewNow()) || this.stopped) return;
+        await this.generation.afterDataLoss(new Map(this.core.workers.map((worker) => [worker, this.core.processingKeysOf(worker)])));
+        this.options.onRedisLostData?.();
+      } catch (error) {
+        // Tried again at the next tick, which finds the generation missing still.
+        this.failed(error, "reconciliation after Redis lost its data");
+      } finally {
+        this.reconciling = undefined;
+      }
+    })();
+    return this.reconciling;
   }
 
   /** Workers the core knows, by id. */
@@ -251,7 +313,11 @@ export class DistributedScheduler extends SchedulerShell {
     if (this.ticking || this.stopped) return;
     this.ticking = true;
     try {
-      const registered = await this.plane.listWorkers();
+      const [registered, generation] = await Promise.all([this.plane.listWorkers(), this.plane.generation()]);
+      if (generation !== this.generation.current) {
+        await this.redisLostData("the cluster generation missing from Redis");
+        return;
+      }
       const seen = new Set<WorkerId>();
       for (const worker of registered) {
         seen.add(worker.id);
@@ -259,7 +325,11 @@ export class DistributedScheduler extends SchedulerShell {
         if (worker.alive && worker.state === "running") {
           const wasPaused = this.registered.get(worker.id)?.paused === true;
           this.registered.set(worker.id, worker);
-          if (!known) this.enqueue({ type: "worker-joined", worker: worker.id, nthreads: worker.nthreads });
+          if (!known) {
+            this.enqueue({ type: "worker-joined", worker: worker.id, nthreads: worker.nthreads });
+            const early = this.generation.joined(worker.id);
+            if (early !== undefined) this.enqueue(early);
+          }
           // A worker at its memory limit says so in its heartbeat: the core sends it nothing meanwhile.
           const paused = worker.paused === true;
           if (paused !== wasPaused) this.enqueue({ type: "worker-paused", worker: worker.id, paused });
@@ -269,9 +339,10 @@ export class DistributedScheduler extends SchedulerShell {
           await this.retire(worker.id);
         }
       }
-      for (const id of [...this.registered.keys()]) if (!seen.has(id)) await this.retire(id);
+      // After Redis lost its data, workers are missing from the registry until their next heartbeat.
+      if (Date.now() >= this.reregisterUntil) for (const id of [...this.registered.keys()]) if (!seen.has(id)) await this.retire(id);
       if (this.stopped) return;
-      this.noteAvailability();
+      this.availability.note(this.registered.values(), Date.now());
       this.enqueue({ type: "tick", now: Date.now() });
     } catch (error) {
       this.failed(error, "recovery of a worker");
@@ -286,28 +357,7 @@ export class DistributedScheduler extends SchedulerShell {
    * not paused at its memory limit.
    */
   workersUnavailable(): WorkersUnavailable | undefined {
-    return this.unavailable;
-  }
-
-  private noteAvailability(): void {
-    let paused = 0;
-    for (const worker of this.registered.values()) {
-      if (worker.paused !== true) {
-        this.everJoined = true;
-        this.unavailable = undefined;
-        return;
-      }
-      paused++;
-    }
-    const reason =
-      paused > 0
-        ? `every worker (${paused}) is paused at its memory limit`
-        : this.everJoined
-          ? "every worker has left the scheduler (a nanny that gave up on its crashing workers says so in its log)"
-          : "no worker has joined the scheduler";
-    if (this.unavailable === undefined || this.unavailable.reason !== reason) {
-      this.unavailable = { since: this.unavailable?.since ?? Date.now(), reason };
-    }
+    return this.availability.unavailable;
   }
 
   /** A worker died or is stopping: take back what it holds in Redis and tell the core. */
@@ -315,6 +365,7 @@ export class DistributedScheduler extends SchedulerShell {
     const recovered = await this.plane.recoverWorker(id, { onlyIfSilent: true });
     if (!recovered.recovered || this.stopped) return;
     this.registered.delete(id);
+    this.generation.left(id);
     this.enqueue({ type: "worker-left", worker: id, running: recovered.inFlight.map((task) => task.key) });
   }
 
@@ -348,7 +399,13 @@ export class DistributedScheduler extends SchedulerShell {
     }
   }
 
-  private onEntry({ worker, data, returned }: EventEntry): void {
+  private onEntry(entry: EventEntry): void {
+    const { worker, data, returned } = entry;
+    if (entry.account !== undefined) {
+      const account = this.generation.account(entry, (worker) => this.registered.has(worker), this.options.onError);
+      if (account !== undefined) this.inbox.push(account);
+      return;
+    }
     if (returned !== undefined) this.inbox.push({ type: "worker-stopping", worker, returned });
     if (data === undefined || data.byteLength === 0) return;
     for (const report of decodeReports(data)) {
@@ -476,7 +533,8 @@ export class DistributedScheduler extends SchedulerShell {
           }
         }),
         ...[...releases].map(([worker, keys]) => this.plane.sendToWorker(worker, [encodeWorkerMessage({ type: "release", keys })])),
-        ...[...cancels].map(([worker, keys]) => this.plane.sendToWorker(worker, [encodeWorkerMessage({ type: "cancel", keys })])),
+        // A cancelled task still queued leaves the queue; the worker ends one it has taken.
+        ...[...cancels].map(([worker, keys]) => this.plane.cancelTasks(worker, keys, encodeWorkerMessage({ type: "cancel", keys }))),
         ...[...copies].map(([worker, messages]) => this.plane.sendToWorker(worker, messages)),
         ...[...steals.values()].map(async ({ victim, thief, keys }) => {
           const outcome = await this.plane.stealTasks(victim, thief, keys);

@@ -426,6 +426,24 @@ export class JobService {
     if (ended !== undefined && ended.state === "completed") ended.outcome = undefined;
   }
 
+  /**
+   * Redis lost its data (restarted empty): each running job whose durable record is gone fails with a
+   * {@link JobRecordLostError}, which says to submit it again. Its result could be neither recorded
+   * nor fetched, and no scheduler would run it again after a crash; a job whose record survived
+   * (Redis came back from its append-only file) runs on.
+   */
+  async redisLostData(): Promise<void> {
+    for (const [jobId, record] of [...this.active]) {
+      if ((await this.queue.job(jobId)) !== undefined) continue;
+      record.fail(
+        new JobRecordLostError(
+          `job ${jobId} failed: Redis lost its data (it restarted empty; enable its append-only file to keep jobs across restarts), ` +
+            `and with it the job's durable record, so its result could not be kept; submit the job again`,
+        ),
+      );
+    }
+  }
+
   /** Stops listening to the scheduler; running jobs are left to the queue's processor. */
   close(): void {
     this.stopListening();
@@ -519,6 +537,17 @@ export class JobService {
 }
 
 /** No job has this id (never submitted, or removed after its retention time). */
+/**
+ * A running job failed because Redis lost its durable record (restarted empty, without
+ * persistence). Its failure's `error` is `record-lost`.
+ *
+ * @example
+ * if (status.failure?.error === "record-lost") await resubmit(graph);
+ */
+export class JobRecordLostError extends Error {
+  override readonly name = "JobRecordLostError";
+}
+
 export class UnknownJobError extends Error {
   override readonly name = "UnknownJobError";
   constructor(readonly jobId: string) {

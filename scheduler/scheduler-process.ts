@@ -123,11 +123,23 @@ export class SchedulerProcess {
           onLost?.(error);
         },
       };
-      scheduler = await DistributedScheduler.start({ ...options, onError, lease });
+      let jobsLostData: (() => void) | undefined;
+      scheduler = await DistributedScheduler.start({
+        ...options,
+        onError,
+        lease,
+        onRedisLostData: () => {
+          options.onRedisLostData?.();
+          jobsLostData?.();
+        },
+      });
       state = { phase: "starting" };
+      // The jobs its predecessor ran come back from the queue: they reuse the results workers kept.
+      await scheduler.accountsIn;
       const connection = () => connectRedis(options.redis, onError);
       const queue = new GraphJobs({ connection, prefix: options.prefix });
       const jobs = new JobService(scheduler, queue, { progressIntervalMs: options.progressIntervalMs, noWorkersWarningMs: options.noWorkersWarningMs });
+      jobsLostData = () => void jobs.redisLostData().catch((error: Error) => onError(error));
       const processor = processGraphJobs({ ...options, connection }, (graph, outputs, jobId, job) => jobs.run(graph, outputs, jobId, job));
       stopTakingJobs = () => void processor.worker.close(true).catch(() => undefined);
       processor.worker.on("error", (error) => onError(error));

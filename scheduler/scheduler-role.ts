@@ -85,8 +85,11 @@ export class LeaseLostError extends Error {
  */
 export class SchedulerRole {
   private renewTimer: NodeJS.Timeout | undefined;
-  private renewing = false;
+  /** The renewal under way, if one is. */
+  private renewal: Promise<void> | undefined;
   private lost = false;
+  private onLost: ((holder: LeaseHolder | undefined) => void) | undefined;
+  private onRenewError: ((error: Error) => void) | undefined;
 
   private constructor(
     private readonly lease: SchedulerLease,
@@ -133,22 +136,34 @@ export class SchedulerRole {
    * (Redis unreachable: the renewal is tried again, and the fence keeps Redis safe meanwhile).
    */
   keepRenewing(onLost: (holder: LeaseHolder | undefined) => void, onError?: (error: Error) => void): void {
-    const renew = async () => {
-      if (this.renewing || this.lost) return;
-      this.renewing = true;
+    this.onLost = onLost;
+    this.onRenewError = onError;
+    this.renewTimer = setInterval(() => void this.renewNow(), Math.max(1, Math.floor(this.lease.ttlMs / 3)));
+  }
+
+  /**
+   * Renews the lease now, out of turn: after Redis lost its data, the renewal sets the lease and the
+   * epoch again, which the fenced writes need. Resolves true while the role is held (or the renewal
+   * could not reach Redis), false once it is lost (`onLost` was called). A renewal already under way
+   * is waited for rather than doubled.
+   */
+  async renewNow(): Promise<boolean> {
+    if (this.lost) return false;
+    this.renewal ??= (async () => {
       try {
         const outcome = await this.lease.renew(this.epoch, this.stored);
         if (!outcome.renewed && !this.lost && this.renewTimer !== undefined) {
           this.stopRenewing();
-          onLost(outcome.holder);
+          this.onLost?.(outcome.holder);
         }
       } catch (error) {
-        onError?.(error as Error);
+        this.onRenewError?.(error as Error);
       } finally {
-        this.renewing = false;
+        this.renewal = undefined;
       }
-    };
-    this.renewTimer = setInterval(() => void renew(), Math.max(1, Math.floor(this.lease.ttlMs / 3)));
+    })();
+    await this.renewal;
+    return !this.lost;
   }
 
   /** Stops renewing (the role lapses within the lease's lifetime unless released). */

@@ -1,3 +1,4 @@
+import { taskFingerprint } from "../protocol/worker-account.js";
 import { checkSerializable } from "../graph/wire-form.js";
 import { GraphError } from "../graph/graph-error.js";
 import { sameSpec } from "../graph/merge.js";
@@ -67,6 +68,8 @@ export abstract class SchedulerShell {
   protected constructor(config: SchedulerConfig | undefined) {
     this.core = new SchedulerCore(config, {
       sameRunSpec: (a, b) => sameSpec((a as LocalTask).spec, (b as LocalTask).spec),
+      // Asked only for a key a worker holds a result under that no task claimed yet (a scheduler took over).
+      fingerprint: (spec) => taskFingerprint((spec as LocalTask).fn, (spec as LocalTask).spec.args),
       onTransition: (key, from, to) => this.taskCounts.transitioned(key, from, to),
     });
     this.taskCounts = new TaskCountTracker((key) => this.core.stateOf(key));

@@ -2,10 +2,22 @@ import type { Key } from "../graph/task-spec.js";
 import type { HeldValues } from "../executor/executor.js";
 import { sizeOf } from "../executor/size-of.js";
 
+/** The computation a result came from: its task's function and arguments, as the task message had them. */
+export interface ResultOrigin {
+  readonly fn: string;
+  readonly args: readonly unknown[];
+}
+
 /** A result a worker holds, with its size as reported to the scheduler. */
 export interface StoredResult {
   readonly value: unknown;
   readonly nbytes: number;
+  /**
+   * What computed it, when this worker did (not for copies fetched from peers): kept so that the
+   * worker can fingerprint it for a new scheduler (`protocol/worker-account.ts`), which reuses it
+   * only for a task of the same computation.
+   */
+  readonly origin?: ResultOrigin;
 }
 
 /**
@@ -22,15 +34,18 @@ export class ResultStore {
     this.held = held;
   }
 
-  /** Stores a result (replacing any earlier one under the key) and returns its size in bytes. */
-  put(key: Key, value: unknown, nbytes = sizeOf(value)): number {
+  /**
+   * Stores a result (replacing any earlier one under the key) and returns its size in bytes.
+   * `origin`: what computed it, when this worker did. Default: none (a copy).
+   */
+  put(key: Key, value: unknown, origin?: ResultOrigin, nbytes = sizeOf(value)): number {
     const old = this.results.get(key);
     this.held?.hold(value);
     if (old !== undefined) {
       this.bytes -= old.nbytes;
       this.held?.release(old.value);
     }
-    this.results.set(key, { value, nbytes });
+    this.results.set(key, origin === undefined ? { value, nbytes } : { value, nbytes, origin });
     this.bytes += nbytes;
     return nbytes;
   }
@@ -65,5 +80,10 @@ export class ResultStore {
 
   keys(): IterableIterator<Key> {
     return this.results.keys();
+  }
+
+  /** Every result held, by key. */
+  entries(): IterableIterator<[Key, StoredResult]> {
+    return this.results.entries();
   }
 }

@@ -78,6 +78,11 @@ export class TaskRunner {
     }
   }
 
+  /** Keys of the tasks taken and not reported yet: gathering inputs, waiting for a thread, or running. */
+  runningKeys(): Key[] {
+    return [...this.runs.keys()];
+  }
+
   /**
    * The scheduler no longer wants these tasks here: each run of them not reported yet reports
    * `cancelled` at once; one still gathering its inputs never reaches the executor, and one in the
@@ -136,7 +141,7 @@ export class TaskRunner {
       const pending = this.pending.get(outcome.request);
       if (pending === undefined) continue;
       this.pending.delete(outcome.request);
-      const { key, attempt } = pending.message;
+      const { key, attempt, fn, args } = pending.message;
       const resolve = pending.settle!;
       if (!outcome.ok) {
         resolve({ kind: "erred", key, attempt, error: outcome.error, durationMs: outcome.durationMs });
@@ -150,7 +155,7 @@ export class TaskRunner {
         resolve({ kind: "erred", key, attempt, error, durationMs: outcome.durationMs });
         continue;
       }
-      const nbytes = this.options.store.put(key, outcome.value);
+      const nbytes = this.options.store.put(key, outcome.value, { fn, args });
       resolve({
         kind: "finished",
         key,

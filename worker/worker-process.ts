@@ -16,7 +16,7 @@ import { DataRoots, WORKER_DATA_ROOTS_ENV } from "../protocol/data-roots.js";
 import { DataServer } from "./data-server.js";
 import type { Executor } from "../executor/executor.js";
 import { InlineExecutor } from "../executor/inline-executor.js";
-import { ResultStore } from "./result-store.js";
+import { ResultStore, type StoredResult } from "./result-store.js";
 import { decodeTaskMessage } from "../protocol/task-message.js";
 import { encodeReports, type TaskReport } from "../protocol/task-report.js";
 import { TaskRunner } from "./task-runner.js";
@@ -24,6 +24,8 @@ import { registeredTaskNames } from "../protocol/task-registry.js";
 import { importTaskModule } from "../protocol/task-module-loading.js";
 import { ThreadPoolExecutor } from "../executor/thread-pool-executor.js";
 import { decodeWorkerMessage } from "../protocol/worker-message.js";
+import { encodeWorkerAccount, taskFingerprint, type HeldResult } from "../protocol/worker-account.js";
+import type { HeartbeatReply } from "../protocol/redis/control-plane.js";
 import type { Logger } from "../protocol/logger.js";
 
 /** Work taken ahead of free threads, in ms of estimated run time per thread. */
@@ -146,6 +148,10 @@ export class WorkerProcess {
   private functions: readonly string[] | undefined;
   /** Taking no tasks at its memory limit: said in the log when it changes, and in every heartbeat. */
   private pausedForMemory = false;
+  /** The cluster generation the last heartbeat saw; when it changes, the worker sends its account. */
+  private generation: string | undefined;
+  /** Fingerprints of held results, computed on first need (an account), by result. */
+  private readonly fingerprints = new WeakMap<object, string>();
 
   private constructor(
     readonly id: WorkerId,
@@ -194,13 +200,14 @@ export class WorkerProcess {
     store.track(executor.heldValues);
     const worker = new WorkerProcess(id, nthreads, store, plane, waiter, server, client, runner, executor, options, shared);
     keeper = worker;
-    if ((await worker.heartbeat()) === "dead") throw new Error(`worker id ${id} was declared dead before; start with a new id`);
+    const first = await worker.heartbeat();
+    if (first.state === "dead") throw new Error(`worker id ${id} was declared dead before; start with a new id`);
+    // Nothing is held yet: the scheduler of this generation learns of this worker when it joins.
+    worker.generation = first.generation;
     const ttl = options.heartbeatTtlMs ?? DEFAULT_HEARTBEAT_TTL_MS;
     worker.heartbeatTimer = setInterval(() => {
       worker.heartbeat().then(
-        (status) => {
-          if (status === "dead") void worker.shutdown({ abandonRunning: true });
-        },
+        (reply) => worker.heard(reply),
         (error: Error) => options.onError?.(error),
       );
     }, Math.max(10, Math.floor(ttl / 3)));
@@ -233,7 +240,49 @@ export class WorkerProcess {
     return this.pausedForMemory;
   }
 
-  private heartbeat() {
+  /**
+   * What a heartbeat learnt: declared dead, it stops at once; a new cluster generation (a new
+   * scheduler took the role, or Redis lost its data and the scheduler noticed) gets this worker's
+   * account, so that the scheduler knows what it holds and runs.
+   */
+  private heard(reply: HeartbeatReply): void {
+    if (reply.state === "dead") {
+      void this.shutdown({ abandonRunning: true });
+      return;
+    }
+    if (reply.generation === this.generation || this.stopping) return;
+    this.generation = reply.generation;
+    // No generation: Redis lost its data and no scheduler has begun a new one yet; it will.
+    if (reply.generation !== "") void this.sendAccount(reply.generation);
+  }
+
+  /** Tells the scheduler of `generation` what this worker holds and runs (see `protocol/worker-account.ts`). */
+  private async sendAccount(generation: string): Promise<void> {
+    const held: HeldResult[] = [];
+    for (const [key, result] of this.store.entries()) held.push({ key, nbytes: result.nbytes, fingerprint: this.fingerprintOf(result) });
+    const account = encodeWorkerAccount({ generation, held, running: this.runner.runningKeys() });
+    try {
+      await this.plane.sendAccount(this.id, account);
+      this.options.logger?.info(`sent the scheduler an account of ${held.length} results held and ${this.running} tasks running (cluster generation ${generation})`, {
+        generation,
+        results: held.length,
+        running: this.running,
+      });
+    } catch (error) {
+      // Sent again at the next heartbeat.
+      this.generation = undefined;
+      this.options.onError?.(error as Error);
+    }
+  }
+
+  private fingerprintOf(result: StoredResult): string {
+    if (result.origin === undefined) return "";
+    let fingerprint = this.fingerprints.get(result);
+    if (fingerprint === undefined) this.fingerprints.set(result, (fingerprint = taskFingerprint(result.origin.fn, result.origin.args)));
+    return fingerprint;
+  }
+
+  private heartbeat(): Promise<HeartbeatReply> {
     this.functions ??= registeredTaskNames();
     return this.plane.heartbeat({
       id: this.id,
@@ -325,7 +374,10 @@ export class WorkerProcess {
     } else {
       this.options.logger?.info(`worker resumed: ${figures} is below the pause fraction ${PAUSE_FRACTION * 100}%; it takes tasks again`, fields);
     }
-    void this.heartbeat().catch((error: Error) => this.options.onError?.(error));
+    void this.heartbeat().then(
+      (reply) => this.heard(reply),
+      (error: Error) => this.options.onError?.(error),
+    );
     return paused;
   }
 

@@ -1,8 +1,10 @@
 import type { Redis } from "ioredis";
-import { unpack } from "msgpackr";
 import type { Key } from "../../graph/task-spec.js";
 import type { WorkerId } from "../ids.js";
+import { parseEventFields, type EventEntry } from "./event-entry.js";
 import { DEFAULT_REDIS_PREFIX, redisKeys, type RedisKeys } from "./redis-keys.js";
+import { beginGeneration } from "./scripts/begin-generation.js";
+import { cancelTasks } from "./scripts/cancel-tasks.js";
 import { enqueueTasks } from "./scripts/enqueue-tasks.js";
 import { finishTasks } from "./scripts/finish-tasks.js";
 import { heartbeat } from "./scripts/heartbeat.js";
@@ -11,7 +13,10 @@ import { recoverWorker } from "./scripts/recover-worker.js";
 import { rescoreTasks } from "./scripts/rescore-tasks.js";
 import { asFencedError } from "./scheduler-lease.js";
 import type { RedisScript } from "./scripts/redis-script.js";
+import { sendAccount } from "./scripts/send-account.js";
 import { sendToWorker } from "./scripts/send-to-worker.js";
+
+export { parseEventFields, type EventEntry } from "./event-entry.js";
 import { stealTasks } from "./scripts/steal-tasks.js";
 import { takeEvents } from "./scripts/take-events.js";
 import { takeTasks } from "./scripts/take-tasks.js";
@@ -175,33 +180,17 @@ export interface RegisteredWorker extends WorkerMetadata {
   readonly alive: boolean;
 }
 
-/** One entry of the events stream, as workers' scripts write it. */
-export interface EventEntry {
-  /** The worker it came from. */
-  readonly worker: WorkerId;
-  /** Encoded task reports (see `protocol/task-report.ts`), from `finishTasks`. */
-  readonly data?: Buffer;
-  /** Set when the worker began to stop (`markStopping`): the tasks it handed back unstarted, maybe none. */
-  readonly returned?: Key[];
+/** Reply of {@link ControlPlane.heartbeat}. */
+export interface HeartbeatReply {
+  /** The worker's state; on `dead` nothing was written and the worker must exit. */
+  readonly state: WorkerStatus;
+  /**
+   * The cluster's generation (see `RedisKeys.generation`), "" when there is none: when it changes,
+   * the worker sends its account with {@link ControlPlane.sendAccount}.
+   */
+  readonly generation: string;
 }
 
-/** Reads an events-stream entry's field list (`[name, value, name, value, ...]`). */
-export function parseEventFields(fields: readonly Buffer[]): EventEntry {
-  let worker = "";
-  let data: Buffer | undefined;
-  let returned: Key[] | undefined;
-  for (let i = 0; i < fields.length; i += 2) {
-    const name = fields[i].toString();
-    if (name === "worker") worker = fields[i + 1].toString();
-    else if (name === "data") data = fields[i + 1];
-    else if (name === "returned") {
-      // Lua's msgpack writes an empty table as a map.
-      const keys: unknown = unpack(fields[i + 1]);
-      returned = Array.isArray(keys) ? (keys as Key[]) : [];
-    }
-  }
-  return { worker, data, returned };
-}
 
 /** Calls a script registered by `defineCommand`, in its variant that replies with Buffers. */
 type ScriptInvoker = (this: Redis, args: readonly (string | Buffer)[]) => Promise<unknown>;
@@ -216,6 +205,7 @@ const SCRIPTS: readonly RedisScript[] = [
   heartbeat,
   markStopping,
   sendToWorker,
+  sendAccount,
 ];
 
 /**
@@ -382,9 +372,10 @@ export class ControlPlane {
 
   /**
    * Sets the worker's heartbeat (lifetime {@link ControlPlaneOptions.heartbeatTtlMs}) and registers it
-   * with its metadata. Returns its state; on `dead` nothing was written and the worker must exit.
+   * with its metadata. Returns its state (on `dead` nothing was written and the worker must exit) and
+   * the cluster's generation.
    */
-  async heartbeat(metadata: WorkerMetadata): Promise<WorkerStatus> {
+  async heartbeat(metadata: WorkerMetadata): Promise<HeartbeatReply> {
     positiveInteger("nthreads", metadata.nthreads);
     const k = this.keys;
     const json = JSON.stringify({
@@ -397,8 +388,48 @@ export class ControlPlane {
       ...(metadata.paused === true && { paused: true }),
       ...(metadata.memoryLimitBytes !== undefined && { memoryLimitBytes: metadata.memoryLimitBytes }),
     });
-    const keys = [k.workerHeartbeat(metadata.id), k.workers, k.workerState(metadata.id)];
-    return parseStatus((await this.run(heartbeat, keys, [metadata.id, String(this.heartbeatTtlMs), json])) as Buffer);
+    const keys = [k.workerHeartbeat(metadata.id), k.workers, k.workerState(metadata.id), k.generation];
+    const [state, generation] = (await this.run(heartbeat, keys, [metadata.id, String(this.heartbeatTtlMs), json])) as [Buffer, Buffer];
+    return { state: parseStatus(state), generation: generation.toString() };
+  }
+
+  /**
+   * Sends the worker's account (see `protocol/worker-account.ts`) to the scheduler on the events
+   * stream, with the tasks Redis holds for the worker, read in the same atomic step. Returns how many
+   * tasks Redis held for it.
+   */
+  async sendAccount(worker: WorkerId, account: Uint8Array): Promise<number> {
+    const k = this.keys;
+    return (await this.run(sendAccount, [k.events, k.workerQueue(worker), k.workerInFlight(worker)], [worker, asBuffer(account)])) as number;
+  }
+
+  /** The cluster's generation (see `RedisKeys.generation`), or undefined when Redis has none. */
+  async generation(): Promise<string | undefined> {
+    return (await this.redis.get(this.keys.generation)) ?? undefined;
+  }
+
+  /**
+   * Starts a new generation of the cluster (see `RedisKeys.generation`): every worker sends its
+   * account at its next heartbeat. A scheduler that has just taken the role passes `takeover`: the
+   * events stream and the queues of the workers it names are emptied in the same step (their
+   * payloads too), since what its predecessor queued would run for nobody and the accounts supersede
+   * the reports it did not read. Returns how many queued tasks were removed. Fenced (see
+   * {@link ControlPlaneOptions.schedulerEpoch}).
+   *
+   * @example
+   * await plane.beginGeneration(randomGeneration(), { takeover: (await plane.listWorkers()).map((w) => w.id) });
+   */
+  async beginGeneration(generation: string, options: { readonly takeover?: readonly WorkerId[] } = {}): Promise<number> {
+    if (generation.length === 0) throw new RangeError("generation must not be empty");
+    const k = this.keys;
+    const queues = (options.takeover ?? []).map((worker) => k.workerQueue(worker));
+    const keys = [k.schedulerEpoch, k.generation, k.taskPayloads, k.events, ...queues];
+    const takeover = options.takeover === undefined ? "0" : "1";
+    try {
+      return (await this.redis.eval(beginGeneration.lua, keys.length, ...keys, this.epoch, generation, takeover)) as number;
+    } catch (error) {
+      throw asFencedError(error);
+    }
   }
 
   /**
@@ -438,6 +469,29 @@ export class ControlPlane {
     const k = this.keys;
     const keys = [k.workerInbox(worker), k.workerState(worker), k.workerWake(worker), k.schedulerEpoch];
     return ((await this.run(sendToWorker, keys, [this.epoch, ...messages.map(asBuffer)])) as number) === 1;
+  }
+
+  /**
+   * Cancels tasks given to a worker: those still in its queue are removed (it never takes them), and
+   * `message` (the cancel naming every key) goes to its inbox for the others, which it ends if running
+   * and whose results it drops. Returns the keys removed from the queue. Fenced (see
+   * {@link ControlPlaneOptions.schedulerEpoch}).
+   *
+   * Sent with EVAL, never EVALSHA, as {@link rescoreTasks} is: a first use resent after a NOSCRIPT
+   * reply would run behind an enqueue sent after it, and could remove a task queued again since.
+   *
+   * @example
+   * await plane.cancelTasks("w1", ["slow-1"], encodeWorkerMessage({ type: "cancel", keys: ["slow-1"] }));
+   */
+  async cancelTasks(worker: WorkerId, keys: readonly Key[], message: Uint8Array): Promise<Key[]> {
+    if (keys.length === 0) return [];
+    const k = this.keys;
+    const scriptKeys = [k.workerQueue(worker), k.taskPayloads, k.workerInbox(worker), k.workerState(worker), k.workerWake(worker), k.schedulerEpoch];
+    try {
+      return (await this.redis.eval(cancelTasks.lua, scriptKeys.length, ...scriptKeys, this.epoch, asBuffer(message), ...keys)) as Key[];
+    } catch (error) {
+      throw asFencedError(error);
+    }
   }
 
   /**

@@ -52,6 +52,14 @@ export interface RedisKeys {
    */
   readonly schedulerEpoch: string;
   /**
+   * The cluster's generation: which scheduler's view of the cluster Redis holds. STRING: random text,
+   * written by a scheduler when it takes the role, and again when it finds the key gone (Redis lost
+   * its data). Workers read it with every heartbeat: when it changes, they send the scheduler an
+   * account of what they hold and run (`worker-account.ts`), so that a new scheduler reuses their
+   * results and one that outlived a wipe finds what was lost.
+   */
+  readonly generation: string;
+  /**
    * The cluster's data token (see `data-token.ts`). STRING: random text, written once by the first
    * scheduler or worker that needs it (`SET NX`), read by the others. Whoever reads Redis can fetch
    * from the workers' data servers; whoever writes it controls the workers anyway (docs/security.md).
@@ -116,6 +124,7 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
     schedulerLease: `${prefix}:scheduler:lease`,
     schedulerEpoch: `${prefix}:scheduler:epoch`,
     dataToken: `${prefix}:data-token`,
+    generation: `${prefix}:scheduler:generation`,
     workerQueue: (id: WorkerId) => worker(id, "queue"),
     workerInFlight: (id: WorkerId) => worker(id, "in-flight"),
     workerHeartbeat: (id: WorkerId) => worker(id, "heartbeat"),

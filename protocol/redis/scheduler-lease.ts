@@ -4,7 +4,7 @@ import { acquireLease } from "./scripts/acquire-lease.js";
 import type { RedisScript } from "./scripts/redis-script.js";
 import { releaseLease } from "./scripts/release-lease.js";
 import { renewLease } from "./scripts/renew-lease.js";
-import { FENCED_ERROR_CODE } from "./scripts/scheduler-fence.js";
+import { FENCED_ERROR_CODE, WIPED_ERROR_CODE } from "./scripts/scheduler-fence.js";
 
 /** Default {@link SchedulerLeaseOptions.ttlMs}: a scheduler silent for 5 s may be replaced. */
 export const DEFAULT_LEASE_TTL_MS = 5_000;
@@ -67,14 +67,30 @@ export class SchedulerFencedError extends Error {
 }
 
 /**
+ * The refusal of a fenced script because the scheduler epoch is missing: Redis lost its data
+ * (restarted empty, without persistence). Nothing was written. Not a lost role: renew the lease,
+ * which sets the epoch again, and reconcile what Redis held.
+ *
+ * @example
+ * try { await plane.enqueueTasks("w1", tasks); }
+ * catch (error) { if (error instanceof RedisWipedError) await reconcile(); }
+ */
+export class RedisWipedError extends Error {
+  override readonly name = "RedisWipedError";
+}
+
+/**
  * The error a script call rejected with, as a {@link SchedulerFencedError} when it is a fenced
- * script's refusal; other errors unchanged.
+ * script's refusal, a {@link RedisWipedError} when the epoch it checks is gone; other errors unchanged.
  *
  * @example
  * asFencedError(new Error("FENCED weft enqueue-tasks: scheduler epoch 1 is not the current one (2)")) instanceof SchedulerFencedError; // true
  */
 export function asFencedError(error: unknown): unknown {
-  return error instanceof Error && error.message.startsWith(`${FENCED_ERROR_CODE} `) ? new SchedulerFencedError(error.message) : error;
+  if (!(error instanceof Error)) return error;
+  if (error.message.startsWith(`${FENCED_ERROR_CODE} `)) return new SchedulerFencedError(error.message);
+  if (error.message.startsWith(`${WIPED_ERROR_CODE} `)) return new RedisWipedError(error.message);
+  return error;
 }
 
 const SCRIPTS: readonly RedisScript[] = [acquireLease, renewLease, releaseLease];

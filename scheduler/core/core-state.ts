@@ -6,6 +6,7 @@ import { QUEUE_SEQ_LIMIT } from "./queue-score.js";
 import { ReadyQueue } from "./ready-queue.js";
 import type { ResolvedSchedulerConfig } from "./scheduler-config.js";
 import type { TaskState, TaskStateName, WorkerState } from "./task-state.js";
+import { UnclaimedResults } from "./unclaimed-results.js";
 
 /** Called on every state change; tests use it to prove each transition of the table is exercised. */
 export type TransitionObserver = (key: Key, from: TaskStateName, to: TaskStateName) => void;
@@ -35,6 +36,10 @@ export class CoreState {
    */
   queueSeqLimit = QUEUE_SEQ_LIMIT;
   workerSeq = 0;
+  /** Results workers hold that no known task claims yet (see `unclaimed-results.ts`). */
+  readonly unclaimed = new UnclaimedResults();
+  /** The time of the last `tick`, in ms: the core's only clock. */
+  now = 0;
   /** Transitions under way, one inside another (see `MAX_TRANSITION_DEPTH`); 0 between events. */
   transitionDepth = 0;
   /** Bumped per traversal so a traversal can mark tasks (`TaskState.visitStamp`) without clearing marks afterwards. */

@@ -44,6 +44,7 @@ export type SchedulerEvent =
   | StealRefused
   | WorkerStopping
   | WorkerPaused
+  | WorkerAccount
   | Tick;
 
 /** A client submits tasks and names the keys it wants. Tasks already known are shared, not rerun. */
@@ -175,6 +176,35 @@ export interface StealRefused {
   readonly type: "steal-refused";
   readonly key: Key;
   readonly victim: WorkerId;
+}
+
+/** A result a worker names in its account (see {@link WorkerAccount}). */
+export interface AccountedResult {
+  readonly key: Key;
+  readonly nbytes: number;
+  /** What computed it (`taskFingerprint` of function and arguments), "" when unknown (a copy). */
+  readonly fingerprint: string;
+}
+
+/**
+ * A worker's account of everything it has, sent when the cluster's generation changed: a new
+ * scheduler took the role (the worker's results may serve the jobs it runs again), or Redis lost
+ * its data (the queues and reports it held are gone, and this account says what survived). The
+ * core adopts what it can, releases what nobody wants, and places again what was lost.
+ */
+export interface WorkerAccount {
+  readonly type: "worker-account";
+  readonly worker: WorkerId;
+  /** Results it holds. */
+  readonly held: readonly AccountedResult[];
+  /** Tasks it runs, has taken, or has queued. */
+  readonly assigned: readonly Key[];
+  /**
+   * Tasks the shell sent it before losing track of them (Redis lost its data): each still
+   * processing there that the account neither holds nor has assigned was lost, and is placed again.
+   * Default: none.
+   */
+  readonly unsure?: readonly Key[];
 }
 
 /** Periodic: lets the core rebalance work (stealing). `now` is in milliseconds. */

@@ -30,6 +30,13 @@ export interface SchedulerConfig {
    * being retried elsewhere. Default 3.
    */
   readonly allowedWorkerDeaths?: number;
+  /**
+   * How long a result a worker named in its account, that no known task claims (see
+   * `unclaimed-results.ts`), is kept for a submission that may claim it before it is released, in
+   * ms. A scheduler that took over from another gets its jobs again from the durable queue within
+   * the queue's lock duration (10 s by default); the default leaves room for that. Default 60,000.
+   */
+  readonly unclaimedResultTtlMs?: number;
 }
 
 /** {@link SchedulerConfig} with every default filled in. */
@@ -46,6 +53,7 @@ export function resolveSchedulerConfig(config: SchedulerConfig = {}): ResolvedSc
     transferLatencyMs: config.transferLatencyMs ?? 1,
     maxStealTransferRatio: config.maxStealTransferRatio ?? 0.5,
     allowedWorkerDeaths: config.allowedWorkerDeaths ?? 3,
+    unclaimedResultTtlMs: config.unclaimedResultTtlMs ?? 60_000,
   };
   for (const [name, value] of Object.entries(resolved)) {
     if (!Number.isFinite(value) || value < 0) {

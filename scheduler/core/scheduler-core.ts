@@ -10,6 +10,7 @@ import { resolveSchedulerConfig, type SchedulerConfig } from "./scheduler-config
 import { comparePriority, TaskState, type TaskStateName, WorkerState } from "./task-state.js";
 import { moveToWorker, transition } from "./transitions.js";
 import { validateCoreState } from "./validate-core-state.js";
+import { applyWorkerAccount, claimUnclaimed, expireUnclaimed } from "./worker-accounts.js";
 import { planSteals } from "./work-stealing.js";
 
 /** Hooks of a {@link SchedulerCore}; all optional. */
@@ -22,6 +23,12 @@ export interface SchedulerCoreOptions {
    * the known task's result. Default: keys are trusted.
    */
   readonly sameRunSpec?: (known: unknown, submitted: unknown) => boolean;
+  /**
+   * The fingerprint of a run spec's computation (`taskFingerprint`), compared with those of results
+   * workers hold from an earlier scheduler (see `worker-accounts.ts`) before a new task reuses one.
+   * Default: none, such results are never reused.
+   */
+  readonly fingerprint?: (runSpec: unknown) => string;
 }
 
 /** One worker's load, from {@link SchedulerCore.workerLoads}. */
@@ -56,10 +63,12 @@ export class SchedulerCore {
   private readonly state: CoreState;
 
   private readonly sameRunSpec: ((a: unknown, b: unknown) => boolean) | undefined;
+  private readonly fingerprint: ((runSpec: unknown) => string) | undefined;
 
   constructor(config: SchedulerConfig = {}, options: SchedulerCoreOptions = {}) {
     this.state = new CoreState(resolveSchedulerConfig(config), options.onTransition);
     this.sameRunSpec = options.sameRunSpec;
+    this.fingerprint = options.fingerprint;
   }
 
   /** Applies one event and returns the commands it produced, in the order they must be carried out. */
@@ -110,6 +119,11 @@ export class SchedulerCore {
   /** The worker a task is assigned to, if it is processing. */
   processingOn(key: Key): WorkerId | undefined {
     return this.state.tasks.get(key)?.processingOn?.id ?? undefined;
+  }
+
+  /** Keys of the tasks assigned to `worker` and not finished (queued there or running). */
+  processingKeysOf(worker: WorkerId): Key[] {
+    return this.state.workers.get(worker)?.processing.map((task) => task.key) ?? [];
   }
 
   /** Counts of known tasks per state. */
@@ -185,7 +199,11 @@ export class SchedulerCore {
         if (task?.state === "processing" && task.processingOn!.id === event.victim) task.stealingTo = null;
         return;
       }
+      case "worker-account":
+        return this.loseResults(applyWorkerAccount(this.state, event));
       case "tick":
+        this.state.now = event.now;
+        expireUnclaimed(this.state);
         return planSteals(this.state);
     }
   }
@@ -199,6 +217,8 @@ export class SchedulerCore {
       return;
     }
     assignQueueSequences(state, created);
+    // Results workers kept from an earlier scheduler serve the same computations again.
+    const claimed = claimUnclaimed(state, created, this.fingerprint);
     const wanted: TaskState[] = [];
     for (const key of event.wanted) {
       const task = state.tasks.get(key)!;
@@ -220,6 +240,7 @@ export class SchedulerCore {
     this.require(wanted);
     // Tasks of this graph that nothing needs (their dependents are already in memory) go at once.
     for (const task of created) if (task.state === "released") state.releaseCandidates.push(task);
+    for (const task of claimed) state.releaseCandidates.push(task);
   }
 
   /**
@@ -314,6 +335,7 @@ export class SchedulerCore {
     const worker = state.workers.get(event.worker);
     if (worker === undefined) return;
     state.workers.delete(event.worker);
+    state.unclaimed.dropWorker(event.worker);
 
     const lost: TaskState[] = [];
     if (worker.resultCount > 0) {

@@ -36,6 +36,16 @@ export const TRANSITIONS = {
     }
   },
 
+  /**
+   * A new task claims a result a worker already holds, computed for an earlier scheduler by the same
+   * computation (see `worker-accounts.ts`): nothing waits on a task of the submission being created.
+   */
+  "released->memory": (state, task, { worker, nbytes }) => {
+    task.nbytes = nbytes ?? 0;
+    task.addReplica(worker!);
+    setState(state, task, "memory");
+  },
+
   "waiting->processing": (state, task, { worker }) => {
     assign(state, task, worker!);
     setState(state, task, "processing");

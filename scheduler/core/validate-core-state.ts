@@ -10,6 +10,10 @@ export function validateCoreState(state: CoreState): void {
     throw new Error(`scheduler invariant broken${task ? ` for task "${task.key}" (${task.state})` : ""}: ${what}`);
   };
   if (state.transitionDepth !== 0) fail(undefined, `${state.transitionDepth} transitions still under way between events`);
+  for (const [key, results] of state.unclaimed.entries()) {
+    if (state.tasks.has(key)) fail(undefined, `unclaimed result "${key}" has a known task`);
+    for (const result of results) if (!state.workers.has(result.worker)) fail(undefined, `unclaimed result "${key}" is on departed worker "${result.worker}"`);
+  }
 
   for (const [key, task] of state.tasks) {
     if (task.key !== key) fail(task, `stored under key "${key}"`);

@@ -4,7 +4,9 @@ import { Client } from "../../client/client.js";
 import { TaskError } from "../../protocol/task-error.js";
 import { DistributedScheduler } from "../../scheduler/distributed-scheduler.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
-import { add, fail, fill, inc, threadId, total } from "../fixtures/math-tasks.js";
+import { add, fail, fill, inc, sleepThen, threadId, total } from "../fixtures/math-tasks.js";
+import { redisKeys } from "../../protocol/redis/redis-keys.js";
+import { Redis } from "ioredis";
 import { usePrivateRedis, useStoppables } from "../support/cluster-setup.js";
 
 const server = usePrivateRedis();
@@ -84,4 +86,30 @@ describe("distributed scheduler", () => {
     const bad = delayed(threadId, { pure: false })((() => 1) as never);
     await expect(Client.attach(scheduler).compute(bad)).rejects.toThrow(/cannot be serialized/);
   });
+
+  it("takes a cancelled task still waiting in a worker's queue out of it, so that the worker never runs it", async () => {
+    const prefix = `ds${++prefixSeq}`;
+    const worker = await WorkerProcess.start({ redis: server().url, prefix, nthreads: 1, executor: "main" });
+    stopAfterTest(worker);
+    const scheduler = await DistributedScheduler.start({ redis: server().url, prefix, tickMs: 50 });
+    stopAfterTest(scheduler);
+    const deadline = Date.now() + 5000;
+    while (scheduler.workerIds.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const client = Client.attach(scheduler);
+    // One runs on the only thread; the others, of a kind never seen to finish, wait in its Redis queue.
+    const futures = Array.from({ length: 6 }, (_, i) => client.submit(sleepThen, 1_500, i));
+    const queue = redisKeys(prefix).workerQueue(worker.id);
+    const redis = new Redis(server().url);
+    try {
+      while ((await redis.zcard(queue)) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await redis.zcard(queue)).toBeGreaterThan(0);
+      await Promise.all(futures.map((future) => future.cancel()));
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(await redis.zcard(queue)).toBe(0);
+      // Only the running task started: it was ended by the cancel; none of the queued ones ran after it.
+      expect(worker.completed).toBe(1);
+    } finally {
+      await redis.quit();
+    }
+  }, 30_000);
 });

@@ -51,6 +51,17 @@ function processGone(pid: number): boolean {
   }
 }
 
+/** A sum of `leaves` tasks of 100 ms, pairwise: `2 × leaves − 1` tasks. */
+function treeSum(leaves: number): Delayed<number> {
+  let level: Delayed<number>[] = Array.from({ length: leaves }, (_, i) => delayed(sleepThen)(100, i));
+  while (level.length > 1) {
+    const next: Delayed<number>[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(delayed(add)(level[i], level[i + 1]));
+    level = next;
+  }
+  return level[0];
+}
+
 describe("scheduler restart", () => {
   it("finishes a job with the right result after the scheduler is killed with SIGKILL mid-job and started again", async () => {
     const prefix = "restart";
@@ -85,5 +96,33 @@ describe("scheduler restart", () => {
     await exited(second);
     expect(second.exitCode).toBe(0);
     expect(first.pid !== undefined && processGone(first.pid)).toBe(true);
+  }, 60_000);
+
+  it("reuses the results the workers kept: after a SIGKILL only the tasks running at the kill run again", async () => {
+    const prefix = "restart-reuse";
+    const worker = await WorkerProcess.start({ redis: redis.url, prefix, nthreads: 4, executor: "main" });
+    open.push(worker);
+    const jobs = new GraphJobs({ prefix, connection: () => new Redis(redis.url, { maxRetriesPerRequest: null }) });
+    open.push(jobs);
+    const root = treeSum(64);
+    const tasks = 2 * 64 - 1;
+    const id = await jobs.submit(collectGraph([root]), [root.key]);
+
+    const first = startScheduler(prefix);
+    const deadline = Date.now() + 30_000;
+    while (worker.completed < 48 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    first.kill("SIGKILL");
+    await exited(first);
+    const ranBeforeKill = worker.completed;
+    expect(ranBeforeKill).toBeGreaterThanOrEqual(48);
+
+    const second = startScheduler(prefix);
+    expect(await jobs.result(id, 30_000)).toEqual([(63 * 64) / 2]);
+    // Every run the worker reported, beyond the job's own tasks: those it was running when the
+    // scheduler died (4 threads), cancelled and run again. Run from scratch, it would be ranBeforeKill.
+    const extra = worker.completed - tasks;
+    expect(extra, `${worker.completed} runs for ${tasks} tasks, ${ranBeforeKill} of them before the kill`).toBeLessThanOrEqual(8);
+    second.kill("SIGTERM");
+    await exited(second);
   }, 60_000);
 });

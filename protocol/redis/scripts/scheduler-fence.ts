@@ -5,6 +5,13 @@
 export const FENCED_ERROR_CODE = "FENCED";
 
 /**
+ * The first word of the error a fenced script replies with when the scheduler epoch is missing
+ * altogether: Redis lost its data (restarted empty). Not a deposition: the scheduler renews its lease,
+ * which sets the epoch again, and reconciles with its workers (see `DistributedScheduler`).
+ */
+export const WIPED_ERROR_CODE = "WIPED";
+
+/**
  * The Lua lines that open every script a scheduler calls to write: they refuse the write, before
  * anything is written, unless it carries the current scheduler epoch (the fencing token; see
  * `scheduler-lease.ts`). A scheduler that lost its lease, paused past it or cut off from Redis,
@@ -24,6 +31,9 @@ export function fenceCheck(epochKey: string, verb: string): string {
   return `-- Fence: refuse a deposed scheduler's write before anything is written.
 if ARGV[1] ~= "" then
   local current = redis.call("GET", ${epochKey})
+  if not current then
+    return redis.error_reply("${WIPED_ERROR_CODE} weft ${verb}: the scheduler epoch is missing (Redis lost its data)")
+  end
   if current ~= ARGV[1] then
     return redis.error_reply("${FENCED_ERROR_CODE} weft ${verb}: scheduler epoch " .. ARGV[1] .. " is not the current one (" .. (current or "none") .. ")")
   end

@@ -195,7 +195,7 @@ describe("Redis control plane", () => {
     await cp.heartbeat(metadata);
     await cp.recoverWorker("w1");
     expect(await cp.listWorkers()).toEqual([]);
-    expect(await cp.heartbeat(metadata)).toBe("dead");
+    expect((await cp.heartbeat(metadata)).state).toBe("dead");
     expect(await cp.listWorkers()).toEqual([]);
     expect((await cp.enqueueTasks("w1", [task("a", 1)])).state).toBe("dead");
     expect(await cp.takeTasks("w1", 1)).toEqual([]);
@@ -223,7 +223,7 @@ describe("Redis control plane", () => {
   it("registers a worker with its metadata, and its heartbeat expires after the TTL", async () => {
     const cp = plane({ prefix: freshPrefix(), heartbeatTtlMs: 150 });
     const metadata = { id: "w1", nthreads: 4, dataAddress: "10.0.0.5:40123", pid: 4242 };
-    expect(await cp.heartbeat(metadata)).toBe("running");
+    expect(await cp.heartbeat(metadata)).toEqual({ state: "running", generation: "" });
     expect(await cp.liveWorkers()).toEqual([{ ...metadata, state: "running", alive: true }]);
     expect(await cp.redis.pttl(cp.keys.workerHeartbeat("w1"))).toBeGreaterThan(0);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ControlPlane, type QueuedTask } from "../../../protocol/redis/control-plane.js";
-import { SchedulerFencedError, SchedulerLease } from "../../../protocol/redis/scheduler-lease.js";
+import { RedisWipedError, SchedulerFencedError, SchedulerLease } from "../../../protocol/redis/scheduler-lease.js";
 import { redisConnections } from "../../support/redis-connections.js";
 
 const { connect } = redisConnections();
@@ -127,14 +127,15 @@ describe("the fence", () => {
     expect(await worker.recoverWorker("w2")).toMatchObject({ recovered: true, queued: [{ key: "b" }] });
   });
 
-  it("refuses every epoch once Redis lost its epoch, until the holder's renewal sets it again", async () => {
+  it("refuses every epoch once Redis lost its epoch, as lost data rather than a deposition, until the holder's renewal sets it again", async () => {
     const prefix = freshPrefix();
     const lease = new SchedulerLease(connect(), { prefix, ttlMs: 60_000 });
     const taken = await lease.acquire(candidate("one"));
     if (!taken.acquired) throw new Error("not taken");
     const plane = new ControlPlane(connect(), { prefix, schedulerEpoch: 1 });
     await plane.redis.del(lease.keys.schedulerLease, lease.keys.schedulerEpoch);
-    await expect(plane.enqueueTasks("w1", [task("a")])).rejects.toThrow(/epoch 1 is not the current one \(none\)/);
+    await expect(plane.enqueueTasks("w1", [task("a")])).rejects.toThrow(RedisWipedError);
+    await expect(plane.enqueueTasks("w1", [task("a")])).rejects.toThrow(/the scheduler epoch is missing \(Redis lost its data\)/);
     await lease.renew(1, taken.lease);
     expect((await plane.enqueueTasks("w1", [task("a")])).accepted).toBe(true);
   });

@@ -19,6 +19,8 @@ export interface SimTask {
   readonly killsWorker?: boolean;
   /** Data a client scattered: submitted with `scattered`, so it is never made a second time once held. */
   readonly scattered?: boolean;
+  /** What computes it, as `taskFingerprint` would say: tasks of equal fingerprint compute the same. Default "sim". */
+  readonly fingerprint?: string;
 }
 
 interface SimWorker {
@@ -72,6 +74,7 @@ export class SimulatedCluster {
     private readonly options: SimulatedClusterOptions = {},
   ) {
     this.core = new SchedulerCore(config, {
+      fingerprint: (runSpec) => (runSpec as { fingerprint?: string } | undefined)?.fingerprint ?? "sim",
       onTransition: (key, from, to) => {
         observedTransitions.add(`${from}->${to}`);
         this.transitions.push(`${key}: ${from}->${to}`);
@@ -100,6 +103,7 @@ export class SimulatedCluster {
       retries: task.retries,
       prefix: task.key.split("-")[0],
       scattered: task.scattered,
+      ...(task.fingerprint !== undefined && { runSpec: { fingerprint: task.fingerprint } }),
     }));
     for (const task of tasks) {
       this.tasks.set(task.key, task);
@@ -201,6 +205,22 @@ export class SimulatedCluster {
     const worker = this.workers.get(workerId)!;
     this.workers.delete(workerId);
     this.send({ type: "worker-left", worker: workerId, running: running ?? [...worker.running] });
+  }
+
+  /**
+   * The worker sends its account (the cluster's generation changed): the results it holds, with the
+   * fingerprints of what computed them, and the tasks it has queued or runs. `unsure`: tasks the
+   * shell sent it before Redis lost its data.
+   */
+  account(workerId: WorkerId, options: { readonly fingerprints?: Readonly<Record<string, string>>; readonly unsure?: readonly string[] } = {}): void {
+    const worker = this.workers.get(workerId)!;
+    this.send({
+      type: "worker-account",
+      worker: workerId,
+      held: [...worker.data.keys()].map((key) => ({ key, nbytes: this.tasks.get(key)?.nbytes ?? 8, fingerprint: options.fingerprints?.[key] ?? "sim" })),
+      assigned: [...worker.queue, ...worker.running],
+      unsure: options.unsure,
+    });
   }
 
   tick(advanceMs = 100): void {

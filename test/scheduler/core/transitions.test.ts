@@ -19,6 +19,18 @@ const scenarios: Record<TransitionName, { key: string; when: string; run: () => 
       return c;
     },
   },
+  "released->memory": {
+    key: "x",
+    when: "a new task claims a result a worker kept from an earlier scheduler",
+    run: () => {
+      const c = new SimulatedCluster();
+      c.addWorker("w");
+      c.workers.get("w")!.data.set("x", 1);
+      c.account("w");
+      c.submit([{ key: "x", deps: [], run: () => 1 }], ["x"]);
+      return c;
+    },
+  },
   "waiting->processing": {
     key: "a",
     when: "its inputs are in memory and a worker has room",

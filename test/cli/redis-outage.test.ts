@@ -74,12 +74,12 @@ function lines(process: StartedWeft, pattern: RegExp): { msg: string; pid: numbe
     .filter((line) => pattern.test(line.msg));
 }
 
-/** A job of 8 tasks named `name-…` of `ms` each (on 2 threads), summed: 0 + 1 + … + 7 = 28. */
+/** A job of 8 tasks named `name-…` of `ms` each (on 2 threads), summed as `name-total`: 0 + 1 + … + 7 = 28. */
 function sleepySum(name: string, ms: number): object {
   const tasks: Record<string, object> = {};
   for (let i = 0; i < 8; i++) tasks[`${name}-${i}`] = { fn: "test.sleepThen", args: [ms, i] };
-  tasks.total = { fn: "test.sum", args: [Array.from({ length: 8 }, (_, i) => ({ $ref: `${name}-${i}` }))] };
-  return { tasks, outputs: ["total"] };
+  tasks[`${name}-total`] = { fn: "test.sum", args: [Array.from({ length: 8 }, (_, i) => ({ $ref: `${name}-${i}` }))] };
+  return { tasks, outputs: [`${name}-total`] };
 }
 
 describe("Redis killed with SIGKILL while a job runs", () => {
@@ -129,7 +129,7 @@ describe("Redis killed with SIGKILL while a job runs", () => {
     it("the job submitted before the outage completes with the right result", async () => {
       const reply = await api(`/v1/jobs/${job}/result?wait=30000`);
       expect(reply.status).toBe(200);
-      expect(await reply.json()).toEqual({ total: 28 });
+      expect(await reply.json()).toEqual({ "before-total": 28 });
     }, 40_000);
 
     it("the scheduler and the worker process each said once that Redis was unreachable, and once that it was back", async () => {
@@ -153,7 +153,7 @@ describe("Redis killed with SIGKILL while a job runs", () => {
     it("takes submissions again", async () => {
       const reply = await api("/v1/jobs?wait=20000", { method: "POST", body: JSON.stringify(sleepySum("after", 1)) });
       expect(reply.status).toBe(200);
-      expect(await reply.json()).toEqual({ total: 28 });
+      expect(await reply.json()).toEqual({ "after-total": 28 });
     }, 30_000);
   });
 });

@@ -31,11 +31,20 @@
  * A known limit of scores fixed at submission (which is what lets the workers' Redis queues follow
  * the same order with no per-take logic): a job that ran narrow for a while (one long chain) falls
  * behind the progress and, when it widens, gets back its share in a burst — its tasks then run before
- * the jobs submitted since, until it has caught up. The burst is at most the tasks the other jobs ran
- * meanwhile beyond its own.
+ * the jobs submitted since, until it has caught up. The burst is at most the turns it missed while it
+ * had nothing ready (Dask's static `(priority, generation, order)` has the same property).
  */
 
-/** The queue of one user priority: its progress and how many live tasks hold one of its sequences. */
+/**
+ * The queue of one user priority: its progress and how many live tasks hold one of its sequences.
+ * Tasks hold their level (`TaskState.level`); {@link QueueProgress} creates and drops levels.
+ *
+ * @example
+ * ```ts
+ * const level = new QueueProgress().level(-5); // priority 5
+ * level.progress; // -1: nothing of priority 5 handed out yet, so a job submitted now starts at 0
+ * ```
+ */
 export class PriorityLevel {
   /**
    * The largest queue sequence of this priority handed to a worker so far; -1 before any. The next

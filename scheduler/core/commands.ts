@@ -21,8 +21,9 @@ export interface AssignTask {
   readonly key: Key;
   readonly worker: WorkerId;
   /**
-   * Smaller runs first on the worker: user priority, submission and graph order folded into one
-   * score, an integer below 2^53 so a Redis sorted set keeps it exact (see `queue-score.ts`).
+   * Smaller runs first on the worker: user priority and queue sequence (jobs of one priority taking
+   * turns, each in its graph order) folded into one score, an integer below 2^53 so a Redis sorted
+   * set keeps it exact (see `queue-score.ts`).
    */
   readonly priority: number;
   /** The `runSpec` the task was submitted with. */

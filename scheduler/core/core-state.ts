@@ -2,6 +2,7 @@ import type { Key } from "../../graph/task-spec.js";
 import type { SchedulerCommand } from "./commands.js";
 import { DurationEstimates } from "./duration-estimates.js";
 import type { WorkerId } from "../../protocol/ids.js";
+import { QueueProgress } from "./queue-progress.js";
 import { QUEUE_SEQ_LIMIT } from "./queue-score.js";
 import { ReadyQueue } from "./ready-queue.js";
 import type { ResolvedSchedulerConfig } from "./scheduler-config.js";
@@ -28,8 +29,11 @@ export class CoreState {
   readonly releaseCandidates: TaskState[] = [];
   /** Submissions so far: the next graph's `generation`. */
   generation = 0;
-  /** First queue sequence the next submission may use (see `queue-score.ts`). */
-  nextQueueSeq = 0;
+  /**
+   * How far the workers have got through each user priority's queue: where the next submission's
+   * queue sequences start (see `queue-progress.ts`).
+   */
+  readonly progress = new QueueProgress();
   /**
    * Queue sequences available before the live tasks are renumbered: `QUEUE_SEQ_LIMIT` (2^32), or
    * less in tests that want to see a renumbering without submitting billions of tasks.

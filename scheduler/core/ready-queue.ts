@@ -11,10 +11,10 @@ import type { TaskState } from "./task-state.js";
  */
 export class ReadyQueue {
   private tasks: TaskState[] = [];
-  /** The keys of `comparePriority`, by heap position: negated user priority, submission, graph order. */
+  /** The keys of `comparePriority`, by heap position: negated user priority, queue sequence, submission. */
   private rank = new Float64Array(64);
+  private seq = new Float64Array(64);
   private generation = new Float64Array(64);
-  private order = new Float64Array(64);
 
   get size(): number {
     return this.tasks.length;
@@ -28,7 +28,7 @@ export class ReadyQueue {
     const index = this.tasks.length;
     if (index === this.rank.length) this.grow();
     this.tasks.push(task);
-    this.place(index, task, task.userRank, task.generation, task.order);
+    this.place(index, task, task.userRank, task.queueSeq, task.generation);
     this.up(index);
   }
 
@@ -46,6 +46,22 @@ export class ReadyQueue {
     return task.heapIndex >= 0 && this.tasks[task.heapIndex] === task;
   }
 
+  /**
+   * Reads the tasks' queue sequences again after a renumbering (see `queue-score.ts`). The heap stays
+   * valid: a renumbering keeps the order of sequences, ties included; only the numbers change, and a
+   * task pushed afterwards must be compared with the new ones. O(n), once per renumbering.
+   */
+  resequence(): void {
+    for (let i = 0; i < this.tasks.length; i++) this.seq[i] = this.tasks[i].queueSeq;
+  }
+
+  /** The first task whose sort keys, as kept here, differ from its own; undefined when all agree. For the state validator. */
+  staleEntry(): TaskState | undefined {
+    return this.tasks.find(
+      (task, i) => this.rank[i] !== task.userRank || this.seq[i] !== task.queueSeq || this.generation[i] !== task.generation,
+    );
+  }
+
   *[Symbol.iterator](): IterableIterator<TaskState> {
     yield* this.tasks;
   }
@@ -57,16 +73,16 @@ export class ReadyQueue {
       return bigger;
     };
     this.rank = grown(this.rank);
+    this.seq = grown(this.seq);
     this.generation = grown(this.generation);
-    this.order = grown(this.order);
   }
 
   /** `comparePriority(tasks[i], tasks[j]) < 0`, read from the key arrays. */
   private less(i: number, j: number): boolean {
-    const { rank, generation, order } = this;
+    const { rank, seq, generation } = this;
     if (rank[i] !== rank[j]) return rank[i] < rank[j];
-    if (generation[i] !== generation[j]) return generation[i] < generation[j];
-    return order[i] < order[j];
+    if (seq[i] !== seq[j]) return seq[i] < seq[j];
+    return generation[i] < generation[j];
   }
 
   private removeAt(index: number): void {
@@ -76,27 +92,27 @@ export class ReadyQueue {
     const last = tasks.pop()!;
     removed.heapIndex = -1;
     if (index < lastIndex) {
-      this.place(index, last, this.rank[lastIndex], this.generation[lastIndex], this.order[lastIndex]);
+      this.place(index, last, this.rank[lastIndex], this.seq[lastIndex], this.generation[lastIndex]);
       this.down(index);
       this.up(last.heapIndex);
     }
   }
 
-  private place(index: number, task: TaskState, rank: number, generation: number, order: number): void {
+  private place(index: number, task: TaskState, rank: number, seq: number, generation: number): void {
     this.tasks[index] = task;
     this.rank[index] = rank;
+    this.seq[index] = seq;
     this.generation[index] = generation;
-    this.order[index] = order;
     task.heapIndex = index;
   }
 
   private swap(i: number, j: number): void {
     const task = this.tasks[i];
     const rank = this.rank[i];
+    const seq = this.seq[i];
     const generation = this.generation[i];
-    const order = this.order[i];
-    this.place(i, this.tasks[j], this.rank[j], this.generation[j], this.order[j]);
-    this.place(j, task, rank, generation, order);
+    this.place(i, this.tasks[j], this.rank[j], this.seq[j], this.generation[j]);
+    this.place(j, task, rank, seq, generation);
   }
 
   private up(index: number): void {

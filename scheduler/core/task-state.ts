@@ -1,5 +1,6 @@
 import type { Key } from "../../graph/task-spec.js";
 import type { TaskPrefix } from "./duration-estimates.js";
+import type { PriorityLevel } from "./queue-progress.js";
 import type { ClientId, WorkerId } from "../../protocol/ids.js";
 import type { TaskFailure } from "../../protocol/task-failure.js";
 
@@ -89,10 +90,13 @@ export class TaskState {
   /** Position in the ready queue's heap, or -1 when not queued. */
   heapIndex = -1;
   /**
-   * Submission and graph order as one number, for the score of a worker's queue (see
-   * `queue-score.ts`); -1 until the submission that created the task is accepted.
+   * Where the task stands in its priority's queue, jobs taking turns: the start of its submission
+   * plus its graph order (see `queue-score.ts` and `queue-progress.ts`); -1 until the submission
+   * that created the task is accepted.
    */
   queueSeq = -1;
+  /** The queue of the task's user priority, whose progress it advances when assigned; null until it has a sequence. */
+  level: PriorityLevel | null = null;
   /** Marks tasks during one traversal (see `CoreState.visitStamp`), instead of a visited set per traversal. */
   visitStamp = 0;
 
@@ -102,7 +106,10 @@ export class TaskState {
     readonly prefix: TaskPrefix,
     /** Negated user priority, so that smaller is always earlier. */
     readonly userRank: number,
-    /** Submission number: earlier graphs run first. */
+    /**
+     * Submission number: tells a submission's own tasks apart, and breaks a tie between tasks of two
+     * jobs at one queue sequence (the older job first).
+     */
     readonly generation: number,
     /** Position in its graph's ordering. */
     readonly order: number,
@@ -216,9 +223,13 @@ export class TaskState {
   }
 }
 
-/** Smaller is earlier: user priority, then submission, then graph order. */
+/**
+ * Smaller is earlier: user priority, then queue sequence (jobs of one priority take turns; within a
+ * job it follows the graph order, see `queue-progress.ts`), then submission (the older job wins a
+ * tie). Tasks of one submission and priority differ in sequence exactly as they do in `order`.
+ */
 export function comparePriority(a: TaskState, b: TaskState): number {
-  return a.userRank - b.userRank || a.generation - b.generation || a.order - b.order;
+  return a.userRank - b.userRank || a.queueSeq - b.queueSeq || a.generation - b.generation;
 }
 
 /** The scheduler's record of one worker. */

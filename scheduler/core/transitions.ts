@@ -237,6 +237,8 @@ function setState(state: CoreState, task: TaskState, to: TaskStateName): void {
 function assign(state: CoreState, task: TaskState, worker: WorkerState): void {
   task.started = false;
   placeOn(state, task, worker);
+  // Jobs submitted from now on start level with this task's successors (see queue-progress.ts).
+  state.progress.served(task.level!, task.queueSeq);
   state.emit({
     type: "assign",
     key: task.key,
@@ -356,6 +358,7 @@ function blameOf(failed: TaskState): TaskFailure {
 function forget(state: CoreState, task: TaskState): void {
   setState(state, task, "forgotten");
   state.tasks.delete(task.key);
+  if (task.level !== null) state.progress.drop(task.level);
   for (const dep of task.dependencies) {
     dep.dropDependent();
     if (dep.dependentCount === 0) state.releaseCandidates.push(dep);

@@ -1,4 +1,5 @@
 import type { CoreState } from "./core-state.js";
+import type { PriorityLevel } from "./queue-progress.js";
 import type { TaskState } from "./task-state.js";
 
 /**
@@ -15,6 +16,8 @@ export function validateCoreState(state: CoreState): void {
     for (const result of results) if (!state.workers.has(result.worker)) fail(undefined, `unclaimed result "${key}" is on departed worker "${result.worker}"`);
   }
 
+  /** Live tasks per priority level, counted to check the levels' own counts. */
+  const levelTasks = new Map<PriorityLevel, number>();
   for (const [key, task] of state.tasks) {
     if (task.key !== key) fail(task, `stored under key "${key}"`);
     for (const dep of task.dependencies) {
@@ -44,6 +47,12 @@ export function validateCoreState(state: CoreState): void {
       if (task.holds(worker)) fail(task, `worker "${worker.id}" is listed as fetching a result it holds`);
     }
     if ((task.state === "queued") !== state.queue.has(task)) fail(task, "queue membership does not match state");
+    if (!(task.queueSeq >= 0 && task.queueSeq < state.queueSeqLimit)) fail(task, `queue sequence ${task.queueSeq} outside [0, ${state.queueSeqLimit})`);
+    if (task.level === null || state.progress.get(task.userRank) !== task.level) fail(task, "its priority level is not the one in use for its priority");
+    levelTasks.set(task.level!, (levelTasks.get(task.level!) ?? 0) + 1);
+    if (task.state === "processing" && task.queueSeq > task.level!.progress) {
+      fail(task, `assigned with sequence ${task.queueSeq}, past its priority's progress ${task.level!.progress}`);
+    }
     if (task.state !== "processing" && task.stealingTo !== null) fail(task, "steal pending but not processing");
     const missingInputs = task.dependencies.filter((dep) => dep.state !== "memory");
 
@@ -125,5 +134,12 @@ export function validateCoreState(state: CoreState): void {
   for (const task of state.queue) {
     if (state.tasks.get(task.key) !== task) fail(task, "queued but not a known task");
   }
+  const stale = state.queue.staleEntry();
+  if (stale !== undefined) fail(stale, "the ready queue sorts it by keys it no longer has");
+  for (const level of state.progress.values()) {
+    const counted = levelTasks.get(level) ?? 0;
+    if (counted !== level.tasks) fail(undefined, `priority level ${-level.userRank} counts ${level.tasks} tasks, but ${counted} live tasks hold it`);
+  }
+  if (state.progress.size !== levelTasks.size) fail(undefined, `${state.progress.size} priority levels in use, but live tasks hold ${levelTasks.size}`);
   if (state.ready.length > 0 || state.releaseCandidates.length > 0) fail(undefined, "buffers not drained after an event");
 }

@@ -43,30 +43,40 @@ async function schedulerAndHands() {
   };
   /** The scheduling core's state, to put its counters where a long-running scheduler's would be. */
   const core = () => (scheduler as unknown as { core: { state: CoreState } }).core.state;
-  return { hands, submitQueued, core };
+  /** Moves the core on as `submissions` one-task graphs run since would have (see queue-progress.ts). */
+  const age = (submissions: number) => {
+    core().generation += submissions;
+    for (const level of core().progress.values()) level.progress += submissions;
+  };
+  return { hands, submitQueued, core, age };
 }
 
 describe("worker queue priorities through Redis", () => {
   it("hands out a priority-1 task before a priority-0 one after more than a million submissions", async () => {
-    const { hands, submitQueued, core } = await schedulerAndHands();
+    const { hands, submitQueued, core, age } = await schedulerAndHands();
     await submitQueued(1, 0);
+    // A priority-1 task queued first keeps that priority's progress (see queue-progress.ts) in use.
+    await submitQueued(3, 1);
     // As if 1,000,005 one-task graphs had been submitted since: past where the old score overflowed.
-    core().generation += 1_000_005;
-    core().nextQueueSeq += 1_000_005;
+    age(1_000_005);
     await submitQueued(2, 1);
-    const [first] = await hands.takeTasks(WORKER, 1);
-    expect(first.key).toBe(delayed(inc, { priority: 1 })(2).key);
+    expect(core().progress.get(-1)!.progress).toBeGreaterThan(1_000_000);
+    const taken = await hands.takeTasks(WORKER, 2);
+    expect(taken.map((entry) => entry.key)).toEqual([delayed(inc, { priority: 1 })(3).key, delayed(inc, { priority: 1 })(2).key]);
   });
 
   it("keeps the earlier of two priority-0 tasks first across a renumbering, by rescoring it in Redis", async () => {
     const { hands, submitQueued, core } = await schedulerAndHands();
-    // The sequences are nearly used up: the first task gets the last one, the second forces a renumbering.
+    // A task queued first keeps the priority's progress in use; then the sequences are nearly used
+    // up: the next task gets the last one (999), the one after forces a renumbering.
     core().queueSeqLimit = 1000;
-    core().nextQueueSeq = 999;
+    await submitQueued(0, 0);
+    core().progress.get(0)!.progress = 998;
     await submitQueued(1, 0);
     await submitQueued(2, 0);
-    expect(core().nextQueueSeq).toBeLessThan(999);
-    const taken = await hands.takeTasks(WORKER, 2);
-    expect(taken.map((entry) => entry.key)).toEqual([delayed(inc)(1).key, delayed(inc)(2).key]);
+    expect(core().progress.get(0)!.progress).toBeLessThan(999);
+    // Without the rescore in Redis, inc(1) would keep score 999 there and come after inc(2).
+    const taken = await hands.takeTasks(WORKER, 3);
+    expect(taken.map((entry) => entry.key)).toEqual([delayed(inc)(0).key, delayed(inc)(1).key, delayed(inc)(2).key]);
   });
 });

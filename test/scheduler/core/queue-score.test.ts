@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AssignTask, RescoreTask, SchedulerCommand } from "../../../scheduler/core/commands.js";
 import type { CoreState } from "../../../scheduler/core/core-state.js";
-import type { GraphSubmitted } from "../../../scheduler/core/events.js";
+import type { GraphSubmitted, SchedulerEvent } from "../../../scheduler/core/events.js";
 import { packQueueScore, QUEUE_SEQ_LIMIT } from "../../../scheduler/core/queue-score.js";
 import { SchedulerCore } from "../../../scheduler/core/scheduler-core.js";
 import { seededRandom } from "../../support/seeded-random.js";
@@ -19,6 +19,13 @@ function coreWithWorker(): SchedulerCore {
   return core;
 }
 
+/** Applies an event and checks every invariant of the core after it. */
+function handle(core: SchedulerCore, event: SchedulerEvent): SchedulerCommand[] {
+  const commands = core.handle(event);
+  core.validate();
+  return commands;
+}
+
 function submit(core: SchedulerCore, keys: readonly string[], userPriority?: number): SchedulerCommand[] {
   const event: GraphSubmitted = {
     type: "graph-submitted",
@@ -26,7 +33,23 @@ function submit(core: SchedulerCore, keys: readonly string[], userPriority?: num
     tasks: keys.map((key, order) => ({ key, deps: [], order, userPriority })),
     wanted: [...keys],
   };
-  return core.handle(event);
+  return handle(core, event);
+}
+
+/**
+ * Moves the core on as `submissions` one-task graphs run since would have: the submission counter,
+ * and the progress of every priority in use (see queue-progress.ts), by that many sequences.
+ */
+function age(core: SchedulerCore, submissions: number): void {
+  const state = stateOf(core);
+  state.generation += submissions;
+  for (const level of state.progress.values()) level.progress += submissions;
+}
+
+/** Runs a task assigned to w1 to the end; its result stays held while its client wants it. */
+function run(core: SchedulerCore, key: string): void {
+  handle(core, { type: "task-started", key, worker: "w1" });
+  handle(core, { type: "task-finished", key, worker: "w1", nbytes: 8, durationMs: 1 });
 }
 
 /** The queue score each task was assigned with, by key. */
@@ -53,23 +76,24 @@ describe("queue score", () => {
   it("assigns a priority-1 task a lower score than a priority-0 task submitted a million graphs earlier", () => {
     const core = coreWithWorker();
     const early = scoresOf(submit(core, ["early-low"], 0));
+    // A priority-1 task held since keeps that priority's queue in use while it moves on.
+    submit(core, ["held-high"], 1);
     // As after 1,000,005 one-task submissions.
-    const state = stateOf(core);
-    state.generation += 1_000_005;
-    state.nextQueueSeq += 1_000_005;
+    age(core, 1_000_005);
     const late = scoresOf(submit(core, ["late-high"], 1));
+    // The late task's sequence is past a million: it is the sequence part that grew, not the priority part.
+    expect(late.get("late-high")! - packQueueScore(-1, 0)).toBeGreaterThan(1_000_000);
     expect(late.get("late-high")!).toBeLessThan(early.get("early-low")!);
   });
 
-  it("keeps earlier submissions first among equal priorities after a million submissions", () => {
+  it("keeps tasks already given to workers first among equal priorities after a million submissions", () => {
     const core = coreWithWorker();
     const first = scoresOf(submit(core, ["first-a", "first-b"]));
-    const state = stateOf(core);
-    state.generation += 1_000_005;
-    state.nextQueueSeq += 1_000_005;
+    age(core, 1_000_005);
     const second = scoresOf(submit(core, ["second-a"]));
     expect(first.get("first-a")!).toBeLessThan(first.get("first-b")!);
     expect(first.get("first-b")!).toBeLessThan(second.get("second-a")!);
+    expect(second.get("second-a")! - first.get("first-b")!).toBeGreaterThan(1_000_000);
   });
 
   it("keeps the extremes of the priority range in order: 1,000,000 before 999,999 before -1,000,000", () => {
@@ -108,12 +132,16 @@ describe("queue score", () => {
 describe("queue sequence renumbering", () => {
   /**
    * A core whose sequences run out after `limit`, so a test sees renumberings without billions of
-   * tasks; `used` of them already went to tasks long forgotten, as in a scheduler that has run a while.
+   * tasks. Its priority-0 queue has moved on by `used` sequences, as in a scheduler that has run a
+   * while: a result held all along ("kept", finished, still wanted) keeps that queue in use, so its
+   * progress is never reset.
    */
-  function coreWithLimit(limit: number, used = 0): SchedulerCore {
+  function coreWithLimit(limit: number, used = 1): SchedulerCore {
     const core = coreWithWorker();
     stateOf(core).queueSeqLimit = limit;
-    stateOf(core).nextQueueSeq = used;
+    submit(core, ["kept"]);
+    run(core, "kept");
+    stateOf(core).progress.get(0)!.progress = used - 1;
     return core;
   }
 
@@ -136,7 +164,7 @@ describe("queue sequence renumbering", () => {
   it("does not rescore a task its worker has started, since it has left the queue", () => {
     const core = coreWithLimit(10, 8);
     submit(core, ["a0", "a1"]);
-    core.handle({ type: "task-started", key: "a0", worker: "w1" });
+    handle(core, { type: "task-started", key: "a0", worker: "w1" });
     const commands = submit(core, ["b0", "b1", "b2"]);
     expect(rescores(commands).map((c) => c.key)).toEqual(["a1"]);
   });
@@ -145,10 +173,9 @@ describe("queue sequence renumbering", () => {
     const core = coreWithLimit(128);
     const scores = new Map<string, number>();
     let queued: string[] = [];
-    const run = (key: string, client: string) => {
-      core.handle({ type: "task-started", key, worker: "w1" });
-      core.handle({ type: "task-finished", key, worker: "w1", nbytes: 8, durationMs: 1 });
-      core.handle({ type: "keys-released", client, keys: [key] });
+    const runAndRelease = (key: string, client: string) => {
+      run(core, key);
+      handle(core, { type: "keys-released", client, keys: [key] });
     };
     let renumberings = 0;
     for (let graph = 0; graph < 10_000; graph++) {
@@ -158,13 +185,13 @@ describe("queue sequence renumbering", () => {
       for (const c of rescores(commands)) scores.set(c.key, c.priority);
       for (const [key, score] of scoresOf(commands)) scores.set(key, score);
       queued.push(`g${graph}-queued`);
-      run(`g${graph}-run`, `client-g${graph}-run`);
+      runAndRelease(`g${graph}-run`, `client-g${graph}-run`);
       if (graph % 50 === 49) {
         const inQueue = queued.map((key) => scores.get(key)!);
         expect(inQueue).toEqual([...inQueue].sort((x, y) => x - y));
         expect(new Set(inQueue).size).toBe(inQueue.length);
         // The worker drains its queue, so the live tasks stay few and the small space suffices.
-        for (const key of queued) run(key, `client-${key.replace("-queued", "-run")}`);
+        for (const key of queued) runAndRelease(key, `client-${key.replace("-queued", "-run")}`);
         queued = [];
       }
     }
@@ -173,7 +200,7 @@ describe("queue sequence renumbering", () => {
 
   it("names both workers when rescoring a task that is being stolen", () => {
     const core = coreWithLimit(10, 8);
-    core.handle({ type: "worker-joined", worker: "w2", nthreads: 1 });
+    handle(core, { type: "worker-joined", worker: "w2", nthreads: 1 });
     submit(core, ["a0", "a1"]);
     // Mark a queued task as on its way to the other worker, as a planned steal does.
     const a0 = stateOf(core).tasks.get("a0")!;

@@ -5,17 +5,41 @@ import { comparePriority, TaskState } from "../../../scheduler/core/task-state.j
 import { seededRandom } from "../../support/seeded-random.js";
 
 const prefix = new DurationEstimates(1).prefix("t");
-const task = (key: string, userRank: number, generation: number, order: number) =>
-  new TaskState(key, prefix, userRank, generation, order, 0, undefined);
+/** A task with negated user priority `userRank`, of submission `generation`, at queue sequence `seq` (its graph order too). */
+const task = (key: string, userRank: number, generation: number, seq: number) => {
+  const t = new TaskState(key, prefix, userRank, generation, seq, 0, undefined);
+  t.queueSeq = seq;
+  return t;
+};
 
 describe("ready queue", () => {
-  it("pops by user priority, then submission, then graph order", () => {
+  it("pops by user priority, then queue sequence, then submission", () => {
     const queue = new ReadyQueue();
-    const tasks = [task("late-graph", 0, 2, 0), task("urgent", -5, 9, 9), task("second", 0, 1, 1), task("first", 0, 1, 0)];
+    const tasks = [
+      task("late-graph-second", 0, 2, 1),
+      task("urgent", -5, 9, 9),
+      task("early-graph-second", 0, 1, 1),
+      task("late-graph-first", 0, 2, 0),
+      task("early-graph-first", 0, 1, 0),
+    ];
     for (const t of tasks) queue.push(t);
     const popped: string[] = [];
     for (let t = queue.pop(); t !== undefined; t = queue.pop()) popped.push(t.key);
-    expect(popped).toEqual(["urgent", "first", "second", "late-graph"]);
+    expect(popped).toEqual(["urgent", "early-graph-first", "late-graph-first", "early-graph-second", "late-graph-second"]);
+  });
+
+  it("sorts a task pushed after a renumbering among the renumbered ones", () => {
+    const queue = new ReadyQueue();
+    const old = [task("a", 0, 1, 1000), task("b", 0, 1, 1001), task("c", 0, 1, 1002)];
+    for (const t of old) queue.push(t);
+    // A renumbering moves the sequences down, keeping their order; the queue reads them again.
+    old.forEach((t, i) => (t.queueSeq = i));
+    queue.resequence();
+    expect(queue.staleEntry()).toBeUndefined();
+    queue.push(task("new", 0, 2, 1));
+    const popped: string[] = [];
+    for (let t = queue.pop(); t !== undefined; t = queue.pop()) popped.push(t.key);
+    expect(popped).toEqual(["a", "b", "new", "c"]);
   });
 
   it("removes a task from the middle and keeps the rest in order", () => {

@@ -33,7 +33,8 @@ export async function resolveConnection(command: string, flags: { url?: string; 
     console.error(`weft ${command}: no API token: pass --token, set WEFT_TOKEN, or run where the scheduler saved it (${file})`);
     return null;
   }
-  return new HttpTransport(url, token);
+  // A command answers at once: it says the scheduler is unreachable rather than waiting for it.
+  return new HttpTransport(url, token, { reconnectTimeoutMs: 0 });
 }
 
 /**

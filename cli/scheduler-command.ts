@@ -8,6 +8,8 @@ import { dataTokenFromEnv, parseCount, parseDataRoots, parsePort, parseSeconds, 
 import { chooseRedis, DEFAULT_REDIS_TIMEOUT_SECONDS, DEFAULT_REDIS_URL, reachRedis, REDIS_PASSWORD_ENV, REDIS_URL_ENV, withRedisPassword } from "./reach-redis.js";
 import { isLogLevel, jsonLogger, LOG_LEVELS } from "../protocol/logger.js";
 import { DEFAULT_LEASE_TTL_MS, describeHolder, MIN_LEASE_TTL_MS } from "../protocol/redis/scheduler-lease.js";
+import { redisOutageLog } from "../protocol/redis/redis-reachability.js";
+import { PortInUseError } from "../scheduler/http/api-listener.js";
 import { SchedulerRoleTakenError, type LeaseLostError } from "../scheduler/scheduler-role.js";
 
 /**
@@ -27,8 +29,15 @@ SIGTERM stops it. It waits at most --redis-timeout for Redis at start-up, then e
 
 One scheduler acts per Redis and prefix: it holds a lease in Redis, renewed every third of
 --lease-ms, and every write it makes carries the lease's epoch, which Redis checks. A second
-scheduler stands by (logging once who holds the lease; no HTTP API, no jobs, no reads) and takes
-over when that lease lapses or is released; with --no-standby it exits 1 instead. A scheduler that
+scheduler stands by (logging once who holds the lease; no jobs, no reads) and takes over when that
+lease lapses or is released; with --no-standby it exits 1 instead. A standby serves the HTTP API
+at once: /v1/health answers 200, /v1/ready and every other route 503 "standby" naming the
+scheduler holding the lease. Two schedulers on one host need two --http-port values: a scheduler
+whose port is taken exits 1 at once, naming it.
+
+While Redis does not answer, the scheduler logs one warning (and one line when it answers again),
+its connections wait for Redis, jobs resume when it is back, and HTTP requests that need Redis get
+503 "redis-unreachable" at once (/v1/ready too). A scheduler that
 finds another took its lease (it froze or was cut off longer than --lease-ms) stops acting at once,
 logs an error and exits ${EXIT_LEASE_LOST}: restarted, it stands by.
 
@@ -177,9 +186,17 @@ export async function schedulerCommand(args: string[]): Promise<number> {
   const lostLease = new Promise<LeaseLostError>((resolve) => (lost = resolve));
   const where = { redis: redactPassword(redis.url), prefix: values.prefix };
   let scheduler: SchedulerProcess;
+  let listening: string | undefined;
+  const outageLog = redisOutageLog(logger, redis.url);
   try {
     scheduler = await SchedulerProcess.start({
       http,
+      onListening: (url) => {
+        listening = url;
+        logger.info("serving the HTTP API", { http: url });
+      },
+      onRedisUnreachable: outageLog.onUnreachable,
+      onRedisReachable: outageLog.onReachable,
       redis: redis.url,
       prefix: values.prefix,
       token: values.token ?? dataTokenFromEnv(),
@@ -191,13 +208,18 @@ export async function schedulerCommand(args: string[]): Promise<number> {
         ttlMs: leaseMs,
         standby: !values["no-standby"],
         signal: standingBy.signal,
-        onStandby: (holder) => logger.warn("standing by: another scheduler holds the lease", { ...where, holder: describeHolder(holder) }),
+        onStandby: (holder) =>
+          logger.warn("standing by: another scheduler holds the lease", { ...where, http: listening ?? "off", holder: describeHolder(holder) }),
         onLost: lost,
       },
       onError: (error) => logger.warn("recovered from an error", { error }),
       logger,
     });
   } catch (error) {
+    if (error instanceof PortInUseError) {
+      console.error(`weft scheduler: ${error.message}; exiting`);
+      return 1;
+    }
     if (error instanceof SchedulerRoleTakenError) {
       console.error(`weft scheduler: ${error.message} (Redis ${where.redis}); not standing by, as --no-standby asks`);
       return 1;

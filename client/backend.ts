@@ -18,6 +18,11 @@ export interface BackendRun {
   readonly onProgress?: (progress: Progress) => void;
   /** Timeout of each task without its own, in ms (see `JobOptions.taskTimeoutMs`). Default: none. */
   readonly taskTimeoutMs?: number;
+  /**
+   * Fail the run with a `NoWorkersError` once it has waited this long, in ms, with no worker able to
+   * run its tasks (see `ClientOptions.noWorkersTimeoutMs`). Default: it waits for workers.
+   */
+  readonly noWorkersTimeoutMs?: number;
 }
 
 /**

@@ -40,6 +40,25 @@ export interface ClientOptions {
    * from 1 to 2,147,483,647. Default: none.
    */
   readonly taskTimeoutMs?: number;
+  /**
+   * Fail each of this client's computations (`compute`, `persist`, `submit`) once it has waited this
+   * long, in ms, with no worker able to run its tasks (none joined, the last one left, or every one
+   * is paused at its memory limit): it rejects with a `NoWorkersError` saying so, and its tasks are
+   * released. The wait counts from when the computation started or the workers went, whichever is
+   * later. On a cluster (`Client.connect`: each computation's job carries it; `Client.cluster` and
+   * `Client.attach` to a `DistributedScheduler`: the client watches the scheduler itself); with
+   * `Client.local()` (or `Client.attach` to a `LocalScheduler`) tasks run in this process, whose
+   * executor is always there, so it never fires. A whole number from 1 to 2,147,483,647.
+   * Default: none, a computation waits for workers as long as it takes.
+   *
+   * @example
+   * ```ts
+   * const client = await Client.connect(url, { token, noWorkersTimeoutMs: 60_000 });
+   * await client.compute(total).catch((e) => e instanceof NoWorkersError && console.error(e.message));
+   * // no worker could run job m5x2k9q1-3f9a's tasks for 60.0 s (no worker has joined the scheduler); it fails after its noWorkersTimeoutMs of 60000 ms
+   * ```
+   */
+  readonly noWorkersTimeoutMs?: number;
 }
 
 /** Options of {@link Client.local}. */
@@ -52,6 +71,21 @@ export interface LocalClientOptions extends LocalSchedulerOptions, ClientOptions
 export interface ConnectOptions extends ClientOptions {
   /** The scheduler's API token (printed at its first start, saved in its state directory). Required. */
   readonly token: string;
+  /**
+   * How long a request keeps trying while the scheduler cannot be reached, in ms: it crashed or was
+   * killed and restarts, or a standby takes over (see `HttpTransportOptions.reconnectTimeoutMs`). A
+   * computation waiting for its result then asks the next scheduler for the same job, which that one
+   * picks up from the durable queue, and resolves as if nothing happened; a submission is sent again
+   * with the job id it chose, so it never makes two jobs. Past this time it rejects with a
+   * `SchedulerUnreachableError` naming the URL and how long it tried. `Client.connect` itself checks
+   * the URL and token once, at once. 0 tries each request once. Default 30,000.
+   *
+   * @example
+   * ```ts
+   * const client = await Client.connect(url, { token, reconnectTimeoutMs: 120_000 }); // rides out a 2-minute restart
+   * ```
+   */
+  readonly reconnectTimeoutMs?: number;
 }
 
 /** Options of {@link Client.attach}. */
@@ -106,6 +140,8 @@ export class Client {
   private readonly onProgress: ((progress: Progress) => void) | undefined;
   /** See {@link ClientOptions.taskTimeoutMs}. */
   private readonly taskTimeoutMs: number | undefined;
+  /** See {@link ClientOptions.noWorkersTimeoutMs}. */
+  private readonly noWorkersTimeoutMs: number | undefined;
   #cluster: LocalCluster | undefined;
   /** On a cluster: closures refused, data in memory scattered (see {@link ClusterComputations}). */
   private readonly clusterComputations: ClusterComputations;
@@ -121,11 +157,12 @@ export class Client {
     options: ClientOptions = {},
   ) {
     this.clusterComputations = new ClusterComputations(backend, (hold, value, keys) => this.keep(hold, value, keys));
-    const { onProgress, taskTimeoutMs } = options;
-    if (taskTimeoutMs !== undefined && !isTimeoutMs(taskTimeoutMs)) {
-      throw new RangeError(`taskTimeoutMs must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${taskTimeoutMs}`);
+    const { onProgress, taskTimeoutMs, noWorkersTimeoutMs } = options;
+    for (const [name, value] of [["taskTimeoutMs", taskTimeoutMs], ["noWorkersTimeoutMs", noWorkersTimeoutMs]] as const) {
+      if (value !== undefined && !isTimeoutMs(value)) throw new RangeError(`${name} must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, got ${value}`);
     }
     this.taskTimeoutMs = taskTimeoutMs;
+    this.noWorkersTimeoutMs = noWorkersTimeoutMs;
     const bar = options.progress === true ? progressBar() : undefined;
     this.onProgress =
       bar === undefined || onProgress === undefined
@@ -153,7 +190,9 @@ export class Client {
 
   /**
    * A client of a cluster: the scheduler's HTTP API at `url` (such as `http://127.0.0.1:8786`), with
-   * its bearer token. Checks the token by listing the workers before it resolves.
+   * its bearer token. Checks the URL and token by listing the workers before it resolves, once (a
+   * wrong one fails at once); later requests ride out a restart of the scheduler for
+   * `reconnectTimeoutMs` (30 s by default).
    *
    * @example
    * ```ts
@@ -163,8 +202,9 @@ export class Client {
   static async connect(url: string, options: ConnectOptions): Promise<Client> {
     refuseClientWhileLoadingTasks("Client.connect()");
     if (typeof options?.token !== "string" || options.token === "") throw new TypeError("Client.connect needs { token }: the scheduler's API token");
-    const transport = new HttpTransport(url, options.token);
-    await transport.workers();
+    const transport = new HttpTransport(url, options.token, { reconnectTimeoutMs: options.reconnectTimeoutMs });
+    // Without trying again: a wrong URL, or a scheduler that is not there, is said now.
+    await new HttpTransport(url, options.token, { reconnectTimeoutMs: 0 }).workers();
     return new Client(new HttpBackend(transport), options);
   }
 
@@ -327,7 +367,14 @@ export class Client {
   private async run(computation: Computation, keep: boolean, onHold?: (hold: string) => void): Promise<unknown[]> {
     if (this.closed) throw new ClientClosedError();
     const ready = this.backend.remote ? await this.clusterComputations.prepare(computation) : computation;
-    const values = await this.backend.run({ computation: ready, keep, onHold, onProgress: this.onProgress, taskTimeoutMs: this.taskTimeoutMs });
+    const values = await this.backend.run({
+      computation: ready,
+      keep,
+      onHold,
+      onProgress: this.onProgress,
+      taskTimeoutMs: this.taskTimeoutMs,
+      noWorkersTimeoutMs: this.noWorkersTimeoutMs,
+    });
     // The computation holds the scattered data's tasks, whose references keep it held: until the run is over.
     void computation;
     return values;

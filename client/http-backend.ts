@@ -35,10 +35,10 @@ export class HttpBackend implements ClientBackend {
     return hold;
   }
 
-  async run({ computation, keep, onHold, onProgress, taskTimeoutMs }: BackendRun): Promise<unknown[]> {
+  async run({ computation, keep, onHold, onProgress, taskTimeoutMs, noWorkersTimeoutMs }: BackendRun): Promise<unknown[]> {
     const { graph, outputs } = computation;
     if (outputs.length === 0) return [];
-    const job = await this.transport.submit(graph, outputs, { keep, taskTimeoutMs });
+    const job = await this.transport.submit(graph, outputs, { keep, taskTimeoutMs, noWorkersTimeoutMs });
     onHold?.(job);
     if (onProgress === undefined) return this.transport.result(job, outputs);
     const following = this.follow(job, onProgress);

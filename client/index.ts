@@ -14,6 +14,8 @@ export { LocalCluster, type LocalClusterApi, type LocalClusterHttpOptions, type 
 export { ClientClosedError, type Progress, type SubmitArgs } from "./client-api.js";
 export type { BackendRun, ClientBackend } from "./backend.js";
 export { HttpApiError, SchedulerUnreachableError } from "./http-transport.js";
+export { DEFAULT_RECONNECT_TIMEOUT_MS } from "./reconnect.js";
+export { NoWorkersError } from "../scheduler/no-workers-watch.js";
 export { progressBar, type ProgressBarOptions, type ProgressStream } from "./progress-bar.js";
 export { asCompleted, CancelledError, Future, gather, isFuture, wait, type FutureStatus, type WaitOptions } from "./future.js";
 export type { GraphJobFailure, JobEvent, JobPage, JobState, JobStatus, JobSummary, TaskCounts, WorkerInfo } from "../protocol/job-api.js";

@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { jsonLogger, type LogLevel } from "../protocol/logger.js";
+import { redisOutageLog } from "../protocol/redis/redis-reachability.js";
 import { nodeEntry, withoutDebuggerFlags } from "../protocol/node-entry.js";
 import { startRedisServer, type RedisServer } from "../protocol/redis/private-redis-server.js";
 import { registeredTaskModules } from "../protocol/task-registry.js";
@@ -150,7 +151,17 @@ export class LocalCluster {
       const logger = jsonLogger({ level: logLevel, fields: { component: "scheduler" } });
       const schedulerOptions = { redis, prefix, token: dataToken, onError: (error: Error) => logger.warn("recovered from an error", { error }) };
       // Without the HTTP API, nothing submits durable jobs: the scheduler alone, as a program embedding it runs it.
-      const schedulerProcess = http === undefined ? undefined : await SchedulerProcess.start({ ...schedulerOptions, http: { ...http, eventStreams: { logger } } });
+      // A Redis outage is logged once each way, not once per connection and retry.
+      const outageLog = redisOutageLog(logger, redis);
+      const schedulerProcess =
+        http === undefined
+          ? undefined
+          : await SchedulerProcess.start({
+              ...schedulerOptions,
+              http: { ...http, eventStreams: { logger } },
+              onRedisUnreachable: outageLog.onUnreachable,
+              onRedisReachable: outageLog.onReachable,
+            });
       const scheduler = schedulerProcess?.scheduler ?? (await DistributedScheduler.start(schedulerOptions));
       parts.scheduler = schedulerProcess ?? scheduler;
       await waitForWorkers(scheduler, workers, parts.nanny, options.startTimeoutMs ?? 60_000);

@@ -2,6 +2,7 @@ import type { OptimizeOptions } from "../graph/optimize.js";
 import type { Key } from "../graph/task-spec.js";
 import type { WorkerInfo } from "../protocol/job-api.js";
 import { describeFailure } from "../protocol/job-failure.js";
+import { NoWorkersError, NoWorkersWatch, type WorkersUnavailable } from "../scheduler/no-workers-watch.js";
 import { runGraph } from "../scheduler/run-graph.js";
 import { scatter } from "../scheduler/scatter.js";
 import type { SchedulerShell } from "../scheduler/scheduler-shell.js";
@@ -13,6 +14,11 @@ import type { Progress } from "./client-api.js";
 const PROGRESS_INTERVAL_MS = 50;
 
 let runSeq = 0;
+
+/** A scheduler that says since when no worker could take tasks (a `DistributedScheduler` does). */
+interface ReportsWorkers {
+  workersUnavailable(): WorkersUnavailable | undefined;
+}
 
 /** Options of {@link ShellBackend}. */
 export interface ShellBackendOptions {
@@ -48,15 +54,17 @@ export class ShellBackend implements ClientBackend {
     return hold;
   }
 
-  run({ computation, keep, onHold, onProgress, taskTimeoutMs }: BackendRun): Promise<unknown[]> {
+  run({ computation, keep, onHold, onProgress, taskTimeoutMs, noWorkersTimeoutMs }: BackendRun): Promise<unknown[]> {
     const hold = `${keep ? "kept" : "compute"}-${process.pid}-${++runSeq}`;
     onHold?.(hold);
     const { graph, index, outputs } = computation;
     // Graphs of delayed values alone are exact by construction; collections' graphs are validated and culled.
     const options = { optimize: this.options.optimize, collected: index !== undefined, index, keep, settlesResults: true, taskTimeoutMs };
-    if (onProgress === undefined) return runGraph(this.scheduler, graph, outputs, hold, options);
-    const progress = this.followProgress(hold, onProgress);
-    return runGraph(this.scheduler, graph, outputs, hold, { ...options, onSubmitted: progress.submitted }).then(
+    const progress = onProgress === undefined ? undefined : this.followProgress(hold, onProgress);
+    let running = runGraph(this.scheduler, graph, outputs, hold, { ...options, onSubmitted: progress?.submitted });
+    if (noWorkersTimeoutMs !== undefined) running = this.failWithoutWorkers(running, hold, outputs, noWorkersTimeoutMs);
+    if (progress === undefined) return running;
+    return running.then(
       (values) => {
         progress.end(undefined);
         return values;
@@ -83,6 +91,31 @@ export class ShellBackend implements ClientBackend {
 
   async close(): Promise<void> {
     await this.options.closeScheduler?.();
+  }
+
+  /**
+   * The run, failed with a `NoWorkersError` once it has waited `timeoutMs` with no worker able to run
+   * its tasks: what the scheduler process's jobs do (`NoWorkersWatch`), for a scheduler in this
+   * process that says when its workers are gone (a `DistributedScheduler`). A scheduler whose tasks
+   * run in this process always has its executor: the run is left as it is.
+   */
+  private failWithoutWorkers(running: Promise<unknown[]>, hold: string, outputs: readonly Key[], timeoutMs: number): Promise<unknown[]> {
+    const scheduler = this.scheduler as SchedulerShell & Partial<ReportsWorkers>;
+    if (typeof scheduler.workersUnavailable !== "function") return running;
+    const unavailable = () => scheduler.workersUnavailable!();
+    return new Promise((resolve, reject) => {
+      const watch = new NoWorkersWatch(unavailable, { warningMs: timeoutMs }, {
+        onNotice: () => undefined,
+        onDeadline: (_run, message) => {
+          // As a job's run ends: what it wanted is released, and its results would go nowhere.
+          this.scheduler.release(hold, outputs);
+          this.scheduler.dropClient(hold);
+          reject(new NoWorkersError(message));
+        },
+      });
+      watch.watch(hold, Date.now(), timeoutMs);
+      running.then(resolve, reject).finally(() => watch.stop());
+    });
   }
 
   /**

@@ -24,6 +24,13 @@ export const DEFAULT_HTTP_PORT = 8786;
  * ```
  */
 export interface JobOptions {
+  /**
+   * The job's id, chosen by the submitter as an idempotency key: a submission with an id the
+   * scheduler already knows creates no second job, so one whose reply was lost can be sent again.
+   * Letters, digits, `-` and `_`, at most 128, not all digits (`newJobId()` makes one). Default: the
+   * scheduler chooses a fresh id.
+   */
+  readonly id?: string;
   /** Keep the outputs' results on the workers after the job, until it is released. Default false. */
   readonly keep?: boolean;
   /**

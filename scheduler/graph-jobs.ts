@@ -1,9 +1,9 @@
-import { randomBytes } from "node:crypto";
 import { Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { decodeGraph, decodeValue, encodeGraph, encodeValue } from "../graph/codec.js";
 import type { Graph, Key } from "../graph/task-spec.js";
 import type { GraphJobFailure, JobOptions } from "../protocol/job-api.js";
+import { newJobId } from "../protocol/ids.js";
 import { describeFailure } from "../protocol/job-failure.js";
 
 /** Name of the BullMQ queue graphs are submitted on. */
@@ -214,13 +214,7 @@ function optionalNumber(text: string | null): number | undefined {
   return text === null || text === "" ? undefined : Number(text);
 }
 
-/**
- * A fresh job id, known before the job is added: time-ordered (milliseconds, base 36) and random, so
- * ids from several processes never collide. Never all digits, as BullMQ requires of chosen ids.
- */
-export function newJobId(): string {
-  return `${Date.now().toString(36)}-${randomBytes(6).toString("hex")}`;
-}
+export { newJobId };
 
 /**
  * Orders job ids newest first: by the submission time a {@link newJobId} starts with, then by the id

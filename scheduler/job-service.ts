@@ -137,10 +137,16 @@ export class JobService {
    * The graph is checked once, here, against what the scheduler knows now: a cycle, a missing
    * dependency or output, a function no worker registered, or a key known with another computation
    * throws a `GraphError` naming the keys, and nothing is queued.
+   *
+   * With `options.id` (a client's idempotency key), a job this scheduler already knows by that id
+   * (submitted, running, or recently ended here) is not submitted again: its id is returned. A job
+   * that only the durable queue knows (submitted to a scheduler that has died since) is added once
+   * (the queue keeps the first), and runs here at once, as the queue's processor then joins.
    */
   async submit(graph: Graph, outputs: readonly Key[], options: JobOptions = {}): Promise<string> {
-    // The id is chosen here, so the run starts while the job is being added, not after.
-    const jobId = newJobId();
+    if (options.id !== undefined && this.knows(options.id)) return options.id;
+    // The id is chosen here (unless the client did), so the run starts while the job is being added, not after.
+    const jobId = options.id ?? newJobId();
     const client = clientOf(jobId);
     const prepared = this.scheduler.prepare(graph, outputs, client, { taskTimeoutMs: options.taskTimeoutMs });
     const execution = this.execute(prepared, outputs, jobId, client, Date.now(), options);
@@ -157,6 +163,11 @@ export class JobService {
       throw error;
     }
     return jobId;
+  }
+
+  /** True when this scheduler knows the job in memory: submitted or running here, or ended here recently. */
+  knows(jobId: string): boolean {
+    return this.executions.has(jobId) || this.active.has(jobId) || this.ended.has(jobId);
   }
 
   /**

@@ -1,6 +1,15 @@
 import type { WaitingForWorkers } from "../protocol/job-api.js";
 
-/** A job waited past its `noWorkersTimeoutMs` with no worker able to run its tasks. */
+/**
+ * A job (or a client's computation) waited past its `noWorkersTimeoutMs` with no worker able to run
+ * its tasks; the message says how long and why (none joined, all gone, all paused).
+ *
+ * @example
+ * ```ts
+ * const client = await Client.connect(url, { token, noWorkersTimeoutMs: 30_000 });
+ * await client.compute(total).catch((error) => { if (error instanceof NoWorkersError) console.error(error.message); });
+ * ```
+ */
 export class NoWorkersError extends Error {
   override readonly name = "NoWorkersError";
 }

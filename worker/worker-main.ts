@@ -8,6 +8,7 @@
  * a fresh one under a new id.
  */
 import { isLogLevel, jsonLogger, type Logger } from "../protocol/logger.js";
+import { RedisReachability, redisOutageLog } from "../protocol/redis/redis-reachability.js";
 import { takeLaunchOptions, WORKER_OPTIONS_ENV, type WorkerLaunchOptions } from "../protocol/worker-launch.js";
 import { WorkerProcess } from "./worker-process.js";
 
@@ -46,8 +47,11 @@ async function main(): Promise<number> {
   process.on("SIGINT", () => requestStop("SIGINT"));
   process.on("disconnect", () => requestStop("supervisor gone"));
 
+  // A Redis outage is said once, not once per connection and retry; its connections wait for Redis meanwhile.
+  const reachability = new RedisReachability(options.redis, redisOutageLog(logger, options.redis));
+  const onError = reachability.filter((error) => logger.warn("worker error", { error }));
   try {
-    worker = await WorkerProcess.start({ ...options, logger, onError: (error) => logger.warn("worker error", { error }) });
+    worker = await WorkerProcess.start({ ...options, logger, onError });
   } catch (error) {
     logger.error("worker failed to start", { error });
     return EXIT_FAILED;

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { GraphError } from "../../graph/graph-error.js";
+import { RedisUnavailableError } from "../../protocol/redis/redis-reachability.js";
 
 /** The body of every error reply. */
 export interface ErrorBody {
@@ -39,7 +40,7 @@ export const errorBodySchema = {
 /**
  * Maps every error to a JSON {@link ErrorBody} with a status that names what is wrong: graph errors
  * (cycle, missing dependency, unknown function...) are 400 with their keys, a key known with another
- * computation 409; schema violations 400
+ * computation 409; Redis not answering 503 `redis-unreachable`; schema violations 400
  * with the issues; too-large bodies 413; unsupported content types 415; prototype poisoning 400.
  * Anything else is a 500 whose details stay in the log (`onServerError`). Unknown routes, and the
  * errors fastify and Node reply to before a route runs, are in framework-errors.ts.
@@ -47,7 +48,8 @@ export const errorBodySchema = {
 export function installErrorReplies(app: FastifyInstance, onServerError: (error: Error) => void): void {
   app.setErrorHandler((error: FastifyError | ApiError | GraphError | Error, _request, reply) => {
     const { status, body } = errorReply(error);
-    if (status >= 500) onServerError(error);
+    // 503 is a state the scheduler already says otherwise (standing by, Redis down, no workers), not a fault.
+    if (status >= 500 && status !== 503) onServerError(error);
     if (status === 401) void reply.header("www-authenticate", "Bearer");
     void reply.code(status).type("application/json").send(body);
   });
@@ -56,6 +58,10 @@ export function installErrorReplies(app: FastifyInstance, onServerError: (error:
 /** The status and body for an error. */
 export function errorReply(error: Error): { status: number; body: ErrorBody } {
   if (error instanceof ApiError) return { status: error.statusCode, body: { error: error.code, message: error.message, details: error.details } };
+  if (error instanceof RedisUnavailableError) {
+    const details = { redis: error.redis, reason: error.reason, timedOut: error.timedOut, ...(error.downMs === undefined ? {} : { downMs: error.downMs }) };
+    return { status: 503, body: { error: "redis-unreachable", message: error.message, details } };
+  }
   if (error instanceof GraphError) {
     // A key already known with another computation conflicts with the scheduler's state, not the request's form.
     const status = error.code === "conflicting-spec" ? 409 : 400;

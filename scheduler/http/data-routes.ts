@@ -6,6 +6,7 @@ import { decodeWireValue } from "../../graph/wire-graph.js";
 import { ScatterTimeoutError, type ScatteredData } from "../scattered-data.js";
 import { ApiError } from "./api-error.js";
 import { MSGPACK_TYPES } from "./body-parsers.js";
+import { needsRedis } from "./redis-gate.js";
 import { RESULT_CONTENT_TYPES } from "./result-formats.js";
 import { jobIdParamsSchema, keySchema } from "./schemas.js";
 
@@ -70,6 +71,7 @@ export async function dataRoutes(app: FastifyInstance, data: ScatteredData, hasW
       "/v1/data",
       {
         bodyLimit: limits.bodyLimitBytes,
+        config: needsRedis("the data was not placed"),
         schema: {
           summary: "Scatter data",
           description:

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { UnknownJobError } from "../job-service.js";
 import { ApiError } from "./api-error.js";
 import type { JobEventSelection, JobEventStreams } from "./job-event-streams.js";
+import { needsRedis } from "./redis-gate.js";
 import { jobIdParamsSchema } from "./schemas.js";
 
 /**
@@ -36,6 +37,7 @@ export function eventRoutes(app: FastifyInstance, streams: JobEventStreams): voi
         },
         produces: ["text/event-stream"],
       },
+      config: needsRedis("the job's state is in Redis, which this request needs", true),
     },
     async (request, reply) => {
       const { id } = request.params;

@@ -4,7 +4,8 @@ import { PUBLIC_ROUTE } from "./bearer-auth.js";
 
 /**
  * `GET /v1/health` (the process serves requests) and `GET /v1/ready` (it can run jobs: Redis answers
- * and at least one worker has joined; 503 otherwise). Open without a token, for probes.
+ * and at least one worker has joined; 503 otherwise, saying which). Open without a token, for probes.
+ * `pingRedis` must reject within a bound of its own: a probe is answered, never left waiting for Redis.
  */
 export function healthRoutes(app: FastifyInstance, scheduler: DistributedScheduler, pingRedis: () => Promise<void>): void {
   app.get(
@@ -37,14 +38,16 @@ export function healthRoutes(app: FastifyInstance, scheduler: DistributedSchedul
     },
     async (_request, reply) => {
       const workers = scheduler.workerIds.length;
-      let redis = true;
+      let failure: Error | undefined;
       try {
         await pingRedis();
-      } catch {
-        redis = false;
+      } catch (error) {
+        failure = error as Error;
       }
+      const redis = failure === undefined;
       if (!redis || workers === 0) {
-        const why = !redis ? "Redis does not answer" : "no worker has joined";
+        // A RedisUnavailableError says where Redis is, and since when it does not answer.
+        const why = failure === undefined ? "no worker has joined" : failure.name === "RedisUnavailableError" ? failure.message : `Redis does not answer (${failure.message})`;
         return reply.code(503).send({ error: "not-ready", message: `not ready: ${why}`, details: { redis, workers } });
       }
       return { status: "ready", workers };

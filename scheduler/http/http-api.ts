@@ -1,13 +1,10 @@
-import rateLimit from "@fastify/rate-limit";
-import Fastify, { type FastifyInstance } from "fastify";
-import { createHash } from "node:crypto";
+import Fastify, { type FastifyInstance, type FastifyServerFactory } from "fastify";
 import { DataRoots } from "../../protocol/data-roots.js";
 import { DEFAULT_HTTP_PORT } from "../../protocol/job-api.js";
 import type { DistributedScheduler } from "../distributed-scheduler.js";
 import type { JobService } from "../job-service.js";
 import { ScatteredData } from "../scattered-data.js";
-import { ApiError, errorBodySchema, installErrorReplies } from "./api-error.js";
-import { installBearerAuth } from "./bearer-auth.js";
+import { errorBodySchema, installErrorReplies } from "./api-error.js";
 import { dataRoutes } from "./data-routes.js";
 import { eventRoutes } from "./event-routes.js";
 import { JobEventStreams, type JobEventStreamOptions } from "./job-event-streams.js";
@@ -18,6 +15,8 @@ import { installBodyParsers } from "./body-parsers.js";
 import { installDecimalQuery } from "./decimal-query.js";
 import { clientErrorReply, frameworkErrorReply, installNotFoundReplies } from "./framework-errors.js";
 import { DOCS_PREFIX, installOpenApi } from "./openapi.js";
+import { installRedisGate, UNGUARDED, type RedisGuard } from "./redis-gate.js";
+import { DEFAULT_RATE_LIMIT, installRequestGuards } from "./request-guards.js";
 import { DEFAULT_JSON_RESULT_LIMIT } from "./result-formats.js";
 import { workerRoutes } from "./worker-routes.js";
 
@@ -28,9 +27,10 @@ export const DEFAULT_DATA_LIMIT = 64 * 1024 * 1024;
 /** Default {@link HttpApiOptions.maxTasks}. */
 export const DEFAULT_MAX_TASKS = 100_000;
 /** Longest path parameter (a job id, a hold id), in characters: longer ones get 414. */
-const MAX_PARAM_LENGTH = 200;
-/** Default {@link HttpApiOptions.rateLimitPerMinute}. */
-export const DEFAULT_RATE_LIMIT = 60_000;
+export const MAX_PARAM_LENGTH = 200;
+export { DEFAULT_RATE_LIMIT };
+/** Default {@link HttpApiOptions.redisTimeoutMs}: 3 s. */
+export const DEFAULT_REDIS_TIMEOUT_MS = 3_000;
 
 /** Options of {@link startHttpApi}. */
 export interface HttpApiOptions {
@@ -73,10 +73,24 @@ export interface HttpApiOptions {
    * (`file-access.ts`). Each must exist. Default: none, so such graphs are refused with 403.
    */
   readonly dataRoots?: readonly string[];
-  /** Checks that Redis answers, for readiness. */
+  /** Checks that Redis answers, for readiness; rejects (within a bound of its own) when it does not. */
   readonly pingRedis: () => Promise<void>;
+  /**
+   * Whether Redis answers: a request that needs Redis while it does not is refused at once with 503
+   * `redis-unreachable` (see `redis-gate.ts`), and a submission waits for Redis at most
+   * `redisTimeoutMs`. Default {@link UNGUARDED}: requests wait for Redis as long as it takes.
+   */
+  readonly redis?: RedisGuard;
+  /**
+   * Longest a submission waits for Redis to record its job, in ms: then it gets 503
+   * `redis-unreachable` naming the job's id (the job may still be recorded once Redis answers: a
+   * submission repeated with that id creates no second job). Default {@link DEFAULT_REDIS_TIMEOUT_MS} (3,000).
+   */
+  readonly redisTimeoutMs?: number;
   /** Called with errors that became 500 replies. Default: ignored. */
   readonly onError?: (error: Error) => void;
+  /** Builds the app on this server (an `ApiListener` slot's) instead of a server of its own. Default: its own. */
+  readonly serverFactory?: FastifyServerFactory;
 }
 
 /** A running HTTP API. */
@@ -108,6 +122,7 @@ export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port"
     frameworkErrors: frameworkErrorReply(MAX_PARAM_LENGTH),
     clientErrorHandler: clientErrorReply,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", useDefaults: true, allErrors: false } },
+    ...(options.serverFactory === undefined ? {} : { serverFactory: options.serverFactory }),
   });
   app.addSchema(errorBodySchema);
   installErrorReplies(app, options.onError ?? (() => undefined));
@@ -115,25 +130,15 @@ export async function buildHttpApi(options: Omit<HttpApiOptions, "host" | "port"
   installBodyParsers(app);
   installDecimalQuery(app);
   await installOpenApi(app, "0.1.0");
-  await app.register(rateLimit, {
-    max: options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT,
-    timeWindow: 60_000,
-    // The token (hashed, never kept in clear) and the address: clients sharing a NAT stay apart by token.
-    keyGenerator: (request) => {
-      const auth = request.headers.authorization ?? "";
-      return `${request.ip}|${createHash("sha256").update(auth).digest("base64url").slice(0, 16)}`;
-    },
-    errorResponseBuilder: (_request, context) =>
-      new ApiError(429, "rate-limited", `more than ${context.max} requests in ${context.after}; retry later`, {
-        max: context.max,
-        retryAfter: context.after,
-      }),
-  });
-  // After the rate limit, so that guessing tokens is rate-limited too.
-  installBearerAuth(app, options.token, [DOCS_PREFIX]);
+  await installRequestGuards(app, { token: options.token, rateLimitPerMinute: options.rateLimitPerMinute, publicPrefixes: [DOCS_PREFIX] });
+  // After the token's check: a request without a valid one learns nothing of Redis.
+  const redis = options.redis ?? UNGUARDED;
+  installRedisGate(app, redis, (id) => options.jobs.knows(id));
   const scheduler: DistributedScheduler = options.jobs.scheduler;
   healthRoutes(app, scheduler, options.pingRedis);
   jobRoutes(app, options.jobs, {
+    redisTimeoutMs: options.redisTimeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS,
+    redis,
     maxTasks: options.maxTasks ?? DEFAULT_MAX_TASKS,
     maxJsonResultBytes: options.maxJsonResultBytes ?? DEFAULT_JSON_RESULT_LIMIT,
     dataRoots,

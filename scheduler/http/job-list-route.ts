@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { JobService } from "../job-service.js";
+import { needsRedis } from "./redis-gate.js";
 import { jobListQuerySchema, jobPageSchema, type JobListQueryString } from "./schemas.js";
 
 /**
@@ -19,8 +20,9 @@ export function jobListRoute(app: FastifyInstance, jobs: JobService): void {
           "(the previous page's next). Each job as its status, without its outputs.",
         tags: ["jobs"],
         querystring: jobListQuerySchema,
-        response: { 200: jobPageSchema, 400: { $ref: "ErrorBody#" }, 401: { $ref: "ErrorBody#" } },
+        response: { 200: jobPageSchema, 400: { $ref: "ErrorBody#" }, 401: { $ref: "ErrorBody#" }, 503: { $ref: "ErrorBody#" } },
       },
+      config: needsRedis("the durable queue's jobs are in Redis, which a listing reads"),
     },
     async (request) => {
       const { state, limit, cursor } = request.query;

@@ -1,16 +1,22 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { decodeWireGraph, type WireGraph } from "../../graph/wire-graph.js";
+import { newJobId } from "../../protocol/ids.js";
 import type { JobOptions } from "../../protocol/job-api.js";
 import type { JobOutcome, JobService } from "../job-service.js";
 import { UnknownJobError } from "../job-service.js";
 import type { DataRoots } from "../../protocol/data-roots.js";
 import { ApiError } from "./api-error.js";
 import { checkFileAccess } from "./file-access.js";
+import { needsRedis, type RedisGuard } from "./redis-gate.js";
 import { chooseResultFormat, renderResult, type ResultFormat } from "./result-formats.js";
 import { jobIdParamsSchema, jobStatusSchema, resultQuerySchema, submitBodySchema, submitQuerySchema, submitReplySchema } from "./schemas.js";
 
 /** Limits on what one submission may hold. */
 export interface JobLimits {
+  /** Longest a submission waits for Redis to record its job, in ms (see `HttpApiOptions.redisTimeoutMs`). */
+  readonly redisTimeoutMs: number;
+  /** Bounds that wait. */
+  readonly redis: RedisGuard;
   /** Most tasks in one graph. */
   readonly maxTasks: number;
   /** Largest result sent as JSON, in bytes; larger ones get 406 (see `RenderLimits`). */
@@ -23,6 +29,9 @@ interface SubmitBody extends WireGraph, JobOptions {}
 
 const errorReplies = { 400: { $ref: "ErrorBody#" }, 401: { $ref: "ErrorBody#" }, 404: { $ref: "ErrorBody#" } };
 const forbidden = { 403: { $ref: "ErrorBody#" } };
+const unavailable = { 503: { $ref: "ErrorBody#" } };
+/** A request about one job needs Redis only when the job is not known here (running, or recently ended). */
+const readsJob = needsRedis("the job's state is in Redis, which this request needs", true);
 
 /**
  * `/v1/jobs`: submit a graph, read a job's status and result, cancel it. A route checks only the
@@ -40,12 +49,24 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
         description:
           "Validates the graph (JSON or MessagePack, see docs/graph-format.md) and queues it as a durable job: 201 with its id. " +
           "With ?wait=MS, waits up to MS for the job to end and replies as GET /v1/jobs/{id}/result would (200 with the result, " +
-          "409 on failure), or 201 if it has not ended; the Location header names the job either way.",
+          "409 on failure), or 201 if it has not ended; the Location header names the job either way. A body with an id the " +
+          "scheduler already knows creates no second job: the reply names that job (a submission whose reply was lost can be " +
+          "sent again). 503 redis-unreachable while Redis does not answer.",
         tags: ["jobs"],
         body: submitBodySchema,
         querystring: submitQuerySchema,
-        response: { 201: submitReplySchema, ...errorReplies, ...forbidden, 406: { $ref: "ErrorBody#" }, 409: { $ref: "ErrorBody#" }, 413: { $ref: "ErrorBody#" }, 415: { $ref: "ErrorBody#" } },
+        response: {
+          201: submitReplySchema,
+          ...errorReplies,
+          ...forbidden,
+          406: { $ref: "ErrorBody#" },
+          409: { $ref: "ErrorBody#" },
+          413: { $ref: "ErrorBody#" },
+          415: { $ref: "ErrorBody#" },
+          ...unavailable,
+        },
       },
+      config: needsRedis("the job was not submitted"),
     },
     async (request, reply) => {
       const body = request.body;
@@ -58,11 +79,19 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
       }
       const { graph, outputs } = decodeWireGraph(body);
       checkFileAccess(graph, limits.dataRoots);
-      const id = await jobs.submit(graph, outputs, {
+      // Chosen here, so that a reply saying Redis did not answer in time can name it.
+      const chosen = body.id ?? newJobId();
+      const submitted = jobs.submit(graph, outputs, {
+        id: chosen,
         keep: body.keep === true,
         taskTimeoutMs: body.taskTimeoutMs,
         noWorkersTimeoutMs: body.noWorkersTimeoutMs,
       });
+      const id = await limits.redis.within(
+        submitted,
+        limits.redisTimeoutMs,
+        `job ${chosen} may still be recorded once Redis answers: ask GET /v1/jobs/${chosen}, or submit again with "id": "${chosen}" (no second job is made)`,
+      );
       void reply.header("location", `/v1/jobs/${id}`);
       const { wait, format } = request.query;
       if (wait > 0) {
@@ -82,8 +111,9 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
         description: "State, task counts per state (for jobs this scheduler runs or ran), and times in Unix ms.",
         tags: ["jobs"],
         params: jobIdParamsSchema,
-        response: { 200: jobStatusSchema, ...errorReplies },
+        response: { 200: jobStatusSchema, ...errorReplies, ...unavailable },
       },
+      config: readsJob,
     },
     async (request) => {
       const status = await jobs.status(request.params.id);
@@ -104,8 +134,9 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
         tags: ["jobs"],
         params: jobIdParamsSchema,
         querystring: resultQuerySchema,
-        response: { ...errorReplies, 406: { $ref: "ErrorBody#" }, 409: { $ref: "ErrorBody#" } },
+        response: { ...errorReplies, 406: { $ref: "ErrorBody#" }, 409: { $ref: "ErrorBody#" }, ...unavailable },
       },
+      config: readsJob,
     },
     async (request, reply) => {
       const { id } = request.params;
@@ -136,8 +167,9 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
           "submitted with keep has its held results released. 409 when the job already ended with nothing held.",
         tags: ["jobs"],
         params: jobIdParamsSchema,
-        response: { ...errorReplies, 409: { $ref: "ErrorBody#" } },
+        response: { ...errorReplies, 409: { $ref: "ErrorBody#" }, ...unavailable },
       },
+      config: readsJob,
     },
     async (request) => {
       const { id } = request.params;

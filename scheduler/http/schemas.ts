@@ -40,6 +40,9 @@ export const wireTaskSchema = {
   },
 } as const;
 
+/** A job id a client may choose (`POST /v1/jobs` `id`): as the scheduler's own ids are made, not all digits (BullMQ's rule). */
+export const jobIdSchema = { type: "string", minLength: 1, maxLength: 128, pattern: "^(?![0-9]+$)[A-Za-z0-9_-]+$" } as const;
+
 /** `POST /v1/jobs` body. */
 export const submitBodySchema = {
   type: "object",
@@ -53,6 +56,13 @@ export const submitBodySchema = {
       additionalProperties: wireTaskSchema,
     },
     outputs: { type: "array", minItems: 1, maxItems: 100000, items: keySchema, description: "Keys whose results the job returns" },
+    id: {
+      ...jobIdSchema,
+      description:
+        "The job's id, chosen by the client: a submission with an id the scheduler already knows creates no second job and " +
+        "replies with that one, so a submission whose reply was lost can be sent again. Letters, digits, - and _, not all " +
+        "digits. Default: a fresh id",
+    },
     keep: {
       type: "boolean",
       default: false,

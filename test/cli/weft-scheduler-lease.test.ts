@@ -6,7 +6,7 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startRedisServer, type RedisServer } from "../../protocol/redis/private-redis-server.js";
+import { freePort, startRedisServer, type RedisServer } from "../../protocol/redis/private-redis-server.js";
 import { SchedulerLease, type LeaseHolder } from "../../protocol/redis/scheduler-lease.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
 // test.sleepThen, for the workers in this process.
@@ -68,9 +68,22 @@ async function logged(scheduler: StartedWeft, pattern: RegExp, timeoutMs: number
   }
 }
 
-/** The HTTP API's URL, once the scheduler says it runs (it serves HTTP only while it holds the lease). */
+/** The HTTP API's URL, once the scheduler says it runs (holding the lease). */
 async function running(scheduler: StartedWeft, timeoutMs: number): Promise<string> {
   return (await logged(scheduler, /"weft scheduler running".*?"http":"(http:[^"]+)"/, timeoutMs))[1];
+}
+
+/** The HTTP API's URL, once the scheduler says it stands by (a standby serves it too). */
+async function standingBy(scheduler: StartedWeft, timeoutMs: number): Promise<string> {
+  return (await logged(scheduler, /"standing by: another scheduler holds the lease".*?"http":"(http:[^"]+)"/, timeoutMs))[1];
+}
+
+/** A request and how long its reply took, in ms. */
+async function timed(url: string, path: string, init: RequestInit = {}): Promise<{ reply: Response; ms: number }> {
+  const started = Date.now();
+  // Bounded here: a request that hangs fails the test rather than timing it out.
+  const reply = await api(url, path, { ...init, signal: AbortSignal.timeout(10_000) });
+  return { reply, ms: Date.now() - started };
 }
 
 /** A job of `leaves` tasks sleeping `ms` each, summed pairwise: its result is `offset * leaves + leaves * (leaves - 1) / 2`. */
@@ -191,13 +204,71 @@ describe("two weft schedulers on one Redis and prefix", () => {
   }, 60_000);
 });
 
+describe("a standby's HTTP API", () => {
+  it("answers at once: health 200, readiness 503 naming the scheduler holding the lease, every job and data route 503 the same", async () => {
+    const prefix = await clusterWithWorkers();
+    const first = startScheduler(prefix);
+    await running(first, 20_000);
+    const second = startScheduler(prefix);
+    const url = await standingBy(second, 20_000);
+
+    const health = await timed(url, "/v1/health");
+    expect(health.reply.status).toBe(200);
+    expect(await health.reply.json()).toEqual({ status: "ok" });
+
+    const ready = await timed(url, "/v1/ready");
+    expect(ready.reply.status).toBe(503);
+    const body = (await ready.reply.json()) as { error: string; message: string; details: { holder: Record<string, unknown> } };
+    expect(body).toMatchObject({ error: "standby", details: { role: "standby", redis: true, holder: { pid: first.command.pid, epoch: 1 } } });
+    expect(body.details.holder).toEqual({ epoch: 1, id: expect.any(String), host: expect.any(String), pid: first.command.pid, since: expect.stringMatching(/^\d{4}-/) });
+    const { id, host } = body.details.holder as { id: string; host: string };
+    expect(body.message).toBe(
+      `standing by: scheduler ${id} on host ${host} (pid ${first.command.pid}, epoch 1) holds the scheduler role; ` +
+        "this one takes over when its lease lapses or is released; send requests to the scheduler holding the role, or retry later",
+    );
+
+    const json = { "content-type": "application/json" };
+    const refused = [
+      await timed(url, "/v1/jobs", { method: "POST", headers: json, body: JSON.stringify(treeJob("s", 2, 1, 0)) }),
+      await timed(url, "/v1/jobs/some-job/result?wait=5000"),
+      await timed(url, "/v1/jobs"),
+      await timed(url, "/v1/data", { method: "POST", headers: json, body: JSON.stringify({ data: { x: 1 } }) }),
+      await timed(url, "/v1/workers"),
+    ];
+    for (const { reply, ms } of refused) {
+      expect(reply.status).toBe(503);
+      expect(reply.headers.get("retry-after")).toBe("5");
+      expect(await reply.json()).toEqual(body);
+      // Refused, not waited on: well within the 5 s the result request asked to wait.
+      expect(ms).toBeLessThan(2_000);
+    }
+    // The token is checked first, as by the full API.
+    expect((await fetch(`${url}/v1/jobs`)).status).toBe(401);
+  }, 60_000);
+
+  it("a second scheduler asked for the port the first listens on exits 1 at once, naming the port", async () => {
+    const prefix = await clusterWithWorkers();
+    const port = await freePort();
+    const first = startScheduler(prefix, "--http-port", String(port));
+    expect(await running(first, 20_000)).toBe(`http://127.0.0.1:${port}`);
+    const second = startScheduler(prefix, "--http-port", String(port));
+    const { code } = await Promise.race([
+      exited(second.command),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running:\n${second.stderr()}`)), 15_000)),
+    ]);
+    expect(code).toBe(1);
+    expect(second.stderr()).toContain(`weft scheduler: cannot serve the HTTP API on 127.0.0.1:${port}: another process listens on that port`);
+    expect(second.stderr()).toContain("each needs its own --http-port");
+  }, 60_000);
+});
+
 describe("the active scheduler dies or freezes", () => {
   it("killed with SIGKILL, its standby takes over within the lease's time, and jobs submitted before and after complete", async () => {
     const prefix = await clusterWithWorkers();
     const first = startScheduler(prefix, "--lease-ms", String(LEASE_MS));
     const firstUrl = await running(first, 20_000);
     const second = startScheduler(prefix, "--lease-ms", String(LEASE_MS));
-    await logged(second, /standing by/, 20_000);
+    const standbyUrl = await standingBy(second, 20_000);
 
     // About 2 s of work on 4 threads: still running when the scheduler dies.
     const before = await submit(firstUrl, treeJob("before", 32, 250, 1000));
@@ -212,6 +283,9 @@ describe("the active scheduler dies or freezes", () => {
     expect(Date.now() - killedAt).toBeLessThan(LEASE_MS + 3_000);
     expect(holder.pid).toBe(second.command.pid);
     const secondUrl = await running(second, 10_000);
+    // Where it listened while standing by: it serves there in full now.
+    expect(secondUrl).toBe(standbyUrl);
+    expect((await api(secondUrl, "/v1/ready")).status).toBe(200);
     expect(second.stderr()).toMatch(/"took over the scheduler lease".*"epoch":2/);
     const after = await submit(secondUrl, treeJob("after", 16, 20, 5000));
     expect(await resultOf(secondUrl, after, 20_000)).toBe(treeSum(16, 5000));

@@ -3,12 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
+import { Client } from "../../client/client.js";
+import { delayed } from "../../client/delayed.js";
+import { NoWorkersError } from "../../scheduler/no-workers-watch.js";
 import type { JobEvent, JobStatus } from "../../protocol/job-api.js";
 import type { LogFields, Logger } from "../../protocol/logger.js";
 import { SchedulerProcess } from "../../scheduler/scheduler-process.js";
 import { Nanny } from "../../worker/nanny.js";
 import { WorkerProcess } from "../../worker/worker-process.js";
-import "../fixtures/math-tasks.js";
+import { add, sleep } from "../fixtures/math-tasks.js";
 import { usePrivateRedis, useStoppables } from "../support/cluster-setup.js";
 
 const TOKEN = "no-workers-token-0123456789";
@@ -81,6 +84,51 @@ describe("jobs with no worker able to run them", () => {
     });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
   }, 120_000);
+
+  it("a Client.connect computation fails with a NoWorkersError once it has waited the client's noWorkersTimeoutMs", async () => {
+    const { scheduler } = await lonelyScheduler(60_000);
+    const client = await Client.connect(scheduler.http!.url, { token: TOKEN, noWorkersTimeoutMs: 1_000 });
+    try {
+      const started = Date.now();
+      const failure = await client.compute(delayed(add)(1, 2)).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(NoWorkersError);
+      expect((failure as Error).message).toMatch(
+        /^no worker could run job \S+'s tasks for [\d.]+ s \(no worker has joined the scheduler\); it fails after its noWorkersTimeoutMs of 1000 ms$/,
+      );
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+
+  it("a Client.attach computation on the scheduler in this process fails the same way", async () => {
+    const { scheduler } = await lonelyScheduler(60_000);
+    const client = Client.attach(scheduler.scheduler, { noWorkersTimeoutMs: 1_000 });
+    const started = Date.now();
+    const failure = await client.compute(delayed(add)(3, 4)).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(NoWorkersError);
+    expect((failure as Error).message).toMatch(/\(no worker has joined the scheduler\); it fails after its noWorkersTimeoutMs of 1000 ms$/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+    await client.close();
+  }, 60_000);
+
+  it("a Client.local computation never fails for want of workers: its executor is this process", async () => {
+    const client = await Client.local({ executor: "sync", noWorkersTimeoutMs: 1 });
+    try {
+      expect(await client.compute(delayed(sleep)(50))).toEqual([50]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("every client refuses a noWorkersTimeoutMs that is not a whole number of milliseconds from 1 to 2^31 - 1", async () => {
+    for (const noWorkersTimeoutMs of [0, 1.5, 2 ** 31]) {
+      await expect(Client.local({ executor: "sync", noWorkersTimeoutMs })).rejects.toThrow(
+        new RangeError(`noWorkersTimeoutMs must be a whole number of milliseconds from 1 to 2147483647, got ${noWorkersTimeoutMs}`),
+      );
+    }
+  });
 
   it("say so when the only workers are paused at their memory limit", async () => {
     const { prefix, submit, statusWhen } = await lonelyScheduler();

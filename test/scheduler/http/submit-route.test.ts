@@ -35,6 +35,31 @@ describe("POST /v1/jobs", () => {
     expect(await result.json()).toEqual({ n: 3 });
   });
 
+  it("creates no second job for a submission sent again with the id it chose: the reply names the one job", async () => {
+    const api = await cluster();
+    const id = "client-chosen-1a2b3c";
+    const first = await api.request("/v1/jobs", json({ ...addGraph, id }));
+    expect(first.status).toBe(201);
+    expect(await first.json()).toMatchObject({ id });
+    // As a client whose first reply was lost sends it again.
+    const again = await api.request("/v1/jobs?wait=10000", json({ ...addGraph, id }));
+    expect(again.status).toBe(200);
+    expect(again.headers.get("location")).toBe(`/v1/jobs/${id}`);
+    const result = await api.request(`/v1/jobs/${id}/result?wait=10000&format=json`);
+    expect(await result.json()).toEqual({ b: 30 });
+    const page = (await (await api.request("/v1/jobs")).json()) as { jobs: { id: string }[] };
+    expect(page.jobs.map((job) => job.id)).toEqual([id]);
+  });
+
+  it("refuses a chosen id of digits alone, or of other characters than letters, digits, - and _", async () => {
+    const api = await cluster();
+    for (const id of ["12345", "a:b", "", "x".repeat(129)]) {
+      const error = await errorOf(await api.request("/v1/jobs", json({ ...addGraph, id })));
+      expect(error).toMatchObject({ status: 400, error: "invalid-body" });
+      expect(error.message).toContain("/id");
+    }
+  });
+
   it("refuses a cycle with 400, naming its keys", async () => {
     const api = await cluster();
     const cyclic = {

@@ -1,3 +1,4 @@
+import { DEFAULT_CLIENT_GONE_MS } from "../protocol/job-api.js";
 import type { Key } from "../graph/task-spec.js";
 import type { WorkerInfo } from "../protocol/job-api.js";
 import { describeFailure } from "../protocol/job-failure.js";
@@ -38,7 +39,9 @@ export class HttpBackend implements ClientBackend {
   async run({ computation, keep, onHold, onProgress, taskTimeoutMs, noWorkersTimeoutMs }: BackendRun): Promise<unknown[]> {
     const { graph, outputs } = computation;
     if (outputs.length === 0) return [];
-    const job = await this.transport.submit(graph, outputs, { keep, taskTimeoutMs, noWorkersTimeoutMs });
+    // The job lives while this program waits for it: once the program is gone (it exited, or was
+    // killed), the scheduler cancels it rather than run it, or run it again after a restart, for nobody.
+    const job = await this.transport.submit(graph, outputs, { keep, taskTimeoutMs, noWorkersTimeoutMs, clientGoneMs: DEFAULT_CLIENT_GONE_MS });
     onHold?.(job);
     if (onProgress === undefined) return this.transport.result(job, outputs);
     const following = this.follow(job, onProgress);

@@ -117,6 +117,7 @@ export class HttpTransport {
     if (options.keep === true) wire.keep = true;
     if (options.taskTimeoutMs !== undefined) wire.taskTimeoutMs = options.taskTimeoutMs;
     if (options.noWorkersTimeoutMs !== undefined) wire.noWorkersTimeoutMs = options.noWorkersTimeoutMs;
+    if (options.clientGoneMs !== undefined) wire.clientGoneMs = options.clientGoneMs;
     const body = packr.pack(wire);
     return this.call("POST", "/v1/jobs", { body, contentType: "application/msgpack", resend: "always" }, async (reply) => ((await reply.json()) as { id: string }).id);
   }

@@ -4,6 +4,9 @@ import type { TaskFailure } from "./task-failure.js";
 // What the scheduler's job API says about jobs and workers: the shapes of its replies and events,
 // shared by the scheduler that sends them, the client that reads them, and the CLI that prints them.
 
+/** The `JobOptions.clientGoneMs` of the jobs `Client.connect` submits: 60,000 ms. */
+export const DEFAULT_CLIENT_GONE_MS = 60_000;
+
 /**
  * The port the scheduler's HTTP API listens on unless told otherwise (on 127.0.0.1).
  *
@@ -46,6 +49,15 @@ export interface JobOptions {
    * {@link JobSummary.waitingForWorkers}).
    */
   readonly noWorkersTimeoutMs?: number;
+  /**
+   * Cancel the job once no client has asked about it for this long, in ms: no wait for its outcome
+   * (`GET /v1/jobs/{id}/result?wait=`, the submission's own `?wait=`) and no event stream open, and
+   * none ended for this long. A job of a program that is gone is then not run for nobody, nor run
+   * again after a scheduler restart; its status says why it was cancelled. `Client.connect` sets it
+   * ({@link DEFAULT_CLIENT_GONE_MS}) and keeps a wait open while it computes. Default: none, the
+   * job runs to its end whoever asks (`weft submit --detach`, say).
+   */
+  readonly clientGoneMs?: number;
 }
 
 /**

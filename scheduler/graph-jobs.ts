@@ -19,6 +19,8 @@ export interface GraphJobData {
   readonly taskTimeoutMs?: number;
   /** See `JobOptions.noWorkersTimeoutMs`. Default: none. */
   readonly noWorkersTimeoutMs?: number;
+  /** See `JobOptions.clientGoneMs`: kept with the job, so that a scheduler that runs it again after a crash waits for its client. Default: none. */
+  readonly clientGoneMs?: number;
 }
 
 /** Prefix of the log line holding a job's {@link GraphJobFailure}. */
@@ -83,6 +85,7 @@ export class GraphJobs {
     if (options.keep === true) data.keep = true;
     if (options.taskTimeoutMs !== undefined) data.taskTimeoutMs = options.taskTimeoutMs;
     if (options.noWorkersTimeoutMs !== undefined) data.noWorkersTimeoutMs = options.noWorkersTimeoutMs;
+    if (options.clientGoneMs !== undefined) data.clientGoneMs = options.clientGoneMs;
     const job = await this.queue.add("graph", data, { jobId: options.jobId ?? newJobId() });
     return job.id!;
   }

@@ -3,6 +3,7 @@ import type { Graph, Key } from "../graph/task-spec.js";
 import type { DistributedScheduler } from "./distributed-scheduler.js";
 import type { GraphJobFailure, JobEvent, JobOptions, JobPage, JobStatus, TaskCounts, WaitingForWorkers } from "../protocol/job-api.js";
 import { NoWorkersError, NoWorkersWatch } from "./no-workers-watch.js";
+import { ClientPresence } from "./client-presence.js";
 import {
   decodeResults,
   failureOf,
@@ -112,6 +113,16 @@ export class JobService {
   private readonly stopListening: () => void;
   /** Running jobs with no worker able to run them: said after a while, failed past their deadline. */
   private readonly noWorkers: NoWorkersWatch;
+  /** Whether the clients of attached jobs (`clientGoneMs`) are still there. */
+  private readonly presence = new ClientPresence((jobId, goneMs) =>
+    this.active
+      .get(jobId)
+      ?.fail(
+        new JobCancelledError(
+          `job ${jobId} was cancelled: no client has asked for it for ${goneMs / 1000} s (its clientGoneMs), so the program that submitted it is gone`,
+        ),
+      ),
+  );
 
   constructor(
     readonly scheduler: DistributedScheduler,
@@ -218,6 +229,7 @@ export class JobService {
     };
     this.active.set(jobId, record);
     this.noWorkers.watch(jobId, record.startedAt, options.noWorkersTimeoutMs);
+    if (options.clientGoneMs !== undefined) this.presence.watch(jobId, options.clientGoneMs);
     try {
       const running = runGraph(this.scheduler, graph, outputs, client, {
         keep,
@@ -348,9 +360,19 @@ export class JobService {
 
   /**
    * The job's outcome once it has ended, waiting up to `waitMs` for it; undefined when it has not
-   * ended by then. Throws `UnknownJobError` for an unknown job.
+   * ended by then. Throws `UnknownJobError` for an unknown job. The wait counts as the job's client
+   * being there (see `JobOptions.clientGoneMs`).
    */
   async outcome(jobId: string, waitMs = 0): Promise<JobOutcome | undefined> {
+    const leave = this.presence.attend(jobId);
+    try {
+      return await this.outcomeWithin(jobId, waitMs);
+    } finally {
+      leave();
+    }
+  }
+
+  private async outcomeWithin(jobId: string, waitMs: number): Promise<JobOutcome | undefined> {
     const known = this.ended.get(jobId)?.outcome;
     if (known !== undefined) return known;
     if (!this.active.has(jobId)) {
@@ -395,7 +417,10 @@ export class JobService {
     let listeners = this.listeners.get(jobId);
     if (listeners === undefined) this.listeners.set(jobId, (listeners = new Set()));
     listeners.add(listener);
+    // Following the job's events counts as its client being there (see `JobOptions.clientGoneMs`).
+    const leave = this.presence.attend(jobId);
     const stop = () => {
+      leave();
       listeners.delete(listener);
       if (listeners.size === 0 && this.listeners.get(jobId) === listeners) this.listeners.delete(jobId);
     };
@@ -448,6 +473,7 @@ export class JobService {
   close(): void {
     this.stopListening();
     this.noWorkers.stop();
+    this.presence.stop();
   }
 
   /** `{ waitingForWorkers }` while the running job has a no-workers notice; else nothing. */
@@ -481,6 +507,7 @@ export class JobService {
     this.active.delete(record.id);
     record.progress.cancel();
     this.noWorkers.unwatch(record.id);
+    this.presence.unwatch(record.id);
     for (const key of record.keys) {
       const jobs = this.jobsOfKey.get(key);
       jobs?.delete(record);

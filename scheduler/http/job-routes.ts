@@ -86,6 +86,7 @@ export function jobRoutes(app: FastifyInstance, jobs: JobService, limits: JobLim
         keep: body.keep === true,
         taskTimeoutMs: body.taskTimeoutMs,
         noWorkersTimeoutMs: body.noWorkersTimeoutMs,
+        clientGoneMs: body.clientGoneMs,
       });
       const id = await limits.redis.within(
         submitted,

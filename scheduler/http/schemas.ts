@@ -80,6 +80,13 @@ export const submitBodySchema = {
       maximum: 2147483647,
       description: "Fail the job (no-workers) once it has waited this long, in ms, with no worker able to run its tasks. Default: it waits",
     },
+    clientGoneMs: {
+      type: "integer",
+      minimum: 1,
+      maximum: 2147483647,
+      description:
+        "Cancel the job once no client has waited for its result or followed its events for this long, in ms: its program is gone. Default: it runs to its end",
+    },
   },
 } as const;
 

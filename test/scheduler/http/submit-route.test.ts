@@ -14,6 +14,29 @@ async function errorOf(reply: Response): Promise<{ status: number; error: string
 }
 
 describe("POST /v1/jobs", () => {
+  it("cancels a job submitted with clientGoneMs once no client has waited for it for that long, saying why", async () => {
+    const api = await cluster();
+    const reply = await api.request("/v1/jobs", json({ tasks: { s: { fn: "test.sleep", args: [10_000] } }, outputs: ["s"], clientGoneMs: 1_000 }));
+    const { id } = (await reply.json()) as { id: string };
+    const deadline = Date.now() + 8_000;
+    let status: { state: string; error?: { error: string; message: string } } = { state: "waiting" };
+    while ((status.state === "waiting" || status.state === "running") && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      status = (await (await api.request(`/v1/jobs/${id}`)).json()) as typeof status;
+    }
+    expect(status.state).toBe("cancelled");
+    expect(status.error?.message).toMatch(/no client has asked for it for 1 s \(its clientGoneMs\), so the program that submitted it is gone/);
+  });
+
+  it("runs a job submitted with clientGoneMs to its end while a client waits for its result", async () => {
+    const api = await cluster();
+    const graph = { tasks: { s: { fn: "test.sleep", args: [2_500] }, b: { fn: "weft.add", args: [1, 2] } }, outputs: ["b", "s"], clientGoneMs: 1_000 };
+    const { id } = (await (await api.request("/v1/jobs", json(graph))).json()) as { id: string };
+    const result = await api.request(`/v1/jobs/${id}/result?wait=10000&format=json&key=b`);
+    expect(result.status).toBe(200);
+    expect(await result.json()).toBe(3);
+  });
+
   it("queues a JSON graph and answers 201 with the job's id and location", async () => {
     const api = await cluster();
     const reply = await api.request("/v1/jobs", json(addGraph));

@@ -20,6 +20,7 @@ import { lookupTask } from "../protocol/task-registry.js";
 import { Nanny } from "../worker/nanny.js";
 import { sleep } from "./bench-tasks.js";
 import { startScheduler } from "./scheduler-child.js";
+import { median } from "./median.js";
 
 const { values } = parseArgs({
   options: {
@@ -122,12 +123,6 @@ async function main(): Promise<void> {
     await nanny.stop();
     await server.stop();
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 await main();

@@ -32,6 +32,7 @@ import { startRedisServer } from "../protocol/redis/private-redis-server.js";
 import { Nanny } from "../worker/nanny.js";
 import { sleep } from "./bench-tasks.js";
 import { startScheduler } from "./scheduler-child.js";
+import { median } from "./median.js";
 
 const { values } = parseArgs({
   options: {
@@ -268,12 +269,6 @@ async function main(): Promise<void> {
     await nanny.stop();
     await server.stop();
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 if (values["follower-process"]) serveFollowers();

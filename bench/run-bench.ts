@@ -2,6 +2,7 @@ import { Client } from "../client/client.js";
 import type { LocalExecutorKind } from "../scheduler/local-scheduler.js";
 import { startBenchCluster, type BenchComputer } from "./bench-cluster.js";
 import { WORKLOADS } from "./workloads.js";
+import { median } from "./median.js";
 
 /** Where `weft bench` runs the workload. */
 export type BenchExecutor = LocalExecutorKind | "distributed";
@@ -108,8 +109,3 @@ async function startComputer(options: BenchOptions): Promise<BenchComputer> {
   };
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}

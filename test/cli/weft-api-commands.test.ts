@@ -55,11 +55,11 @@ beforeAll(async () => {
   );
   scheduler.stderr!.on("data", (chunk: Buffer) => (schedulerStderr += chunk.toString()));
   const deadline = Date.now() + 30_000;
-  while (!/"http":"(http:[^"]+)"/.test(schedulerStderr)) {
+  while (!/"weft scheduler running".*?"http":"(http:[^"]+)"/.test(schedulerStderr)) {
     if (Date.now() > deadline || scheduler.exitCode !== null) throw new Error(`the scheduler did not start:\n${schedulerStderr}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  url = /"http":"(http:[^"]+)"/.exec(schedulerStderr)![1];
+  url = /"weft scheduler running".*?"http":"(http:[^"]+)"/.exec(schedulerStderr)![1];
   worker = await WorkerProcess.start({ redis: redis.url, prefix, nthreads: 2, executor: "main" });
   const ready = Date.now() + 10_000;
   while ((await fetch(`${url}/v1/ready`)).status !== 200) {

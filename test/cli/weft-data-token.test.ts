@@ -87,7 +87,7 @@ describe("the data plane of weft scheduler and weft worker", () => {
     const prefix = `token${++prefixSeq}`;
     const scheduler = weft(["scheduler", "--redis", redis.url, "--prefix", prefix, "--http-port", "0", "--tick-ms", "50"]);
     weft(["worker", "--redis", redis.url, "--prefix", prefix, "--nthreads", "1", "--log-level", "warn"]);
-    const url = await until("the HTTP API", () => /"http":"(http:[^"]+)"/.exec(scheduler.stderr())?.[1]);
+    const url = await until("the HTTP API", () => /"weft scheduler running".*?"http":"(http:[^"]+)"/.exec(scheduler.stderr())?.[1]);
     const worker = await oneWorker(prefix);
 
     // 800 KB, far above what travels inline: the scheduler fetches it from the worker's data server.

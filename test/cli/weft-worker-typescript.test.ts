@@ -66,7 +66,7 @@ describe("weft worker --import ./tasks.ts, with weft installed (compiled) in a T
     const scheduler = startWeft(project.dir, ["scheduler", "--redis", redis.url, "--prefix", prefix, "--http-port", "0", "--tick-ms", "50"], { WEFT_TOKEN: token });
     const worker = startWeft(project.dir, ["worker", "--redis", redis.url, "--prefix", prefix, "--nthreads", "1", "--import", "./tasks.ts"]);
     const logs = () => `scheduler:\n${scheduler.stderr()}\nworker:\n${worker.stderr()}`;
-    const url = await until("the scheduler's HTTP API", () => /"http":"(http:[^"]+)"/.exec(scheduler.stderr())?.[1], 30_000, logs);
+    const url = await until("the scheduler's HTTP API", () => /"weft scheduler running".*?"http":"(http:[^"]+)"/.exec(scheduler.stderr())?.[1], 30_000, logs);
     await until("the worker to join", async () => ((await fetch(`${url}/v1/ready`)).status === 200 ? true : undefined), 30_000, logs);
 
     const reply = await fetch(`${url}/v1/jobs?wait=20000`, {

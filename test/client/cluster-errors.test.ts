@@ -107,11 +107,11 @@ describe("Client.connect to a scheduler in a process of its own", () => {
     let stderr = "";
     scheduler.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const deadline = Date.now() + 30_000;
-    while (!/"http":"(http:[^"]+)"/.test(stderr)) {
+    while (!/"weft scheduler running".*?"http":"(http:[^"]+)"/.test(stderr)) {
       if (Date.now() > deadline || scheduler.exitCode !== null) throw new Error(`the scheduler did not start:\n${stderr}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const url = /"http":"(http:[^"]+)"/.exec(stderr)![1];
+    const url = /"weft scheduler running".*?"http":"(http:[^"]+)"/.exec(stderr)![1];
     const worker = await WorkerProcess.start({ redis: server().url, prefix, nthreads: 1, executor: "main" });
     stopAfterTest(worker);
     while ((await fetch(`${url}/v1/ready`)).status !== 200) {

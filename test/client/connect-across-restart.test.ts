@@ -161,9 +161,10 @@ describe("Client.connect across a scheduler crash", () => {
     const client = await connect({ reconnectTimeoutMs: 1_500 });
     const waiting = client.compute(sleepyTree(16, 250, 300)).catch((error: unknown) => error);
     await running(1);
+    // Before the kill: the client's first failure (and its reconnectTimeoutMs) may come before the exit is seen here.
+    const killedAt = Date.now();
     only.command.kill("SIGKILL");
     await exited(only.command);
-    const killedAt = Date.now();
     const error = await waiting;
     const tookMs = Date.now() - killedAt;
     expect(error).toBeInstanceOf(SchedulerUnreachableError);

@@ -11,9 +11,10 @@ function usage(): string {
   return `usage: weft worker [--redis URL] [--nthreads N] [--nprocs P] [--import ./tasks.js ...] [options]
 
 Starts P worker processes that take tasks from the scheduler through Redis, and supervises them:
-one that dies is replaced by a fresh worker (backing off, and giving up on a process that keeps
-crashing). SIGINT or SIGTERM stops them cleanly: each hands back its queued tasks and finishes
-its running ones. It waits at most --redis-timeout for Redis at start-up, then exits 1 saying why.
+one that dies is replaced by a fresh worker (backing off, and giving up on a slot whose workers
+keep exiting before they have started). SIGINT or SIGTERM stops them cleanly: each hands back its
+queued tasks and finishes its running ones. It waits at most --redis-timeout for Redis at
+start-up, then exits 1 saying why.
 
 options:
   --redis      Redis URL of the deployment (default: ${REDIS_URL_ENV}, else ${DEFAULT_REDIS_URL})

@@ -13,6 +13,13 @@ import type { LogLevel } from "./logger.js";
  */
 export const WORKER_OPTIONS_ENV = "WEFT_WORKER_OPTIONS";
 
+/**
+ * What a worker process sends its nanny over their IPC channel once it has started: its task modules
+ * loaded, its data server up, and registered with the cluster. The nanny gives up on a slot only
+ * for workers that exit before this (they cannot start); one that started and died is replaced.
+ */
+export const WORKER_STARTED_MESSAGE = "weft-worker-started";
+
 /** What one worker process is started with: the options of `WorkerProcess.start` that survive JSON. */
 export interface WorkerLaunchOptions {
   /** Unique per process start: the control plane refuses an id it has declared dead. */

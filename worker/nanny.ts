@@ -7,7 +7,7 @@ import { findTsx, hasNativeTypeScript, isTypeScriptModule, nodeOptionFlags, star
 import { jsonLogger, type Logger } from "../protocol/logger.js";
 import type { WorkerId } from "../protocol/ids.js";
 import { withoutDebuggerFlags } from "../protocol/node-entry.js";
-import { WORKER_OPTIONS_ENV, type WorkerLaunchOptions } from "../protocol/worker-launch.js";
+import { WORKER_OPTIONS_ENV, WORKER_STARTED_MESSAGE, type WorkerLaunchOptions } from "../protocol/worker-launch.js";
 
 /** A task module is TypeScript, and nothing could load it in a worker process. */
 export class TypeScriptLoaderMissingError extends Error {
@@ -56,7 +56,12 @@ export interface NannyOptions {
   readonly restartDelayMs?: number;
   /** Longest wait before a restart, in ms. Default 5,000. */
   readonly maxRestartDelayMs?: number;
-  /** Unexpected exits of one slot within {@link crashWindowMs} after which the slot is given up. Default 5. */
+  /**
+   * Workers of one slot that exit before they have started (registered with the cluster), within
+   * {@link crashWindowMs}, after which the slot is given up: a worker that cannot start would only
+   * crash again. A worker that started and then died (killed, out of memory) does not count: it is
+   * replaced however often that happens. Default 5.
+   */
   readonly maxCrashes?: number;
   /** See {@link maxCrashes}, in ms. Default 60,000. */
   readonly crashWindowMs?: number;
@@ -79,8 +84,12 @@ interface Slot {
   startedAt: number;
   /** Resolves when the current child has exited (or failed to spawn). */
   exited: Promise<void>;
-  /** Times of the unexpected exits within the crash window. */
+  /** Times of the unexpected exits within the crash window: the restart backs off on them. */
   crashes: number[];
+  /** Times of the exits within the crash window of workers that had not started: the slot is given up on them. */
+  failedStarts: number[];
+  /** Whether the current worker has said it started (registered with the cluster). */
+  workerStarted: boolean;
   restartTimer: NodeJS.Timeout | undefined;
   gaveUp: boolean;
 }
@@ -88,10 +97,12 @@ interface Slot {
 /**
  * Supervises the worker processes of one machine, like Dask's nanny: starts `nprocs` workers, starts
  * a fresh one (with a new id) in place of one that exits unexpectedly, and stops them all on
- * {@link stop}. Repeated quick crashes of a slot back off (250 ms, doubling up to 5 s) and, after 5
- * within a minute, the slot is given up: a worker that cannot start (a task module that throws on
- * import, say) is reported instead of restarted forever. A worker that cannot reach Redis does not
- * exit; it waits for Redis.
+ * {@link stop}. Repeated exits of a slot's workers back off (250 ms, doubling up to 5 s); after 5
+ * workers within a minute that exited before they started, the slot is given up: a worker that
+ * cannot start (a task module that throws on import, say) is reported instead of restarted forever.
+ * A worker that started, registered and then died (killed by an operator or the OOM killer) is
+ * always replaced, as Dask's nanny does: its death says nothing about whether the next one can
+ * start. A worker that cannot reach Redis does not exit; it waits for Redis.
  *
  * TypeScript task modules (`imports` ending in `.ts`) load in the workers with the tsx this process
  * runs with, else the one installed in the module's project, else Node's own type stripping where it
@@ -147,6 +158,8 @@ export class Nanny {
       startedAt: 0,
       exited: Promise.resolve(),
       crashes: [],
+      failedStarts: [],
+      workerStarted: false,
       restartTimer: undefined,
       gaveUp: false,
     }));
@@ -218,6 +231,11 @@ export class Nanny {
     slot.child = child;
     slot.id = id;
     slot.startedAt = Date.now();
+    slot.workerStarted = false;
+    // The worker says when it has started (registered): from then on, its exit is no failure to start.
+    child.on("message", (message) => {
+      if (message === WORKER_STARTED_MESSAGE && slot.child === child) slot.workerStarted = true;
+    });
     slot.exited = new Promise<void>((resolve) => {
       let settled = false;
       const exited = (code: number | null, signal: NodeJS.Signals | null, error?: Error) => {
@@ -246,20 +264,22 @@ export class Nanny {
     const windowMs = this.options.crashWindowMs ?? 60_000;
     slot.crashes = slot.crashes.filter((time) => now - time < windowMs);
     slot.crashes.push(now);
-    const fields = { slot: slot.index, worker: id, workerPid: pid, code, signal, uptimeMs: now - slot.startedAt, ...(error && { error }) };
+    slot.failedStarts = slot.failedStarts.filter((time) => now - time < windowMs);
+    if (!slot.workerStarted) slot.failedStarts.push(now);
+    const fields = { slot: slot.index, worker: id, workerPid: pid, code, signal, uptimeMs: now - slot.startedAt, started: slot.workerStarted, ...(error && { error }) };
     const maxCrashes = this.options.maxCrashes ?? 5;
-    if (slot.crashes.length >= maxCrashes) {
+    if (slot.failedStarts.length >= maxCrashes) {
       slot.gaveUp = true;
       const left = this.slots.filter((s) => !s.gaveUp).length;
       this.logger.error(
-        `giving up on worker slot ${slot.index}: ${slot.crashes.length} unexpected exits within ${windowMs / 1000} s; ` +
+        `giving up on worker slot ${slot.index}: ${slot.failedStarts.length} workers exited before they started within ${windowMs / 1000} s; ` +
           `the last ${describeExit(code, signal, error)}. It is not restarted again; ${left} of ${this.slots.length} slots still run workers`,
         { ...fields, slotsLeft: left },
       );
       if (left === 0) {
         // Said plainly, once: this machine serves the cluster no more, and jobs wait for workers elsewhere.
         this.logger.error(
-          `giving up on every worker slot (${this.slots.length}): each exited unexpectedly ${maxCrashes} times within ${windowMs / 1000} s, ` +
+          `giving up on every worker slot (${this.slots.length}): in each, ${maxCrashes} workers exited before they started within ${windowMs / 1000} s, ` +
             `so this nanny runs no workers now and jobs wait for workers elsewhere (the scheduler reports them waiting for workers). ` +
             `The workers' own log lines say why they exited (a task module that throws on import, say); fix that and start the workers again`,
           { nprocs: this.slots.length, maxCrashes, crashWindowMs: windowMs },

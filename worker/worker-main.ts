@@ -9,7 +9,7 @@
  */
 import { isLogLevel, jsonLogger, type Logger } from "../protocol/logger.js";
 import { RedisReachability, redisOutageLog } from "../protocol/redis/redis-reachability.js";
-import { takeLaunchOptions, WORKER_OPTIONS_ENV, type WorkerLaunchOptions } from "../protocol/worker-launch.js";
+import { takeLaunchOptions, WORKER_OPTIONS_ENV, WORKER_STARTED_MESSAGE, type WorkerLaunchOptions } from "../protocol/worker-launch.js";
 import { WorkerProcess } from "./worker-process.js";
 
 const EXIT_STOPPED = 0;
@@ -62,6 +62,8 @@ async function main(): Promise<number> {
     dataAddress: worker.dataAddress,
     imports: options.imports ?? [],
   });
+  // Tells the nanny (when there is one) that this worker started: its exit from now on is no failure to start.
+  if (process.send !== undefined && process.connected) process.send(WORKER_STARTED_MESSAGE, undefined, {}, () => undefined);
   if (stopReason !== undefined) void worker.stop();
 
   await worker.done;

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Key } from "../../graph/task-spec.js";
 import type { WorkerId } from "../ids.js";
@@ -29,6 +30,11 @@ export const MAX_TAKE_BATCH = 1_000;
 export const DEFAULT_DEAD_WORKER_TTL_MS = 86_400_000;
 /** Most entries one {@link ControlPlane.takeEvents} call returns. */
 export const MAX_EVENT_BATCH = 1_000;
+/**
+ * How long the reply of a call that must not run twice stays recorded, in ms (see
+ * `RedisKeys.replyRecord`): longer than any wait for Redis to come back that a resend follows.
+ */
+export const REPLY_RECORD_TTL_MS = 600_000;
 
 /** Options of a {@link ControlPlane}. Every field is optional; see each default. */
 export interface ControlPlaneOptions {
@@ -233,6 +239,11 @@ export class ControlPlane {
   private readonly deadWorkerTtlMs: number;
   /** ARGV[1] of the fenced scripts: the scheduler epoch, or "" for unfenced writes. */
   private readonly epoch: string;
+  /** Ids of the entries the last {@link takeEvents} returned: the next one deletes them. */
+  private eventsTaken: Buffer[] = [];
+  /** Makes the ids of calls that must not run twice (see {@link nextCallId}) unique to this plane. */
+  private readonly callIdPrefix = randomBytes(6).toString("base64url");
+  private calls = 0;
 
   constructor(
     /** The connection; shared with other users is fine, except while {@link waitForWork} blocks it. */
@@ -253,16 +264,21 @@ export class ControlPlane {
    * a whole when the worker is stopping or dead, so no task lands in a queue nobody will take from.
    * A key must sit in at most one worker's queue at a time (move it with {@link stealTasks}).
    * Fenced (see {@link ControlPlaneOptions.schedulerEpoch}).
+   *
+   * Each call carries an id of its own, kept with the worker's recent enqueues (see
+   * `RedisKeys.workerRecentEnqueues`): when the reply is lost with the connection (Redis restarted,
+   * say), ioredis sends the same call again once it has reconnected, and that writes nothing, rather
+   * than queue again tasks the worker may have taken and run meanwhile.
    */
   async enqueueTasks(worker: WorkerId, tasks: readonly QueuedTask[]): Promise<EnqueueOutcome> {
-    const args: (string | Buffer)[] = [this.epoch];
+    const args: (string | Buffer)[] = [this.epoch, this.nextCallId()];
     for (const task of tasks) {
       if (!Number.isFinite(task.priority)) throw new RangeError(`priority of ${task.key} must be finite, got ${task.priority}`);
       if (task.payload.byteLength === 0) throw new RangeError(`payload of ${task.key} is empty`);
       args.push(task.key, String(task.priority), asBuffer(task.payload));
     }
     const k = this.keys;
-    const keys = [k.workerQueue(worker), k.taskPayloads, k.workerState(worker), k.workerWake(worker), k.schedulerEpoch];
+    const keys = [k.workerQueue(worker), k.taskPayloads, k.workerState(worker), k.workerWake(worker), k.schedulerEpoch, k.workerRecentEnqueues(worker)];
     const [state, added] = (await this.run(enqueueTasks, keys, args)) as [Buffer, number];
     const status = parseStatus(state);
     return { accepted: status === "running", state: status, added };
@@ -272,14 +288,20 @@ export class ControlPlane {
    * Takes up to `count` tasks of highest priority from the worker's queue and marks them in flight,
    * in priority order. Returns nothing when the queue is empty or the worker is stopping or dead.
    *
+   * Each take carries an id of its own, and the worker's last take is recorded under it (see
+   * `RedisKeys.workerLastTake`): when the reply is lost with the connection (Redis restarted, say),
+   * ioredis sends the same take again once it has reconnected, and that answers with the tasks
+   * the first one took instead of taking more, so no task stays in flight on a worker that never
+   * got it.
+   *
    * @param count - From 1 to {@link MAX_TAKE_BATCH}.
    */
   async takeTasks(worker: WorkerId, count: number): Promise<PrioritizedTaskEntry[]> {
     positiveInteger("count", count);
     if (count > MAX_TAKE_BATCH) throw new RangeError(`count must be at most ${MAX_TAKE_BATCH}, got ${count}`);
     const k = this.keys;
-    const keys = [k.workerQueue(worker), k.workerInFlight(worker), k.taskPayloads, k.workerState(worker)];
-    const reply = (await this.run(takeTasks, keys, [String(count)])) as Buffer[];
+    const keys = [k.workerQueue(worker), k.workerInFlight(worker), k.taskPayloads, k.workerState(worker), k.workerLastTake(worker)];
+    const reply = (await this.run(takeTasks, keys, [String(count), this.nextCallId()])) as Buffer[];
     return prioritizedEntries(reply);
   }
 
@@ -333,12 +355,17 @@ export class ControlPlane {
    * Moves each task still queued on `victim` to `thief`'s queue with its priority; a task the victim
    * already took is refused. All are refused when the thief is stopping or dead. Fenced (see
    * {@link ControlPlaneOptions.schedulerEpoch}).
+   *
+   * The outcome is recorded under the call's id for {@link REPLY_RECORD_TTL_MS}: when the reply is
+   * lost with the connection (Redis restarted, say), ioredis sends the same call again once it has
+   * reconnected, and that gets the recorded outcome, not a refusal of the tasks the first one moved.
    */
   async stealTasks(victim: WorkerId, thief: WorkerId, keys: readonly Key[]): Promise<StealOutcome> {
     if (victim === thief) throw new RangeError(`a worker cannot steal from itself (${victim})`);
     const k = this.keys;
-    const scriptKeys = [k.workerQueue(victim), k.workerQueue(thief), k.workerState(thief), k.workerWake(thief), k.schedulerEpoch];
-    const flags = (await this.run(stealTasks, scriptKeys, [this.epoch, ...keys])) as number[];
+    const record = k.replyRecord(this.nextCallId());
+    const scriptKeys = [k.workerQueue(victim), k.workerQueue(thief), k.workerState(thief), k.workerWake(thief), k.schedulerEpoch, record];
+    const flags = (await this.run(stealTasks, scriptKeys, [this.epoch, String(REPLY_RECORD_TTL_MS), ...keys])) as number[];
     const [accepted, refused] = splitByFlag(keys, flags);
     return { accepted, refused };
   }
@@ -362,6 +389,8 @@ export class ControlPlane {
       k.workerWake(worker),
       k.workerInbox(worker),
       k.schedulerEpoch,
+      k.workerLastTake(worker),
+      k.workerRecentEnqueues(worker),
     ];
     const args = [this.epoch, worker, String(this.deadWorkerTtlMs), options.onlyIfSilent ? "1" : "0"];
     const [recovered, queued, inFlight] = (await this.run(recoverWorker, keys, args)) as [number, Buffer[], Buffer[]];
@@ -495,10 +524,14 @@ export class ControlPlane {
   }
 
   /**
-   * Takes up to `count` of the oldest entries of the events stream, reading and deleting them in one
-   * atomic step: what the scheduler reads, no other reader gets. Fenced (see
-   * {@link ControlPlaneOptions.schedulerEpoch}): a deposed scheduler takes nothing, and the entries
-   * stay for the scheduler that replaced it.
+   * Takes up to `count` of the oldest entries of the events stream: what the scheduler reads, no
+   * other reader gets. Fenced (see {@link ControlPlaneOptions.schedulerEpoch}): a deposed scheduler
+   * takes nothing, and the entries stay for the scheduler that replaced it.
+   *
+   * The entries a take returns are deleted by this plane's next take, in the same atomic step as it
+   * reads: when a reply is lost with the connection (Redis restarted, say), ioredis sends the same
+   * take again once it has reconnected, and that returns the same entries instead of losing them.
+   * So one plane takes events one call at a time, and only one plane takes them.
    *
    * @param count - From 1 to {@link MAX_EVENT_BATCH}.
    */
@@ -506,7 +539,10 @@ export class ControlPlane {
     positiveInteger("count", count);
     if (count > MAX_EVENT_BATCH) throw new RangeError(`count must be at most ${MAX_EVENT_BATCH}, got ${count}`);
     const k = this.keys;
-    const entries = (await this.run(takeEvents, [k.events, k.schedulerEpoch], [this.epoch, String(count)])) as [Buffer, Buffer[]][];
+    const entries = (await this.run(takeEvents, [k.events, k.schedulerEpoch], [this.epoch, String(count), ...this.eventsTaken])) as [Buffer, Buffer[]][];
+    // Set only once the take has answered: a take that failed may or may not have deleted them, and
+    // deleting them again is harmless.
+    this.eventsTaken = entries.map(([id]) => id);
     return entries.map(([, fields]) => parseEventFields(fields));
   }
 
@@ -557,6 +593,15 @@ export class ControlPlane {
   /** Registered workers whose heartbeat key still exists, by id. */
   async liveWorkers(): Promise<RegisteredWorker[]> {
     return (await this.listWorkers()).filter((worker) => worker.alive);
+  }
+
+  /**
+   * A fresh id for one call of a script that must not run twice: ioredis sends it again, same id
+   * and all, when its reply is lost with the connection, and the script then answers again without
+   * acting again.
+   */
+  private nextCallId(): string {
+    return `${this.callIdPrefix}.${++this.calls}`;
   }
 
   private async run(script: RedisScript, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<unknown> {

@@ -77,6 +77,20 @@ export interface RedisKeys {
    */
   workerInFlight(worker: WorkerId): string;
   /**
+   * A worker's last take of tasks that took any. LIST: the take's id, then the key and priority of
+   * each task it took. A take sent again with the same id (ioredis sends a command again when the
+   * connection it went out on closed before the reply came, as when Redis restarts) answers with
+   * these tasks, those still in flight, instead of taking more and leaving these in flight unknown
+   * to the worker. Replaced by the next take; deleted with the worker.
+   */
+  workerLastTake(worker: WorkerId): string;
+  /**
+   * The ids of the last 100 enqueues a worker's queue accepted, newest first. LIST. An enqueue sent
+   * again with an id among them (its reply was lost with the connection) writes nothing: the tasks
+   * it queued may have been taken and run meanwhile. Deleted with the worker.
+   */
+  workerRecentEnqueues(worker: WorkerId): string;
+  /**
    * Proof of life. STRING with a TTL (a few heartbeat intervals): value = the Redis
    * server time in ms of the last heartbeat. A worker whose key expired is presumed dead.
    */
@@ -100,6 +114,12 @@ export interface RedisKeys {
    * encoded messages, oldest first; the worker pops them in batches. Sending one wakes the worker.
    */
   workerInbox(worker: WorkerId): string;
+  /**
+   * The reply of one call of a script that must not run twice, under the call's id (see
+   * `ControlPlane.stealTasks`). STRING, JSON, with a TTL: a call sent again after its reply was lost
+   * gets the recorded reply instead of running again.
+   */
+  replyRecord(callId: string): string;
 }
 
 /**
@@ -127,10 +147,13 @@ export function redisKeys(prefix: string = DEFAULT_REDIS_PREFIX): RedisKeys {
     generation: `${prefix}:scheduler:generation`,
     workerQueue: (id: WorkerId) => worker(id, "queue"),
     workerInFlight: (id: WorkerId) => worker(id, "in-flight"),
+    workerLastTake: (id: WorkerId) => worker(id, "last-take"),
+    workerRecentEnqueues: (id: WorkerId) => worker(id, "recent-enqueues"),
     workerHeartbeat: (id: WorkerId) => worker(id, "heartbeat"),
     workerState: (id: WorkerId) => worker(id, "state"),
     workerWake: (id: WorkerId) => worker(id, "wake"),
     workerInbox: (id: WorkerId) => worker(id, "inbox"),
+    replyRecord: (callId: string) => `${prefix}:reply:${callId}`,
   });
 }
 

@@ -113,6 +113,24 @@ describe("nanny", () => {
     await nanny.done;
   });
 
+  it("replaces a worker that started and was then killed however often that happens: only failures to start count toward giving up", async () => {
+    const prefix = `nanny${++prefixSeq}`;
+    const nanny = startNanny({ prefix, nprocs: 1, maxCrashes: 2, restartDelayMs: 10 });
+    const killed: string[] = [];
+    const fresh = (ws: RegisteredWorker[]) => liveRunning(ws).filter((w) => !killed.includes(w.id));
+    // Three kills of a worker that had registered: more than maxCrashes, within the crash window.
+    for (let kill = 0; kill < 3; kill++) {
+      const [victim] = fresh(await waitForWorkers(prefix, (ws) => fresh(ws).length === 1, 20_000));
+      process.kill(victim.pid, "SIGKILL");
+      killed.push(victim.id);
+    }
+    const [replacement] = fresh(await waitForWorkers(prefix, (ws) => fresh(ws).length === 1, 20_000));
+    expect(nanny.children().map((child) => child.id)).toEqual([replacement.id]);
+    const restarts = nanny.log.filter((line) => line.level === "warn" && /killed by SIGKILL; restarting it in/.test(line.message));
+    expect(restarts.map((line) => line.fields?.started)).toEqual([true, true, true]);
+    expect(nanny.log.filter((line) => line.level === "error")).toEqual([]);
+  }, 90_000);
+
   it("kills a worker that cannot stop (its Redis is gone) once the grace period is over", async () => {
     const lonely = await startRedisServer();
     try {
@@ -164,7 +182,7 @@ describe("nanny", () => {
       expect(restarts.map((line) => line.fields?.restartInMs)).toEqual([10, 20]);
       const ids = new Set(nanny.log.filter((line) => line.message === "worker process started").map((line) => line.fields?.worker));
       expect(ids.size).toBe(3);
-      expect(nanny.log.some((line) => line.level === "error" && /giving up on worker slot 0: 3 unexpected exits within 60 s; the last exited with code 1/.test(line.message))).toBe(true);
+      expect(nanny.log.some((line) => line.level === "error" && /giving up on worker slot 0: 3 workers exited before they started within 60 s; the last exited with code 1/.test(line.message))).toBe(true);
       expect(nanny.children()).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -163,7 +163,7 @@ describe("jobs with no worker able to run them", () => {
       await nanny.done;
       const gaveUp = lines.filter((line) => line.level === "error" && line.message.startsWith("giving up on every worker slot"));
       expect(gaveUp).toHaveLength(1);
-      expect(gaveUp[0].message).toMatch(/^giving up on every worker slot \(2\): each exited unexpectedly 2 times within 60 s, so this nanny runs no workers now/);
+      expect(gaveUp[0].message).toMatch(/^giving up on every worker slot \(2\): in each, 2 workers exited before they started within 60 s, so this nanny runs no workers now/);
       const waiting = await statusWhen(id, (s) => s.waitingForWorkers !== undefined);
       expect(waiting).toMatchObject({ state: "running", waitingForWorkers: { message: expect.stringContaining("no worker has joined the scheduler") } });
     } finally {

@@ -74,3 +74,30 @@ export function descendants(pid: number): number[] {
   return found;
 }
 
+
+/**
+ * Ends a command and every process below it, whether or not it stops when asked: SIGTERM to the
+ * command, and after `graceMs` SIGKILL to whatever of the family still runs (on Linux, the family is
+ * read from /proc before the SIGTERM and again before the SIGKILL, so processes it started meanwhile
+ * are ended too). Resolves once the command has exited.
+ */
+export async function endFamily(command: ChildProcess, graceMs: number): Promise<void> {
+  if (command.pid === undefined) return;
+  const family = new Set(onLinux ? descendants(command.pid) : []);
+  if (command.exitCode === null && command.signalCode === null) {
+    command.kill("SIGTERM");
+    const timer = new Promise((resolve) => setTimeout(resolve, graceMs));
+    await Promise.race([exited(command), timer]);
+  }
+  if (onLinux && command.exitCode === null && command.signalCode === null) for (const pid of descendants(command.pid)) family.add(pid);
+  if (command.exitCode === null && command.signalCode === null) command.kill("SIGKILL");
+  for (const pid of family) {
+    if (!processExists(pid)) continue;
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // ended meanwhile
+    }
+  }
+  await exited(command);
+}

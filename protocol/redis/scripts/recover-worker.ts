@@ -4,7 +4,7 @@ import { fenceCheck } from "./scheduler-fence.js";
 /** Takes back everything a dead or stopping worker still holds, and retires it for good. */
 export const recoverWorker: RedisScript = {
   name: "weftRecoverWorker",
-  numberOfKeys: 9,
+  numberOfKeys: 11,
   lua: `--[[
   Returns every task in a worker's queue and in-flight hash, with its payload, and deletes them;
   marks the worker dead (a tombstone with a TTL, so it can neither take work nor re-register under
@@ -21,6 +21,8 @@ export const recoverWorker: RedisScript = {
     KEYS[7] worker wake (LIST)
     KEYS[8] worker inbox (LIST): messages for a worker that will never read them
     KEYS[9] scheduler epoch (STRING)
+    KEYS[10] worker's last take (LIST)
+    KEYS[11] worker's recent enqueues (LIST)
 
     ARGV[1] the scheduler's epoch; "" writes unfenced, as a worker retiring itself does (see
             scheduler-fence.ts)
@@ -58,7 +60,7 @@ end
 
 local inFlight = rcall("HGETALL", KEYS[2])
 
-rcall("DEL", KEYS[1], KEYS[2], KEYS[5], KEYS[7], KEYS[8])
+rcall("DEL", KEYS[1], KEYS[2], KEYS[5], KEYS[7], KEYS[8], KEYS[10], KEYS[11])
 rcall("HDEL", KEYS[6], ARGV[2])
 rcall("SET", KEYS[4], "dead", "PX", ARGV[3])
 return { 1, queued, inFlight }

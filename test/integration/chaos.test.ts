@@ -12,7 +12,7 @@ import type { Graph, Key } from "../../graph/task-spec.js";
 import { ControlPlane } from "../../protocol/redis/control-plane.js";
 import { GraphJobs } from "../../scheduler/graph-jobs.js";
 import { chaosLeaf, chaosPartition, chaosSum, PARTITION_SCHEMA, RUN_LOG_ENV } from "../fixtures/chaos-tasks.js";
-import { startAofRedis, type AofRedis } from "../support/aof-redis.js";
+import { startRestartableRedis, type RestartableRedis } from "../support/restartable-redis.js";
 import { rowsOf, sortRows } from "../support/dataframe-reference.js";
 import { auditExecutions, readExecutions, type Fault, type RerunCause } from "../support/execution-ledger.js";
 import { endFamily, parentOf, processExists } from "../support/processes.js";
@@ -53,7 +53,7 @@ const REDIS_DOWN_MS = 500;
 const commands: StartedWeft[] = [];
 const connections: Redis[] = [];
 let jobs: GraphJobs | undefined;
-let redis: AofRedis | undefined;
+let redis: RestartableRedis | undefined;
 /** The test's scratch directory (the run log), and what its processes logged so far. */
 let scratch: string | undefined;
 let processLogs: (() => string) | undefined;
@@ -178,7 +178,7 @@ describe("chaos: worker processes, the scheduler and Redis killed while jobs run
     scratch = mkdtempSync(join(tmpdir(), "weft-chaos-"));
     const runLog = join(scratch, "runs.log");
     writeFileSync(runLog, "");
-    const server = (redis = await startAofRedis());
+    const server = (redis = await startRestartableRedis());
     const connect = () => {
       const connection = new Redis(server.url, { maxRetriesPerRequest: null });
       connection.on("error", () => undefined);

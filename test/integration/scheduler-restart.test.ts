@@ -51,7 +51,7 @@ function processGone(pid: number): boolean {
   }
 }
 
-/** A sum of `leaves` tasks of 100 ms, pairwise: `2 × leaves − 1` tasks. */
+/** A sum of `leaves` (a power of two) tasks of 100 ms, pairwise: `2 × leaves − 1` tasks. */
 function treeSum(leaves: number): Delayed<number> {
   let level: Delayed<number>[] = Array.from({ length: leaves }, (_, i) => delayed(sleepThen)(100, i));
   while (level.length > 1) {
@@ -71,13 +71,8 @@ describe("scheduler restart", () => {
     open.push(jobs);
 
     // 32 leaves of 100 ms on 4 threads: about a second of work, summed pairwise.
-    let level: Delayed<number>[] = Array.from({ length: 32 }, (_, i) => delayed(sleepThen)(100, i));
-    while (level.length > 1) {
-      const next: Delayed<number>[] = [];
-      for (let i = 0; i < level.length; i += 2) next.push(delayed(add)(level[i], level[i + 1]));
-      level = next;
-    }
-    const id = await jobs.submit(collectGraph([level[0]]), [level[0].key]);
+    const root = treeSum(32);
+    const id = await jobs.submit(collectGraph([root]), [root.key]);
 
     const first = startScheduler(prefix);
     const deadline = Date.now() + 20_000;

@@ -107,7 +107,9 @@ describe("weft submit, status, result, workers", () => {
   });
 
   it("weft submit prints the job id on stderr at once, while the job runs, and the result alone on stdout", async () => {
-    const file = await graphFile("slow.json", { tasks: { nap: { fn: "test.sleep", args: [1500] } }, outputs: ["nap"] });
+    // Long enough that a `weft status` started once the id is printed (a node start, on a loaded CI
+    // machine up to a few seconds) finds the job still running.
+    const file = await graphFile("slow.json", { tasks: { nap: { fn: "test.sleep", args: [5000] } }, outputs: ["nap"] });
     const submit = spawn(process.execPath, [COMPILED_CLI, "submit", file], { cwd: root, env: userEnv() });
     let stdout = "";
     let stderr = "";
@@ -123,7 +125,7 @@ describe("weft submit, status, result, workers", () => {
       expect(JSON.parse((await weft("status", id!, "--json")).stdout)).toMatchObject({ id, state: "running" });
       const [code] = await exit;
       expect(code).toBe(0);
-      expect(stdout).toBe('{"nap":1500}\n');
+      expect(stdout).toBe('{"nap":5000}\n');
     } finally {
       if (submit.exitCode === null) submit.kill("SIGKILL");
     }

@@ -19,7 +19,7 @@ import { startRedisServer } from "../protocol/redis/private-redis-server.js";
 import { lookupTask } from "../protocol/task-registry.js";
 import { Nanny } from "../worker/nanny.js";
 import { sleep } from "./bench-tasks.js";
-import { startScheduler } from "./scheduler-child.js";
+import { startScheduler, waitForApiWorkers } from "./scheduler-child.js";
 import { median } from "./median.js";
 
 const { values } = parseArgs({
@@ -67,11 +67,7 @@ async function main(): Promise<void> {
   const headers = { authorization: `Bearer ${token}`, accept: "application/json" };
   try {
     const url = await scheduler.url;
-    for (;;) {
-      const body = (await (await fetch(`${url}/v1/ready`)).json()) as { workers?: number };
-      if ((body.workers ?? 0) >= workers) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitForApiWorkers(url, workers);
     const submit = async (name: string, count: number): Promise<string> => {
       const tasks: Record<string, unknown> = {};
       for (let i = 0; i < count; i++) tasks[`${name}-${i}`] = { fn: "bench.sleep", args: [taskMs] };

@@ -31,7 +31,7 @@ import { lookupTask } from "../protocol/task-registry.js";
 import { startRedisServer } from "../protocol/redis/private-redis-server.js";
 import { Nanny } from "../worker/nanny.js";
 import { sleep } from "./bench-tasks.js";
-import { startScheduler } from "./scheduler-child.js";
+import { startScheduler, waitForApiWorkers } from "./scheduler-child.js";
 import { median } from "./median.js";
 
 const { values } = parseArgs({
@@ -180,11 +180,7 @@ async function main(): Promise<void> {
   let runSeq = 0;
   try {
     const url = await scheduler.url;
-    for (;;) {
-      const body = (await (await fetch(`${url}/v1/ready`)).json()) as { workers?: number };
-      if ((body.workers ?? 0) >= workers) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitForApiWorkers(url, workers);
     /** One timed run: ms from submission to result, or Infinity past the timeout. */
     const run = async (size: number, subscribers: number): Promise<{ ms: number; cpu: number; sys: number; progress: number; bytes: number }> => {
       const seq = ++runSeq;

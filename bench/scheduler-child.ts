@@ -15,7 +15,7 @@ export function startScheduler(args: readonly string[]): { url: Promise<string>;
   const url = new Promise<string>((resolve, reject) => {
     child.stderr!.on("data", (chunk: Buffer) => {
       log += chunk.toString();
-      const found = /"http":"(http:[^"]+)"/.exec(log);
+      const found = /"weft scheduler running".*?"http":"(http:[^"]+)"/.exec(log);
       if (found !== null) resolve(found[1]);
     });
     child.once("exit", (code) => reject(new Error(`weft scheduler exited with ${code} before serving:\n${log}`)));
@@ -31,4 +31,22 @@ export function startScheduler(args: readonly string[]): { url: Promise<string>;
       await exited;
     },
   };
+}
+
+/**
+ * Waits until the scheduler's API at `url` counts `count` workers in `GET /v1/ready`, for at most
+ * `timeoutMs` (default 60,000); then throws, saying how many joined, rather than wait forever.
+ *
+ * @example
+ * await waitForApiWorkers(await scheduler.url, 2);
+ */
+export async function waitForApiWorkers(url: string, count: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const body = (await (await fetch(`${url}/v1/ready`)).json()) as { workers?: number };
+    const joined = body.workers ?? 0;
+    if (joined >= count) return;
+    if (Date.now() > deadline) throw new Error(`only ${joined} of ${count} workers joined the scheduler at ${url} within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

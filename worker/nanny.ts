@@ -73,6 +73,12 @@ export interface NannyChild {
   readonly slot: number;
   readonly id: WorkerId;
   readonly pid: number;
+  /**
+   * Whether the worker has told the nanny it started (registered with the cluster). Its registration
+   * reaches Redis a moment before this message reaches the nanny; an exit before it counts as a
+   * failure to start.
+   */
+  readonly started: boolean;
 }
 
 interface Slot {
@@ -179,7 +185,7 @@ export class Nanny {
   children(): NannyChild[] {
     const running: NannyChild[] = [];
     for (const slot of this.slots) {
-      if (slot.child?.pid !== undefined && slot.id !== undefined) running.push({ slot: slot.index, id: slot.id, pid: slot.child.pid });
+      if (slot.child?.pid !== undefined && slot.id !== undefined) running.push({ slot: slot.index, id: slot.id, pid: slot.child.pid, started: slot.workerStarted });
     }
     return running;
   }

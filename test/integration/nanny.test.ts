@@ -119,8 +119,10 @@ describe("nanny", () => {
     const killed: string[] = [];
     const fresh = (ws: RegisteredWorker[]) => liveRunning(ws).filter((w) => !killed.includes(w.id));
     // Three kills of a worker that had registered: more than maxCrashes, within the crash window.
+    // Killed once registered and once the nanny has heard that it started: the two arrive apart.
+    const startedFresh = (ws: RegisteredWorker[]) => fresh(ws).filter((w) => nanny.children().some((c) => c.id === w.id && c.started));
     for (let kill = 0; kill < 3; kill++) {
-      const [victim] = fresh(await waitForWorkers(prefix, (ws) => fresh(ws).length === 1, 20_000));
+      const [victim] = startedFresh(await waitForWorkers(prefix, (ws) => startedFresh(ws).length === 1, 20_000));
       process.kill(victim.pid, "SIGKILL");
       killed.push(victim.id);
     }
